@@ -1,0 +1,117 @@
+"""Reference frames of the descent and the transformations between them.
+
+- MCI, Moon-centred inertial: axes aligned with the Moon-fixed frame at the scenario epoch
+  (t = 0, powered-descent initiation), z along the spin axis. The truth state lives here.
+- MCMF, Moon-centred Moon-fixed: rotates about z at the sidereal rate; terrain lives here.
+- Site frame: East-North-Up at the landing site, origin on the terrain at the site; outputs
+  (position, velocity, errors) are given here.
+- Track coordinates: downrange and crossrange distances [m] along and across the great circle
+  through the site in the approach direction (downrange < 0 before the site; crossrange > 0
+  to the left, so downrange, crossrange, up is right-handed). The terrain maps are gridded
+  in these coordinates, and open-loop thrust directions are given in the matching local
+  (downrange, crossrange, up) axes at the lander.
+"""
+
+import math
+
+import numpy as np
+from numba import njit
+
+from dynamics import vector
+
+SITE_DTYPE = np.dtype(
+    [
+        ("origin_mcmf_m", np.float64, (3,)),
+        ("east", np.float64, (3,)),
+        ("north", np.float64, (3,)),
+        ("up", np.float64, (3,)),
+        ("track_downrange", np.float64, (3,)),  # ground-track direction at the site
+        ("track_left", np.float64, (3,)),
+        ("map_radius_m", np.float64),  # radius the track coordinates are measured on
+    ],
+    align=True,
+)
+
+
+def make_site(latitude_rad, longitude_rad, azimuth_rad, site_height_m, map_radius_m):
+    """Site record for a landing site at (latitude, longitude), approached on a ground track of
+    the given azimuth (clockwise from north), with the terrain `site_height_m` above the map radius.
+    """
+    clat, slat = math.cos(latitude_rad), math.sin(latitude_rad)
+    clon, slon = math.cos(longitude_rad), math.sin(longitude_rad)
+    up = np.array([clat * clon, clat * slon, slat])
+    east = np.array([-slon, clon, 0.0])
+    north = np.cross(up, east)
+    downrange = math.cos(azimuth_rad) * north + math.sin(azimuth_rad) * east
+    site = np.zeros(1, SITE_DTYPE)[0]
+    site["origin_mcmf_m"] = (map_radius_m + site_height_m) * up
+    site["east"], site["north"], site["up"] = east, north, up
+    site["track_downrange"] = downrange
+    site["track_left"] = np.cross(up, downrange)
+    site["map_radius_m"] = map_radius_m
+    return site
+
+
+@njit(cache=True)
+def mci_to_mcmf(r_mci, t_s, rotation_rate_radps):
+    """Components in the Moon-fixed frame of an MCI vector at time t_s after the epoch."""
+    a = rotation_rate_radps * t_s
+    c, s = math.cos(a), math.sin(a)
+    return (c * r_mci[0] + s * r_mci[1], -s * r_mci[0] + c * r_mci[1], r_mci[2])
+
+
+@njit(cache=True)
+def mcmf_to_mci(r_mcmf, t_s, rotation_rate_radps):
+    return mci_to_mcmf(r_mcmf, -t_s, rotation_rate_radps)
+
+
+@njit(cache=True)
+def surface_relative_velocity_mcmf(r_mci, v_mci, t_s, rotation_rate_radps):
+    """Velocity relative to the rotating Moon, in Moon-fixed components [m/s]."""
+    w = (0.0, 0.0, rotation_rate_radps)
+    v_rel = vector.sub(v_mci, vector.cross(w, r_mci))
+    return mci_to_mcmf(v_rel, t_s, rotation_rate_radps)
+
+
+@njit(cache=True)
+def track_coordinates(site, r_mcmf):
+    """(downrange_m, crossrange_m, radius_m) of a Moon-fixed position."""
+    r = vector.norm(r_mcmf)
+    along = vector.dot(r_mcmf, vector.load(site.track_downrange, 0))
+    radial = vector.dot(r_mcmf, vector.load(site.up, 0))
+    left = vector.dot(r_mcmf, vector.load(site.track_left, 0))
+    downrange = site.map_radius_m * math.atan2(along, radial)
+    crossrange = site.map_radius_m * math.asin(max(-1.0, min(1.0, left / r)))
+    return downrange, crossrange, r
+
+
+@njit(cache=True)
+def local_track_axes(site, r_mcmf):
+    """Unit (downrange, crossrange, up) axes at a Moon-fixed position, in MCMF components."""
+    up = vector.unit(r_mcmf)
+    along = vector.dot(r_mcmf, vector.load(site.track_downrange, 0))
+    radial = vector.dot(r_mcmf, vector.load(site.up, 0))
+    lam = math.atan2(along, radial)
+    d = vector.add(
+        vector.scale(vector.load(site.up, 0), -math.sin(lam)),
+        vector.scale(vector.load(site.track_downrange, 0), math.cos(lam)),
+    )
+    left = vector.unit(vector.cross(up, d))
+    downrange = vector.cross(left, up)
+    return downrange, left, up
+
+
+@njit(cache=True)
+def to_site_enu(site, v_mcmf):
+    """Components of a Moon-fixed vector along the site's East, North, Up axes."""
+    return (
+        vector.dot(v_mcmf, vector.load(site.east, 0)),
+        vector.dot(v_mcmf, vector.load(site.north, 0)),
+        vector.dot(v_mcmf, vector.load(site.up, 0)),
+    )
+
+
+@njit(cache=True)
+def site_position_enu(site, r_mcmf):
+    """Position relative to the site origin, in site ENU components [m]."""
+    return to_site_enu(site, vector.sub(r_mcmf, vector.load(site.origin_mcmf_m, 0)))

@@ -1,0 +1,68 @@
+"""Mass, centre of mass and inertia of the lander as its propellant is used.
+
+The dry vehicle has fixed inertia and centre of mass; the propellant is a lumped body at its
+tank centroid whose own inertia scales linearly with the propellant mass (a tank draining
+uniformly). All quantities in body axes, about the current centre of mass.
+"""
+
+import numpy as np
+from numba import njit
+
+MASS_DTYPE = np.dtype(
+    [
+        ("dry_mass_kg", np.float64),
+        ("dry_com_m", np.float64, (3,)),
+        ("dry_inertia_kgm2", np.float64, (3, 3)),  # about the dry centre of mass
+        ("propellant_capacity_kg", np.float64),
+        ("propellant_com_m", np.float64, (3,)),
+        ("propellant_inertia_full_kgm2", np.float64, (3, 3)),  # about the tank centroid, full
+    ],
+    align=True,
+)
+
+
+@njit(cache=True)
+def _add_parallel_axis(inertia, mass, point, com):
+    """Add the parallel-axis term of a point mass at `point` about `com` [m] to inertia."""
+    d = (point[0] - com[0], point[1] - com[1], point[2] - com[2])
+    d2 = d[0] * d[0] + d[1] * d[1] + d[2] * d[2]
+    for i in range(3):
+        for j in range(3):
+            inertia[i, j] += mass * ((d2 if i == j else 0.0) - d[i] * d[j])
+
+
+@njit(cache=True)
+def invert3(a, out):
+    """Inverse of a 3x3 matrix by cofactors (no LAPACK call, no allocation), into out."""
+    c00 = a[1, 1] * a[2, 2] - a[1, 2] * a[2, 1]
+    c01 = a[1, 2] * a[2, 0] - a[1, 0] * a[2, 2]
+    c02 = a[1, 0] * a[2, 1] - a[1, 1] * a[2, 0]
+    inv_det = 1.0 / (a[0, 0] * c00 + a[0, 1] * c01 + a[0, 2] * c02)
+    out[0, 0] = c00 * inv_det
+    out[0, 1] = (a[0, 2] * a[2, 1] - a[0, 1] * a[2, 2]) * inv_det
+    out[0, 2] = (a[0, 1] * a[1, 2] - a[0, 2] * a[1, 1]) * inv_det
+    out[1, 0] = c01 * inv_det
+    out[1, 1] = (a[0, 0] * a[2, 2] - a[0, 2] * a[2, 0]) * inv_det
+    out[1, 2] = (a[0, 2] * a[1, 0] - a[0, 0] * a[1, 2]) * inv_det
+    out[2, 0] = c02 * inv_det
+    out[2, 1] = (a[0, 1] * a[2, 0] - a[0, 0] * a[2, 1]) * inv_det
+    out[2, 2] = (a[0, 0] * a[1, 1] - a[0, 1] * a[1, 0]) * inv_det
+
+
+@njit(cache=True)
+def evaluate(mp, mass_kg, com_out, inertia_out, inertia_inv_out):
+    """Centre of mass [m], inertia and its inverse about it, for total mass mass_kg, in place."""
+    m_dry = mp.dry_mass_kg
+    m_prop = max(mass_kg - m_dry, 0.0)
+    m = m_dry + m_prop
+    for i in range(3):
+        com_out[i] = (m_dry * mp.dry_com_m[i] + m_prop * mp.propellant_com_m[i]) / m
+    fill = m_prop / mp.propellant_capacity_kg if mp.propellant_capacity_kg > 0.0 else 0.0
+    for i in range(3):
+        for j in range(3):
+            inertia_out[i, j] = (
+                mp.dry_inertia_kgm2[i, j] + fill * mp.propellant_inertia_full_kgm2[i, j]
+            )
+    _add_parallel_axis(inertia_out, m_dry, mp.dry_com_m, com_out)
+    _add_parallel_axis(inertia_out, m_prop, mp.propellant_com_m, com_out)
+    invert3(inertia_out, inertia_inv_out)

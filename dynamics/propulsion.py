@@ -1,0 +1,101 @@
+"""Main engine and reaction-control thrusters: the forces, torques and propellant flow they make.
+
+Both draw from the one propellant mass. Thrust directions are the direction of the force on
+the vehicle, in body axes; the main engine's includes its misalignment, and its application
+point (off the centre of mass) gives the disturbance torque.
+"""
+
+import numpy as np
+from numba import njit
+
+from dynamics import vector
+from dynamics.constants import STANDARD_GRAVITY_MPS2
+
+ENGINE_DTYPE = np.dtype(
+    [
+        ("max_thrust_n", np.float64),
+        ("throttle_min", np.float64),  # fraction of max thrust; a lower command is clipped up
+        ("throttle_max", np.float64),
+        ("time_constant_s", np.float64),  # first-order throttle response
+        ("isp_s", np.float64),
+        ("position_m", np.float64, (3,)),  # thrust application point, body axes
+        ("direction_body", np.float64, (3,)),  # unit force direction, misalignment included
+    ],
+    align=True,
+)
+
+THRUSTER_DTYPE = np.dtype(
+    [
+        ("position_m", np.float64, (3,)),
+        ("direction_body", np.float64, (3,)),  # unit force direction on the vehicle
+        ("thrust_n", np.float64),
+        ("isp_s", np.float64),
+        ("min_on_time_s", np.float64),  # shorter pulses give no impulse (minimum impulse bit)
+    ],
+    align=True,
+)
+
+
+@njit(cache=True)
+def throttle_setpoint(engine, command):
+    """Throttle the engine settles to for a command: 0 is off, otherwise clipped to its range."""
+    if command <= 0.0:
+        return 0.0
+    return min(max(command, engine.throttle_min), engine.throttle_max)
+
+
+@njit(cache=True)
+def throttle_rate(engine, setpoint, throttle):
+    """d(throttle)/dt [1/s] of the first-order engine response."""
+    return (setpoint - throttle) / engine.time_constant_s
+
+
+@njit(cache=True)
+def mass_flow_kgps(thrust_n, isp_s):
+    """Propellant mass flow [kg/s] for a thrust [N] at a specific impulse [s]."""
+    return thrust_n / (isp_s * STANDARD_GRAVITY_MPS2)
+
+
+@njit(cache=True)
+def engine_force_torque(engine, thrust_n, com_m):
+    """Force [N] and torque about the centre of mass [N m] of the main engine, body axes."""
+    f = vector.scale(vector.load(engine.direction_body, 0), thrust_n)
+    arm = vector.sub(vector.load(engine.position_m, 0), vector.load(com_m, 0))
+    return f, vector.cross(arm, f)
+
+
+@njit(cache=True)
+def pulse_overlap_fraction(pulse_start_s, on_time_s, t_s, dt_s):
+    """Fraction of the step [t_s, t_s + dt_s] during which a pulse is firing."""
+    lo = max(t_s, pulse_start_s)
+    hi = min(t_s + dt_s, pulse_start_s + on_time_s)
+    return max(hi - lo, 0.0) / dt_s
+
+
+@njit(cache=True)
+def rcs_force_torque(thrusters, on_time_s, pulse_start_s, t_s, dt_s, com_m):
+    """Step-averaged force [N], torque [N m] and mass flow [kg/s] of the RCS.
+
+    Each thruster fires for on_time_s[i] from pulse_start_s; averaging over the step keeps the
+    impulse exact for pulses shorter than the step. Pulses below a thruster's minimum on-time
+    give nothing.
+    """
+    fx = fy = fz = tx = ty = tz = mdot = 0.0
+    com = vector.load(com_m, 0)
+    for i in range(thrusters.shape[0]):
+        th = thrusters[i]
+        if on_time_s[i] < th.min_on_time_s or on_time_s[i] <= 0.0:
+            continue
+        duty = pulse_overlap_fraction(pulse_start_s, on_time_s[i], t_s, dt_s)
+        if duty == 0.0:
+            continue
+        f = vector.scale(vector.load(th.direction_body, 0), duty * th.thrust_n)
+        tq = vector.cross(vector.sub(vector.load(th.position_m, 0), com), f)
+        fx += f[0]
+        fy += f[1]
+        fz += f[2]
+        tx += tq[0]
+        ty += tq[1]
+        tz += tq[2]
+        mdot += mass_flow_kgps(duty * th.thrust_n, th.isp_s)
+    return (fx, fy, fz), (tx, ty, tz), mdot

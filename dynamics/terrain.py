@@ -1,0 +1,114 @@
+"""Digital elevation model over the ground track and the site: height, surface normal, ray casting.
+
+The map is a stack of regular grids ("tiles") in track coordinates (see `dynamics.frames`),
+heights in metres above the map radius. Coarse tiles cover the ground track, fine ones the
+site; a lookup uses the finest tile containing the point (tiles are stored coarsest first),
+and points outside every tile lie on the datum (height 0). Heights are bilinear between nodes.
+"""
+
+import math
+
+import numpy as np
+from numba import njit
+
+from dynamics import frames, vector
+
+TILE_DTYPE = np.dtype(
+    [
+        ("downrange_min_m", np.float64),
+        ("crossrange_min_m", np.float64),
+        ("spacing_m", np.float64),
+        ("n_downrange", np.int64),
+        ("n_crossrange", np.int64),
+        ("offset", np.int64),  # index of node (0, 0) in the flat heights array
+    ],
+    align=True,
+)
+
+
+def make_tiles(grids):
+    """(tiles, heights) from a coarsest-first list of (downrange_min, crossrange_min, spacing,
+    heights[n_downrange, n_crossrange]) grids."""
+    tiles = np.zeros(len(grids), TILE_DTYPE)
+    offset = 0
+    for k, (x0, y0, spacing, h) in enumerate(grids):
+        tiles[k] = (x0, y0, spacing, h.shape[0], h.shape[1], offset)
+        offset += h.size
+    flat = np.concatenate([g[3].ravel() for g in grids]) if grids else np.zeros(0)
+    return tiles, flat
+
+
+@njit(cache=True)
+def height_and_gradient(tiles, heights, downrange_m, crossrange_m):
+    """Terrain height [m] above the map radius, and its slopes dh/d(downrange), dh/d(crossrange)."""
+    for k in range(tiles.shape[0] - 1, -1, -1):
+        t = tiles[k]
+        u = (downrange_m - t.downrange_min_m) / t.spacing_m
+        v = (crossrange_m - t.crossrange_min_m) / t.spacing_m
+        if u < 0.0 or v < 0.0 or u > t.n_downrange - 1 or v > t.n_crossrange - 1:
+            continue
+        i = min(int(u), t.n_downrange - 2)
+        j = min(int(v), t.n_crossrange - 2)
+        fu, fv = u - i, v - j
+        base = t.offset + i * t.n_crossrange + j
+        h00 = heights[base]
+        h01 = heights[base + 1]
+        h10 = heights[base + t.n_crossrange]
+        h11 = heights[base + t.n_crossrange + 1]
+        h = (1 - fu) * ((1 - fv) * h00 + fv * h01) + fu * ((1 - fv) * h10 + fv * h11)
+        dh_du = (1 - fv) * (h10 - h00) + fv * (h11 - h01)
+        dh_dv = (1 - fu) * (h01 - h00) + fu * (h11 - h10)
+        return h, dh_du / t.spacing_m, dh_dv / t.spacing_m
+    return 0.0, 0.0, 0.0
+
+
+@njit(cache=True)
+def altitude(site, tiles, heights, r_mcmf):
+    """Radial height [m] of a Moon-fixed point above the terrain beneath it."""
+    x, y, radius = frames.track_coordinates(site, r_mcmf)
+    h, _, _ = height_and_gradient(tiles, heights, x, y)
+    return radius - site.map_radius_m - h
+
+
+@njit(cache=True)
+def surface_normal(site, tiles, heights, r_mcmf):
+    """Unit upward normal of the terrain beneath a Moon-fixed point, MCMF components."""
+    x, y, _ = frames.track_coordinates(site, r_mcmf)
+    _, hx, hy = height_and_gradient(tiles, heights, x, y)
+    d, left, up = frames.local_track_axes(site, r_mcmf)
+    return vector.unit(vector.sub(up, vector.add(vector.scale(d, hx), vector.scale(left, hy))))
+
+
+@njit(cache=True)
+def slope_rad(site, tiles, heights, r_mcmf):
+    """Angle [rad] between the terrain normal and the local vertical beneath a point."""
+    n = surface_normal(site, tiles, heights, r_mcmf)
+    return math.acos(min(1.0, vector.dot(n, vector.unit(r_mcmf))))
+
+
+@njit(cache=True)
+def ray_cast(site, tiles, heights, origin_mcmf, direction_mcmf, max_range_m, min_step_m):
+    """Range [m] along a unit direction from origin to the first terrain intersection, or -1.
+
+    Marches in steps of half the current height above terrain (never less than min_step_m,
+    which should be below the finest feature width), then bisects the crossing to 1 mm.
+    """
+    s_prev = 0.0
+    h_prev = altitude(site, tiles, heights, origin_mcmf)
+    if h_prev <= 0.0:
+        return 0.0
+    while s_prev < max_range_m:
+        s = min(s_prev + max(0.5 * h_prev, min_step_m), max_range_m)
+        h = altitude(site, tiles, heights, vector.add(origin_mcmf, vector.scale(direction_mcmf, s)))
+        if h <= 0.0:
+            lo, hi = s_prev, s
+            while hi - lo > 1e-3:
+                mid = 0.5 * (lo + hi)
+                p = vector.add(origin_mcmf, vector.scale(direction_mcmf, mid))
+                if altitude(site, tiles, heights, p) > 0.0:
+                    lo = mid
+                else:
+                    hi = mid
+            return 0.5 * (lo + hi)
+        s_prev, h_prev = s, h
+    return -1.0

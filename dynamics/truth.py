@@ -1,0 +1,127 @@
+"""The lander's 6-DOF truth state and its fixed-step RK4 integration.
+
+State vector (MCI, SI): position r [m], velocity v [m/s], attitude q_body_to_mci, body rates
+w [rad/s], total mass [kg], and the engine's actual throttle (the first-order lag state).
+
+Translational and rotational equations of a rigid body whose mass properties follow the
+propellant load (evaluated once per step: at 100 Hz the mass changes by < 1e-5 per step);
+jet damping and the rate of change of inertia are neglected (propellant flow < 1 kg/s).
+"""
+
+import numpy as np
+from numba import njit
+
+from dynamics import gravity, mass_properties, propulsion, quaternion, vector
+
+X_R = 0
+X_V = 3
+X_Q = 6
+X_W = 10
+X_MASS = 13
+X_THROTTLE = 14
+STATE_SIZE = 15
+
+
+def make_state(r_mci_m, v_mci_mps, q_body_to_mci, w_body_radps, mass_kg, throttle=0.0):
+    x = np.zeros(STATE_SIZE)
+    x[X_R : X_R + 3] = r_mci_m
+    x[X_V : X_V + 3] = v_mci_mps
+    x[X_Q : X_Q + 4] = q_body_to_mci
+    x[X_W : X_W + 3] = w_body_radps
+    x[X_MASS] = mass_kg
+    x[X_THROTTLE] = throttle
+    return x
+
+
+@njit(cache=True)
+def quaternion_of(x):
+    return (x[X_Q], x[X_Q + 1], x[X_Q + 2], x[X_Q + 3])
+
+
+@njit(cache=True)
+def derivative(
+    x, t_s, grav, c, s, mp, engine, setpoint, com, inertia, inertia_inv, f_rcs, tq_rcs, mdot_rcs,
+    out
+):  # fmt: skip
+    """dx/dt into out. f_rcs, tq_rcs [N, N m] and mdot_rcs [kg/s] are the step's RCS effort."""
+    r = vector.load(x, X_R)
+    q = quaternion_of(x)
+    w = vector.load(x, X_W)
+    m = x[X_MASS]
+    has_propellant = m > mp.dry_mass_kg
+    thrust = x[X_THROTTLE] * engine.max_thrust_n if has_propellant else 0.0
+    f_body, tq_body = propulsion.engine_force_torque(engine, thrust, com)
+    mdot = propulsion.mass_flow_kgps(thrust, engine.isp_s)
+    if has_propellant:
+        f_body = vector.add(f_body, f_rcs)
+        tq_body = vector.add(tq_body, tq_rcs)
+        mdot += mdot_rcs
+    if grav.gravity_gradient_torque:
+        r_body = quaternion.rotate_inverse(q, r)
+        tq_body = vector.add(tq_body, gravity.gradient_torque(r_body, inertia, grav.gm_m3ps2))
+    a = vector.add(
+        gravity.acceleration_mci(grav, c, s, r, t_s),
+        vector.scale(quaternion.rotate(q, f_body), 1.0 / m),
+    )
+    h = vector.matvec(inertia, w)
+    w_dot = vector.matvec(inertia_inv, vector.sub(tq_body, vector.cross(w, h)))
+    q_dot = quaternion.derivative(q, w)
+    for i in range(3):
+        out[X_R + i] = x[X_V + i]
+        out[X_V + i] = a[i]
+        out[X_W + i] = w_dot[i]
+    for i in range(4):
+        out[X_Q + i] = q_dot[i]
+    out[X_MASS] = -mdot
+    out[X_THROTTLE] = propulsion.throttle_rate(engine, setpoint, x[X_THROTTLE])
+
+
+@njit(cache=True)
+def rk4_step(
+    x, t_s, dt_s, grav, c, s, mp, engine, setpoint, f_rcs, tq_rcs, mdot_rcs, work, com, inertia,
+    inertia_inv
+):  # fmt: skip
+    """Advance x by one classical RK4 step in place; renormalise the attitude quaternion.
+
+    com, inertia and inertia_inv are the mass properties at the start of the step (from
+    `mass_properties.evaluate`), held over it; the mass is kept at or above the dry mass
+    (the engine flames out when the propellant is gone).
+    """
+    k1, k2, k3, k4, tmp = work[0], work[1], work[2], work[3], work[4]
+    args = (grav, c, s, mp, engine, setpoint, com, inertia, inertia_inv, f_rcs, tq_rcs, mdot_rcs)
+    derivative(x, t_s, *args, k1)
+    for i in range(STATE_SIZE):
+        tmp[i] = x[i] + 0.5 * dt_s * k1[i]
+    derivative(tmp, t_s + 0.5 * dt_s, *args, k2)
+    for i in range(STATE_SIZE):
+        tmp[i] = x[i] + 0.5 * dt_s * k2[i]
+    derivative(tmp, t_s + 0.5 * dt_s, *args, k3)
+    for i in range(STATE_SIZE):
+        tmp[i] = x[i] + dt_s * k3[i]
+    derivative(tmp, t_s + dt_s, *args, k4)
+    for i in range(STATE_SIZE):
+        x[i] += dt_s / 6.0 * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i])
+    q = quaternion.normalize(quaternion_of(x))
+    for i in range(4):
+        x[X_Q + i] = q[i]
+    x[X_MASS] = max(x[X_MASS], mp.dry_mass_kg)
+
+
+@njit(cache=True)
+def propagate(x, t0_s, dt_s, n_steps, grav, c, s, mp, engine, throttle_command):
+    """Propagate x in place for n_steps with a constant throttle command and no RCS.
+
+    Used for verification against analytic solutions and for timing the bare truth step.
+    """
+    work = np.zeros((5, STATE_SIZE))
+    com = np.zeros(3)
+    inertia = np.zeros((3, 3))
+    inertia_inv = np.zeros((3, 3))
+    setpoint = propulsion.throttle_setpoint(engine, throttle_command)
+    zero = (0.0, 0.0, 0.0)
+    for k in range(n_steps):
+        mass_properties.evaluate(mp, x[X_MASS], com, inertia, inertia_inv)
+        rk4_step(
+            x, t0_s + k * dt_s, dt_s, grav, c, s, mp, engine, setpoint, zero, zero, 0.0, work,
+            com, inertia, inertia_inv,
+        )  # fmt: skip

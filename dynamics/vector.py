@@ -1,0 +1,57 @@
+"""Three-vectors as tuples, so compiled code does vector algebra without allocating arrays."""
+
+import math
+
+from numba import njit
+
+
+@njit(cache=True)
+def add(a, b):
+    return (a[0] + b[0], a[1] + b[1], a[2] + b[2])
+
+
+@njit(cache=True)
+def sub(a, b):
+    return (a[0] - b[0], a[1] - b[1], a[2] - b[2])
+
+
+@njit(cache=True)
+def scale(a, s):
+    return (a[0] * s, a[1] * s, a[2] * s)
+
+
+@njit(cache=True)
+def dot(a, b):
+    return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
+
+
+@njit(cache=True)
+def cross(a, b):
+    return (a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0])
+
+
+@njit(cache=True)
+def norm(a):
+    return math.sqrt(a[0] * a[0] + a[1] * a[1] + a[2] * a[2])
+
+
+@njit(cache=True)
+def unit(a):
+    n = norm(a)
+    return (a[0] / n, a[1] / n, a[2] / n)
+
+
+@njit(cache=True)
+def matvec(m, a):
+    """Product of a 3x3 array and a 3-tuple."""
+    return (
+        m[0, 0] * a[0] + m[0, 1] * a[1] + m[0, 2] * a[2],
+        m[1, 0] * a[0] + m[1, 1] * a[1] + m[1, 2] * a[2],
+        m[2, 0] * a[0] + m[2, 1] * a[1] + m[2, 2] * a[2],
+    )
+
+
+@njit(cache=True)
+def load(arr, start):
+    """The three elements arr[start:start+3] as a tuple."""
+    return (arr[start], arr[start + 1], arr[start + 2])

@@ -1,0 +1,8 @@
+"""Flight software: navigation, guidance, control and mode management.
+
+It sees only what sensors report and what the vehicle is configured with; it never reads the
+truth state. The import-linter contract in pyproject.toml forbids importing the truth modules
+(`dynamics.truth`, `dynamics.rigid_body`, `dynamics.propulsion`, `dynamics.touchdown`); the
+shared math (`dynamics.vector`, `dynamics.quaternion`, `dynamics.frames`), constants and map
+look-up code are allowed, and the run loop in `sims` decides what data reach these functions.
+"""

@@ -1,0 +1,1 @@
+"""Attitude and throttle control laws and their mapping to actuator commands."""

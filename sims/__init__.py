@@ -1,0 +1,1 @@
+"""Drivers of the simulation: scenarios, the compiled run loop, results and the `descent` CLI."""

@@ -1,0 +1,120 @@
+"""The `descent` command line: run a scenario, validate scenario files, list bundled ones.
+
+User mistakes (a bad scenario, a bad argument, an unusable output folder) print one sentence
+on stderr and exit with status 2; they never show a traceback.
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+from sims import scenario
+
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """A mistake in what the user asked for; the message is one sentence."""
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args)
+    except (scenario.ScenarioError, UsageError) as exc:
+        print(f"descent: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("descent: interrupted", file=sys.stderr)
+        return 130
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="descent", description="Lunar powered-descent GNC simulator."
+    )
+    sub = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run one descent and write its results")
+    run.add_argument("scenario", help="scenario file, or the name of a bundled scenario")
+    run.add_argument("--seed", type=non_negative_int, default=0, help="run seed (default 0)")
+    run.add_argument("--out", type=Path, help="results folder (default results/SCENARIO_NAME)")
+    run.set_defaults(handler=cmd_run)
+
+    validate = sub.add_parser("validate", help="check a scenario file and report its problems")
+    validate.add_argument("scenario", help="scenario file, or the name of a bundled scenario")
+    validate.set_defaults(handler=cmd_validate)
+
+    listing = sub.add_parser("scenarios", help="list the bundled scenarios")
+    listing.set_defaults(handler=cmd_scenarios)
+    return parser
+
+
+def non_negative_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
+    return value
+
+
+def cmd_run(args):
+    from sims import api  # compiled code is loaded only for commands that run it
+
+    sc = scenario.load(args.scenario)
+    out = args.out if args.out is not None else Path("results") / sc.meta.name
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out}: exists and is not a folder")
+    result = api.run(sc, seed=args.seed)
+    result.write(out)
+    print(describe(result.summary))
+    print(f"  wrote {out / 'summary.json'} and {out / 'trajectory.parquet'}")
+    return 0
+
+
+def cmd_validate(args):
+    label, _ = scenario.read_text(args.scenario)
+    sc = scenario.load(args.scenario)
+    print(f"{label}: valid scenario '{sc.meta.name}'")
+    return 0
+
+
+def cmd_scenarios(args):
+    for name in scenario.bundled_names():
+        print(f"{name:16s} {scenario.load(name).meta.description}")
+    return 0
+
+
+def describe(summary):
+    """A few lines a person reads after a run."""
+    lines = [
+        f"{summary['scenario']} (seed {summary['seed']}): {summary['outcome']} "
+        f"at t = {summary['end_time_s']:.1f} s"
+    ]
+    td = summary["touchdown"]
+    if td is not None:
+        lines.append(
+            f"  touchdown on {td['contact']}: {td['vertical_speed_mps']:.2f} m/s down, "
+            f"{td['horizontal_speed_mps']:.2f} m/s horizontal, tilt {td['tilt_deg']:.1f} deg, "
+            f"slope {td['slope_deg']:.1f} deg, rates {td['body_rate_dps']:.2f} deg/s, "
+            f"{td['position_error_m']:.1f} m from the target"
+        )
+    if "diverged_reason" in summary:
+        lines.append(f"  diverged: {summary['diverged_reason']}")
+    lines.append(
+        f"  propellant: {summary['propellant_used_kg']:.1f} kg used, "
+        f"{summary['propellant_remaining_kg']:.1f} kg remaining"
+        + (
+            f" (flame-out at t = {summary['flameout_time_s']:.1f} s)"
+            if summary["flameout_time_s"] is not None
+            else ""
+        )
+    )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,93 @@
+"""One run's results: the summary a user reads, the trajectory table, and writing them to disk.
+
+Files are written to a temporary name in the same folder and renamed into place, so a reader
+never sees a half-written file.
+"""
+
+import json
+import math
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from dynamics import touchdown, truth
+from sims import runloop
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """Summary (JSON-ready dict) and trajectory (Arrow table) of one run."""
+
+    summary: dict
+    trajectory: pa.Table
+
+    @property
+    def outcome(self) -> str:
+        return self.summary["outcome"]
+
+    def write(self, out_dir):
+        """Write summary.json and trajectory.parquet into out_dir (created if needed)."""
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        write_atomically(out / "trajectory.parquet", lambda f: pq.write_table(self.trajectory, f))
+        text = json.dumps(self.summary, indent=2) + "\n"
+        write_atomically(out / "summary.json", lambda f: f.write(text.encode()))
+
+
+def summarize(scenario, seed, model, summary, trace):
+    """Summary dict of a finished run from the loop's summary record and trace array."""
+    m0 = model.x0[truth.X_MASS]
+    dry = model.mass["dry_mass_kg"]
+    outcome = touchdown.OUTCOMES[summary["outcome"]]
+    contacted = summary["outcome"] not in (touchdown.TIMEOUT, touchdown.DIVERGED)
+    result = {
+        "scenario": scenario.meta.name,
+        "seed": seed,
+        "outcome": outcome,
+        "touchdown": {
+            "time_s": float(summary["time_s"]),
+            "vertical_speed_mps": float(summary["vertical_speed_mps"]),
+            "horizontal_speed_mps": float(summary["horizontal_speed_mps"]),
+            "tilt_deg": math.degrees(summary["tilt_rad"]),
+            "body_rate_dps": math.degrees(summary["body_rate_radps"]),
+            "slope_deg": math.degrees(summary["slope_rad"]),
+            "position_error_m": float(summary["position_error_m"]),
+            "contact": contact_name(model, int(summary["contact_point"])),
+        }
+        if contacted
+        else None,
+        "end_time_s": float(summary["time_s"]),
+        "propellant_used_kg": float(m0 - summary["final_mass_kg"]),
+        "propellant_remaining_kg": float(summary["final_mass_kg"] - dry),
+        "flameout_time_s": float(summary["flameout_time_s"])
+        if summary["flameout_time_s"] >= 0
+        else None,
+    }
+    if summary["outcome"] == touchdown.DIVERGED:
+        result["diverged_reason"] = runloop.DIVERGENCE_REASONS[int(summary["diverged_reason"])]
+    return result
+
+
+def contact_name(model, index):
+    n_gear = int(model.run["n_gear_points"])
+    return f"footpad {index + 1}" if index < n_gear else "engine nozzle"
+
+
+def trace_table(trace) -> pa.Table:
+    return pa.table({name: trace[name] for name in trace.dtype.names})
+
+
+def write_atomically(path: Path, write):
+    """Call write(file) on a temporary file beside path, then rename it over path."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

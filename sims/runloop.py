@@ -1,0 +1,266 @@
+"""The compiled run loop: one call propagates one descent from PDI to touchdown (or to its end).
+
+Everything per time step happens inside `simulate`; Python only packs the inputs and reads
+the outputs. At each control period the commands are updated; in this open-loop verification
+mode they come from the scenario's thrust schedule (throttle and thrust direction in the
+local downrange/crossrange/up axes against time), with either ideal attitude (the body is
+set to the commanded attitude, rates zero) or an RCS attitude hold (PD law, pulse-width
+modulated thrusters, minimum impulse bit).
+"""
+
+import math
+
+import numpy as np
+from numba import njit
+
+from dynamics import (
+    frames,
+    mass_properties,
+    propulsion,
+    quaternion,
+    terrain,
+    touchdown,
+    truth,
+    vector,
+)
+from dynamics.truth import X_MASS, X_Q, X_R, X_THROTTLE, X_V, X_W
+from gnc.control import attitude, rcs
+
+ATTITUDE_IDEAL, ATTITUDE_RCS = 0, 1
+DIVERGED_NOT_FINITE, DIVERGED_BODY_RATE = 1, 2
+DIVERGENCE_REASONS = {
+    DIVERGED_NOT_FINITE: "state not finite",
+    DIVERGED_BODY_RATE: "body rate runaway",
+}
+
+RUN_DTYPE = np.dtype(
+    [
+        ("time_step_s", np.float64),
+        ("max_time_s", np.float64),
+        ("control_every_steps", np.int64),
+        ("output_every_steps", np.int64),
+        ("attitude_mode", np.int64),
+        ("rcs_min_on_time_s", np.float64),  # flight software's pulse dead band
+        ("contact_check_altitude_m", np.float64),  # below this, footpads are checked each step
+        ("max_body_rate_radps", np.float64),  # beyond this the run is declared diverged
+        ("n_gear_points", np.int64),  # contact points [0, n) are landing gear, the rest structure
+    ],
+    align=True,
+)
+
+SCHEDULE_DTYPE = np.dtype(
+    [("t_s", np.float64), ("throttle", np.float64), ("direction_local", np.float64, (3,))],
+    align=True,
+)
+
+TRACE_DTYPE = np.dtype(
+    [
+        ("t_s", np.float64),
+        ("altitude_m", np.float64),  # CoM above the terrain beneath it
+        ("mass_kg", np.float64),
+        ("throttle", np.float64),  # actual (lagged)
+        ("throttle_command", np.float64),
+        ("x_east_m", np.float64),
+        ("y_north_m", np.float64),
+        ("z_up_m", np.float64),
+        ("vx_east_mps", np.float64),
+        ("vy_north_mps", np.float64),
+        ("vz_up_mps", np.float64),
+        ("vertical_speed_mps", np.float64),  # along the local vertical, up positive
+        ("horizontal_speed_mps", np.float64),
+        ("downrange_m", np.float64),
+        ("crossrange_m", np.float64),
+        ("tilt_deg", np.float64),  # body +z from the local vertical
+        ("wx_dps", np.float64),
+        ("wy_dps", np.float64),
+        ("wz_dps", np.float64),
+    ]
+)
+
+SUMMARY_DTYPE = np.dtype(
+    [
+        ("outcome", np.int64),
+        ("diverged_reason", np.int64),
+        ("time_s", np.float64),
+        ("vertical_speed_mps", np.float64),
+        ("horizontal_speed_mps", np.float64),
+        ("tilt_rad", np.float64),
+        ("slope_rad", np.float64),
+        ("body_rate_radps", np.float64),
+        ("position_error_m", np.float64),
+        ("contact_point", np.int64),
+        ("final_mass_kg", np.float64),
+        ("flameout_time_s", np.float64),  # -1 if the propellant lasted
+        ("n_trace", np.int64),
+    ]
+)
+
+
+@njit(cache=True)
+def schedule_at(schedule, t_s):
+    """Throttle and local thrust direction at t_s: linear between rows, held outside them."""
+    n = schedule.shape[0]
+    if t_s <= schedule[0].t_s:
+        return schedule[0].throttle, vector.load(schedule[0].direction_local, 0)
+    for k in range(n - 1):
+        a, b = schedule[k], schedule[k + 1]
+        if t_s < b.t_s:
+            f = (t_s - a.t_s) / (b.t_s - a.t_s)
+            d = vector.add(
+                vector.scale(vector.load(a.direction_local, 0), 1.0 - f),
+                vector.scale(vector.load(b.direction_local, 0), f),
+            )
+            return a.throttle + f * (b.throttle - a.throttle), d
+    return schedule[n - 1].throttle, vector.load(schedule[n - 1].direction_local, 0)
+
+
+@njit(cache=True)
+def mci_to_mcmf_quaternion(t_s, rotation_rate_radps):
+    """q_mci_to_mcmf at t_s: a rotation of -omega t about z."""
+    half = -0.5 * rotation_rate_radps * t_s
+    return (math.cos(half), 0.0, 0.0, math.sin(half))
+
+
+@njit(cache=True)
+def commanded_attitude(site, schedule, x, t_s, rotation_rate_radps):
+    """(throttle, q_body_to_mci) the schedule asks for at t_s, at the lander's position."""
+    throttle, d_local = schedule_at(schedule, t_s)
+    r_mcmf = frames.mci_to_mcmf(vector.load(x, X_R), t_s, rotation_rate_radps)
+    down, left, up = frames.local_track_axes(site, r_mcmf)
+    d_mcmf = vector.add(
+        vector.add(vector.scale(down, d_local[0]), vector.scale(left, d_local[1])),
+        vector.scale(up, d_local[2]),
+    )
+    d_mci = frames.mcmf_to_mci(d_mcmf, t_s, rotation_rate_radps)
+    left_mci = frames.mcmf_to_mci(left, t_s, rotation_rate_radps)
+    return throttle, attitude.pointing_quaternion(d_mci, left_mci)
+
+
+@njit(cache=True)
+def record(trace, k, site, tiles, heights, x, t_s, throttle_command, rotation_rate_radps):
+    """Write trace sample k from the state x at t_s."""
+    r_mci, v_mci = vector.load(x, X_R), vector.load(x, X_V)
+    r_mcmf = frames.mci_to_mcmf(r_mci, t_s, rotation_rate_radps)
+    v_mcmf = frames.surface_relative_velocity_mcmf(r_mci, v_mci, t_s, rotation_rate_radps)
+    p = frames.site_position_enu(site, r_mcmf)
+    v = frames.to_site_enu(site, v_mcmf)
+    downrange, crossrange, _ = frames.track_coordinates(site, r_mcmf)
+    body_z = quaternion.rotate(truth.quaternion_of(x), (0.0, 0.0, 1.0))
+    cos_tilt = vector.dot(body_z, vector.unit(r_mci))
+    s = trace[k]
+    s.t_s = t_s
+    s.altitude_m = terrain.altitude(site, tiles, heights, r_mcmf)
+    s.mass_kg = x[X_MASS]
+    s.throttle = x[X_THROTTLE]
+    s.throttle_command = throttle_command
+    s.x_east_m, s.y_north_m, s.z_up_m = p[0], p[1], p[2]
+    s.vx_east_mps, s.vy_north_mps, s.vz_up_mps = v[0], v[1], v[2]
+    up = vector.unit(r_mcmf)
+    s.vertical_speed_mps = vector.dot(v_mcmf, up)
+    s.horizontal_speed_mps = vector.norm(vector.sub(v_mcmf, vector.scale(up, s.vertical_speed_mps)))
+    s.downrange_m, s.crossrange_m = downrange, crossrange
+    s.tilt_deg = math.degrees(math.acos(max(-1.0, min(1.0, cos_tilt))))
+    s.wx_dps = math.degrees(x[X_W])
+    s.wy_dps = math.degrees(x[X_W + 1])
+    s.wz_dps = math.degrees(x[X_W + 2])
+
+
+@njit(cache=True)
+def _diverged(x, max_rate):
+    for i in range(x.shape[0]):
+        if not math.isfinite(x[i]):
+            return DIVERGED_NOT_FINITE
+    if vector.norm(vector.load(x, X_W)) > max_rate:
+        return DIVERGED_BODY_RATE
+    return 0
+
+
+@njit(cache=True)
+def simulate(
+    x0, run, grav, c, s, mp, engine, thrusters, rcs_torques, rcs_groups, gains, site, tiles,
+    heights, contact_points, limits, schedule, trace, summary
+):  # fmt: skip
+    """Propagate one descent from x0 at t = 0; fill trace samples and the summary record."""
+    x = x0.copy()
+    work = np.zeros((5, truth.STATE_SIZE))
+    com, inertia, inertia_inv = np.zeros(3), np.zeros((3, 3)), np.zeros((3, 3))
+    on_time = np.zeros(thrusters.shape[0])
+    omega = grav.rotation_rate_radps
+    dt = run.time_step_s
+    pulse_start = 0.0
+    throttle_cmd, q_cmd = commanded_attitude(site, schedule, x, 0.0, omega)
+    setpoint = propulsion.throttle_setpoint(engine, throttle_cmd)
+    n_trace = 0
+    record(trace, n_trace, site, tiles, heights, x, 0.0, throttle_cmd, omega)
+    n_trace += 1
+    summary.flameout_time_s = -1.0
+    summary.outcome = -1
+    step = 0
+    while summary.outcome < 0:
+        t = step * dt
+        if step % run.control_every_steps == 0:
+            throttle_cmd, q_cmd = commanded_attitude(site, schedule, x, t, omega)
+            setpoint = propulsion.throttle_setpoint(engine, throttle_cmd)
+            if run.attitude_mode == ATTITUDE_RCS:
+                tq = attitude.torque_command(
+                    gains, truth.quaternion_of(x), vector.load(x, X_W), q_cmd
+                )
+                period = run.control_every_steps * dt
+                rcs.on_times(tq, rcs_torques, rcs_groups, period, run.rcs_min_on_time_s, on_time)
+                pulse_start = t
+        if run.attitude_mode == ATTITUDE_IDEAL:
+            for i in range(4):
+                x[X_Q + i] = q_cmd[i]
+            for i in range(3):
+                x[X_W + i] = 0.0
+        mass_properties.evaluate(mp, x[X_MASS], com, inertia, inertia_inv)
+        f_rcs, tq_rcs, mdot_rcs = propulsion.rcs_force_torque(
+            thrusters, on_time, pulse_start, t, dt, com
+        )
+        truth.rk4_step(
+            x, t, dt, grav, c, s, mp, engine, setpoint, f_rcs, tq_rcs, mdot_rcs, work, com,
+            inertia, inertia_inv,
+        )  # fmt: skip
+        step += 1
+        t = step * dt
+        if summary.flameout_time_s < 0.0 and x[X_MASS] <= mp.dry_mass_kg:
+            summary.flameout_time_s = t
+        reason = _diverged(x, run.max_body_rate_radps)
+        if reason:
+            summary.outcome = touchdown.DIVERGED
+            summary.diverged_reason = reason
+            summary.time_s = t
+            break
+        r_mcmf = frames.mci_to_mcmf(vector.load(x, X_R), t, omega)
+        if terrain.altitude(site, tiles, heights, r_mcmf) < run.contact_check_altitude_m:
+            q_mcmf = quaternion.multiply(mci_to_mcmf_quaternion(t, omega), truth.quaternion_of(x))
+            hit = touchdown.first_contact(site, tiles, heights, r_mcmf, q_mcmf, com, contact_points)
+            if hit >= 0:
+                v_mcmf = frames.surface_relative_velocity_mcmf(
+                    vector.load(x, X_R), vector.load(x, X_V), t, omega
+                )
+                v_down, v_h, tilt, slope, rate, miss = touchdown.contact_state(
+                    site, tiles, heights, r_mcmf, v_mcmf, q_mcmf, vector.load(x, X_W)
+                )
+                summary.outcome = touchdown.classify(
+                    limits, v_down, v_h, tilt, slope, rate, hit < run.n_gear_points,
+                    summary.flameout_time_s >= 0.0,
+                )  # fmt: skip
+                summary.time_s = t
+                summary.vertical_speed_mps = v_down
+                summary.horizontal_speed_mps = v_h
+                summary.tilt_rad = tilt
+                summary.slope_rad = slope
+                summary.body_rate_radps = rate
+                summary.position_error_m = miss
+                summary.contact_point = hit
+        if summary.outcome < 0 and t >= run.max_time_s:
+            summary.outcome = touchdown.TIMEOUT
+            summary.time_s = t
+        if (step % run.output_every_steps == 0 or summary.outcome >= 0) and n_trace < trace.shape[
+            0
+        ]:
+            record(trace, n_trace, site, tiles, heights, x, t, throttle_cmd, omega)
+            n_trace += 1
+    summary.final_mass_kg = x[X_MASS]
+    summary.n_trace = n_trace

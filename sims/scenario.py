@@ -1,0 +1,336 @@
+"""Scenario files: TOML with quantities in units, validated field by field into SI.
+
+`load(source)` takes a path, the name of a bundled scenario (`sims/scenarios/NAME.toml`) or a
+dict, and returns a `Scenario` (pydantic model, SI floats) or raises `ScenarioError` with one
+sentence naming the file, the field path and what was expected.
+"""
+
+import itertools
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Literal
+
+import numpy as np
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
+
+from sims.units import (
+    Angle,
+    InertiaVector,
+    Length,
+    LengthVector,
+    NonNegativeAngle,
+    NonNegativeMass,
+    NonNegativeTime,
+    PositiveAngularRate,
+    PositiveForce,
+    PositiveFrequency,
+    PositiveLength,
+    PositiveMass,
+    PositiveRate,
+    PositiveSpeed,
+    PositiveTime,
+    Time,
+)
+
+
+class ScenarioError(Exception):
+    """A scenario that cannot be used; the message is one sentence for the user."""
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _unit(v):
+    n = float(np.linalg.norm(v))
+    if not n > 0.0:
+        raise ValueError("a direction must not be the zero vector")
+    return tuple(float(c) / n for c in v)
+
+
+# A unitless direction, normalised on load.
+Direction = Annotated[tuple[float, float, float], AfterValidator(_unit)]
+
+
+class HarmonicTerm(Strict):
+    """One fully normalised spherical-harmonic coefficient pair of degree n, order m."""
+
+    n: int = Field(ge=2, le=50)
+    m: int = Field(ge=0)
+    c: float
+    s: float = 0.0
+
+    @model_validator(mode="after")
+    def _order_within_degree(self):
+        if self.m > self.n:
+            raise ValueError(f"order m = {self.m} must not exceed degree n = {self.n}")
+        return self
+
+
+class Moon(Strict):
+    gravity: Literal["point_mass", "j2", "harmonics"] = "j2"
+    harmonics: tuple[HarmonicTerm, ...] = ()
+    rotation: bool = True
+    gravity_gradient_torque: bool = True
+
+    @model_validator(mode="after")
+    def _table_when_needed(self):
+        if self.gravity == "harmonics" and not self.harmonics:
+            raise ValueError("gravity = 'harmonics' needs a non-empty 'harmonics' table")
+        if self.gravity != "harmonics" and self.harmonics:
+            raise ValueError("a 'harmonics' table is only used with gravity = 'harmonics'")
+        return self
+
+
+class Site(Strict):
+    latitude: Angle
+    longitude: Angle
+    approach_azimuth: Angle  # heading of the ground track at the site, clockwise from north
+
+
+class DescentOrbit(Strict):
+    """PDI at periapsis of a descent orbit whose ground track runs through the site."""
+
+    periapsis_altitude: PositiveLength
+    apoapsis_altitude: PositiveLength
+    downrange_to_site: PositiveLength
+    crossrange: Length = 0.0  # PDI offset to the left of the track through the site
+
+    @model_validator(mode="after")
+    def _apoapsis_above_periapsis(self):
+        if self.apoapsis_altitude < self.periapsis_altitude:
+            raise ValueError("apoapsis_altitude must not be below periapsis_altitude")
+        return self
+
+
+class Elements(Strict):
+    """Classical elements of the PDI state, Moon-centred inertial frame at the epoch."""
+
+    semi_major_axis: PositiveLength
+    eccentricity: float = Field(ge=0.0, lt=1.0)
+    inclination: Angle
+    raan: Angle
+    argument_of_periapsis: Angle
+    true_anomaly: Angle
+
+
+class Initial(Strict):
+    descent_orbit: DescentOrbit | None = None
+    elements: Elements | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self):
+        if (self.descent_orbit is None) == (self.elements is None):
+            raise ValueError("give exactly one of 'descent_orbit' or 'elements'")
+        return self
+
+
+class MainEngine(Strict):
+    max_thrust: PositiveForce
+    throttle_min: float = Field(ge=0.0, le=1.0)
+    throttle_max: float = Field(gt=0.0, le=1.0)
+    time_constant: PositiveTime
+    isp: PositiveTime
+    position: LengthVector
+    misalignment: NonNegativeAngle = 0.0
+    misalignment_azimuth: Angle = 0.0  # direction of the tilt, from body +x toward +y
+
+    @model_validator(mode="after")
+    def _range(self):
+        if self.throttle_min > self.throttle_max:
+            raise ValueError("throttle_min must not exceed throttle_max")
+        return self
+
+
+class Thruster(Strict):
+    position: LengthVector
+    direction: Direction  # direction of the force on the vehicle, body axes
+    thrust: PositiveForce
+    isp: PositiveTime
+    min_on_time: NonNegativeTime
+
+
+class Rcs(Strict):
+    thrusters: tuple[Thruster, ...] = Field(min_length=1)
+
+
+class Vehicle(Strict):
+    dry_mass: PositiveMass
+    propellant_mass: NonNegativeMass  # at PDI
+    propellant_capacity: PositiveMass  # full tank, for the propellant's inertia
+    dry_com: LengthVector
+    dry_inertia: InertiaVector  # principal moments about the dry centre of mass
+    propellant_com: LengthVector
+    propellant_inertia: InertiaVector  # full tank, about its centroid
+    main_engine: MainEngine
+    rcs: Rcs
+    landing_gear: tuple[LengthVector, ...] = Field(min_length=3)  # footpad centres
+
+    @model_validator(mode="after")
+    def _fits_tank(self):
+        if self.propellant_mass > self.propellant_capacity:
+            raise ValueError("propellant_mass must not exceed propellant_capacity")
+        return self
+
+
+class TouchdownLimits(Strict):
+    """Defaults: Chandrayaan-3 specification and hard limits (lunar-landing-facts.md)."""
+
+    vertical_speed: PositiveSpeed = 2.0
+    vertical_speed_hard: PositiveSpeed = 3.0
+    horizontal_speed: PositiveSpeed = 0.5
+    horizontal_speed_hard: PositiveSpeed = 1.0
+    tilt: NonNegativeAngle = 0.17453292519943295  # 10 deg
+    slope: NonNegativeAngle = 0.20943951023931956  # 12 deg
+    body_rate: PositiveAngularRate = 0.08726646259971647  # 5 deg/s
+
+
+class Simulation(Strict):
+    time_step: PositiveTime = 0.01
+    max_time: PositiveTime = 900.0
+    output_rate: PositiveFrequency = 10.0
+    max_body_rate: PositiveAngularRate = 6.283185307179586  # 1 rev/s: beyond it, diverged
+
+
+class ScheduleRow(Strict):
+    t: Time
+    throttle: float = Field(ge=0.0, le=1.0)  # 0 = engine off
+    direction: Direction  # thrust direction in local (downrange, crossrange, up) axes
+
+
+class OpenLoop(Strict):
+    attitude: Literal["ideal", "rcs"] = "ideal"
+    control_rate: PositiveFrequency = 10.0
+    attitude_natural_frequency: PositiveRate = 1.0
+    attitude_damping_ratio: float = Field(default=0.8, gt=0.0)
+    schedule: tuple[ScheduleRow, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _increasing_times(self):
+        times = [row.t for row in self.schedule]
+        if any(b <= a for a, b in itertools.pairwise(times)):
+            raise ValueError("schedule times must increase strictly from row to row")
+        return self
+
+
+class TerrainTile(Strict):
+    downrange: tuple[Length, Length]
+    crossrange: tuple[Length, Length]
+    spacing: PositiveLength
+    min_crater_diameter: PositiveLength
+    crater_density: float = Field(default=1.0, ge=0.0)  # times the equilibrium density
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        for name, (lo, hi) in (("downrange", self.downrange), ("crossrange", self.crossrange)):
+            if hi - lo < 2 * self.spacing:
+                raise ValueError(f"{name} must span at least two grid spacings, low to high")
+        return self
+
+
+class Feature(Strict):
+    kind: Literal["crater"]
+    downrange: Length
+    crossrange: Length = 0.0
+    diameter: PositiveLength
+    depth: PositiveLength  # rim crest to floor
+    rim_height: Length = 0.0
+
+
+class Terrain(Strict):
+    seed: int = Field(ge=0)
+    base_height: Length = 0.0  # mean terrain height above the 1737.4 km datum
+    max_crater_diameter: PositiveLength
+    tiles: tuple[TerrainTile, ...] = ()  # coarsest first
+    features: tuple[Feature, ...] = ()
+
+    @model_validator(mode="after")
+    def _coarsest_first(self):
+        spacings = [t.spacing for t in self.tiles]
+        if spacings != sorted(spacings, reverse=True):
+            raise ValueError("tiles must be listed coarsest first (decreasing spacing)")
+        return self
+
+
+class Meta(Strict):
+    name: str
+    description: str = ""
+
+
+class Scenario(Strict):
+    meta: Meta
+    moon: Moon = Moon()
+    site: Site
+    initial: Initial
+    vehicle: Vehicle
+    touchdown_limits: TouchdownLimits = TouchdownLimits()
+    simulation: Simulation = Simulation()
+    terrain: Terrain
+    open_loop: OpenLoop
+
+
+def bundled_names():
+    """Names of the scenarios shipped with the package."""
+    folder = resources.files("sims") / "scenarios"
+    return sorted(
+        p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml")
+    )
+
+
+def read_text(source):
+    """(label, TOML text) of a scenario given as a path or a bundled scenario name."""
+    path = Path(source)
+    if path.is_file():
+        return str(path), path.read_text(encoding="utf-8")
+    bundled = resources.files("sims") / "scenarios" / f"{source}.toml"
+    if bundled.is_file():
+        return f"{source} (bundled)", bundled.read_text(encoding="utf-8")
+    names = ", ".join(bundled_names())
+    raise ScenarioError(f"{source}: no such file, and no bundled scenario of that name ({names}).")
+
+
+def load(source):
+    """Validated Scenario from a path, a bundled name or a dict."""
+    if isinstance(source, Scenario):
+        return source
+    if isinstance(source, dict):
+        return parse(source, "<dict>")
+    label, text = read_text(source)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{label}: not valid TOML: {exc}.") from None
+    return parse(data, label)
+
+
+def parse(data, label):
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(describe(exc, label)) from None
+
+
+def describe(exc: ValidationError, label: str) -> str:
+    """One sentence for the first problem found (and how many more there are)."""
+    errors = exc.errors()
+    first = errors[0]
+    path = ".".join(str(p) for p in first["loc"]) or "(top level)"
+    kind = first["type"]
+    if kind == "missing":
+        what = "is missing"
+    elif kind == "extra_forbidden":
+        what = "is not a known field (check the spelling)"
+    else:
+        what = first["msg"].removeprefix("Value error, ")
+        what = what[0].lower() + what[1:]
+        what = f"is invalid: {what}"
+    more = f" ({len(errors) - 1} more problem{'s' if len(errors) > 2 else ''} after it)"
+    return f"{label}: field '{path}' {what}{more if len(errors) > 1 else ''}."

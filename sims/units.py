@@ -1,0 +1,99 @@
+"""Quantities written with units in scenario files ("15 km", "2 deg") turned into SI floats once.
+
+astropy parses and converts; these helpers build pydantic field types that accept only
+quantities of the right dimension and say what was expected when they get something else.
+"""
+
+from typing import Annotated
+
+import astropy.units as u
+from pydantic import BeforeValidator
+
+# Angles, counts of turns and rates are converted with astropy's dimensionless-angle rules
+# only where the field is an angle or a rate; elsewhere dimensions must match exactly.
+_SI = {
+    "m": u.m,
+    "s": u.s,
+    "kg": u.kg,
+    "N": u.N,
+    "rad": u.rad,
+    "rad/s": u.rad / u.s,
+    "m/s": u.m / u.s,
+    "Hz": u.Hz,
+    "kg m2": u.kg * u.m**2,
+}
+_KIND = {
+    "m": "a length",
+    "s": "a time",
+    "kg": "a mass",
+    "N": "a force",
+    "rad": "an angle",
+    "rad/s": "an angular rate",
+    "m/s": "a speed",
+    "Hz": "a frequency",
+    "kg m2": "a moment of inertia",
+}
+
+
+def parse_quantity(value, si_unit: str, example: str) -> float:
+    """SI value of a quantity string; ValueError with the expected dimension otherwise."""
+    expected = f"{_KIND[si_unit]} with units, like '{example}'"
+    if not isinstance(value, str):
+        raise ValueError(f"got {value!r}; expected {expected}")
+    try:
+        q = u.Quantity(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"could not read {value!r} as a quantity; expected {expected}") from None
+    if q.isscalar is False:
+        raise ValueError(f"got {value!r}; expected a single value, {expected}")
+    try:
+        return float(q.to_value(_SI[si_unit]))
+    except u.UnitConversionError:
+        got = q.unit.physical_type if q.unit != u.dimensionless_unscaled else "no unit"
+        raise ValueError(f"{value!r} has units of {got}; expected {expected}") from None
+
+
+def quantity(si_unit: str, example: str, *, positive: bool = False, non_negative: bool = False):
+    """Pydantic float type for a scalar quantity in si_unit, parsed from a unit string."""
+
+    def parse(value):
+        x = parse_quantity(value, si_unit, example)
+        if positive and not x > 0.0:
+            raise ValueError(f"{value!r} must be greater than zero")
+        if non_negative and x < 0.0:
+            raise ValueError(f"{value!r} must not be negative")
+        return x
+
+    return Annotated[float, BeforeValidator(parse)]
+
+
+def vector(si_unit: str, example: str):
+    """Pydantic type for a 3-vector of quantity strings, e.g. ["0 m", "0 m", "1 m"]."""
+
+    def parse(value):
+        if not isinstance(value, list | tuple) or len(value) != 3:
+            raise ValueError(
+                f"got {value!r}; expected a list of three quantities, like "
+                f"['{example}', '{example}', '{example}']"
+            )
+        return tuple(parse_quantity(v, si_unit, example) for v in value)
+
+    return Annotated[tuple[float, float, float], BeforeValidator(parse)]
+
+
+Length = quantity("m", "15 km")
+PositiveLength = quantity("m", "10 m", positive=True)
+Time = quantity("s", "10 s")
+PositiveTime = quantity("s", "10 ms", positive=True)
+NonNegativeTime = quantity("s", "10 ms", non_negative=True)
+PositiveMass = quantity("kg", "340 kg", positive=True)
+NonNegativeMass = quantity("kg", "360 kg", non_negative=True)
+PositiveForce = quantity("N", "2500 N", positive=True)
+Angle = quantity("rad", "2 deg")
+NonNegativeAngle = quantity("rad", "2 deg", non_negative=True)
+PositiveRate = quantity("rad/s", "1 rad/s", positive=True)
+PositiveAngularRate = quantity("rad/s", "5 deg/s", positive=True)
+PositiveSpeed = quantity("m/s", "2 m/s", positive=True)
+PositiveFrequency = quantity("Hz", "10 Hz", positive=True)
+LengthVector = vector("m", "0.5 m")
+InertiaVector = vector("kg m2", "300 kg m2")
