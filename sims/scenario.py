@@ -5,6 +5,7 @@ dict, and returns a `Scenario` (pydantic model, SI floats) or raises `ScenarioEr
 sentence naming the file, the field path and what was expected.
 """
 
+import difflib
 import itertools
 import tomllib
 from importlib import resources
@@ -319,18 +320,31 @@ def parse(data, label):
 
 
 def describe(exc: ValidationError, label: str) -> str:
-    """One sentence for the first problem found (and how many more there are)."""
-    errors = exc.errors()
+    """One sentence for the most telling problem found (and how many more there are).
+
+    An unknown key is reported before anything else, with the missing field it was probably
+    meant to be: a typo shows up as both, and the typo is the cause.
+    """
+    errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
     first = errors[0]
     path = ".".join(str(p) for p in first["loc"]) or "(top level)"
     kind = first["type"]
     if kind == "missing":
         what = "is missing"
     elif kind == "extra_forbidden":
-        what = "is not a known field (check the spelling)"
+        what = "is not a known field" + _suggestion(first, errors)
     else:
         what = first["msg"].removeprefix("Value error, ")
         what = what[0].lower() + what[1:]
         what = f"is invalid: {what}"
     more = f" ({len(errors) - 1} more problem{'s' if len(errors) > 2 else ''} after it)"
     return f"{label}: field '{path}' {what}{more if len(errors) > 1 else ''}."
+
+
+def _suggestion(unknown, errors):
+    parent, key = unknown["loc"][:-1], str(unknown["loc"][-1])
+    missing = [
+        str(e["loc"][-1]) for e in errors if e["type"] == "missing" and e["loc"][:-1] == parent
+    ]
+    close = difflib.get_close_matches(key, missing, n=1)
+    return f" (did you mean '{close[0]}'?)" if close else " (check the spelling)"

@@ -1,0 +1,109 @@
+"""Terrain look-up and ray casting against analytic surfaces; crater statistics and shapes."""
+
+import math
+
+import numpy as np
+import pytest
+
+from dynamics import craters, frames, terrain, vector
+from dynamics.constants import MOON_MEAN_RADIUS_M
+
+NO_TILES, NO_HEIGHTS = terrain.make_tiles([])
+
+
+def flat_site(map_radius_m):
+    """Site at latitude 0, longitude 0, track heading north: up = +x, downrange = +z,
+    crossrange (left) = -y in MCMF."""
+    return frames.make_site(0.0, 0.0, 0.0, 0.0, map_radius_m)
+
+
+def local_to_mcmf(site, x, y, z):
+    up, d, left = site["up"], site["track_downrange"], site["track_left"]
+    return tuple((site["map_radius_m"] + z) * up + x * d + y * left)
+
+
+def plane_terrain(a, b, c, half_width=1500.0, spacing=10.0):
+    xs = np.arange(-half_width, half_width + spacing / 2, spacing)
+    h = a * xs[:, None] + b * xs[None, :] + c
+    return terrain.make_tiles([(-half_width, -half_width, spacing, h)])
+
+
+def test_bilinear_heights_reproduce_a_plane_and_its_gradient():
+    tiles, heights = plane_terrain(0.1, -0.05, 20.0)
+    h, hx, hy = terrain.height_and_gradient(tiles, heights, 123.4, -56.7)
+    assert h == pytest.approx(0.1 * 123.4 - 0.05 * -56.7 + 20.0, abs=1e-9)
+    assert (hx, hy) == pytest.approx((0.1, -0.05), abs=1e-12)
+    # outside every tile the terrain lies on the datum
+    assert terrain.height_and_gradient(tiles, heights, 1600.0, 0.0) == (0.0, 0.0, 0.0)
+
+
+@pytest.mark.parametrize("direction", [(0.3, -0.2, -1.0), (-0.6, 0.5, -0.4), (0.0, 0.0, -1.0)])
+def test_ray_cast_hits_a_tilted_plane_at_the_analytic_range(direction):
+    a, b, c = 0.15, -0.08, 12.0
+    site = flat_site(1.0e10)  # a huge map radius makes the datum flat to < 1e-5 m over 1 km
+    tiles, heights = plane_terrain(a, b, c)
+    x0, y0, h0 = -40.0, 30.0, 300.0
+    d = np.array(direction) / np.linalg.norm(direction)
+    expected = (a * x0 + b * y0 + c - h0) / (d[2] - a * d[0] - b * d[1])
+    origin = local_to_mcmf(site, x0, y0, h0)
+    d_mcmf = tuple(d[0] * site["track_downrange"] + d[1] * site["track_left"] + d[2] * site["up"])
+    s = terrain.ray_cast(site, tiles, heights, origin, d_mcmf, 2000.0, 1.0)
+    assert s == pytest.approx(expected, abs=2e-3)
+    n = np.array(terrain.surface_normal(site, tiles, heights, origin))
+    n_local = np.array([n @ site["track_downrange"], n @ site["track_left"], n @ site["up"]])
+    assert n_local == pytest.approx(np.array([-a, -b, 1.0]) / math.sqrt(1 + a * a + b * b))
+    assert terrain.slope_rad(site, tiles, heights, origin) == pytest.approx(
+        math.atan(math.hypot(a, b)), abs=1e-7
+    )
+
+
+def test_ray_cast_hits_the_bare_moon_sphere_at_the_analytic_range():
+    site = flat_site(MOON_MEAN_RADIUS_M)
+    origin = np.array(local_to_mcmf(site, -5000.0, 0.0, 15_000.0))
+    d = vector.unit(tuple(-site["up"] + 0.8 * site["track_downrange"] + 0.1 * site["track_left"]))
+    od = origin @ np.array(d)
+    expected = -od - math.sqrt(od * od - (origin @ origin - MOON_MEAN_RADIUS_M**2))
+    s = terrain.ray_cast(site, NO_TILES, NO_HEIGHTS, tuple(origin), d, 100_000.0, 5.0)
+    assert s == pytest.approx(expected, abs=2e-3)
+
+
+def test_ray_cast_reports_no_return_beyond_max_range_or_above_the_horizon():
+    site = flat_site(MOON_MEAN_RADIUS_M)
+    origin = local_to_mcmf(site, 0.0, 0.0, 15_000.0)
+    down = tuple(-site["up"])
+    assert terrain.ray_cast(site, NO_TILES, NO_HEIGHTS, origin, down, 10_000.0, 5.0) == -1.0
+    level = tuple(site["track_downrange"])
+    assert terrain.ray_cast(site, NO_TILES, NO_HEIGHTS, origin, level, 1.0e6, 5.0) == -1.0
+
+
+def test_crater_profile_floor_rim_and_ejecta():
+    depth, rim = 19.6, 3.6
+    assert craters.profile_m(0.0, depth, rim) == pytest.approx(rim - depth)
+    assert craters.profile_m(1.0 - 1e-12, depth, rim) == pytest.approx(rim)
+    assert craters.profile_m(1.0, depth, rim) == pytest.approx(rim)  # continuous at the rim
+    assert craters.profile_m(2.0, depth, rim) < rim / 8.0 + 1e-12
+    assert craters.profile_m(3.0, depth, rim) == 0.0
+
+
+def test_crater_population_follows_the_equilibrium_size_frequency_law():
+    rng = np.random.default_rng(7)
+    d_min, d_max = 10.0, 1000.0
+    pop = craters.sample_population(rng, (0.0, 4000.0), (0.0, 4000.0), d_min, d_max)
+    mean = craters.expected_count(16e6, d_min, d_max)
+    assert abs(len(pop) - mean) < 4 * math.sqrt(mean)  # Poisson count, 4 sigma
+    # cumulative N(>=D) ~ D^-2: a quarter of the craters are at least twice the minimum size
+    p = (20.0**-2 - d_max**-2) / (d_min**-2 - d_max**-2)
+    frac = np.mean(pop["diameter_m"] >= 20.0)
+    assert abs(frac - p) < 4 * math.sqrt(p * (1 - p) / len(pop))
+    ratio = pop["depth_m"] / pop["diameter_m"]
+    assert ratio.min() >= 0.2 * 0.196 - 1e-12 and ratio.max() <= 0.196 + 1e-12
+
+
+def test_rendered_crater_has_its_depth_at_the_centre():
+    crater = np.zeros(1, craters.CRATER_DTYPE)
+    crater[0] = (0.0, 0.0, 100.0, 19.6, 3.6)
+    h = np.zeros((81, 81))
+    craters.render(h, -200.0, -200.0, 5.0, crater, 0.0)
+    assert h[40, 40] == pytest.approx(3.6 - 19.6)
+    assert h[40, 50] == pytest.approx(3.6)  # on the rim, 50 m from the centre
+    assert h[0, 0] == 0.0
