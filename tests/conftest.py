@@ -2,10 +2,16 @@
 
 import numpy as np
 import pytest
+from hypothesis import settings
 
 from dynamics import gravity, mass_properties, propulsion
 from dynamics.constants import MOON_GM_M3PS2, MOON_GRAVITY_REFERENCE_RADIUS_M, MOON_J2
 from sims.model import record
+
+# Property tests: repeatable in CI, and no per-example deadline (the first example of a test
+# may include loading compiled code from the Numba cache).
+settings.register_profile("repeatable", derandomize=True, deadline=None)
+settings.load_profile("repeatable")
 
 NO_HARMONICS = np.zeros((1, 1))
 

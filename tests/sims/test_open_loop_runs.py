@@ -92,3 +92,68 @@ def test_same_scenario_and_seed_give_bit_identical_results():
     b = api.run(free_fall("10 ms"), seed=3)
     assert a.summary == b.summary
     assert a.trajectory.equals(b.trajectory)
+
+
+def test_rcs_attitude_hold_slews_to_a_new_thrust_direction_and_settles():
+    """A 20 deg step in commanded thrust direction, engine off: the PD law and the pulse-
+    modulated thrusters bring the tilt to 20 deg and the rates back to near zero."""
+    tilt = math.radians(20.0)
+    sc = free_fall("10 ms")
+    sc["open_loop"] = {
+        "attitude": "rcs",
+        "attitude_natural_frequency": "1 rad/s",
+        "attitude_damping_ratio": 0.8,
+        "schedule": [
+            {"t": "0 s", "throttle": 0.0, "direction": [0, 0, 1]},
+            {"t": "1 s", "throttle": 0.0, "direction": [0, 0, 1]},
+            {"t": "1.01 s", "throttle": 0.0, "direction": [math.sin(tilt), 0, math.cos(tilt)]},
+        ],
+    }
+    result, _ = drop(sc, 1500.0)
+    trace = result.trajectory.to_pandas().set_index("t_s")
+    assert trace.loc[:1.0, "tilt_deg"].max() < 0.1
+    settled = trace.loc[20.0:30.0]
+    assert (settled["tilt_deg"] - 20.0).abs().max() < 0.5
+    rates = np.hypot(np.hypot(settled["wx_dps"], settled["wy_dps"]), settled["wz_dps"])
+    assert rates.max() < 0.3
+    assert result.summary["propellant_used_kg"] > 0.0  # the thrusters did the work
+
+
+def test_placed_crater_rim_is_in_the_terrain():
+    """A 20 km crater with a 3 km deep bowl placed 30 km before the site: its floor, rim and
+    ejecta blanket are where the profile puts them, and the site 3 radii away is untouched."""
+    from dynamics import terrain
+
+    sc = scenario.load(
+        variant(
+            terrain={
+                "seed": 1,
+                "max_crater_diameter": "1 km",
+                "tiles": [{"downrange": ["-60 km", "5 km"], "crossrange": ["-15 km", "15 km"],
+                           "spacing": "100 m", "min_crater_diameter": "1 km",
+                           "crater_density": 0.0}],
+                "features": [{"kind": "crater", "downrange": "-30 km", "diameter": "20 km",
+                              "depth": "3 km", "rim_height": "400 m"}],
+            }
+        )
+    )  # fmt: skip
+    _, tiles, heights = model.build_terrain(sc.site, sc.terrain)
+    assert terrain.height_and_gradient(tiles, heights, -30_000.0, 0.0)[0] == pytest.approx(-2600)
+    assert terrain.height_and_gradient(tiles, heights, -20_000.0, 0.0)[0] == pytest.approx(400)
+    tail = 3.0**-3
+    ejecta = 400 * (2.5**-3 - tail) / (1 - tail)  # 25 km from the centre: 2.5 radii
+    assert terrain.height_and_gradient(tiles, heights, -5_000.0, 0.0)[0] == pytest.approx(ejecta)
+    assert terrain.height_and_gradient(tiles, heights, 0.0, 0.0)[0] == 0.0
+
+
+def test_runaway_spin_is_recorded_as_diverged_not_raised():
+    """A 10 deg engine misalignment overpowers the 44 N m of RCS: the lander spins up, and the
+    run ends as 'diverged' with its reason instead of raising."""
+    sc = variant(
+        simulation={"time_step": "10 ms", "max_time": "100 s", "max_body_rate": "30 deg/s"}
+    )
+    sc["vehicle"]["main_engine"]["misalignment"] = "10 deg"
+    result = api.run(sc)
+    assert result.outcome == "diverged"
+    assert result.summary["diverged_reason"] == "body rate runaway"
+    assert result.summary["end_time_s"] < 30.0
