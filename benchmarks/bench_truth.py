@@ -45,8 +45,18 @@ def bench_truth_step():
 
     def descent():
         x = x0.copy()
-        truth.propagate(x, 0.0, DT_S, round(DESCENT_S / DT_S), m.gravity, m.harmonics_c,
-                        m.harmonics_s, m.mass, m.engine, 0.6)  # fmt: skip
+        truth.propagate(
+            x,
+            0.0,
+            DT_S,
+            round(DESCENT_S / DT_S),
+            m.gravity,
+            m.harmonics_c,
+            m.harmonics_s,
+            m.mass,
+            m.engine,
+            0.6,
+        )
         return x
 
     x_ours = descent()
@@ -55,8 +65,14 @@ def bench_truth_step():
 
 
 def bench_reference(m, x0, x_ours):
-    rhs = reference_numpy.make_rhs(m.gravity["gm_m3ps2"], m.gravity["reference_radius_m"],
-                                   m.gravity["j2"], m.mass, m.engine, 0.6)  # fmt: skip
+    rhs = reference_numpy.make_rhs(
+        m.gravity["gm_m3ps2"],
+        m.gravity["reference_radius_m"],
+        m.gravity["j2"],
+        m.mass,
+        m.engine,
+        0.6,
+    )
     t0 = time.perf_counter()
     x_ref, n_steps = reference_numpy.propagate(x0.copy(), DESCENT_S, DT_S, rhs)
     seconds = time.perf_counter() - t0
@@ -103,8 +119,10 @@ def main():
     cold, cached = compile_times()
     print(f"truth step (RK4, J2, engine, variable mass): {seconds / n * 1e6:8.3f} us/step")
     print(f"600-s descent at 100 Hz, truth only:         {seconds * 1e3:8.2f} ms")
-    print(f"NumPy + solve_ivp reference, same 600 s:     {ref_seconds * 1e3:8.0f} ms "
-          f"({ref_steps} RK45 steps, max step {DT_S} s)")  # fmt: skip
+    print(
+        f"NumPy + solve_ivp reference, same 600 s:     {ref_seconds * 1e3:8.0f} ms "
+        f"({ref_steps} RK45 steps, max step {DT_S} s)"
+    )
     print(f"speed ratio, reference / compiled:           {ref_seconds / seconds:8.0f} x")
     print(f"final position difference, ours vs ref:      {diff_m:8.3f} m")
     print(f"nominal open-loop run (RCS hold, terrain):   {full * 1e3:8.2f} ms per run")

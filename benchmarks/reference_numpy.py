@@ -65,6 +65,7 @@ def make_rhs(gm, radius, j2, mass, engine, setpoint):
 
 def propagate(x0, duration_s, max_step_s, rhs):
     """solve_ivp (RK45) with steps no longer than max_step_s, as a 100 Hz loop would need."""
-    sol = solve_ivp(rhs, (0.0, duration_s), x0, method="RK45", max_step=max_step_s, rtol=1e-9,
-                    atol=1e-9)  # fmt: skip
+    sol = solve_ivp(
+        rhs, (0.0, duration_s), x0, method="RK45", max_step=max_step_s, rtol=1e-9, atol=1e-9
+    )
     return sol.y[:, -1], sol.t.size - 1

@@ -59,7 +59,7 @@ def propagate_kepler(r_m, v_mps, dt_s, gm):
 
 def descent_orbit_pdi_state(
     periapsis_radius_m, apoapsis_radius_m, position_unit, direction_unit, gm
-):  # fmt: skip
+):
     """PDI state at periapsis of a descent orbit: position along position_unit and velocity
     along the (horizontal) direction_unit, with the vis-viva periapsis speed.
     """

@@ -55,6 +55,16 @@ def from_axis_angle(axis, angle_rad):
 
 
 @njit(cache=True)
+def from_rotation_vector(v):
+    """Quaternion of the rotation by |v| [rad] about v (identity for v = 0)."""
+    angle = math.sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2])
+    if angle < 1e-12:
+        return normalize((1.0, 0.5 * v[0], 0.5 * v[1], 0.5 * v[2]))
+    k = math.sin(0.5 * angle) / angle
+    return (math.cos(0.5 * angle), k * v[0], k * v[1], k * v[2])
+
+
+@njit(cache=True)
 def from_axes(x, y, z):
     """Quaternion of the frame whose unit axes x, y, z are given in the target frame.
 

@@ -39,8 +39,16 @@ LIMITS_DTYPE = np.dtype(
 
 
 @njit(cache=True)
-def classify(limits, vertical_mps, horizontal_mps, tilt_rad, slope_rad, rate_radps,
-             gear_contact, propellant_exhausted):  # fmt: skip
+def classify(
+    limits,
+    vertical_mps,
+    horizontal_mps,
+    tilt_rad,
+    slope_rad,
+    rate_radps,
+    gear_contact,
+    propellant_exhausted,
+):
     """Outcome code of a contact. Speeds are magnitudes (vertical positive downward).
 
     Contact by anything but the landing gear, or beyond the hard speed limits, is a crash

@@ -40,9 +40,22 @@ def quaternion_of(x):
 
 @njit(cache=True)
 def derivative(
-    x, t_s, grav, c, s, mp, engine, setpoint, com, inertia, inertia_inv, f_rcs, tq_rcs, mdot_rcs,
-    out
-):  # fmt: skip
+    x,
+    t_s,
+    grav,
+    c,
+    s,
+    mp,
+    engine,
+    setpoint,
+    com,
+    inertia,
+    inertia_inv,
+    f_rcs,
+    tq_rcs,
+    mdot_rcs,
+    out,
+):
     """dx/dt into out. f_rcs, tq_rcs [N, N m] and mdot_rcs [kg/s] are the step's RCS effort."""
     r = vector.load(x, X_R)
     q = quaternion_of(x)
@@ -78,9 +91,23 @@ def derivative(
 
 @njit(cache=True)
 def rk4_step(
-    x, t_s, dt_s, grav, c, s, mp, engine, setpoint, f_rcs, tq_rcs, mdot_rcs, work, com, inertia,
-    inertia_inv
-):  # fmt: skip
+    x,
+    t_s,
+    dt_s,
+    grav,
+    c,
+    s,
+    mp,
+    engine,
+    setpoint,
+    f_rcs,
+    tq_rcs,
+    mdot_rcs,
+    work,
+    com,
+    inertia,
+    inertia_inv,
+):
     """Advance x by one classical RK4 step in place; renormalise the attitude quaternion.
 
     com, inertia and inertia_inv are the mass properties at the start of the step (from
@@ -122,6 +149,20 @@ def propagate(x, t0_s, dt_s, n_steps, grav, c, s, mp, engine, throttle_command):
     for k in range(n_steps):
         mass_properties.evaluate(mp, x[X_MASS], com, inertia, inertia_inv)
         rk4_step(
-            x, t0_s + k * dt_s, dt_s, grav, c, s, mp, engine, setpoint, zero, zero, 0.0, work,
-            com, inertia, inertia_inv,
-        )  # fmt: skip
+            x,
+            t0_s + k * dt_s,
+            dt_s,
+            grav,
+            c,
+            s,
+            mp,
+            engine,
+            setpoint,
+            zero,
+            zero,
+            0.0,
+            work,
+            com,
+            inertia,
+            inertia_inv,
+        )

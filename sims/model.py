@@ -17,6 +17,7 @@ from dynamics import (
     mass_properties,
     orbit,
     propulsion,
+    quaternion,
     terrain,
     touchdown,
     truth,
@@ -28,8 +29,14 @@ from dynamics.constants import (
     MOON_MEAN_RADIUS_M,
     MOON_ROTATION_RATE_RADPS,
 )
+from gnc import flight_software
 from gnc.control import attitude, rcs
+from gnc.guidance import powered_descent
+from gnc.navigation import filter as ekf
+from gnc.navigation import gating
+from sensors import suite
 from sims import runloop
+from sims.scenario import ScenarioError
 
 CONTACT_CHECK_MARGIN_M = 5.0
 
@@ -56,6 +63,11 @@ class Model:
     limits: np.void
     schedule: np.ndarray
     trace_capacity: int
+    fsw: np.void  # closed loop: the flight software's configuration
+    sensors: np.void
+    map_site: np.void  # the flight software's terrain model: its site datum and map tiles
+    map_tiles: np.ndarray
+    nav_initial_sigma: np.ndarray  # 1 sigma of the PDI navigation error, 15 error states
 
 
 def record(dtype, **fields):
@@ -93,21 +105,26 @@ def build(scenario, initial_state=None):
     torques = rcs.torque_matrix(
         thrusters["position_m"], thrusters["direction_body"], thrusters["thrust_n"], com0
     )
-    loop = scenario.open_loop
+    ctl = scenario.control
     gains = attitude.pd_gains(
-        np.diag(inertia0), loop.attitude_natural_frequency, loop.attitude_damping_ratio
+        np.diag(inertia0), ctl.attitude_natural_frequency, ctl.attitude_damping_ratio
     )
     contact_points = np.array([*veh.landing_gear, veh.main_engine.position], dtype=float)
     reach = float(np.max(np.linalg.norm(contact_points - com0, axis=1)))
+    control_every = steps_per_sample(ctl.rate, sim.time_step, "control.rate")
+    closed_loop = scenario.flight_software is not None
     run = record(
         runloop.RUN_DTYPE,
         time_step_s=sim.time_step,
         max_time_s=sim.max_time,
-        control_every_steps=max(1, round(1.0 / (loop.control_rate * sim.time_step))),
+        control_every_steps=control_every,
         output_every_steps=max(1, round(1.0 / (sim.output_rate * sim.time_step))),
-        attitude_mode=runloop.ATTITUDE_RCS if loop.attitude == "rcs" else runloop.ATTITUDE_IDEAL,
+        closed_loop=closed_loop,
+        attitude_mode=runloop.ATTITUDE_RCS
+        if not closed_loop and scenario.open_loop.attitude == "rcs"
+        else runloop.ATTITUDE_IDEAL,
         rcs_min_on_time_s=float(thrusters["min_on_time_s"].max()),
-        contact_check_altitude_m=reach + CONTACT_CHECK_MARGIN_M,
+        contact_check_altitude_m=reach + veh.contact_probe_length + CONTACT_CHECK_MARGIN_M,
         max_body_rate_radps=sim.max_body_rate,
         n_gear_points=len(veh.landing_gear),
     )
@@ -122,14 +139,26 @@ def build(scenario, initial_state=None):
         slope_rad=lim.slope,
         body_rate_radps=lim.body_rate,
     )
-    schedule = np.zeros(len(loop.schedule), runloop.SCHEDULE_DTYPE)
-    for k, row in enumerate(loop.schedule):
+    rows = scenario.open_loop.schedule if not closed_loop else ()
+    schedule = np.zeros(max(len(rows), 1), runloop.SCHEDULE_DTYPE)
+    for k, row in enumerate(rows):
         schedule[k] = (row.t, row.throttle, row.direction)
 
     r0, v0 = initial_state if initial_state is not None else pdi_state(scenario, site)
     x0 = truth.make_state(r0, v0, (1.0, 0.0, 0.0, 0.0), (0.0, 0.0, 0.0), m0)
-    _, q0 = runloop.commanded_attitude(site, schedule, x0, 0.0, grav["rotation_rate_radps"])
-    x0[truth.X_Q : truth.X_Q + 4] = q0
+    omega = grav["rotation_rate_radps"]
+    if closed_loop:
+        x0[truth.X_Q : truth.X_Q + 4] = retrograde_attitude(site, r0, v0, omega)
+        fsw = build_flight_software(scenario, control_every, m0)
+        sensors = build_sensors(scenario, control_every)
+        map_site, map_tiles = build_map(scenario.navigation, site, tiles)
+        sigma = nav_initial_sigma(scenario)
+    else:
+        _, q0 = runloop.commanded_attitude(site, schedule, x0, 0.0, omega)
+        x0[truth.X_Q : truth.X_Q + 4] = q0
+        fsw = np.zeros(1, flight_software.FSW_DTYPE)[0]
+        sensors = np.zeros(1, suite.SUITE_DTYPE)[0]
+        map_site, map_tiles, sigma = site, tiles, np.zeros(ekf.N_ERR)
     return Model(
         x0=x0,
         run=run,
@@ -149,7 +178,194 @@ def build(scenario, initial_state=None):
         limits=limits,
         schedule=schedule,
         trace_capacity=int(sim.max_time * sim.output_rate) + 3,
+        fsw=fsw,
+        sensors=sensors,
+        map_site=map_site,
+        map_tiles=map_tiles,
+        nav_initial_sigma=sigma,
     )
+
+
+def steps_per_sample(rate_hz, time_step_s, field, multiple_of=1):
+    """Truth steps between samples of a rate; the rate must divide the truth rate (and the
+    sample must fall on a multiple_of-step boundary)."""
+    ratio = 1.0 / (rate_hz * time_step_s)
+    n = round(ratio)
+    if n < 1 or abs(ratio - n) > 1e-6 * ratio or n % multiple_of:
+        raise ScenarioError(
+            f"field '{field}': {rate_hz:g} Hz must be the truth rate "
+            f"{1 / time_step_s:g} Hz divided by a whole number"
+            + (f" of control periods ({multiple_of} steps)" if multiple_of > 1 else "")
+            + "."
+        )
+    return n
+
+
+def retrograde_attitude(site, r_mci, v_mci, omega):
+    """PDI attitude: thrust axis against the surface-relative velocity, roll reference to the
+    ground track's left (the lander has slewed there before ignition)."""
+    v_rel = frames.surface_relative_velocity_mcmf(tuple(r_mci), tuple(v_mci), 0.0, omega)
+    r_mcmf = frames.mci_to_mcmf(tuple(r_mci), 0.0, omega)
+    _, left, _ = frames.local_track_axes(site, r_mcmf)
+    return attitude.pointing_quaternion(tuple(-np.asarray(v_rel)), left)
+
+
+def build_phase_target(target):
+    return record(
+        flight_software.PHASE_TARGET_DTYPE,
+        gain=powered_descent.LAWS[target.law],
+        position_m=target.position,
+        velocity_mps=target.velocity,
+        acceleration_mps2=target.acceleration,
+        throttle_design=target.throttle_design,
+    )
+
+
+def build_gate(gate):
+    return record(
+        gating.GATE_DTYPE,
+        policy=gating.POLICIES[gate.policy],
+        threshold=gate.threshold,
+        reject_limit=gate.reject_limit,
+    )
+
+
+def build_flight_software(scenario, control_every, initial_mass_kg):
+    """The flight software's configuration: guidance targets, gains, and its knowledge of
+    the vehicle and sensors (taken from their specifications)."""
+    fs, nav, sens, veh = (
+        scenario.flight_software,
+        scenario.navigation,
+        scenario.sensors,
+        scenario.vehicle,
+    )
+    term = fs.terminal
+    lrf = sens.laser_rangefinder
+    p = record(
+        flight_software.FSW_DTYPE,
+        control_period_s=control_every * scenario.simulation.time_step,
+        freeze_time_s=fs.freeze_time,
+        terminal_descent_rate_mps=term.descent_rate,
+        terminal_horizontal_gain=1.0 / term.horizontal_time_constant,
+        terminal_vertical_gain=1.0 / term.vertical_time_constant,
+        terminal_max_tilt_rad=term.max_tilt,
+        max_slew_rate_radps=scenario.control.max_slew_rate,
+        max_thrust_n=veh.main_engine.max_thrust,
+        isp_s=veh.main_engine.isp,
+        throttle_min=veh.main_engine.throttle_min,
+        throttle_max=veh.main_engine.throttle_max,
+        initial_mass_kg=initial_mass_kg,
+        dry_mass_kg=veh.dry_mass,
+        low_propellant_kg=fs.low_propellant,
+        star_tracker_noise_rad=sens.star_tracker.noise,
+        range_beam_body=lrf.beam,
+        range_noise_m=lrf.noise,
+        range_noise_fraction=lrf.noise_fraction,
+        map_height_error_m=nav.map_height_error if nav.terrain_model == "map" else 0.0,
+        range_max_m=lrf.max_range,
+        range_ray_step_m=lrf.ray_step,
+    )
+    p["braking"] = build_phase_target(fs.braking)
+    p["approach"] = build_phase_target(fs.approach)
+    p["star_tracker_gate"] = build_gate(nav.star_tracker_gate)
+    p["range_gate"] = build_gate(nav.range_gate)
+    imu = sens.imu
+    p["nav_noise"] = record(
+        ekf.NAV_NOISE_DTYPE,
+        accel_noise_density=imu.accelerometer.noise_density,
+        gyro_noise_density=imu.gyro.noise_density,
+        accel_bias_walk=imu.accelerometer.bias_instability,
+        gyro_bias_walk=imu.gyro.bias_instability,
+    )
+    return p
+
+
+def build_sensors(scenario, control_every):
+    from sensors import imu as imu_model
+
+    sens, dt = scenario.sensors, scenario.simulation.time_step
+    s = np.zeros(1, suite.SUITE_DTYPE)[0]
+    for name, spec in (("accelerometer", sens.imu.accelerometer), ("gyro", sens.imu.gyro)):
+        s["imu"][name] = record(
+            imu_model.TRIAD_DTYPE,
+            bias_sigma=spec.bias,
+            bias_walk=spec.bias_instability,
+            noise_density=spec.noise_density,
+            scale_factor_sigma=spec.scale_factor,
+            misalignment_sigma_rad=spec.misalignment,
+            quantum=spec.quantum,
+            saturation=spec.saturation,
+        )
+    s["imu"]["every_steps"] = steps_per_sample(sens.imu.rate, dt, "sensors.imu.rate")
+    st = s["star_tracker"]
+    st["every_steps"] = steps_per_sample(
+        sens.star_tracker.rate, dt, "sensors.star_tracker.rate", control_every
+    )
+    st["noise_rad"] = sens.star_tracker.noise
+    st["max_rate_radps"] = sens.star_tracker.max_rate
+    lrf, spec = s["rangefinder"], sens.laser_rangefinder
+    lrf["every_steps"] = steps_per_sample(
+        spec.rate, dt, "sensors.laser_rangefinder.rate", control_every
+    )
+    lrf["beam_body"] = spec.beam
+    lrf["noise_m"] = spec.noise
+    lrf["noise_fraction"] = spec.noise_fraction
+    lrf["max_range_m"] = spec.max_range
+    lrf["ray_step_m"] = spec.ray_step
+    s["probe_length_m"] = scenario.vehicle.contact_probe_length
+    return s
+
+
+def build_map(nav, site, tiles):
+    """The flight software's terrain: 'flat' is a sphere at the site's elevation; 'map' is the
+    terrain tiles no finer than the map resolution (small craters are not on board)."""
+    map_site = site.copy()
+    if nav.terrain_model == "flat":
+        map_site["map_radius_m"] = float(np.linalg.norm(site["origin_mcmf_m"]))
+        return map_site, tiles[:0]
+    keep = int(np.sum(tiles["spacing_m"] >= nav.map_resolution - 1e-9))
+    return map_site, tiles[:keep]
+
+
+def nav_initial_sigma(scenario):
+    """1-sigma PDI navigation error per error state: position and velocity in the local
+    (downrange, crossrange, up) axes, then attitude and the IMU's turn-on biases."""
+    nav, imu = scenario.navigation, scenario.sensors.imu
+    return np.concatenate(
+        [
+            nav.initial_position_error,
+            nav.initial_velocity_error,
+            [nav.initial_attitude_error] * 3,
+            [imu.gyro.bias] * 3,
+            [imu.accelerometer.bias] * 3,
+        ]
+    )
+
+
+def initial_flight_software_state(m, streams):
+    """Per-run flight-software state: the navigation filter starts from the truth plus an
+    error drawn from its own stream, with the matching covariance."""
+    rng = np.random.default_rng(streams[suite.STREAMS.index("navigation_initial_error")])
+    state = np.zeros(1, flight_software.FSW_STATE_DTYPE)[0]
+    nav = state["nav"]
+    sigma = m.nav_initial_sigma
+    x0 = m.x0
+    r_mcmf = frames.mci_to_mcmf(tuple(x0[0:3]), 0.0, m.gravity["rotation_rate_radps"])
+    axes = np.array(frames.local_track_axes(m.site, r_mcmf)).T  # columns: down, left, up
+    rot = np.zeros((ekf.N_ERR, ekf.N_ERR))
+    rot[0:3, 0:3] = axes
+    rot[3:6, 3:6] = axes
+    rot[6:, 6:] = np.eye(9)
+    error = rot @ (sigma * rng.standard_normal(ekf.N_ERR))
+    nav["r_mci_m"] = x0[0:3] + error[0:3]
+    nav["v_mci_mps"] = x0[3:6] + error[3:6]
+    q_true = tuple(x0[truth.X_Q : truth.X_Q + 4])
+    nav["q_body_to_mci"] = quaternion.multiply(
+        q_true, quaternion.from_rotation_vector(tuple(error[6:9]))
+    )
+    nav["P"] = rot @ np.diag(sigma**2) @ rot.T
+    state["mass_est_kg"] = m.fsw["initial_mass_kg"]
+    return state
 
 
 def build_gravity(moon):

@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dynamics import touchdown, truth
+from gnc import modes
 from sims import runloop
 
 
@@ -38,8 +39,8 @@ class RunResult:
         write_atomically(out / "summary.json", lambda f: f.write(text.encode()))
 
 
-def summarize(scenario, seed, model, summary, trace):
-    """Summary dict of a finished run from the loop's summary record and trace array."""
+def summarize(scenario, seed, model, summary, events):
+    """Summary dict of a finished run from the loop's summary record and its event list."""
     m0 = model.x0[truth.X_MASS]
     dry = model.mass["dry_mass_kg"]
     outcome = touchdown.OUTCOMES[summary["outcome"]]
@@ -67,6 +68,15 @@ def summarize(scenario, seed, model, summary, trace):
         if summary["flameout_time_s"] >= 0
         else None,
     }
+    if model.run["closed_loop"]:
+        result["navigation"] = {
+            "max_altitude_error_m": float(summary["max_altitude_error_m"]),
+            "final_position_error_m": float(summary["nav_position_error_m"]),
+            "final_velocity_error_mps": float(summary["nav_velocity_error_mps"]),
+            "final_altitude_error_m": float(summary["nav_altitude_error_m"]),
+        }
+        result["max_altitude_error_m"] = float(summary["max_altitude_error_m"])
+    result["events"] = events
     if summary["outcome"] == touchdown.DIVERGED:
         result["diverged_reason"] = runloop.DIVERGENCE_REASONS[int(summary["diverged_reason"])]
     return result
@@ -78,7 +88,12 @@ def contact_name(model, index):
 
 
 def trace_table(trace) -> pa.Table:
-    return pa.table({name: trace[name] for name in trace.dtype.names})
+    """Arrow table of the trace; the phase column holds phase names (null in open loop)."""
+    columns = {name: trace[name] for name in trace.dtype.names}
+    columns["phase"] = pa.array(
+        [modes.PHASES[p] if p >= 0 else None for p in trace["phase"]], type=pa.string()
+    )
+    return pa.table(columns)
 
 
 def write_atomically(path: Path, write):

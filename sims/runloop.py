@@ -1,11 +1,16 @@
 """The compiled run loop: one call propagates one descent from PDI to touchdown (or to its end).
 
 Everything per time step happens inside `simulate`; Python only packs the inputs and reads
-the outputs. At each control period the commands are updated; in this open-loop verification
-mode they come from the scenario's thrust schedule (throttle and thrust direction in the
-local downrange/crossrange/up axes against time), with either ideal attitude (the body is
-set to the commanded attitude, rates zero) or an RCS attitude hold (PD law, pulse-width
-modulated thrusters, minimum impulse bit).
+the outputs. Per truth step: the IMU accumulates the true motion and, at its rate, hands its
+increments to the flight software's strapdown navigation; at each control period the other
+sensors are sampled (when due) and the flight software runs one cycle (navigation updates,
+modes, guidance, control), giving the throttle command, the attitude command and the RCS
+pulses; then the truth is integrated over the step.
+
+In open-loop verification mode the flight software is replaced by the scenario's thrust
+schedule (throttle and thrust direction in local downrange/crossrange/up axes against time),
+with ideal attitude (the body is set to the commanded attitude, rates zero) or an RCS
+attitude hold on the true attitude (PD law, pulse-width modulation, minimum impulse bit).
 """
 
 import math
@@ -15,6 +20,7 @@ from numba import njit
 
 from dynamics import (
     frames,
+    gravity,
     mass_properties,
     propulsion,
     quaternion,
@@ -24,7 +30,9 @@ from dynamics import (
     vector,
 )
 from dynamics.truth import X_MASS, X_Q, X_R, X_THROTTLE, X_V, X_W
+from gnc import flight_software, modes
 from gnc.control import attitude, rcs
+from sensors import contact_probe, imu, laser_rangefinder, star_tracker, suite
 
 ATTITUDE_IDEAL, ATTITUDE_RCS = 0, 1
 DIVERGED_NOT_FINITE, DIVERGED_BODY_RATE = 1, 2
@@ -39,7 +47,8 @@ RUN_DTYPE = np.dtype(
         ("max_time_s", np.float64),
         ("control_every_steps", np.int64),
         ("output_every_steps", np.int64),
-        ("attitude_mode", np.int64),
+        ("closed_loop", np.bool_),  # flight software in the loop (else the open-loop schedule)
+        ("attitude_mode", np.int64),  # open loop only
         ("rcs_min_on_time_s", np.float64),  # flight software's pulse dead band
         ("contact_check_altitude_m", np.float64),  # below this, footpads are checked each step
         ("max_body_rate_radps", np.float64),  # beyond this the run is declared diverged
@@ -70,6 +79,10 @@ TRACE_DTYPE = np.dtype(
         ("horizontal_speed_mps", np.float64),
         ("downrange_m", np.float64),
         ("crossrange_m", np.float64),
+        ("altitude_est_m", np.float64),  # flight software's, above its own terrain model
+        ("nav_position_error_m", np.float64),  # |estimated - true|, NaN in open loop
+        ("nav_velocity_error_mps", np.float64),
+        ("phase", np.int64),  # gnc.modes.PHASES index; -1 in open loop
         ("tilt_deg", np.float64),  # body +z from the local vertical
         ("wx_dps", np.float64),
         ("wy_dps", np.float64),
@@ -91,6 +104,10 @@ SUMMARY_DTYPE = np.dtype(
         ("contact_point", np.int64),
         ("final_mass_kg", np.float64),
         ("flameout_time_s", np.float64),  # -1 if the propellant lasted
+        ("max_altitude_error_m", np.float64),  # |estimated - true altitude| over the flight
+        ("nav_position_error_m", np.float64),  # at the end of the run
+        ("nav_velocity_error_mps", np.float64),
+        ("nav_altitude_error_m", np.float64),  # estimated - true
         ("n_trace", np.int64),
     ]
 )
@@ -137,7 +154,20 @@ def commanded_attitude(site, schedule, x, t_s, rotation_rate_radps):
 
 
 @njit(cache=True)
-def record(trace, k, site, tiles, heights, x, t_s, throttle_command, rotation_rate_radps):
+def record(
+    trace,
+    k,
+    site,
+    tiles,
+    heights,
+    x,
+    t_s,
+    throttle_command,
+    rotation_rate_radps,
+    altitude_est_m,
+    phase,
+    nav,
+):
     """Write trace sample k from the state x at t_s."""
     r_mci, v_mci = vector.load(x, X_R), vector.load(x, X_V)
     r_mcmf = frames.mci_to_mcmf(r_mci, t_s, rotation_rate_radps)
@@ -159,6 +189,14 @@ def record(trace, k, site, tiles, heights, x, t_s, throttle_command, rotation_ra
     s.vertical_speed_mps = vector.dot(v_mcmf, up)
     s.horizontal_speed_mps = vector.norm(vector.sub(v_mcmf, vector.scale(up, s.vertical_speed_mps)))
     s.downrange_m, s.crossrange_m = downrange, crossrange
+    s.altitude_est_m = altitude_est_m
+    s.phase = phase
+    if phase >= 0:
+        s.nav_position_error_m = vector.norm(vector.sub(vector.load(nav.r_mci_m, 0), r_mci))
+        s.nav_velocity_error_mps = vector.norm(vector.sub(vector.load(nav.v_mci_mps, 0), v_mci))
+    else:
+        s.nav_position_error_m = math.nan
+        s.nav_velocity_error_mps = math.nan
     s.tilt_deg = math.degrees(math.acos(max(-1.0, min(1.0, cos_tilt))))
     s.wx_dps = math.degrees(x[X_W])
     s.wy_dps = math.degrees(x[X_W + 1])
@@ -176,55 +214,214 @@ def _diverged(x, max_rate):
 
 
 @njit(cache=True)
+def _true_altitude(site, tiles, heights, x, t_s, omega):
+    return terrain.altitude(
+        site, tiles, heights, frames.mci_to_mcmf(vector.load(x, X_R), t_s, omega)
+    )
+
+
+@njit(cache=True)
 def simulate(
-    x0, run, grav, c, s, mp, engine, thrusters, rcs_torques, rcs_groups, gains, site, tiles,
-    heights, contact_points, limits, schedule, trace, summary
-):  # fmt: skip
-    """Propagate one descent from x0 at t = 0; fill trace samples and the summary record."""
-    x = x0.copy()
+    x,
+    run,
+    grav,
+    c,
+    s,
+    mp,
+    engine,
+    thrusters,
+    rcs_torques,
+    rcs_groups,
+    gains,
+    site,
+    tiles,
+    heights,
+    contact_points,
+    limits,
+    schedule,
+    fsw,
+    fsw_state,
+    sensors,
+    sensor_state,
+    imu_rng,
+    star_tracker_rng,
+    rangefinder_rng,
+    map_site,
+    map_tiles,
+    events,
+    n_events,
+    trace,
+    summary,
+):
+    """Propagate one descent from the truth state x at t = 0 (in place: x ends as the final
+    state); fill the trace, the event log and the summary. In open loop, fsw, fsw_state,
+    sensors, the generators and the map are not used.
+    """
     work = np.zeros((5, truth.STATE_SIZE))
     com, inertia, inertia_inv = np.zeros(3), np.zeros((3, 3)), np.zeros((3, 3))
     on_time = np.zeros(thrusters.shape[0])
+    dv_measured, dtheta_measured = np.zeros(3), np.zeros(3)
     omega = grav.rotation_rate_radps
     dt = run.time_step_s
     pulse_start = 0.0
-    throttle_cmd, q_cmd = commanded_attitude(site, schedule, x, 0.0, omega)
+    closed = run.closed_loop
+    if closed:
+        suite.init(sensors, sensor_state, imu_rng)
+        throttle_cmd, q_cmd = 0.0, truth.quaternion_of(x)
+        phase, altitude_est = (
+            modes.BRAKING,
+            flight_software.estimated_altitude(
+                fsw_state.nav, map_site, map_tiles, heights, 0.0, omega
+            ),
+        )
+    else:
+        throttle_cmd, q_cmd = commanded_attitude(site, schedule, x, 0.0, omega)
+        phase, altitude_est = -1, math.nan
     setpoint = propulsion.throttle_setpoint(engine, throttle_cmd)
     n_trace = 0
-    record(trace, n_trace, site, tiles, heights, x, 0.0, throttle_cmd, omega)
+    record(
+        trace,
+        n_trace,
+        site,
+        tiles,
+        heights,
+        x,
+        0.0,
+        throttle_cmd,
+        omega,
+        altitude_est,
+        phase,
+        fsw_state.nav,
+    )
     n_trace += 1
     summary.flameout_time_s = -1.0
     summary.outcome = -1
+    max_altitude_error = 0.0
     step = 0
     while summary.outcome < 0:
         t = step * dt
-        if step % run.control_every_steps == 0:
+        mass_properties.evaluate(mp, x[X_MASS], com, inertia, inertia_inv)
+        q_true = truth.quaternion_of(x)
+        if closed:
+            if step > 0 and step % sensors.imu.every_steps == 0:
+                interval = suite.imu_sample(
+                    sensors, sensor_state, imu_rng, dv_measured, dtheta_measured
+                )
+                flight_software.imu_sample(
+                    fsw_state,
+                    vector.load(dv_measured, 0),
+                    vector.load(dtheta_measured, 0),
+                    interval,
+                    grav,
+                    c,
+                    s,
+                    t,
+                )
+            if step % run.control_every_steps == 0:
+                r_mcmf = frames.mci_to_mcmf(vector.load(x, X_R), t, omega)
+                q_mcmf = quaternion.multiply(mci_to_mcmf_quaternion(t, omega), q_true)
+                st_valid, q_measured = False, q_true
+                if step % sensors.star_tracker.every_steps == 0:
+                    st_valid, q_measured = star_tracker.measure(
+                        sensors.star_tracker, q_true, vector.load(x, X_W), star_tracker_rng
+                    )
+                range_valid, range_m = False, 0.0
+                if step % sensors.rangefinder.every_steps == 0:
+                    range_valid, range_m = laser_rangefinder.measure(
+                        sensors.rangefinder, site, tiles, heights, r_mcmf, q_mcmf, rangefinder_rng
+                    )
+                probe = contact_probe.touching(
+                    site,
+                    tiles,
+                    heights,
+                    r_mcmf,
+                    q_mcmf,
+                    com,
+                    contact_points,
+                    run.n_gear_points,
+                    sensors.probe_length_m,
+                )
+                flight_software.cycle(
+                    fsw,
+                    fsw_state,
+                    t,
+                    st_valid,
+                    q_measured,
+                    range_valid,
+                    range_m,
+                    probe,
+                    grav,
+                    c,
+                    s,
+                    site,
+                    map_site,
+                    map_tiles,
+                    heights,
+                    rcs_torques,
+                    rcs_groups,
+                    gains,
+                    run.rcs_min_on_time_s,
+                    on_time,
+                    events,
+                    n_events,
+                )
+                pulse_start = t
+                throttle_cmd = fsw_state.throttle_command
+                setpoint = propulsion.throttle_setpoint(engine, throttle_cmd)
+                phase = fsw_state.phase
+                altitude_est = flight_software.estimated_altitude(
+                    fsw_state.nav, map_site, map_tiles, heights, t, omega
+                )
+                error = abs(altitude_est - _true_altitude(site, tiles, heights, x, t, omega))
+                max_altitude_error = max(max_altitude_error, error)
+        elif step % run.control_every_steps == 0:
             throttle_cmd, q_cmd = commanded_attitude(site, schedule, x, t, omega)
             setpoint = propulsion.throttle_setpoint(engine, throttle_cmd)
             if run.attitude_mode == ATTITUDE_RCS:
-                tq = attitude.torque_command(
-                    gains, truth.quaternion_of(x), vector.load(x, X_W), q_cmd
-                )
+                tq = attitude.torque_command(gains, q_true, vector.load(x, X_W), q_cmd)
                 period = run.control_every_steps * dt
                 rcs.on_times(tq, rcs_torques, rcs_groups, period, run.rcs_min_on_time_s, on_time)
                 pulse_start = t
-        if run.attitude_mode == ATTITUDE_IDEAL:
+        if not closed and run.attitude_mode == ATTITUDE_IDEAL:
             for i in range(4):
                 x[X_Q + i] = q_cmd[i]
             for i in range(3):
                 x[X_W + i] = 0.0
-        mass_properties.evaluate(mp, x[X_MASS], com, inertia, inertia_inv)
         f_rcs, tq_rcs, mdot_rcs = propulsion.rcs_force_torque(
             thrusters, on_time, pulse_start, t, dt, com
         )
+        if closed:
+            q0, v0 = truth.quaternion_of(x), vector.load(x, X_V)
+            g0 = gravity.acceleration_mci(grav, c, s, vector.load(x, X_R), t)
         truth.rk4_step(
-            x, t, dt, grav, c, s, mp, engine, setpoint, f_rcs, tq_rcs, mdot_rcs, work, com,
-            inertia, inertia_inv,
-        )  # fmt: skip
+            x,
+            t,
+            dt,
+            grav,
+            c,
+            s,
+            mp,
+            engine,
+            setpoint,
+            f_rcs,
+            tq_rcs,
+            mdot_rcs,
+            work,
+            com,
+            inertia,
+            inertia_inv,
+        )
         step += 1
         t = step * dt
+        if closed:
+            g1 = gravity.acceleration_mci(grav, c, s, vector.load(x, X_R), t)
+            dv_true, dtheta_true = imu.true_increments(
+                q0, truth.quaternion_of(x), v0, vector.load(x, X_V), g0, g1, dt
+            )
+            suite.accumulate(sensor_state, dv_true, dtheta_true, dt)
         if summary.flameout_time_s < 0.0 and x[X_MASS] <= mp.dry_mass_kg:
             summary.flameout_time_s = t
+            modes.log(events, n_events, t, modes.FLAMEOUT, 0, t)
         reason = _diverged(x, run.max_body_rate_radps)
         if reason:
             summary.outcome = touchdown.DIVERGED
@@ -243,9 +440,15 @@ def simulate(
                     site, tiles, heights, r_mcmf, v_mcmf, q_mcmf, vector.load(x, X_W)
                 )
                 summary.outcome = touchdown.classify(
-                    limits, v_down, v_h, tilt, slope, rate, hit < run.n_gear_points,
+                    limits,
+                    v_down,
+                    v_h,
+                    tilt,
+                    slope,
+                    rate,
+                    hit < run.n_gear_points,
                     summary.flameout_time_s >= 0.0,
-                )  # fmt: skip
+                )
                 summary.time_s = t
                 summary.vertical_speed_mps = v_down
                 summary.horizontal_speed_mps = v_h
@@ -260,7 +463,33 @@ def simulate(
         if (step % run.output_every_steps == 0 or summary.outcome >= 0) and n_trace < trace.shape[
             0
         ]:
-            record(trace, n_trace, site, tiles, heights, x, t, throttle_cmd, omega)
+            record(
+                trace,
+                n_trace,
+                site,
+                tiles,
+                heights,
+                x,
+                t,
+                throttle_cmd,
+                omega,
+                altitude_est,
+                phase,
+                fsw_state.nav,
+            )
             n_trace += 1
     summary.final_mass_kg = x[X_MASS]
     summary.n_trace = n_trace
+    summary.max_altitude_error_m = max_altitude_error
+    if closed:
+        nav = fsw_state.nav
+        t = summary.time_s
+        summary.nav_position_error_m = vector.norm(
+            vector.sub(vector.load(nav.r_mci_m, 0), vector.load(x, X_R))
+        )
+        summary.nav_velocity_error_mps = vector.norm(
+            vector.sub(vector.load(nav.v_mci_mps, 0), vector.load(x, X_V))
+        )
+        summary.nav_altitude_error_m = flight_software.estimated_altitude(
+            nav, map_site, map_tiles, heights, t, omega
+        ) - _true_altitude(site, tiles, heights, x, t, omega)

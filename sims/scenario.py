@@ -23,11 +23,17 @@ from pydantic import (
 )
 
 from sims.units import (
+    AccelerationRandomWalk,
     Angle,
+    AngleRandomWalk,
+    AngularRateRandomWalk,
     InertiaVector,
     Length,
     LengthVector,
+    NonNegativeAcceleration,
     NonNegativeAngle,
+    NonNegativeAngularRate,
+    NonNegativeLength,
     NonNegativeMass,
     NonNegativeTime,
     PositiveAngularRate,
@@ -39,7 +45,13 @@ from sims.units import (
     PositiveSpeed,
     PositiveTime,
     Time,
+    VelocityRandomWalk,
+    quantity,
+    vector,
 )
+
+SpeedVector = vector("m/s", "20 m/s")
+AccelerationVector = vector("m/s2", "0 m/s2")
 
 
 class ScenarioError(Exception):
@@ -174,6 +186,7 @@ class Vehicle(Strict):
     main_engine: MainEngine
     rcs: Rcs
     landing_gear: tuple[LengthVector, ...] = Field(min_length=3)  # footpad centres
+    contact_probe_length: NonNegativeLength = 0.5  # probes hang this far below the footpads
 
     @model_validator(mode="after")
     def _fits_tank(self):
@@ -207,11 +220,17 @@ class ScheduleRow(Strict):
     direction: Direction  # thrust direction in local (downrange, crossrange, up) axes
 
 
-class OpenLoop(Strict):
-    attitude: Literal["ideal", "rcs"] = "ideal"
-    control_rate: PositiveFrequency = 10.0
+class Control(Strict):
+    """Attitude and throttle control, shared by the flight software and the open-loop hold."""
+
+    rate: PositiveFrequency = 10.0
     attitude_natural_frequency: PositiveRate = 1.0
     attitude_damping_ratio: float = Field(default=0.8, gt=0.0)
+    max_slew_rate: PositiveAngularRate = 0.17453292519943295  # 10 deg/s
+
+
+class OpenLoop(Strict):
+    attitude: Literal["ideal", "rcs"] = "ideal"
     schedule: tuple[ScheduleRow, ...] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -220,6 +239,96 @@ class OpenLoop(Strict):
         if any(b <= a for a, b in itertools.pairwise(times)):
             raise ValueError("schedule times must increase strictly from row to row")
         return self
+
+
+class PhaseTarget(Strict):
+    """Guidance target at the end of a phase, relative to the landing site in its
+    (downrange, crossrange, up) axes."""
+
+    law: Literal["e_guidance", "apollo"]
+    position: LengthVector
+    velocity: SpeedVector
+    acceleration: AccelerationVector = (0.0, 0.0, 0.0)  # used by the Apollo law
+    throttle_design: float = Field(gt=0.0, le=1.0)  # most throttle the plan may use: sets t_go
+
+
+class Terminal(Strict):
+    descent_rate: PositiveSpeed = 1.0
+    horizontal_time_constant: PositiveTime = 3.0  # horizontal-velocity nulling loop
+    vertical_time_constant: PositiveTime = 2.0  # descent-rate loop
+    max_tilt: NonNegativeAngle = 0.13962634015954636  # 8 deg
+
+
+class FlightSoftware(Strict):
+    braking: PhaseTarget
+    approach: PhaseTarget
+    terminal: Terminal = Terminal()
+    freeze_time: PositiveTime = 5.0
+    low_propellant: NonNegativeMass = 10.0
+
+
+class Gate(Strict):
+    policy: Literal["accept_all", "latch", "recover"]
+    threshold: float = Field(gt=0.0)  # on the normalised innovation squared
+    reject_limit: int = Field(default=1, ge=1)
+
+
+class Navigation(Strict):
+    terrain_model: Literal["flat", "map"] = "map"
+    map_resolution: PositiveLength = 25.0  # onboard map: the terrain tiles at least this coarse
+    map_height_error: NonNegativeLength = 5.0  # 1 sigma of the onboard heights
+    initial_position_error: LengthVector  # 1 sigma (downrange, crossrange, up) at PDI
+    initial_velocity_error: SpeedVector
+    initial_attitude_error: NonNegativeAngle
+    star_tracker_gate: Gate = Gate(policy="accept_all", threshold=16.27)  # chi2(3) 99.9 %
+    range_gate: Gate = Gate(policy="recover", threshold=9.0, reject_limit=5)
+
+
+class Accelerometer(Strict):
+    bias: NonNegativeAcceleration
+    bias_instability: AccelerationRandomWalk
+    noise_density: VelocityRandomWalk
+    scale_factor: float = Field(ge=0.0)  # 1 sigma, fraction (100 ppm = 1e-4)
+    misalignment: NonNegativeAngle
+    quantum: quantity("m/s", "0.0001 m/s", non_negative=True)
+    saturation: quantity("m/s2", "150 m/s2", positive=True)
+
+
+class Gyro(Strict):
+    bias: NonNegativeAngularRate
+    bias_instability: AngularRateRandomWalk
+    noise_density: AngleRandomWalk
+    scale_factor: float = Field(ge=0.0)
+    misalignment: NonNegativeAngle
+    quantum: NonNegativeAngle
+    saturation: PositiveAngularRate
+
+
+class Imu(Strict):
+    rate: PositiveFrequency
+    accelerometer: Accelerometer
+    gyro: Gyro
+
+
+class StarTracker(Strict):
+    rate: PositiveFrequency
+    noise: NonNegativeAngle
+    max_rate: PositiveAngularRate
+
+
+class LaserRangefinder(Strict):
+    rate: PositiveFrequency
+    beam: Direction  # body axes
+    noise: NonNegativeLength
+    noise_fraction: float = Field(default=0.0, ge=0.0)
+    max_range: PositiveLength
+    ray_step: PositiveLength = 5.0
+
+
+class Sensors(Strict):
+    imu: Imu
+    star_tracker: StarTracker
+    laser_rangefinder: LaserRangefinder
 
 
 class TerrainTile(Strict):
@@ -275,7 +384,19 @@ class Scenario(Strict):
     touchdown_limits: TouchdownLimits = TouchdownLimits()
     simulation: Simulation = Simulation()
     terrain: Terrain
-    open_loop: OpenLoop
+    control: Control = Control()
+    open_loop: OpenLoop | None = None
+    flight_software: FlightSoftware | None = None
+    navigation: Navigation | None = None
+    sensors: Sensors | None = None
+
+    @model_validator(mode="after")
+    def _one_way_to_fly(self):
+        if (self.open_loop is None) == (self.flight_software is None):
+            raise ValueError("give exactly one of 'open_loop' or 'flight_software'")
+        if self.flight_software is not None and (self.navigation is None or self.sensors is None):
+            raise ValueError("'flight_software' needs 'navigation' and 'sensors' sections")
+        return self
 
 
 def bundled_names():

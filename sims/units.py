@@ -4,6 +4,7 @@ astropy parses and converts; these helpers build pydantic field types that accep
 quantities of the right dimension and say what was expected when they get something else.
 """
 
+import warnings
 from typing import Annotated
 
 import astropy.units as u
@@ -21,6 +22,11 @@ _SI = {
     "m/s": u.m / u.s,
     "Hz": u.Hz,
     "kg m2": u.kg * u.m**2,
+    "m/s2": u.m / u.s**2,
+    "m/s/sqrt(s)": u.m / u.s**1.5,
+    "rad/sqrt(s)": u.rad / u.s**0.5,
+    "m/s2/sqrt(s)": u.m / u.s**2.5,
+    "rad/s/sqrt(s)": u.rad / u.s**1.5,
 }
 _KIND = {
     "m": "a length",
@@ -32,6 +38,11 @@ _KIND = {
     "m/s": "a speed",
     "Hz": "a frequency",
     "kg m2": "a moment of inertia",
+    "m/s2": "an acceleration",
+    "m/s/sqrt(s)": "a velocity random walk",
+    "rad/sqrt(s)": "an angle random walk",
+    "m/s2/sqrt(s)": "an acceleration random walk",
+    "rad/s/sqrt(s)": "an angular-rate random walk",
 }
 
 
@@ -41,7 +52,9 @@ def parse_quantity(value, si_unit: str, example: str) -> float:
     if not isinstance(value, str):
         raise ValueError(f"got {value!r}; expected {expected}")
     try:
-        q = u.Quantity(value)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", u.UnitsWarning)  # "m/s/h(1/2)" style is fine here
+            q = u.Quantity(value)
     except (TypeError, ValueError):
         raise ValueError(f"could not read {value!r} as a quantity; expected {expected}") from None
     if q.isscalar is False:
@@ -95,5 +108,12 @@ PositiveRate = quantity("rad/s", "1 rad/s", positive=True)
 PositiveAngularRate = quantity("rad/s", "5 deg/s", positive=True)
 PositiveSpeed = quantity("m/s", "2 m/s", positive=True)
 PositiveFrequency = quantity("Hz", "10 Hz", positive=True)
+NonNegativeLength = quantity("m", "0.5 m", non_negative=True)
+NonNegativeAcceleration = quantity("m/s2", "0.0005 m/s2", non_negative=True)
+NonNegativeAngularRate = quantity("rad/s", "0.01 deg/h", non_negative=True)
+VelocityRandomWalk = quantity("m/s/sqrt(s)", "0.02 m/s/h(1/2)", non_negative=True)
+AngleRandomWalk = quantity("rad/sqrt(s)", "0.05 deg/h(1/2)", non_negative=True)
+AccelerationRandomWalk = quantity("m/s2/sqrt(s)", "1e-6 m/s2/s(1/2)", non_negative=True)
+AngularRateRandomWalk = quantity("rad/s/sqrt(s)", "0.01 deg/h/h(1/2)", non_negative=True)
 LengthVector = vector("m", "0.5 m")
 InertiaVector = vector("kg m2", "300 kg m2")

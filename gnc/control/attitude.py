@@ -60,3 +60,18 @@ def torque_command(gains, q_body, w_body_radps, q_command):
         -gains.kp_nmprad[1] * err[1] - gains.kd_nmsprad[1] * w_body_radps[1],
         -gains.kp_nmprad[2] * err[2] - gains.kd_nmsprad[2] * w_body_radps[2],
     )
+
+
+@njit(cache=True)
+def limit_rotation(previous, desired, max_angle_rad):
+    """Unit vector turned from previous toward desired by at most max_angle_rad (both unit)."""
+    c = max(-1.0, min(1.0, vector.dot(previous, desired)))
+    angle = math.acos(c)
+    if angle <= max_angle_rad:
+        return desired
+    axis = vector.cross(previous, desired)
+    if vector.norm(axis) < 1e-12:  # opposite directions: turn about any perpendicular
+        axis = vector.cross(previous, (1.0, 0.0, 0.0))
+        if vector.norm(axis) < 1e-6:
+            axis = vector.cross(previous, (0.0, 1.0, 0.0))
+    return quaternion.rotate(quaternion.from_axis_angle(axis, max_angle_rad), previous)

@@ -11,9 +11,17 @@ GM = MOON_GM_M3PS2
 
 def _coast(x, duration_s, n_steps, grav):
     truth.propagate(
-        x, 0.0, duration_s / n_steps, n_steps, grav, NO_HARMONICS, NO_HARMONICS, mass_record(),
-        engine_record(), 0.0,
-    )  # fmt: skip
+        x,
+        0.0,
+        duration_s / n_steps,
+        n_steps,
+        grav,
+        NO_HARMONICS,
+        NO_HARMONICS,
+        mass_record(),
+        engine_record(),
+        0.0,
+    )
 
 
 def test_one_period_returns_to_start_and_conserves_energy_and_momentum():

@@ -19,9 +19,17 @@ def burn(duration_s, dt_s=0.01, throttle0=1.0, engine=None):
     x = truth.make_state((1.0e6, 0, 0), (0, 0, 0), (1, 0, 0, 0), (0, 0, 0), M0, throttle0)
     n = round(duration_s / dt_s)
     truth.propagate(
-        x, 0.0, dt_s, n, NO_GRAVITY, NO_HARMONICS, NO_HARMONICS, mass_record(dry_kg=M_DRY),
-        engine if engine is not None else engine_record(THRUST, ISP), 1.0,
-    )  # fmt: skip
+        x,
+        0.0,
+        dt_s,
+        n,
+        NO_GRAVITY,
+        NO_HARMONICS,
+        NO_HARMONICS,
+        mass_record(dry_kg=M_DRY),
+        engine if engine is not None else engine_record(THRUST, ISP),
+        1.0,
+    )
     return x
 
 

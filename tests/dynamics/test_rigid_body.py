@@ -13,9 +13,17 @@ NO_GRAVITY = gravity_record(gm=0.0)
 def spin(inertia, w0, duration_s, n_steps):
     x = truth.make_state((1.0e6, 0, 0), (0, 0, 0), (1, 0, 0, 0), w0, 340.0)
     truth.propagate(
-        x, 0.0, duration_s / n_steps, n_steps, NO_GRAVITY, NO_HARMONICS, NO_HARMONICS,
-        mass_record(dry_kg=340.0, inertia=inertia), engine_record(), 0.0,
-    )  # fmt: skip
+        x,
+        0.0,
+        duration_s / n_steps,
+        n_steps,
+        NO_GRAVITY,
+        NO_HARMONICS,
+        NO_HARMONICS,
+        mass_record(dry_kg=340.0, inertia=inertia),
+        engine_record(),
+        0.0,
+    )
     return x
 
 
@@ -45,8 +53,9 @@ def test_axisymmetric_body_precesses_at_the_analytic_rate():
     x = spin((it, it, ia), (wx0, 0.0, wz), t, 5000)
     # body-frame precession of the transverse rate: Omega = (Ia - It) / It * wz
     omega = (ia - it) / it * wz
-    assert np.allclose(x[10:13], [wx0 * math.cos(omega * t), wx0 * math.sin(omega * t), wz],
-                       atol=1e-10)  # fmt: skip
+    assert np.allclose(
+        x[10:13], [wx0 * math.cos(omega * t), wx0 * math.sin(omega * t), wz], atol=1e-10
+    )
     # inertial precession: the body z axis cones about H at |H| / It
     h = np.array([it * wx0, 0.0, ia * wz])
     z_axis = np.array(quaternion.rotate(truth.quaternion_of(x), (0.0, 0.0, 1.0)))
@@ -55,8 +64,9 @@ def test_axisymmetric_body_precesses_at_the_analytic_rate():
     phase = np.linalg.norm(h) / it * t
     h_unit = h / np.linalg.norm(h)
     z0 = np.array([0.0, 0.0, 1.0])
-    expected = np.array(quaternion.rotate(quaternion.from_axis_angle(tuple(h_unit), phase),
-                                          tuple(z0)))  # fmt: skip
+    expected = np.array(
+        quaternion.rotate(quaternion.from_axis_angle(tuple(h_unit), phase), tuple(z0))
+    )
     assert np.linalg.norm(z_axis - expected) < 1e-8
 
 

@@ -1,4 +1,4 @@
-"""Small scenario variants for tests, derived from the bundled nominal scenario."""
+"""Small scenario variants for tests, derived from the bundled open-loop nominal scenario."""
 
 import copy
 import tomllib
@@ -7,12 +7,12 @@ from importlib import resources
 import astropy.units as u
 import numpy as np
 
-NOMINAL_TEXT = (resources.files("sims") / "scenarios" / "nominal.toml").read_text()
+NOMINAL_TEXT = (resources.files("sims") / "scenarios" / "nominal_open_loop.toml").read_text()
 NOMINAL = tomllib.loads(NOMINAL_TEXT)
 
 
 def variant(**sections):
-    """The nominal scenario dict with whole sections (or 'a.b' sub-tables) replaced."""
+    """The open-loop nominal scenario dict with whole sections (or 'a__b' sub-tables) replaced."""
     d = copy.deepcopy(NOMINAL)
     for path, value in sections.items():
         *parents, leaf = path.split("__")
@@ -29,9 +29,11 @@ def free_fall(time_step="1 ms"):
         moon={"gravity": "point_mass", "rotation": False, "gravity_gradient_torque": False},
         terrain={"seed": 0, "max_crater_diameter": "1 km"},
         simulation={"time_step": time_step, "max_time": "60 s", "output_rate": "10 Hz"},
-        open_loop={"attitude": "ideal", "schedule": [{"t": "0 s", "throttle": 0.0,
-                                                      "direction": [0, 0, 1]}]},
-    )  # fmt: skip
+        open_loop={
+            "attitude": "ideal",
+            "schedule": [{"t": "0 s", "throttle": 0.0, "direction": [0, 0, 1]}],
+        },
+    )
 
 
 class Orbit:

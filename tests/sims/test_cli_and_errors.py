@@ -75,7 +75,7 @@ def test_unknown_scenario_name_lists_the_bundled_ones(capsys):
 def test_out_that_is_a_file_is_refused(tmp_path, capsys):
     blocker = tmp_path / "taken"
     blocker.write_text("keep me")
-    assert cli.main(["run", "nominal", "--out", str(blocker)]) == 2
+    assert cli.main(["run", "nominal_open_loop", "--out", str(blocker)]) == 2
     assert "exists and is not a folder" in capsys.readouterr().err
     assert blocker.read_text() == "keep me"
 
@@ -109,15 +109,28 @@ def test_run_writes_summary_and_trajectory(tmp_path, capsys):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["outcome"] == "landed" and summary["seed"] == 5
     assert set(summary["touchdown"]) >= {
-        "vertical_speed_mps", "horizontal_speed_mps", "tilt_deg", "body_rate_dps", "slope_deg",
-        "position_error_m", "time_s",
-    }  # fmt: skip
+        "vertical_speed_mps",
+        "horizontal_speed_mps",
+        "tilt_deg",
+        "body_rate_dps",
+        "slope_deg",
+        "position_error_m",
+        "time_s",
+    }
     assert summary["propellant_used_kg"] + summary["propellant_remaining_kg"] == pytest.approx(360)
     table = pq.read_table(out / "trajectory.parquet")
     assert set(table.column_names) >= {
-        "t_s", "altitude_m", "mass_kg", "throttle", "x_east_m", "y_north_m", "z_up_m",
-        "vx_east_mps", "vy_north_mps", "vz_up_mps",
-    }  # fmt: skip
+        "t_s",
+        "altitude_m",
+        "mass_kg",
+        "throttle",
+        "x_east_m",
+        "y_north_m",
+        "z_up_m",
+        "vx_east_mps",
+        "vy_north_mps",
+        "vz_up_mps",
+    }
     t = table.column("t_s").to_numpy()
     assert t[0] == 0.0 and t[-1] == pytest.approx(summary["touchdown"]["time_s"])
     assert [p.name for p in out.iterdir() if p.name.startswith(".")] == []  # no temp files left

@@ -1,0 +1,327 @@
+"""The flight-software executive: one cycle of navigation updates, mode logic, guidance and
+control, from sensor outputs to actuator commands.
+
+It reads only measurements, its own state and its configuration (including its onboard map
+and its knowledge of the engine); the run loop in `sims` calls `imu_sample` for every IMU
+output and `cycle` at the control rate.
+"""
+
+import numpy as np
+from numba import njit
+
+from dynamics import frames, gravity, quaternion, terrain, vector
+from gnc import modes
+from gnc.control import attitude, rcs, throttle
+from gnc.guidance import powered_descent
+from gnc.navigation import filter as ekf
+from gnc.navigation import gating, measurements
+
+PHASE_TARGET_DTYPE = np.dtype(
+    [
+        ("gain", np.float64),  # A2PDG k: 6 E-guidance, 12 Apollo
+        ("position_m", np.float64, (3,)),  # target (downrange, crossrange, height) from the site
+        ("velocity_mps", np.float64, (3,)),  # along local (downrange, crossrange, up)
+        ("acceleration_mps2", np.float64, (3,)),  # used by k != 6
+        ("throttle_design", np.float64),  # most throttle the planned flight may use, sets t_go
+    ],
+    align=True,
+)
+
+FSW_DTYPE = np.dtype(
+    [
+        ("control_period_s", np.float64),
+        ("braking", PHASE_TARGET_DTYPE),
+        ("approach", PHASE_TARGET_DTYPE),
+        ("freeze_time_s", np.float64),  # hold the command when t_go is shorter
+        ("terminal_descent_rate_mps", np.float64),
+        ("terminal_horizontal_gain", np.float64),  # [1/s]
+        ("terminal_vertical_gain", np.float64),  # [1/s]
+        ("terminal_max_tilt_rad", np.float64),
+        ("max_slew_rate_radps", np.float64),
+        ("max_thrust_n", np.float64),  # the flight software's knowledge of the engine
+        ("isp_s", np.float64),
+        ("throttle_min", np.float64),
+        ("throttle_max", np.float64),
+        ("initial_mass_kg", np.float64),
+        ("dry_mass_kg", np.float64),
+        ("low_propellant_kg", np.float64),
+        ("nav_noise", ekf.NAV_NOISE_DTYPE),
+        ("star_tracker_noise_rad", np.float64),
+        ("star_tracker_gate", gating.GATE_DTYPE),
+        ("range_beam_body", np.float64, (3,)),
+        ("range_noise_m", np.float64),
+        ("range_noise_fraction", np.float64),
+        ("map_height_error_m", np.float64),  # 1 sigma of the onboard terrain heights
+        ("range_max_m", np.float64),
+        ("range_ray_step_m", np.float64),
+        ("range_gate", gating.GATE_DTYPE),
+    ],
+    align=True,
+)
+
+FSW_STATE_DTYPE = np.dtype(
+    [
+        ("nav", ekf.NAV_DTYPE),
+        ("phase", np.int64),
+        ("phase_end_s", np.float64),  # time at which guidance reaches the phase target
+        ("started", np.bool_),
+        ("frozen_thrust_accel", np.float64, (3,)),
+        ("thrust_direction_mci", np.float64, (3,)),  # last commanded (rate-limited)
+        ("q_command", np.float64, (4,)),
+        ("throttle_command", np.float64),
+        ("mass_est_kg", np.float64),
+        ("low_propellant_logged", np.bool_),
+        ("star_tracker_gate", gating.GATE_STATE_DTYPE),
+        ("range_gate", gating.GATE_STATE_DTYPE),
+    ],
+    align=True,
+)
+
+
+@njit(cache=True)
+def imu_sample(state, dv_body, dtheta_body, interval_s, grav, c, s, t_s):
+    """Strapdown propagation of the navigation state by one IMU output."""
+    ekf.strapdown(state.nav, dv_body, dtheta_body, interval_s, grav, c, s, t_s)
+
+
+@njit(cache=True)
+def guidance_state(nav, site, grav, c, s, t_s):
+    """The estimated state in guidance coordinates, and the local axes they use.
+
+    Guidance coordinates are curvilinear: downrange and crossrange distances along the ground
+    track from the site, and height above the site's radius, with velocity components along
+    the local (downrange, crossrange, up) axes at the lander. In them the laws' flat-Moon
+    kinematics hold once the apparent accelerations of the curved, rotating frame are added
+    to gravity: centrifugal relief v_h^2 / r upward, the turning of the local vertical
+    (-v_x v_z / r, -v_y v_z / r), and the Moon's Coriolis and centrifugal terms.
+    Returns (position, velocity, effective gravity, (down, left, up) axes in MCMF).
+    """
+    omega = grav.rotation_rate_radps
+    r_mci = vector.load(nav.r_mci_m, 0)
+    r_mcmf = frames.mci_to_mcmf(r_mci, t_s, omega)
+    v_mcmf = frames.surface_relative_velocity_mcmf(r_mci, vector.load(nav.v_mci_mps, 0), t_s, omega)
+    g_mcmf = frames.mci_to_mcmf(gravity.acceleration_mci(grav, c, s, r_mci, t_s), t_s, omega)
+    w = (0.0, 0.0, omega)
+    apparent = vector.sub(
+        vector.scale(vector.cross(w, v_mcmf), -2.0), vector.cross(w, vector.cross(w, r_mcmf))
+    )
+    g_mcmf = vector.add(g_mcmf, apparent)
+    down, left, up = frames.local_track_axes(site, r_mcmf)
+    x, y, radius = frames.track_coordinates(site, r_mcmf)
+    position = (x, y, radius - vector.norm(vector.load(site.origin_mcmf_m, 0)))
+    velocity = (vector.dot(v_mcmf, down), vector.dot(v_mcmf, left), vector.dot(v_mcmf, up))
+    g = (
+        vector.dot(g_mcmf, down) - velocity[0] * velocity[2] / radius,
+        vector.dot(g_mcmf, left) - velocity[1] * velocity[2] / radius,
+        vector.dot(g_mcmf, up) + (velocity[0] ** 2 + velocity[1] ** 2) / radius,
+    )
+    return position, velocity, g, (down, left, up)
+
+
+@njit(cache=True)
+def local_to_mci(axes, v_local, t_s, omega):
+    """MCI components of a vector given along local (downrange, crossrange, up) axes."""
+    down, left, up = axes
+    v_mcmf = vector.add(
+        vector.add(vector.scale(down, v_local[0]), vector.scale(left, v_local[1])),
+        vector.scale(up, v_local[2]),
+    )
+    return frames.mcmf_to_mci(v_mcmf, t_s, omega)
+
+
+@njit(cache=True)
+def estimated_altitude(nav, map_site, map_tiles, heights, t_s, omega):
+    """Height [m] of the estimated position above the onboard terrain model."""
+    r_mcmf = frames.mci_to_mcmf(vector.load(nav.r_mci_m, 0), t_s, omega)
+    return terrain.altitude(map_site, map_tiles, heights, r_mcmf)
+
+
+@njit(cache=True)
+def _start_phase(p, state, phase, t_s, r, v, g, events, n_events, altitude_est):
+    state.phase = phase
+    state.started = True
+    modes.log(events, n_events, t_s, modes.PHASE_CHANGE, phase, altitude_est)
+    if phase == modes.BRAKING or phase == modes.APPROACH:
+        tgt = p.braking if phase == modes.BRAKING else p.approach
+        t_go = powered_descent.select_time_to_go(
+            tgt.gain,
+            r,
+            v,
+            vector.load(tgt.position_m, 0),
+            vector.load(tgt.velocity_mps, 0),
+            vector.load(tgt.acceleration_mps2, 0),
+            g,
+            state.mass_est_kg,
+            p.max_thrust_n,
+            p.isp_s,
+            tgt.throttle_design,
+            2.0 * p.freeze_time_s,
+            3000.0,
+        )
+        state.phase_end_s = t_s + t_go
+
+
+@njit(cache=True)
+def _gate_events(verdict, nis, state_gate, sensor, value, t_s, events, n_events):
+    if verdict == gating.ACCEPTED and state_gate.accepted == 1:
+        modes.log(events, n_events, t_s, modes.SENSOR_ACQUIRED, sensor, value)
+    elif verdict == gating.REJECTED and state_gate.streak == 1:
+        modes.log(events, n_events, t_s, modes.MEASUREMENT_REJECTED, sensor, nis)
+    elif verdict == gating.LATCHED_NOW:
+        modes.log(events, n_events, t_s, modes.SENSOR_LATCHED_OFF, sensor, nis)
+    elif verdict == gating.RECOVERED:
+        modes.log(events, n_events, t_s, modes.SENSOR_RECOVERED, sensor, nis)
+
+
+@njit(cache=True)
+def cycle(
+    p,
+    state,
+    t_s,
+    st_valid,
+    q_measured,
+    range_valid,
+    range_m,
+    probe_contact,
+    grav,
+    c,
+    s,
+    site,
+    map_site,
+    map_tiles,
+    heights,
+    rcs_torques,
+    rcs_groups,
+    gains,
+    rcs_min_on_time_s,
+    on_time,
+    events,
+    n_events,
+):
+    """One flight-software cycle at t_s. Writes state.throttle_command, state.q_command and the
+    RCS on-times for the coming control period."""
+    nav = state.nav
+    omega = grav.rotation_rate_radps
+    ekf.propagate_covariance(nav, p.nav_noise, grav.gm_m3ps2)
+
+    # --- navigation updates
+    if st_valid:
+        y, h, r = measurements.star_tracker(nav, q_measured, p.star_tracker_noise_rad)
+        verdict, nis = gating.process(p.star_tracker_gate, state.star_tracker_gate, nav, y, h, r)
+        _gate_events(
+            verdict, nis, state.star_tracker_gate, modes.STAR_TRACKER, 0.0, t_s, events, n_events
+        )
+    if range_valid and state.phase != modes.ENGINE_OFF:
+        usable, y, h, r = measurements.slant_range(
+            nav,
+            range_m,
+            p.range_beam_body,
+            p.range_noise_m,
+            p.range_noise_fraction,
+            p.map_height_error_m,
+            map_site,
+            map_tiles,
+            heights,
+            t_s,
+            omega,
+            p.range_max_m,
+            p.range_ray_step_m,
+        )
+        if usable:
+            verdict, nis = gating.process(p.range_gate, state.range_gate, nav, y, h, r)
+            _gate_events(
+                verdict,
+                nis,
+                state.range_gate,
+                modes.LASER_RANGEFINDER,
+                range_m,
+                t_s,
+                events,
+                n_events,
+            )
+
+    # --- mode logic
+    r_site, v_site, g_site, axes = guidance_state(nav, site, grav, c, s, t_s)
+    altitude_est = estimated_altitude(nav, map_site, map_tiles, heights, t_s, omega)
+    if not state.started:
+        _start_phase(
+            p, state, modes.BRAKING, t_s, r_site, v_site, g_site, events, n_events, altitude_est
+        )
+    elif state.phase == modes.BRAKING and t_s >= state.phase_end_s:
+        _start_phase(
+            p, state, modes.APPROACH, t_s, r_site, v_site, g_site, events, n_events, altitude_est
+        )
+    elif state.phase == modes.APPROACH and t_s >= state.phase_end_s:
+        _start_phase(
+            p, state, modes.TERMINAL, t_s, r_site, v_site, g_site, events, n_events, altitude_est
+        )
+    if probe_contact and state.phase != modes.ENGINE_OFF:
+        _start_phase(
+            p, state, modes.ENGINE_OFF, t_s, r_site, v_site, g_site, events, n_events, altitude_est
+        )
+        modes.log(events, n_events, t_s, modes.ENGINE_CUTOFF, 0, altitude_est)
+
+    # --- guidance: thrust acceleration in the site frame
+    if state.phase == modes.BRAKING or state.phase == modes.APPROACH:
+        tgt = p.braking if state.phase == modes.BRAKING else p.approach
+        t_go = state.phase_end_s - t_s
+        if t_go > p.freeze_time_s:
+            u = powered_descent.thrust_acceleration(
+                tgt.gain,
+                r_site,
+                v_site,
+                vector.load(tgt.position_m, 0),
+                vector.load(tgt.velocity_mps, 0),
+                vector.load(tgt.acceleration_mps2, 0),
+                g_site,
+                t_go,
+            )
+            for i in range(3):
+                state.frozen_thrust_accel[i] = u[i]
+        else:
+            u = vector.load(state.frozen_thrust_accel, 0)
+    elif state.phase == modes.TERMINAL:
+        a = powered_descent.terminal_acceleration(
+            v_site,
+            p.terminal_descent_rate_mps,
+            p.terminal_horizontal_gain,
+            p.terminal_vertical_gain,
+        )
+        u = powered_descent.limit_tilt(vector.sub(a, g_site), p.terminal_max_tilt_rad)
+    else:
+        u = vector.scale(g_site, -1.0)  # engine off: stay upright
+
+    # --- control: pointing (rate-limited), throttle, RCS pulses
+    q_est = (nav.q_body_to_mci[0], nav.q_body_to_mci[1], nav.q_body_to_mci[2], nav.q_body_to_mci[3])
+    u_mci = local_to_mci(axes, u, t_s, omega)
+    desired = vector.unit(u_mci)
+    if vector.norm(vector.load(state.thrust_direction_mci, 0)) == 0.0:
+        previous = quaternion.rotate(q_est, (0.0, 0.0, 1.0))
+    else:
+        previous = vector.load(state.thrust_direction_mci, 0)
+    direction = attitude.limit_rotation(
+        previous, desired, p.max_slew_rate_radps * p.control_period_s
+    )
+    for i in range(3):
+        state.thrust_direction_mci[i] = direction[i]
+    left = frames.mcmf_to_mci(axes[1], t_s, omega)
+    q_cmd = attitude.pointing_quaternion(direction, left)
+    for i in range(4):
+        state.q_command[i] = q_cmd[i]
+    if state.phase == modes.ENGINE_OFF:
+        state.throttle_command = 0.0
+    else:
+        body_z = quaternion.rotate(q_est, (0.0, 0.0, 1.0))
+        state.throttle_command = throttle.command(
+            u_mci, body_z, state.mass_est_kg, p.max_thrust_n, p.throttle_min, p.throttle_max
+        )
+        state.mass_est_kg -= throttle.mass_used_kg(
+            state.throttle_command, p.max_thrust_n, p.isp_s, p.control_period_s
+        )
+    rate = vector.load(nav.rate_body_radps, 0)
+    torque = attitude.torque_command(gains, q_est, rate, q_cmd)
+    rcs.on_times(torque, rcs_torques, rcs_groups, p.control_period_s, rcs_min_on_time_s, on_time)
+    propellant = state.mass_est_kg - p.dry_mass_kg
+    if propellant < p.low_propellant_kg and not state.low_propellant_logged:
+        state.low_propellant_logged = True
+        modes.log(events, n_events, t_s, modes.LOW_PROPELLANT, 0, propellant)

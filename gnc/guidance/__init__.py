@@ -1,0 +1,1 @@
+"""Guidance: powered-descent laws for braking and approach, and the terminal vertical descent."""

@@ -1,0 +1,121 @@
+"""Closed-form powered-descent guidance: the A2PDG family (Lu, "Augmented Apollo Powered
+Descent Guidance", JGCD 42(3), 2019).
+
+Commanded total acceleration, re-evaluated every guidance cycle, with time to go t:
+
+    a = (2/t)(1 - k/3)(v_f - v) + (k/t^2)(r_f - r - v t) + (k/6 - 1) a_f
+
+k = 6 is E-guidance / ZEM-ZEV (target position and velocity; a_f free), k = 12 the Apollo
+lunar-descent law (Klumpp 1974; also targets the final acceleration a_f). The thrust
+acceleration is a - g. Vectors are in the landing-site frame, which guidance treats as
+inertial (re-targeting every cycle absorbs the frame rotation and curvature).
+
+Time to go is chosen at the start of each phase as the shortest for which the law's own
+predicted flight never asks for more than a design throttle (margin for dispersions), then it
+counts down; near the end the command is frozen, as the law is
+singular at t = 0.
+"""
+
+import math
+
+from numba import njit
+
+from dynamics import vector
+from dynamics.constants import STANDARD_GRAVITY_MPS2
+
+LAWS = {"e_guidance": 6.0, "apollo": 12.0}
+
+
+@njit(cache=True)
+def acceleration(k, r, v, r_f, v_f, a_f, t_go):
+    """Total acceleration command [m/s^2] of the A2PDG law with gain k."""
+    c_v = 2.0 / t_go * (1.0 - k / 3.0)
+    c_r = k / (t_go * t_go)
+    c_a = k / 6.0 - 1.0
+    return (
+        c_v * (v_f[0] - v[0]) + c_r * (r_f[0] - r[0] - v[0] * t_go) + c_a * a_f[0],
+        c_v * (v_f[1] - v[1]) + c_r * (r_f[1] - r[1] - v[1] * t_go) + c_a * a_f[1],
+        c_v * (v_f[2] - v[2]) + c_r * (r_f[2] - r[2] - v[2] * t_go) + c_a * a_f[2],
+    )
+
+
+@njit(cache=True)
+def thrust_acceleration(k, r, v, r_f, v_f, a_f, g, t_go):
+    """Thrust acceleration [m/s^2] (total command minus gravity g)."""
+    return vector.sub(acceleration(k, r, v, r_f, v_f, a_f, t_go), g)
+
+
+@njit(cache=True)
+def peak_throttle(k, r, v, r_f, v_f, a_f, g, t_go, mass_kg, max_thrust_n, isp_s, n_steps=24):
+    """Largest throttle the law would ask for on its own predicted flight to the target in
+    t_go, stopping at the freeze point (constant gravity, mass falling with the thrust)."""
+    dt = 0.9 * t_go / n_steps
+    peak = 0.0
+    for i in range(n_steps):
+        u = thrust_acceleration(k, r, v, r_f, v_f, a_f, g, t_go - i * dt)
+        un = vector.norm(u)
+        peak = max(peak, un * mass_kg / max_thrust_n)
+        a = vector.add(u, g)
+        r = vector.add(r, vector.add(vector.scale(v, dt), vector.scale(a, 0.5 * dt * dt)))
+        v = vector.add(v, vector.scale(a, dt))
+        mass_kg -= mass_kg * un / (isp_s * STANDARD_GRAVITY_MPS2) * dt
+    return peak
+
+
+@njit(cache=True)
+def select_time_to_go(k, r, v, r_f, v_f, a_f, g, mass_kg, max_thrust_n, isp_s, throttle_design,
+                      t_min_s, t_max_s):  # fmt: skip
+    """Shortest time to go [s] in [t_min_s, t_max_s] whose predicted flight never asks for
+    more than throttle_design (geometric scan, then bisection); t_max_s if none does.
+
+    The shortest feasible time is the most propellant-efficient one here (least gravity loss)
+    and leaves the design margin for dispersions.
+    """
+    prev = t_min_s
+    t = t_min_s
+    while True:
+        ok = peak_throttle(k, r, v, r_f, v_f, a_f, g, t, mass_kg, max_thrust_n, isp_s)
+        if ok <= throttle_design:
+            break
+        if t >= t_max_s:
+            return t_max_s
+        prev = t
+        t = min(t * 1.02, t_max_s)
+    if t == t_min_s:
+        return t
+    lo, hi = prev, t
+    while hi - lo > 1e-2:
+        mid = 0.5 * (lo + hi)
+        if (
+            peak_throttle(k, r, v, r_f, v_f, a_f, g, mid, mass_kg, max_thrust_n, isp_s)
+            <= throttle_design
+        ):
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+@njit(cache=True)
+def terminal_acceleration(v, descent_rate_mps, horizontal_gain, vertical_gain):
+    """Total acceleration command [m/s^2] of the terminal phase (x, y horizontal, z up): null
+    the horizontal velocity and hold a constant descent rate, each a first-order loop.
+    Position is not chased: a navigation update that moves the estimate must not make the
+    lander translate near the ground (Apollo P66 flew rate of descent the same way)."""
+    return (
+        -horizontal_gain * v[0],
+        -horizontal_gain * v[1],
+        vertical_gain * (-descent_rate_mps - v[2]),
+    )
+
+
+@njit(cache=True)
+def limit_tilt(u, max_tilt_rad):
+    """Thrust acceleration u tilted at most max_tilt_rad from the site vertical (+z), keeping
+    its vertical part: the vertical-speed loop wins over horizontal corrections."""
+    horizontal = math.hypot(u[0], u[1])
+    limit = max(u[2], 0.0) * math.tan(max_tilt_rad)
+    if horizontal <= limit or horizontal == 0.0:
+        return u
+    f = limit / horizontal
+    return (u[0] * f, u[1] * f, u[2])

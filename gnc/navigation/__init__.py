@@ -1,0 +1,1 @@
+"""Navigation: the error-state extended Kalman filter and its measurement models."""

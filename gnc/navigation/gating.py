@@ -1,0 +1,66 @@
+"""Innovation gating: which measurements the filter admits, and what it does after rejecting.
+
+Policies:
+- accept_all: no gate.
+- latch: reject when the normalised innovation squared (NIS) exceeds the gate, and after
+  `reject_limit` consecutive rejections declare the sensor failed and ignore it for the rest
+  of the flight. This is the legacy logic that lost ispace's M1 lander: a correct rangefinder
+  reading after a crater-rim cliff was rejected and the sensor was never used again.
+- recover: reject as above, but after `reject_limit` consecutive rejections trust the sensor
+  over the estimate: re-initialise the altitude (vertical position variance) and admit it.
+"""
+
+import numpy as np
+from numba import njit
+
+from gnc.navigation import filter as ekf
+
+ACCEPT_ALL, LATCH, RECOVER = 0, 1, 2
+POLICIES = {"accept_all": ACCEPT_ALL, "latch": LATCH, "recover": RECOVER}
+
+GATE_DTYPE = np.dtype(
+    [
+        ("policy", np.int64),
+        ("threshold", np.float64),  # NIS gate (chi-square quantile for the measurement size)
+        ("reject_limit", np.int64),  # consecutive rejections before latching or recovering
+    ],
+    align=True,
+)
+
+GATE_STATE_DTYPE = np.dtype(
+    [
+        ("streak", np.int64),  # consecutive rejections so far
+        ("latched_off", np.bool_),
+        ("accepted", np.int64),
+        ("rejected", np.int64),
+    ],
+    align=True,
+)
+
+ACCEPTED, REJECTED, LATCHED_NOW, RECOVERED, IGNORED = 0, 1, 2, 3, 4
+
+
+@njit(cache=True)
+def process(gate, state, nav, y, h, r):
+    """Gate one measurement and update the filter if admitted; returns (verdict, NIS)."""
+    if state.latched_off:
+        return IGNORED, 0.0
+    nis, s = ekf.normalized_innovation_squared(nav, y, h, r)
+    if gate.policy == ACCEPT_ALL or nis <= gate.threshold:
+        state.streak = 0
+        state.accepted += 1
+        ekf.apply_update(nav, y, h, r, s)
+        return ACCEPTED, nis
+    state.rejected += 1
+    state.streak += 1
+    if state.streak < gate.reject_limit:
+        return REJECTED, nis
+    if gate.policy == LATCH:
+        state.latched_off = True
+        return LATCHED_NOW, nis
+    ekf.reinitialise_altitude(nav, y, h)
+    _, s = ekf.normalized_innovation_squared(nav, y, h, r)
+    ekf.apply_update(nav, y, h, r, s)
+    state.streak = 0
+    state.accepted += 1
+    return RECOVERED, nis

@@ -1,0 +1,20 @@
+"""Landing-leg contact probes: a discrete signal when a probe tip, hanging below a footpad,
+touches the terrain. The flight software cuts the engine on it."""
+
+from numba import njit
+
+from dynamics import quaternion, terrain, vector
+
+
+@njit(cache=True)
+def touching(
+    site, tiles, heights, r_mcmf, q_body_to_mcmf, com_m, footpads_m, n_pads, probe_length_m
+):
+    """True when any probe tip (probe_length_m below a footpad, body -z) is at the terrain."""
+    com = vector.load(com_m, 0)
+    for i in range(n_pads):
+        tip = (footpads_m[i, 0], footpads_m[i, 1], footpads_m[i, 2] - probe_length_m)
+        p = vector.add(r_mcmf, quaternion.rotate(q_body_to_mcmf, vector.sub(tip, com)))
+        if terrain.altitude(site, tiles, heights, p) <= 0.0:
+            return True
+    return False
