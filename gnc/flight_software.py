@@ -32,7 +32,7 @@ FSW_DTYPE = np.dtype(
         ("control_period_s", np.float64),
         ("braking", PHASE_TARGET_DTYPE),
         ("approach", PHASE_TARGET_DTYPE),
-        ("freeze_time_s", np.float64),  # hold the command when t_go is shorter
+        ("handover_time_s", np.float64),  # next phase takes over this long before t_go = 0
         ("terminal_descent_rate_mps", np.float64),
         ("terminal_horizontal_gain", np.float64),  # [1/s]
         ("terminal_vertical_gain", np.float64),  # [1/s]
@@ -65,7 +65,6 @@ FSW_STATE_DTYPE = np.dtype(
         ("phase", np.int64),
         ("phase_end_s", np.float64),  # time at which guidance reaches the phase target
         ("started", np.bool_),
-        ("frozen_thrust_accel", np.float64, (3,)),
         ("thrust_direction_mci", np.float64, (3,)),  # last commanded (rate-limited)
         ("q_command", np.float64, (4,)),
         ("throttle_command", np.float64),
@@ -155,7 +154,7 @@ def _start_phase(p, state, phase, t_s, r, v, g, events, n_events, altitude_est):
             p.max_thrust_n,
             p.isp_s,
             tgt.throttle_design,
-            2.0 * p.freeze_time_s,
+            2.0 * p.handover_time_s,
             3000.0,
         )
         state.phase_end_s = t_s + t_go
@@ -247,11 +246,11 @@ def cycle(
         _start_phase(
             p, state, modes.BRAKING, t_s, r_site, v_site, g_site, events, n_events, altitude_est
         )
-    elif state.phase == modes.BRAKING and t_s >= state.phase_end_s:
+    elif state.phase == modes.BRAKING and t_s >= state.phase_end_s - p.handover_time_s:
         _start_phase(
             p, state, modes.APPROACH, t_s, r_site, v_site, g_site, events, n_events, altitude_est
         )
-    elif state.phase == modes.APPROACH and t_s >= state.phase_end_s:
+    elif state.phase == modes.APPROACH and t_s >= state.phase_end_s - p.handover_time_s:
         _start_phase(
             p, state, modes.TERMINAL, t_s, r_site, v_site, g_site, events, n_events, altitude_est
         )
@@ -261,25 +260,19 @@ def cycle(
         )
         modes.log(events, n_events, t_s, modes.ENGINE_CUTOFF, 0, altitude_est)
 
-    # --- guidance: thrust acceleration in the site frame
+    # --- guidance: thrust acceleration in guidance coordinates
     if state.phase == modes.BRAKING or state.phase == modes.APPROACH:
         tgt = p.braking if state.phase == modes.BRAKING else p.approach
-        t_go = state.phase_end_s - t_s
-        if t_go > p.freeze_time_s:
-            u = powered_descent.thrust_acceleration(
-                tgt.gain,
-                r_site,
-                v_site,
-                vector.load(tgt.position_m, 0),
-                vector.load(tgt.velocity_mps, 0),
-                vector.load(tgt.acceleration_mps2, 0),
-                g_site,
-                t_go,
-            )
-            for i in range(3):
-                state.frozen_thrust_accel[i] = u[i]
-        else:
-            u = vector.load(state.frozen_thrust_accel, 0)
+        u = powered_descent.thrust_acceleration(
+            tgt.gain,
+            r_site,
+            v_site,
+            vector.load(tgt.position_m, 0),
+            vector.load(tgt.velocity_mps, 0),
+            vector.load(tgt.acceleration_mps2, 0),
+            g_site,
+            state.phase_end_s - t_s,
+        )
     elif state.phase == modes.TERMINAL:
         a = powered_descent.terminal_acceleration(
             v_site,

@@ -102,10 +102,20 @@ def describe(summary):
             f"slope {td['slope_deg']:.1f} deg, rates {td['body_rate_dps']:.2f} deg/s, "
             f"{td['position_error_m']:.1f} m from the target"
         )
+    nav = summary.get("navigation")
+    if nav is not None:
+        lines.append(
+            f"  navigation: max altitude error {nav['max_altitude_error_m']:.1f} m; at the end "
+            f"{nav['final_position_error_m']:.1f} m, {nav['final_velocity_error_mps']:.2f} m/s"
+        )
+    events = [e for e in summary["events"] if e["event"] != "measurement_rejected"]
+    if events:
+        lines.append("  events: " + "; ".join(_event_text(e) for e in events))
     if "diverged_reason" in summary:
         lines.append(f"  diverged: {summary['diverged_reason']}")
     lines.append(
-        f"  propellant: {summary['propellant_used_kg']:.1f} kg used, "
+        f"  burn: {summary['burn_time_s']:.1f} s, delta-v {summary['delta_v_mps']:.0f} m/s; "
+        f"propellant: {summary['propellant_used_kg']:.1f} kg used, "
         f"{summary['propellant_remaining_kg']:.1f} kg remaining"
         + (
             f" (flame-out at t = {summary['flameout_time_s']:.1f} s)"
@@ -114,6 +124,11 @@ def describe(summary):
         )
     )
     return "\n".join(lines)
+
+
+def _event_text(e):
+    detail = e.get("phase") or e.get("sensor") or ""
+    return f"{e.get('t_s', 0):.1f} s {e['event']}" + (f" ({detail})" if detail else "")
 
 
 if __name__ == "__main__":

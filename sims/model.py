@@ -244,7 +244,7 @@ def build_flight_software(scenario, control_every, initial_mass_kg):
     p = record(
         flight_software.FSW_DTYPE,
         control_period_s=control_every * scenario.simulation.time_step,
-        freeze_time_s=fs.freeze_time,
+        handover_time_s=fs.handover_time,
         terminal_descent_rate_mps=term.descent_rate,
         terminal_horizontal_gain=1.0 / term.horizontal_time_constant,
         terminal_vertical_gain=1.0 / term.vertical_time_constant,

@@ -62,6 +62,8 @@ def summarize(scenario, seed, model, summary, events):
         if contacted
         else None,
         "end_time_s": float(summary["time_s"]),
+        "burn_time_s": float(summary["burn_time_s"]),
+        "delta_v_mps": float(summary["delta_v_mps"]),
         "propellant_used_kg": float(m0 - summary["final_mass_kg"]),
         "propellant_remaining_kg": float(summary["final_mass_kg"] - dry),
         "flameout_time_s": float(summary["flameout_time_s"])

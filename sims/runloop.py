@@ -104,6 +104,8 @@ SUMMARY_DTYPE = np.dtype(
         ("contact_point", np.int64),
         ("final_mass_kg", np.float64),
         ("flameout_time_s", np.float64),  # -1 if the propellant lasted
+        ("delta_v_mps", np.float64),  # integral of the main engine's thrust acceleration
+        ("burn_time_s", np.float64),  # time with the main engine commanded on
         ("max_altitude_error_m", np.float64),  # |estimated - true altitude| over the flight
         ("nav_position_error_m", np.float64),  # at the end of the run
         ("nav_velocity_error_mps", np.float64),
@@ -387,6 +389,10 @@ def simulate(
                 x[X_Q + i] = q_cmd[i]
             for i in range(3):
                 x[X_W + i] = 0.0
+        if x[X_MASS] > mp.dry_mass_kg:
+            summary.delta_v_mps += x[X_THROTTLE] * engine.max_thrust_n / x[X_MASS] * dt
+        if setpoint > 0.0:
+            summary.burn_time_s += dt
         f_rcs, tq_rcs, mdot_rcs = propulsion.rcs_force_torque(
             thrusters, on_time, pulse_start, t, dt, com
         )

@@ -263,7 +263,7 @@ class FlightSoftware(Strict):
     braking: PhaseTarget
     approach: PhaseTarget
     terminal: Terminal = Terminal()
-    freeze_time: PositiveTime = 5.0
+    handover_time: PositiveTime = 3.0  # each phase hands over this long before its t_go = 0
     low_propellant: NonNegativeMass = 10.0
 
 

@@ -7,13 +7,14 @@ Commanded total acceleration, re-evaluated every guidance cycle, with time to go
 
 k = 6 is E-guidance / ZEM-ZEV (target position and velocity; a_f free), k = 12 the Apollo
 lunar-descent law (Klumpp 1974; also targets the final acceleration a_f). The thrust
-acceleration is a - g. Vectors are in the landing-site frame, which guidance treats as
-inertial (re-targeting every cycle absorbs the frame rotation and curvature).
+acceleration is a - g. Vectors are in the flight software's curvilinear guidance coordinates
+(downrange, crossrange, height from the site; see `gnc.flight_software.guidance_state`),
+where the curvature and rotation terms are folded into g.
 
 Time to go is chosen at the start of each phase as the shortest for which the law's own
 predicted flight never asks for more than a design throttle (margin for dispersions), then it
-counts down; near the end the command is frozen, as the law is
-singular at t = 0.
+counts down; a few seconds before t = 0, where the law becomes singular, the next phase takes
+over from the state reached (the residual is small by then).
 """
 
 import math
@@ -48,7 +49,7 @@ def thrust_acceleration(k, r, v, r_f, v_f, a_f, g, t_go):
 @njit(cache=True)
 def peak_throttle(k, r, v, r_f, v_f, a_f, g, t_go, mass_kg, max_thrust_n, isp_s, n_steps=24):
     """Largest throttle the law would ask for on its own predicted flight to the target in
-    t_go, stopping at the freeze point (constant gravity, mass falling with the thrust)."""
+    t_go, up to the hand-over (constant gravity, mass falling with the thrust)."""
     dt = 0.9 * t_go / n_steps
     peak = 0.0
     for i in range(n_steps):
@@ -66,19 +67,26 @@ def peak_throttle(k, r, v, r_f, v_f, a_f, g, t_go, mass_kg, max_thrust_n, isp_s,
 def select_time_to_go(k, r, v, r_f, v_f, a_f, g, mass_kg, max_thrust_n, isp_s, throttle_design,
                       t_min_s, t_max_s):  # fmt: skip
     """Shortest time to go [s] in [t_min_s, t_max_s] whose predicted flight never asks for
-    more than throttle_design (geometric scan, then bisection); t_max_s if none does.
+    more than throttle_design (geometric scan, then bisection). When no time is that gentle,
+    the time with the lowest predicted peak: the engine then saturates as little as it can.
 
     The shortest feasible time is the most propellant-efficient one here (least gravity loss)
     and leaves the design margin for dispersions.
     """
-    prev = t_min_s
-    t = t_min_s
+
+    def peak(t):
+        return peak_throttle(k, r, v, r_f, v_f, a_f, g, t, mass_kg, max_thrust_n, isp_s)
+
+    prev, t = t_min_s, t_min_s
+    best_t, best_peak = t_min_s, math.inf
     while True:
-        ok = peak_throttle(k, r, v, r_f, v_f, a_f, g, t, mass_kg, max_thrust_n, isp_s)
-        if ok <= throttle_design:
+        p = peak(t)
+        if p <= throttle_design:
             break
+        if p < best_peak:
+            best_t, best_peak = t, p
         if t >= t_max_s:
-            return t_max_s
+            return best_t
         prev = t
         t = min(t * 1.02, t_max_s)
     if t == t_min_s:
@@ -86,10 +94,7 @@ def select_time_to_go(k, r, v, r_f, v_f, a_f, g, mass_kg, max_thrust_n, isp_s, t
     lo, hi = prev, t
     while hi - lo > 1e-2:
         mid = 0.5 * (lo + hi)
-        if (
-            peak_throttle(k, r, v, r_f, v_f, a_f, g, mid, mass_kg, max_thrust_n, isp_s)
-            <= throttle_design
-        ):
+        if peak(mid) <= throttle_design:
             hi = mid
         else:
             lo = mid
