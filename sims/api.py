@@ -5,6 +5,8 @@
 >>> result.summary["outcome"], result.trajectory.to_pandas()
 """
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from dynamics import orbit
@@ -14,6 +16,7 @@ from sims import model as model_builder
 from sims import results, runloop, scenario
 
 EVENT_CAPACITY = 256
+SENSOR_STREAMS = ("imu", "star_tracker", "laser_rangefinder")  # simulate's generator order
 
 
 def load(source):
@@ -21,31 +24,57 @@ def load(source):
     return scenario.load(source)
 
 
-def run(source, seed=0, initial_orbit=None):
-    """Run one descent and return its `RunResult`.
+@dataclass
+class Run:
+    """One run's packed inputs and, after `execute`, its raw outputs: x is the truth state
+    (final after the run) and fsw_state the flight software's (its filter included)."""
 
-    source: scenario path, bundled name, dict or loaded Scenario. seed: the run's seed; each
-    sensor and the initial navigation error draw from their own stream spawned from it
-    (`sensors.suite.STREAMS`). initial_orbit: optional object with astropy Quantity `.r` and
-    `.v` in the Moon-centred inertial frame at PDI (e.g. a hapsira Orbit), replacing the
-    scenario's initial state.
-    """
+    scenario: scenario.Scenario
+    seed: int
+    model: model_builder.Model
+    x: np.ndarray
+    fsw_state: np.void
+    sensor_state: np.void
+    generators: list
+    events: np.ndarray
+    n_events: np.ndarray
+    trace: np.ndarray
+    summary: np.ndarray
+
+
+def prepare(source, seed=0, initial_orbit=None):
+    """Packed inputs of one run (see `run` for the arguments)."""
     sc = load(source)
     initial = orbit.state_from_orbit(initial_orbit) if initial_orbit is not None else None
     m = model_builder.build(sc, initial)
     streams = np.random.SeedSequence(seed).spawn(len(suite.STREAMS))
-    rngs = [np.random.default_rng(streams[suite.STREAMS.index(name)]) for name in suite.STREAMS[:3]]
+    generators = [
+        np.random.default_rng(streams[suite.STREAMS.index(name)]) for name in SENSOR_STREAMS
+    ]
     if m.run["closed_loop"]:
         fsw_state = model_builder.initial_flight_software_state(m, streams)
     else:
         fsw_state = np.zeros(1, flight_software.FSW_STATE_DTYPE)[0]
-    sensor_state = np.zeros(1, suite.SUITE_STATE_DTYPE)[0]
-    events = np.zeros(EVENT_CAPACITY, modes.EVENT_DTYPE)
-    n_events = np.zeros(1, np.int64)
-    trace = np.zeros(m.trace_capacity, runloop.TRACE_DTYPE)
-    summary = np.zeros(1, runloop.SUMMARY_DTYPE)
+    return Run(
+        scenario=sc,
+        seed=seed,
+        model=m,
+        x=m.x0.copy(),
+        fsw_state=fsw_state,
+        sensor_state=np.zeros(1, suite.SUITE_STATE_DTYPE)[0],
+        generators=generators,
+        events=np.zeros(EVENT_CAPACITY, modes.EVENT_DTYPE),
+        n_events=np.zeros(1, np.int64),
+        trace=np.zeros(m.trace_capacity, runloop.TRACE_DTYPE),
+        summary=np.zeros(1, runloop.SUMMARY_DTYPE),
+    )
+
+
+def execute(r):
+    """Fly a prepared run (one compiled call)."""
+    m = r.model
     runloop.simulate(
-        m.x0.copy(),
+        r.x,
         m.run,
         m.gravity,
         m.harmonics_c,
@@ -63,19 +92,34 @@ def run(source, seed=0, initial_orbit=None):
         m.limits,
         m.schedule,
         m.fsw,
-        fsw_state,
+        r.fsw_state,
         m.sensors,
-        sensor_state,
-        *rngs,
+        r.sensor_state,
+        *r.generators,
         m.map_site,
         m.map_tiles,
-        events,
-        n_events,
-        trace,
-        summary[0],
+        r.events,
+        r.n_events,
+        r.trace,
+        r.summary[0],
     )
-    trace = trace[: summary[0]["n_trace"]]
+
+
+def run(source, seed=0, initial_orbit=None):
+    """Run one descent and return its `RunResult`.
+
+    source: scenario path, bundled name, dict or loaded Scenario. seed: the run's seed; each
+    sensor and the initial navigation error draw from their own stream spawned from it
+    (`sensors.suite.STREAMS`). initial_orbit: optional object with astropy Quantity `.r` and
+    `.v` in the Moon-centred inertial frame at PDI (e.g. a hapsira Orbit), replacing the
+    scenario's initial state.
+    """
+    r = prepare(source, seed, initial_orbit)
+    execute(r)
+    summary = r.summary[0]
     return results.RunResult(
-        summary=results.summarize(sc, seed, m, summary[0], modes.describe(events, n_events[0])),
-        trajectory=results.trace_table(trace),
+        summary=results.summarize(
+            r.scenario, seed, r.model, summary, modes.describe(r.events, r.n_events[0])
+        ),
+        trajectory=results.trace_table(r.trace[: summary["n_trace"]]),
     )

@@ -1,11 +1,10 @@
 """The compiled run loop: one call propagates one descent from PDI to touchdown (or to its end).
 
 Everything per time step happens inside `simulate`; Python only packs the inputs and reads
-the outputs. Per truth step: the IMU accumulates the true motion and, at its rate, hands its
-increments to the flight software's strapdown navigation; at each control period the other
-sensors are sampled (when due) and the flight software runs one cycle (navigation updates,
-modes, guidance, control), giving the throttle command, the attitude command and the RCS
-pulses; then the truth is integrated over the step.
+the outputs. Per truth step: at each control period the sensors are sampled (when due) and
+the flight software runs one cycle (navigation updates, modes, guidance, control), giving the
+throttle command, the attitude command and the RCS pulses; then the truth is integrated over the step, and the IMU accumulates the true motion
+and, at its rate, hands its increments to the flight software's strapdown navigation.
 
 In open-loop verification mode the flight software is replaced by the scenario's thrust
 schedule (throttle and thrust direction in local downrange/crossrange/up axes against time),
@@ -305,20 +304,6 @@ def simulate(
         mass_properties.evaluate(mp, x[X_MASS], com, inertia, inertia_inv)
         q_true = truth.quaternion_of(x)
         if closed:
-            if step > 0 and step % sensors.imu.every_steps == 0:
-                interval = suite.imu_sample(
-                    sensors, sensor_state, imu_rng, dv_measured, dtheta_measured
-                )
-                flight_software.imu_sample(
-                    fsw_state,
-                    vector.load(dv_measured, 0),
-                    vector.load(dtheta_measured, 0),
-                    interval,
-                    grav,
-                    c,
-                    s,
-                    t,
-                )
             if step % run.control_every_steps == 0:
                 r_mcmf = frames.mci_to_mcmf(vector.load(x, X_R), t, omega)
                 q_mcmf = quaternion.multiply(mci_to_mcmf_quaternion(t, omega), q_true)
@@ -425,6 +410,20 @@ def simulate(
                 q0, truth.quaternion_of(x), v0, vector.load(x, X_V), g0, g1, dt
             )
             suite.accumulate(sensor_state, dv_true, dtheta_true, dt)
+            if step % sensors.imu.every_steps == 0:
+                interval = suite.imu_sample(
+                    sensors, sensor_state, imu_rng, dv_measured, dtheta_measured
+                )
+                flight_software.imu_sample(
+                    fsw_state,
+                    vector.load(dv_measured, 0),
+                    vector.load(dtheta_measured, 0),
+                    interval,
+                    grav,
+                    c,
+                    s,
+                    t - interval,
+                )
         if summary.flameout_time_s < 0.0 and x[X_MASS] <= mp.dry_mass_kg:
             summary.flameout_time_s = t
             modes.log(events, n_events, t, modes.FLAMEOUT, 0, t)

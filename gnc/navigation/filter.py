@@ -46,7 +46,8 @@ NAV_NOISE_DTYPE = np.dtype(
 
 @njit(cache=True)
 def strapdown(nav, dv_body, dtheta_body, interval_s, grav, c, s, t_s):
-    """Propagate the nominal state over one IMU sample (increments dv [m/s], dtheta [rad])."""
+    """Propagate the nominal state over one IMU sample (increments dv [m/s], dtheta [rad])
+    that began at t_s."""
     dtheta = vector.sub(dtheta_body, vector.scale(vector.load(nav.gyro_bias_radps, 0), interval_s))
     q0 = (nav.q_body_to_mci[0], nav.q_body_to_mci[1], nav.q_body_to_mci[2], nav.q_body_to_mci[3])
     q_mid = quaternion.multiply(q0, quaternion.from_rotation_vector(vector.scale(dtheta, 0.5)))

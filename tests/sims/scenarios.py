@@ -42,3 +42,52 @@ class Orbit:
     def __init__(self, r_m, v_mps):
         self.r = np.asarray(r_m) * u.m
         self.v = np.asarray(v_mps) * u.m / u.s
+
+
+CLOSED_LOOP = tomllib.loads((resources.files("sims") / "scenarios" / "nominal.toml").read_text())
+
+
+def closed_loop(**sections):
+    """The closed-loop nominal scenario dict with sections replaced (a__b for sub-tables)."""
+    d = copy.deepcopy(CLOSED_LOOP)
+    for path, value in sections.items():
+        *parents, leaf = path.split("__")
+        target = d
+        for p in parents:
+            target = target[p]
+        target[leaf] = value
+    return d
+
+
+def high_gate_start(sc):
+    """Initial state 1.5 km uprange of the site, 1.2 km up, flying at (25, 0, -20) m/s in its
+    local (downrange, crossrange, up) axes: the nominal high gate, for short closed-loop runs."""
+    from dynamics.constants import MOON_MEAN_RADIUS_M
+    from sims import model
+
+    site, _, _ = model.build_terrain(sc.site, sc.terrain)
+    theta = -1500.0 / MOON_MEAN_RADIUS_M
+    up0, d0 = site["up"], site["track_downrange"]
+    up = np.cos(theta) * up0 + np.sin(theta) * d0
+    down = -np.sin(theta) * up0 + np.cos(theta) * d0
+    r = (np.linalg.norm(site["origin_mcmf_m"]) + 1200.0) * up
+    v_rel = 25.0 * down - 20.0 * up
+    omega = model.build_gravity(sc.moon)[0]["rotation_rate_radps"]
+    v = v_rel + np.cross([0.0, 0.0, omega], r)  # MCI = MCMF at t = 0
+    return Orbit(r, v)
+
+
+def short_closed_loop():
+    """From high gate, with the propellant the nominal has left there (140 kg): 'braking'
+    flies to the low gate, 'approach' to 30 m, then terminal descent."""
+    return closed_loop(
+        vehicle__propellant_mass="140 kg",
+        flight_software__braking=CLOSED_LOOP["flight_software"]["approach"],
+        flight_software__approach={
+            "law": "e_guidance",
+            "position": ["0 m", "0 m", "30 m"],
+            "velocity": ["0 m/s", "0 m/s", "-1 m/s"],
+            "throttle_design": 0.45,
+        },
+        simulation={"time_step": "10 ms", "max_time": "200 s", "output_rate": "10 Hz"},
+    )

@@ -1,0 +1,73 @@
+"""Powered-descent guidance against its closed form, and the time-to-go selection."""
+
+import math
+
+import numpy as np
+import pytest
+
+from gnc.guidance import powered_descent as pd
+
+G = (0.0, 0.0, -1.62)
+
+
+def fly_law(k, r, v, r_f, v_f, a_f, t_go, dt=0.01, stop_s=0.05):
+    """Integrate r'' = a_cmd (the law's total acceleration) with RK4, re-evaluating the law
+    every step, until t_go falls to stop_s; returns r, v and the last command."""
+    r, v = np.array(r, float), np.array(v, float)
+    t = t_go
+
+    def acc(r_, v_, t_):
+        return np.array(pd.acceleration(k, tuple(r_), tuple(v_), r_f, v_f, a_f, t_))
+
+    while t - dt >= stop_s - 1e-12:
+        a1 = acc(r, v, t)
+        a2 = acc(r + 0.5 * dt * v, v + 0.5 * dt * a1, t - 0.5 * dt)
+        a3 = acc(r + 0.5 * dt * v + 0.25 * dt * dt * a1, v + 0.5 * dt * a2, t - 0.5 * dt)
+        a4 = acc(r + dt * v + 0.5 * dt * dt * a2, v + dt * a3, t - dt)
+        r = r + dt * v + dt * dt / 6.0 * (a1 + a2 + a3)
+        v = v + dt / 6.0 * (a1 + 2 * a2 + 2 * a3 + a4)
+        t -= dt
+    return r, v, acc(r, v, t), t
+
+
+@pytest.mark.parametrize("law", ["e_guidance", "apollo"])
+def test_law_reaches_its_target_state(law):
+    k = pd.LAWS[law]
+    r_f, v_f, a_f = (0.0, 0.0, 60.0), (0.0, 0.0, -1.5), (0.3, 0.0, 0.1)
+    r, v, a, t_left = fly_law(k, (-1500.0, 200.0, 1200.0), (25.0, -3.0, -20.0), r_f, v_f, a_f, 60.0)
+    # stopped t_left before the end: coast the last instant on the last command
+    r_end, v_end = r + v * t_left + 0.5 * a * t_left**2, v + a * t_left
+    assert np.linalg.norm(r_end - r_f) < 0.01
+    assert np.linalg.norm(v_end - v_f) < 0.01
+    if law == "apollo":  # the Apollo law also meets the final acceleration
+        assert np.linalg.norm(a - a_f) < 0.05
+
+
+def test_e_guidance_commands_are_the_zem_zev_law():
+    """k = 6 is E-guidance: a = 6 ZEM / t^2 - 2 ZEV / t + g in total acceleration."""
+    r, v, r_f, v_f, t = (1.0, 2.0, 300.0), (4.0, -1.0, -10.0), (0.0, 0.0, 50.0), (0, 0, -1.0), 30.0
+    g = np.array(G)
+    zem = np.array(r_f) - (np.array(r) + np.array(v) * t + 0.5 * g * t * t)
+    zev = np.array(v_f) - (np.array(v) + g * t)
+    u = np.array(pd.thrust_acceleration(6.0, r, v, r_f, v_f, (9.0, 9.0, 9.0), G, t))
+    assert u == pytest.approx(6 * zem / t**2 - 2 * zev / t)
+
+
+def test_time_to_go_selection_uses_the_design_throttle():
+    r, v = (-1500.0, 0.0, 1200.0), (25.0, 0.0, -20.0)
+    target = ((0.0, 0.0, 60.0), (0.0, 0.0, -1.5), (0.0, 0.0, 0.0))
+    mass, thrust, isp, design = 480.0, 2500.0, 320.0, 0.45
+    t = pd.select_time_to_go(6.0, r, v, *target, G, mass, thrust, isp, design, 6.0, 3000.0)
+    peak = pd.peak_throttle(6.0, r, v, *target, G, t, mass, thrust, isp)
+    assert peak == pytest.approx(design, abs=0.01)
+    # a shorter flight would ask for more than the design throttle
+    assert pd.peak_throttle(6.0, r, v, *target, G, 0.95 * t, mass, thrust, isp) > design
+
+
+def test_terminal_descent_and_tilt_limit():
+    a = pd.terminal_acceleration((2.0, -1.0, -3.0), 1.0, 1.0 / 3.0, 0.5)
+    assert a == pytest.approx((-2.0 / 3.0, 1.0 / 3.0, 1.0))
+    u = pd.limit_tilt((3.0, 4.0, 1.62), math.radians(10.0))
+    assert u[2] == 1.62
+    assert math.degrees(math.atan2(math.hypot(u[0], u[1]), u[2])) == pytest.approx(10.0)
+    assert u[0] / u[1] == pytest.approx(0.75)  # direction kept
