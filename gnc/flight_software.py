@@ -69,6 +69,7 @@ FSW_STATE_DTYPE = np.dtype(
         ("q_command", np.float64, (4,)),
         ("throttle_command", np.float64),
         ("mass_est_kg", np.float64),
+        ("rcs_carried_nms", np.float64, (3,)),  # angular impulse owed below the minimum pulse
         ("low_propellant_logged", np.bool_),
         ("star_tracker_gate", gating.GATE_STATE_DTYPE),
         ("range_gate", gating.GATE_STATE_DTYPE),
@@ -313,7 +314,15 @@ def cycle(
         )
     rate = vector.load(nav.rate_body_radps, 0)
     torque = attitude.torque_command(gains, q_est, rate, q_cmd)
-    rcs.on_times(torque, rcs_torques, rcs_groups, p.control_period_s, rcs_min_on_time_s, on_time)
+    rcs.on_times(
+        torque,
+        rcs_torques,
+        rcs_groups,
+        p.control_period_s,
+        rcs_min_on_time_s,
+        state.rcs_carried_nms,
+        on_time,
+    )
     propellant = state.mass_est_kg - p.dry_mass_kg
     if propellant < p.low_propellant_kg and not state.low_propellant_logged:
         state.low_propellant_logged = True

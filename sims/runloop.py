@@ -3,8 +3,9 @@
 Everything per time step happens inside `simulate`; Python only packs the inputs and reads
 the outputs. Per truth step: at each control period the sensors are sampled (when due) and
 the flight software runs one cycle (navigation updates, modes, guidance, control), giving the
-throttle command, the attitude command and the RCS pulses; then the truth is integrated over the step, and the IMU accumulates the true motion
-and, at its rate, hands its increments to the flight software's strapdown navigation.
+throttle command, the attitude command and the RCS pulses; then the truth is integrated over
+the step, and the IMU accumulates the true motion and, at its rate, hands its increments to
+the flight software's strapdown navigation.
 
 In open-loop verification mode the flight software is replaced by the scenario's thrust
 schedule (throttle and thrust direction in local downrange/crossrange/up axes against time),
@@ -261,6 +262,7 @@ def simulate(
     work = np.zeros((5, truth.STATE_SIZE))
     com, inertia, inertia_inv = np.zeros(3), np.zeros((3, 3)), np.zeros((3, 3))
     on_time = np.zeros(thrusters.shape[0])
+    rcs_carried = np.zeros(3)  # open-loop hold's impulse owed below the minimum pulse
     dv_measured, dtheta_measured = np.zeros(3), np.zeros(3)
     omega = grav.rotation_rate_radps
     dt = run.time_step_s
@@ -367,7 +369,15 @@ def simulate(
             if run.attitude_mode == ATTITUDE_RCS:
                 tq = attitude.torque_command(gains, q_true, vector.load(x, X_W), q_cmd)
                 period = run.control_every_steps * dt
-                rcs.on_times(tq, rcs_torques, rcs_groups, period, run.rcs_min_on_time_s, on_time)
+                rcs.on_times(
+                    tq,
+                    rcs_torques,
+                    rcs_groups,
+                    period,
+                    run.rcs_min_on_time_s,
+                    rcs_carried,
+                    on_time,
+                )
                 pulse_start = t
         if not closed and run.attitude_mode == ATTITUDE_IDEAL:
             for i in range(4):

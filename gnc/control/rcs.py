@@ -2,9 +2,11 @@
 
 Each thruster is assigned, once, to the body axis and sign its torque mostly acts about
 (thrusters mounted as couples then give nearly pure torques). Every control period the
-angular impulse demanded about each axis, |torque| * period, is delivered by firing that
-axis's group for on-time = impulse / group torque, clipped to the period; on-times below the
-minimum pulse are dropped (the dead band that the minimum impulse bit imposes).
+angular impulse demanded about each axis, torque * period, is delivered by firing that
+axis's group for on-time = impulse / group torque, clipped to the period. An impulse too small
+for the minimum pulse is not dropped but carried to the next period until it adds up to one
+(so the minimum impulse bit costs pulse frequency instead of a dead band that lets the
+attitude drift); impulse beyond a full period is dropped (no wind-up).
 """
 
 import numpy as np
@@ -32,23 +34,27 @@ def axis_groups(torques_nm):
 
 
 @njit(cache=True)
-def on_times(torque_demand_nm, torques_nm, groups, period_s, min_on_time_s, out_s):
-    """On-time [s] of each thruster for this control period, into out_s."""
+def on_times(torque_demand_nm, torques_nm, groups, period_s, min_on_time_s, carried_nms, out_s):
+    """On-time [s] of each thruster for this control period, into out_s; carried_nms holds
+    the per-axis angular impulse [N m s] still owed from earlier periods (updated)."""
     out_s[:] = 0.0
     for k in range(3):
-        demand = torque_demand_nm[k]
-        if demand == 0.0:
+        impulse = torque_demand_nm[k] * period_s + carried_nms[k]
+        carried_nms[k] = 0.0
+        if impulse == 0.0:
             continue
-        sign = 0 if demand > 0.0 else 1
+        sign = 0 if impulse > 0.0 else 1
         group_torque = 0.0
         for i in range(torques_nm.shape[1]):
             if groups[k, sign, i]:
                 group_torque += torques_nm[k, i]
         if group_torque == 0.0:
             continue
-        t_on = min(abs(demand) * period_s / abs(group_torque), period_s)
+        t_on = abs(impulse / group_torque)
         if t_on < min_on_time_s:
+            carried_nms[k] = impulse
             continue
+        t_on = min(t_on, period_s)
         for i in range(torques_nm.shape[1]):
             if groups[k, sign, i]:
                 out_s[i] = max(out_s[i], t_on)

@@ -173,3 +173,27 @@ def test_runaway_spin_is_recorded_as_diverged_not_raised():
     assert result.outcome == "diverged"
     assert result.summary["diverged_reason"] == "body rate runaway"
     assert result.summary["end_time_s"] < 30.0
+
+
+def test_attitude_step_response_settles_in_its_designed_time():
+    """PD gains for wn = 1 rad/s, zeta = 0.8 settle a small step to within 5 % in about
+    3 / (zeta wn) = 3.75 s; through pulse-width-modulated thrusters at 10 Hz with a minimum
+    impulse bit the response must be inside the 5 % band from 3.75 s + one period on."""
+    step = math.radians(4.0)
+    sc = free_fall("10 ms")
+    sc["control"] = {"attitude_natural_frequency": "1 rad/s", "attitude_damping_ratio": 0.8}
+    sc["open_loop"] = {
+        "attitude": "rcs",
+        "schedule": [
+            {"t": "0 s", "throttle": 0.0, "direction": [0, 0, 1]},
+            {"t": "1 s", "throttle": 0.0, "direction": [0, 0, 1]},
+            {"t": "1.01 s", "throttle": 0.0, "direction": [math.sin(step), 0, math.cos(step)]},
+        ],
+    }
+    result, _ = drop(sc, 1000.0)
+    trace = result.trajectory.to_pandas().set_index("t_s")
+    tilt = trace["tilt_deg"]
+    settle = 1.0 + 3.0 / 0.8 + 0.1
+    assert (tilt.loc[settle:15.0] - 4.0).abs().max() < 0.05 * 4.0
+    # and it is a real transient, not already there: halfway through, not yet settled
+    assert abs(tilt.loc[1.0 + 1.0] - 4.0) > 0.05 * 4.0
