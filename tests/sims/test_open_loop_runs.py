@@ -169,6 +169,7 @@ def test_runaway_spin_is_recorded_as_diverged_not_raised():
         simulation={"time_step": "10 ms", "max_time": "100 s", "max_body_rate": "30 deg/s"}
     )
     sc["vehicle"]["main_engine"]["misalignment"] = "10 deg"
+    sc["open_loop"]["attitude"] = "rcs"
     result = api.run(sc)
     assert result.outcome == "diverged"
     assert result.summary["diverged_reason"] == "body rate runaway"
