@@ -34,7 +34,7 @@ BAD_EDITS = {
     ),
     "not TOML": (("[meta]", "[meta"), "not valid TOML"),
     "out-of-order schedule": (
-        ('t = "376.2688924 s"', 't = "1 s"'),
+        ('t = "377.3892566 s"', 't = "1 s"'),
         "schedule times must increase strictly",
     ),
 }
