@@ -13,9 +13,17 @@ from gnc.navigation import gating, measurements
 from sims.model import record
 
 SITE = frames.make_site(0.3, 0.2, 0.0, 0.0, MOON_MEAN_RADIUS_M)
-NO_TILES = np.zeros(0, dtype=[("downrange_min_m", "f8"), ("crossrange_min_m", "f8"),
-                              ("spacing_m", "f8"), ("n_downrange", "i8"),
-                              ("n_crossrange", "i8"), ("offset", "i8")])  # fmt: skip
+NO_TILES = np.zeros(
+    0,
+    dtype=[
+        ("downrange_min_m", "f8"),
+        ("crossrange_min_m", "f8"),
+        ("spacing_m", "f8"),
+        ("n_downrange", "i8"),
+        ("n_crossrange", "i8"),
+        ("offset", "i8"),
+    ],
+)
 NO_HEIGHTS = np.zeros(0)
 DOWN_BEAM = np.array([0.0, 0.0, -1.0])
 ALTITUDE = 5000.0
@@ -37,9 +45,20 @@ def hovering_nav():
 
 def range_update(gate, state, nav, measured):
     usable, y, h, r = measurements.slant_range(
-        nav, measured, DOWN_BEAM, 2.0, 0.0, 0.0, SITE, NO_TILES, NO_HEIGHTS, 0.0, 0.0,
-        20_000.0, 5.0,
-    )  # fmt: skip
+        nav,
+        measured,
+        DOWN_BEAM,
+        2.0,
+        0.0,
+        0.0,
+        SITE,
+        NO_TILES,
+        NO_HEIGHTS,
+        0.0,
+        0.0,
+        20_000.0,
+        5.0,
+    )
     assert usable
     return gating.process(gate, state, nav, y, h, r)
 
@@ -51,9 +70,20 @@ def altitude_of(nav):
 def test_flat_map_range_model_predicts_the_altitude_and_its_jacobian():
     nav = hovering_nav()
     usable, y, h, r = measurements.slant_range(
-        nav, ALTITUDE + 7.0, DOWN_BEAM, 2.0, 0.0, 0.0, SITE, NO_TILES, NO_HEIGHTS, 0.0, 0.0,
-        20_000.0, 5.0,
-    )  # fmt: skip
+        nav,
+        ALTITUDE + 7.0,
+        DOWN_BEAM,
+        2.0,
+        0.0,
+        0.0,
+        SITE,
+        NO_TILES,
+        NO_HEIGHTS,
+        0.0,
+        0.0,
+        20_000.0,
+        5.0,
+    )
     assert usable and y[0] == pytest.approx(7.0, abs=1e-3)
     # d range / d position = +up for a nadir beam over level ground: higher, longer range
     assert h[0, 0:3] == pytest.approx(SITE["up"], abs=1e-9)

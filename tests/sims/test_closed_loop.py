@@ -66,9 +66,11 @@ def _nees(sc_dict, seeds):
         api.execute(r)
         nav = r.fsw_state["nav"]
         err = np.concatenate(
-            [nav["r_mci_m"] - r.x[truth.X_R : truth.X_R + 3],
-             nav["v_mci_mps"] - r.x[truth.X_V : truth.X_V + 3]]
-        )  # fmt: skip
+            [
+                nav["r_mci_m"] - r.x[truth.X_R : truth.X_R + 3],
+                nav["v_mci_mps"] - r.x[truth.X_V : truth.X_V + 3],
+            ]
+        )
         p = nav["P"][ekf.DR : ekf.DV + 3, ekf.DR : ekf.DV + 3]
         values.append(err @ np.linalg.solve(p, err))
     return np.array(values)
@@ -89,13 +91,23 @@ def test_perfect_imu_and_known_start_navigate_exactly():
     the delta-v and delta-angle the truth hands the IMU are consistent with its motion."""
     imu = {
         "rate": "100 Hz",
-        "accelerometer": PERFECT_TRIAD | {"bias": "0 m/s2", "bias_instability": "0 m/s2/s(1/2)",
-                                          "noise_density": "0 m/s/s(1/2)", "quantum": "0 m/s",
-                                          "saturation": "300 m/s2"},
-        "gyro": PERFECT_TRIAD | {"bias": "0 deg/h", "bias_instability": "0 deg/h/h(1/2)",
-                                 "noise_density": "0 deg/h(1/2)", "quantum": "0 rad",
-                                 "saturation": "400 deg/s"},
-    }  # fmt: skip
+        "accelerometer": PERFECT_TRIAD
+        | {
+            "bias": "0 m/s2",
+            "bias_instability": "0 m/s2/s(1/2)",
+            "noise_density": "0 m/s/s(1/2)",
+            "quantum": "0 m/s",
+            "saturation": "300 m/s2",
+        },
+        "gyro": PERFECT_TRIAD
+        | {
+            "bias": "0 deg/h",
+            "bias_instability": "0 deg/h/h(1/2)",
+            "noise_density": "0 deg/h(1/2)",
+            "quantum": "0 rad",
+            "saturation": "400 deg/s",
+        },
+    }
     nav = dict(closed_loop()["navigation"])
     nav |= {
         "initial_position_error": ["0 m", "0 m", "0 m"],
