@@ -8,6 +8,8 @@ uniformly). All quantities in body axes, about the current centre of mass.
 import numpy as np
 from numba import njit
 
+from dynamics import vector
+
 MASS_DTYPE = np.dtype(
     [
         ("dry_mass_kg", np.float64),
@@ -32,24 +34,6 @@ def _add_parallel_axis(inertia, mass, point, com):
 
 
 @njit(cache=True)
-def invert3(a, out):
-    """Inverse of a 3x3 matrix by cofactors (no LAPACK call, no allocation), into out."""
-    c00 = a[1, 1] * a[2, 2] - a[1, 2] * a[2, 1]
-    c01 = a[1, 2] * a[2, 0] - a[1, 0] * a[2, 2]
-    c02 = a[1, 0] * a[2, 1] - a[1, 1] * a[2, 0]
-    inv_det = 1.0 / (a[0, 0] * c00 + a[0, 1] * c01 + a[0, 2] * c02)
-    out[0, 0] = c00 * inv_det
-    out[0, 1] = (a[0, 2] * a[2, 1] - a[0, 1] * a[2, 2]) * inv_det
-    out[0, 2] = (a[0, 1] * a[1, 2] - a[0, 2] * a[1, 1]) * inv_det
-    out[1, 0] = c01 * inv_det
-    out[1, 1] = (a[0, 0] * a[2, 2] - a[0, 2] * a[2, 0]) * inv_det
-    out[1, 2] = (a[0, 2] * a[1, 0] - a[0, 0] * a[1, 2]) * inv_det
-    out[2, 0] = c02 * inv_det
-    out[2, 1] = (a[0, 1] * a[2, 0] - a[0, 0] * a[2, 1]) * inv_det
-    out[2, 2] = (a[0, 0] * a[1, 1] - a[0, 1] * a[1, 0]) * inv_det
-
-
-@njit(cache=True)
 def evaluate(mp, mass_kg, com_out, inertia_out, inertia_inv_out):
     """Centre of mass [m], inertia and its inverse about it, for total mass mass_kg, in place."""
     m_dry = mp.dry_mass_kg
@@ -65,4 +49,4 @@ def evaluate(mp, mass_kg, com_out, inertia_out, inertia_inv_out):
             )
     _add_parallel_axis(inertia_out, m_dry, mp.dry_com_m, com_out)
     _add_parallel_axis(inertia_out, m_prop, mp.propellant_com_m, com_out)
-    invert3(inertia_out, inertia_inv_out)
+    vector.invert3(inertia_out, inertia_inv_out)

@@ -54,9 +54,11 @@ def derivative(
     f_rcs,
     tq_rcs,
     mdot_rcs,
+    tq_held,
     out,
 ):
-    """dx/dt into out. f_rcs, tq_rcs [N, N m] and mdot_rcs [kg/s] are the step's RCS effort."""
+    """dx/dt into out. f_rcs, tq_rcs [N, N m] and mdot_rcs [kg/s] are the step's RCS effort;
+    tq_held [N m] is torque held over the step (gravity gradient)."""
     r = vector.load(x, X_R)
     q = quaternion_of(x)
     w = vector.load(x, X_W)
@@ -69,9 +71,7 @@ def derivative(
         f_body = vector.add(f_body, f_rcs)
         tq_body = vector.add(tq_body, tq_rcs)
         mdot += mdot_rcs
-    if grav.gravity_gradient_torque:
-        r_body = quaternion.rotate_inverse(q, r)
-        tq_body = vector.add(tq_body, gravity.gradient_torque(r_body, inertia, grav.gm_m3ps2))
+    tq_body = vector.add(tq_body, tq_held)
     a = vector.add(
         gravity.acceleration_mci(grav, c, s, r, t_s),
         vector.scale(quaternion.rotate(q, f_body), 1.0 / m),
@@ -112,10 +112,29 @@ def rk4_step(
 
     com, inertia and inertia_inv are the mass properties at the start of the step (from
     `mass_properties.evaluate`), held over it; the mass is kept at or above the dry mass
-    (the engine flames out when the propellant is gone).
+    (the engine flames out when the propellant is gone). The gravity-gradient torque, some
+    1e-4 N m changing over minutes, is evaluated once per step too.
     """
     k1, k2, k3, k4, tmp = work[0], work[1], work[2], work[3], work[4]
-    args = (grav, c, s, mp, engine, setpoint, com, inertia, inertia_inv, f_rcs, tq_rcs, mdot_rcs)
+    tq_gg = (0.0, 0.0, 0.0)
+    if grav.gravity_gradient_torque:
+        r_body = quaternion.rotate_inverse(quaternion_of(x), vector.load(x, X_R))
+        tq_gg = gravity.gradient_torque(r_body, inertia, grav.gm_m3ps2)
+    args = (
+        grav,
+        c,
+        s,
+        mp,
+        engine,
+        setpoint,
+        com,
+        inertia,
+        inertia_inv,
+        f_rcs,
+        tq_rcs,
+        mdot_rcs,
+        tq_gg,
+    )
     derivative(x, t_s, *args, k1)
     for i in range(STATE_SIZE):
         tmp[i] = x[i] + 0.5 * dt_s * k1[i]

@@ -1,4 +1,5 @@
-"""Three-vectors as tuples, so compiled code does vector algebra without allocating arrays."""
+"""Three-vectors as tuples, so compiled code does vector algebra without allocating arrays,
+and the 3x3 matrix helpers that go with them."""
 
 import math
 
@@ -55,3 +56,21 @@ def matvec(m, a):
 def load(arr, start):
     """The three elements arr[start:start+3] as a tuple."""
     return (arr[start], arr[start + 1], arr[start + 2])
+
+
+@njit(cache=True)
+def invert3(a, out):
+    """Inverse of a 3x3 matrix by cofactors (no LAPACK call, no allocation), into out."""
+    c00 = a[1, 1] * a[2, 2] - a[1, 2] * a[2, 1]
+    c01 = a[1, 2] * a[2, 0] - a[1, 0] * a[2, 2]
+    c02 = a[1, 0] * a[2, 1] - a[1, 1] * a[2, 0]
+    inv_det = 1.0 / (a[0, 0] * c00 + a[0, 1] * c01 + a[0, 2] * c02)
+    out[0, 0] = c00 * inv_det
+    out[0, 1] = (a[0, 2] * a[2, 1] - a[0, 1] * a[2, 2]) * inv_det
+    out[0, 2] = (a[0, 1] * a[1, 2] - a[0, 2] * a[1, 1]) * inv_det
+    out[1, 0] = c01 * inv_det
+    out[1, 1] = (a[0, 0] * a[2, 2] - a[0, 2] * a[2, 0]) * inv_det
+    out[1, 2] = (a[0, 2] * a[1, 0] - a[0, 0] * a[1, 2]) * inv_det
+    out[2, 0] = c02 * inv_det
+    out[2, 1] = (a[0, 1] * a[2, 0] - a[0, 0] * a[2, 1]) * inv_det
+    out[2, 2] = (a[0, 0] * a[1, 1] - a[0, 1] * a[1, 0]) * inv_det

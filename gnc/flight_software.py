@@ -202,10 +202,9 @@ def cycle(
     RCS on-times for the coming control period."""
     nav = state.nav
     omega = grav.rotation_rate_radps
-    ekf.propagate_covariance(nav, p.nav_noise, grav.gm_m3ps2)
-
-    # --- navigation updates
+    # --- navigation updates (the covariance is brought up to date only when one is due)
     if st_valid:
+        ekf.propagate_covariance(nav, p.nav_noise, grav.gm_m3ps2)
         y, h, r = measurements.star_tracker(nav, q_measured, p.star_tracker_noise_rad)
         verdict, nis = gating.process(p.star_tracker_gate, state.star_tracker_gate, nav, y, h, r)
         _gate_events(
@@ -228,6 +227,7 @@ def cycle(
             p.range_ray_step_m,
         )
         if usable:
+            ekf.propagate_covariance(nav, p.nav_noise, grav.gm_m3ps2)
             verdict, nis = gating.process(p.range_gate, state.range_gate, nav, y, h, r)
             _gate_events(
                 verdict,

@@ -125,6 +125,7 @@ def build(scenario, initial_state=None):
         else runloop.ATTITUDE_IDEAL,
         rcs_min_on_time_s=float(thrusters["min_on_time_s"].max()),
         contact_check_altitude_m=reach + veh.contact_probe_length + CONTACT_CHECK_MARGIN_M,
+        highest_terrain_m=max(float(heights.max(initial=0.0)), 0.0),
         max_body_rate_radps=sim.max_body_rate,
         n_gear_points=len(veh.landing_gear),
     )

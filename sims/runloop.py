@@ -51,6 +51,7 @@ RUN_DTYPE = np.dtype(
         ("attitude_mode", np.int64),  # open loop only
         ("rcs_min_on_time_s", np.float64),  # flight software's pulse dead band
         ("contact_check_altitude_m", np.float64),  # below this, footpads are checked each step
+        ("highest_terrain_m", np.float64),  # above the map radius: skips look-ups high up
         ("max_body_rate_radps", np.float64),  # beyond this the run is declared diverged
         ("n_gear_points", np.int64),  # contact points [0, n) are landing gear, the rest structure
     ],
@@ -268,6 +269,7 @@ def simulate(
     dt = run.time_step_s
     pulse_start = 0.0
     closed = run.closed_loop
+    g0 = gravity.acceleration_mci(grav, c, s, vector.load(x, X_R), 0.0)
     if closed:
         suite.init(sensors, sensor_state, imu_rng)
         throttle_cmd, q_cmd = 0.0, truth.quaternion_of(x)
@@ -393,7 +395,6 @@ def simulate(
         )
         if closed:
             q0, v0 = truth.quaternion_of(x), vector.load(x, X_V)
-            g0 = gravity.acceleration_mci(grav, c, s, vector.load(x, X_R), t)
         truth.rk4_step(
             x,
             t,
@@ -419,6 +420,7 @@ def simulate(
             dv_true, dtheta_true = imu.true_increments(
                 q0, truth.quaternion_of(x), v0, vector.load(x, X_V), g0, g1, dt
             )
+            g0 = g1  # gravity at the start of the next step
             suite.accumulate(sensor_state, dv_true, dtheta_true, dt)
             if step % sensors.imu.every_steps == 0:
                 interval = suite.imu_sample(
@@ -444,7 +446,11 @@ def simulate(
             summary.time_s = t
             break
         r_mcmf = frames.mci_to_mcmf(vector.load(x, X_R), t, omega)
-        if terrain.altitude(site, tiles, heights, r_mcmf) < run.contact_check_altitude_m:
+        above_highest = vector.norm(r_mcmf) - site.map_radius_m - run.highest_terrain_m
+        if (
+            above_highest < run.contact_check_altitude_m
+            and terrain.altitude(site, tiles, heights, r_mcmf) < run.contact_check_altitude_m
+        ):
             q_mcmf = quaternion.multiply(mci_to_mcmf_quaternion(t, omega), truth.quaternion_of(x))
             hit = touchdown.first_contact(site, tiles, heights, r_mcmf, q_mcmf, com, contact_points)
             if hit >= 0:

@@ -64,8 +64,9 @@ def peak_throttle(k, r, v, r_f, v_f, a_f, g, t_go, mass_kg, max_thrust_n, isp_s,
 
 
 @njit(cache=True)
-def select_time_to_go(k, r, v, r_f, v_f, a_f, g, mass_kg, max_thrust_n, isp_s, throttle_design,
-                      t_min_s, t_max_s):  # fmt: skip
+def select_time_to_go(
+    k, r, v, r_f, v_f, a_f, g, mass_kg, max_thrust_n, isp_s, throttle_design, t_min_s, t_max_s
+):
     """Shortest time to go [s] in [t_min_s, t_max_s] whose predicted flight never asks for
     more than throttle_design (geometric scan, then bisection). When no time is that gentle,
     the time with the lowest predicted peak: the engine then saturates as little as it can.

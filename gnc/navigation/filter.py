@@ -117,29 +117,72 @@ def propagate_covariance(nav, noise, gm):
 
 
 @njit(cache=True)
-def normalized_innovation_squared(nav, y, h, r):
-    """(NIS, S) of innovation y with Jacobian h (m x 15) and noise covariance r (m x m)."""
-    s = h @ nav.P @ h.T + r
-    return float(y @ np.linalg.solve(s, y)), s
+def _small_inverse(s):
+    """Inverse of a 1x1 or 3x3 innovation covariance (explicit, no LAPACK call)."""
+    m = s.shape[0]
+    out = np.empty((m, m))
+    if m == 1:
+        out[0, 0] = 1.0 / s[0, 0]
+    elif m == 3:
+        vector.invert3(s, out)
+    else:
+        out[:, :] = np.linalg.inv(s)
+    return out
 
 
 @njit(cache=True)
-def apply_update(nav, y, h, r, s):
-    """Kalman update (Joseph form), then inject the error estimate into the nominal state."""
-    pht = nav.P @ h.T
-    gain = pht @ np.linalg.inv(s)
+def normalized_innovation_squared(nav, y, h, r):
+    """(NIS, S^-1, P H') of innovation y with Jacobian h (m x 15) and noise covariance r."""
+    m = y.shape[0]
+    pht = np.zeros((N_ERR, m))
+    for i in range(N_ERR):
+        for k in range(m):
+            acc = 0.0
+            for j in range(N_ERR):
+                acc += nav.P[i, j] * h[k, j]
+            pht[i, k] = acc
+    s = r.copy()
+    for k in range(m):
+        for l in range(m):
+            acc = 0.0
+            for j in range(N_ERR):
+                acc += h[k, j] * pht[j, l]
+            s[k, l] += acc
+    s_inv = _small_inverse(s)
+    nis = 0.0
+    for k in range(m):
+        for l in range(m):
+            nis += y[k] * s_inv[k, l] * y[l]
+    return nis, s_inv, pht
+
+
+@njit(cache=True)
+def apply_update(nav, y, s_inv, pht):
+    """Kalman update P <- P - K (P H')' with K = P H' S^-1 (symmetrised), then inject the
+    error estimate into the nominal state."""
+    m = y.shape[0]
+    gain = pht @ s_inv
     dx = gain @ y
-    ikh = np.eye(N_ERR) - gain @ h
-    p = ikh @ nav.P @ ikh.T + gain @ r @ gain.T
-    nav.P[:, :] = 0.5 * (p + p.T)
+    for i in range(N_ERR):
+        for j in range(N_ERR):
+            acc = 0.0
+            for k in range(m):
+                acc += gain[i, k] * pht[j, k]
+            nav.P[i, j] -= acc
+    for i in range(N_ERR):
+        for j in range(i + 1, N_ERR):
+            v = 0.5 * (nav.P[i, j] + nav.P[j, i])
+            nav.P[i, j] = v
+            nav.P[j, i] = v
     for i in range(3):
         nav.r_mci_m[i] += dx[DR + i]
         nav.v_mci_mps[i] += dx[DV + i]
         nav.gyro_bias_radps[i] += dx[DBG + i]
         nav.accel_bias_mps2[i] += dx[DBA + i]
     q = (nav.q_body_to_mci[0], nav.q_body_to_mci[1], nav.q_body_to_mci[2], nav.q_body_to_mci[3])
-    dq = (1.0, 0.5 * dx[DTH], 0.5 * dx[DTH + 1], 0.5 * dx[DTH + 2])
-    q = quaternion.normalize(quaternion.multiply(q, dq))
+    q = quaternion.normalize(
+        quaternion.multiply(q, quaternion.from_rotation_vector((dx[DTH], dx[DTH + 1], dx[DTH + 2])))
+    )
     for i in range(4):
         nav.q_body_to_mci[i] = q[i]
 
