@@ -3,3 +3,7 @@
 Everything in this package is plain floats and NumPy arrays so that Numba can compile it;
 units are SI throughout.
 """
+
+from dynamics import compile_cache
+
+compile_cache.configure()
