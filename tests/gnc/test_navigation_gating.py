@@ -43,8 +43,8 @@ def hovering_nav():
     return nav
 
 
-def range_update(gate, state, nav, measured):
-    usable, y, h, r = measurements.slant_range(
+def range_model(nav, measured):
+    return measurements.slant_range(
         nav,
         measured,
         DOWN_BEAM,
@@ -59,6 +59,10 @@ def range_update(gate, state, nav, measured):
         20_000.0,
         5.0,
     )
+
+
+def range_update(gate, state, nav, measured):
+    usable, y, h, r = range_model(nav, measured)
     assert usable
     return gating.process(gate, state, nav, y, h, r)
 
@@ -69,21 +73,7 @@ def altitude_of(nav):
 
 def test_flat_map_range_model_predicts_the_altitude_and_its_jacobian():
     nav = hovering_nav()
-    usable, y, h, r = measurements.slant_range(
-        nav,
-        ALTITUDE + 7.0,
-        DOWN_BEAM,
-        2.0,
-        0.0,
-        0.0,
-        SITE,
-        NO_TILES,
-        NO_HEIGHTS,
-        0.0,
-        0.0,
-        20_000.0,
-        5.0,
-    )
+    usable, y, h, r = range_model(nav, ALTITUDE + 7.0)
     assert usable and y[0] == pytest.approx(7.0, abs=1e-3)
     # d range / d position = +up for a nadir beam over level ground: higher, longer range
     assert h[0, 0:3] == pytest.approx(SITE["up"], abs=1e-9)

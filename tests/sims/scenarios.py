@@ -11,9 +11,9 @@ NOMINAL_TEXT = (resources.files("sims") / "scenarios" / "nominal_open_loop.toml"
 NOMINAL = tomllib.loads(NOMINAL_TEXT)
 
 
-def variant(**sections):
-    """The open-loop nominal scenario dict with whole sections (or 'a__b' sub-tables) replaced."""
-    d = copy.deepcopy(NOMINAL)
+def replaced(base, **sections):
+    """A copy of a scenario dict with whole sections (or 'a__b' sub-tables) replaced."""
+    d = copy.deepcopy(base)
     for path, value in sections.items():
         *parents, leaf = path.split("__")
         target = d
@@ -21,6 +21,11 @@ def variant(**sections):
             target = target[p]
         target[leaf] = value
     return d
+
+
+def variant(**sections):
+    """The open-loop nominal scenario with sections replaced."""
+    return replaced(NOMINAL, **sections)
 
 
 def free_fall(time_step="1 ms"):
@@ -48,15 +53,8 @@ CLOSED_LOOP = tomllib.loads((resources.files("sims") / "scenarios" / "nominal.to
 
 
 def closed_loop(**sections):
-    """The closed-loop nominal scenario dict with sections replaced (a__b for sub-tables)."""
-    d = copy.deepcopy(CLOSED_LOOP)
-    for path, value in sections.items():
-        *parents, leaf = path.split("__")
-        target = d
-        for p in parents:
-            target = target[p]
-        target[leaf] = value
-    return d
+    """The closed-loop nominal scenario with sections replaced."""
+    return replaced(CLOSED_LOOP, **sections)
 
 
 def high_gate_start(sc):

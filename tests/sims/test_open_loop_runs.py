@@ -98,10 +98,9 @@ def test_same_scenario_and_seed_give_bit_identical_results():
     assert a.trajectory.to_pandas().equals(b.trajectory.to_pandas())  # NaN-aware, bit for bit
 
 
-def test_rcs_attitude_hold_slews_to_a_new_thrust_direction_and_settles():
-    """A 20 deg step in commanded thrust direction, engine off: the PD law and the pulse-
-    modulated thrusters bring the tilt to 20 deg and the rates back to near zero."""
-    tilt = math.radians(20.0)
+def rcs_step(step_rad):
+    """Engine off, RCS attitude hold (wn 1 rad/s, zeta 0.8), commanded thrust direction
+    stepping by step_rad at t = 1 s."""
     sc = free_fall("10 ms")
     sc["control"] = {"attitude_natural_frequency": "1 rad/s", "attitude_damping_ratio": 0.8}
     sc["open_loop"] = {
@@ -109,9 +108,20 @@ def test_rcs_attitude_hold_slews_to_a_new_thrust_direction_and_settles():
         "schedule": [
             {"t": "0 s", "throttle": 0.0, "direction": [0, 0, 1]},
             {"t": "1 s", "throttle": 0.0, "direction": [0, 0, 1]},
-            {"t": "1.01 s", "throttle": 0.0, "direction": [math.sin(tilt), 0, math.cos(tilt)]},
+            {
+                "t": "1.01 s",
+                "throttle": 0.0,
+                "direction": [math.sin(step_rad), 0, math.cos(step_rad)],
+            },
         ],
     }
+    return sc
+
+
+def test_rcs_attitude_hold_slews_to_a_new_thrust_direction_and_settles():
+    """A 20 deg step in commanded thrust direction, engine off: the PD law and the pulse-
+    modulated thrusters bring the tilt to 20 deg and the rates back to near zero."""
+    sc = rcs_step(math.radians(20.0))
     result, _ = drop(sc, 1500.0)
     trace = result.trajectory.to_pandas().set_index("t_s")
     assert trace.loc[:1.0, "tilt_deg"].max() < 0.1
@@ -180,17 +190,7 @@ def test_attitude_step_response_settles_in_its_designed_time():
     """PD gains for wn = 1 rad/s, zeta = 0.8 settle a small step to within 5 % in about
     3 / (zeta wn) = 3.75 s; through pulse-width-modulated thrusters at 10 Hz with a minimum
     impulse bit the response must be inside the 5 % band from 3.75 s + one period on."""
-    step = math.radians(4.0)
-    sc = free_fall("10 ms")
-    sc["control"] = {"attitude_natural_frequency": "1 rad/s", "attitude_damping_ratio": 0.8}
-    sc["open_loop"] = {
-        "attitude": "rcs",
-        "schedule": [
-            {"t": "0 s", "throttle": 0.0, "direction": [0, 0, 1]},
-            {"t": "1 s", "throttle": 0.0, "direction": [0, 0, 1]},
-            {"t": "1.01 s", "throttle": 0.0, "direction": [math.sin(step), 0, math.cos(step)]},
-        ],
-    }
+    sc = rcs_step(math.radians(4.0))
     result, _ = drop(sc, 1000.0)
     trace = result.trajectory.to_pandas().set_index("t_s")
     tilt = trace["tilt_deg"]
