@@ -6,25 +6,14 @@ import math
 import numpy as np
 import pytest
 
-from dynamics import frames
+from dynamics import frames, terrain
 from dynamics.constants import MOON_MEAN_RADIUS_M
 from gnc.navigation import filter as ekf
 from gnc.navigation import gating, measurements
 from sims.model import record
 
 SITE = frames.make_site(0.3, 0.2, 0.0, 0.0, MOON_MEAN_RADIUS_M)
-NO_TILES = np.zeros(
-    0,
-    dtype=[
-        ("downrange_min_m", "f8"),
-        ("crossrange_min_m", "f8"),
-        ("spacing_m", "f8"),
-        ("n_downrange", "i8"),
-        ("n_crossrange", "i8"),
-        ("offset", "i8"),
-    ],
-)
-NO_HEIGHTS = np.zeros(0)
+NO_TILES, NO_HEIGHTS = terrain.make_tiles([])
 DOWN_BEAM = np.array([0.0, 0.0, -1.0])
 ALTITUDE = 5000.0
 
