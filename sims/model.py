@@ -78,8 +78,14 @@ def record(dtype, **fields):
     return r
 
 
-def build(scenario, initial_state=None):
-    """Model for a scenario; initial_state = (r_mci_m, v_mci_mps) overrides the scenario's."""
+def build(scenario, initial_state=None, knowledge=None):
+    """Model for a scenario; initial_state = (r_mci_m, v_mci_mps) overrides the scenario's.
+
+    knowledge: the scenario the flight software's configuration (its idea of the vehicle,
+    the sensors and the PDI mass) is built from; by default the same one. A dispersed run
+    builds its truth from the dispersed scenario and its flight software from the nominal.
+    """
+    knowledge = scenario if knowledge is None else knowledge
     sim = scenario.simulation
     veh = scenario.vehicle
     site, tiles, heights = build_terrain(scenario.site, scenario.terrain)
@@ -150,10 +156,11 @@ def build(scenario, initial_state=None):
     omega = grav["rotation_rate_radps"]
     if closed_loop:
         x0[truth.X_Q : truth.X_Q + 4] = retrograde_attitude(site, r0, v0, omega)
-        fsw = build_flight_software(scenario, control_every, m0)
+        m0_known = knowledge.vehicle.dry_mass + knowledge.vehicle.propellant_mass
+        fsw = build_flight_software(knowledge, control_every, m0_known)
         sensors = build_sensors(scenario, control_every)
         map_site, map_tiles = build_map(scenario.navigation, site, tiles)
-        sigma = nav_initial_sigma(scenario)
+        sigma = nav_initial_sigma(knowledge)
     else:
         _, q0 = runloop.commanded_attitude(site, schedule, x0, 0.0, omega)
         x0[truth.X_Q : truth.X_Q + 4] = q0

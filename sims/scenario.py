@@ -22,6 +22,7 @@ from pydantic import (
     model_validator,
 )
 
+from sims import distributions
 from sims.units import (
     AccelerationRandomWalk,
     Angle,
@@ -370,6 +371,48 @@ class Terrain(Strict):
         return self
 
 
+# Scenario fields a campaign may disperse, and the SI unit of their distribution parameters
+# (vectors are dispersed per component); `sims.dispersions` reads each back from the built
+# model. Only the truth is dispersed: the flight software keeps the nominal values.
+DISPERSIBLE = {
+    "vehicle.dry_mass": "kg",
+    "vehicle.propellant_mass": "kg",
+    "vehicle.dry_com": "m",
+    "vehicle.dry_inertia": "kg m2",
+    "vehicle.main_engine.max_thrust": "N",
+    "vehicle.main_engine.isp": "s",
+    "vehicle.main_engine.time_constant": "s",
+    "vehicle.main_engine.misalignment": "rad",
+    "vehicle.main_engine.misalignment_azimuth": "rad",
+    "initial.descent_orbit.periapsis_altitude": "m",
+    "initial.descent_orbit.downrange_to_site": "m",
+    "initial.descent_orbit.crossrange": "m",
+    "sensors.star_tracker.noise": "rad",
+    "sensors.laser_rangefinder.noise": "m",
+    "sensors.laser_rangefinder.max_range": "m",
+}
+
+
+class Dispersion(BaseModel):
+    """A scipy.stats distribution by name; the other keys are its parameters."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    distribution: str
+
+    @property
+    def parameters(self):
+        return dict(self.model_extra or {})
+
+
+def field_value(model, path):
+    """Value of a dotted field path in a (sub)model; None if a section is absent."""
+    for part in path.split("."):
+        if model is None:
+            return None
+        model = getattr(model, part)
+    return model
+
+
 class Meta(Strict):
     name: str
     description: str = ""
@@ -389,6 +432,27 @@ class Scenario(Strict):
     flight_software: FlightSoftware | None = None
     navigation: Navigation | None = None
     sensors: Sensors | None = None
+    dispersions: dict[str, Dispersion] = {}
+
+    @model_validator(mode="after")
+    def _dispersions_are_usable(self):
+        for path, spec in self.dispersions.items():
+            if path not in DISPERSIBLE:
+                raise ValueError(
+                    f"dispersions: {path!r} is not a dispersible field; expected one of "
+                    + ", ".join(DISPERSIBLE)
+                )
+            nominal = field_value(self, path)
+            if nominal is None:
+                raise ValueError(f"dispersions: {path!r} is not in this scenario")
+            for value in nominal if isinstance(nominal, tuple) else (nominal,):
+                try:
+                    distributions.frozen(
+                        spec.distribution, spec.parameters, DISPERSIBLE[path], value
+                    )
+                except ValueError as exc:
+                    raise ValueError(f"dispersions: {path!r}: {exc}") from None
+        return self
 
     @model_validator(mode="after")
     def _one_way_to_fly(self):
@@ -448,7 +512,7 @@ def describe(exc: ValidationError, label: str) -> str:
     """
     errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
     first = errors[0]
-    path = ".".join(str(p) for p in first["loc"]) or "(top level)"
+    path = ".".join(str(p) for p in first["loc"])
     kind = first["type"]
     if kind == "missing":
         what = "is missing"
@@ -459,7 +523,10 @@ def describe(exc: ValidationError, label: str) -> str:
         what = what[0].lower() + what[1:]
         what = f"is invalid: {what}"
     more = f" ({len(errors) - 1} more problem{'s' if len(errors) > 2 else ''} after it)"
-    return f"{label}: field '{path}' {what}{more if len(errors) > 1 else ''}."
+    more = more if len(errors) > 1 else ""
+    if not path:  # a check across sections: its message names what it is about
+        return f"{label}: {first['msg'].removeprefix('Value error, ')}{more}."
+    return f"{label}: field '{path}' {what}{more}."
 
 
 def _suggestion(unknown, errors):

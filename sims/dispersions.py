@@ -1,0 +1,111 @@
+"""Dispersed runs of a scenario: sampling, applying to the truth, and reading back what the
+compiled model actually uses.
+
+Each dispersed field of run k draws from its own stream, seeded by (campaign seed, k, a stable
+hash of the field's path): a run's values depend only on the scenario, the campaign seed and
+the run index, never on the other fields dispersed, the worker count or the executor. Only the
+truth is dispersed; the flight software keeps its nominal knowledge of the vehicle.
+"""
+
+import math
+import zlib
+
+import numpy as np
+
+from dynamics import frames, truth
+from sims import distributions, model
+from sims.scenario import DISPERSIBLE, field_value
+
+RUN_STREAM = 0  # spawn-key slot of the run's own seed (sensors, navigation error)
+
+
+def field_stream(campaign_seed, run_index, path):
+    """Generator of one field's draws for one run."""
+    key = zlib.crc32(path.encode())
+    return np.random.default_rng(np.random.SeedSequence(campaign_seed, spawn_key=(run_index, key)))
+
+
+def run_seed(campaign_seed, run_index):
+    """The seed sequence a dispersed run hands to its sensors and navigation error."""
+    return np.random.SeedSequence(campaign_seed, spawn_key=(run_index, RUN_STREAM))
+
+
+def sample(scenario, campaign_seed, run_index):
+    """{path: value} of every dispersed field for one run (tuples for vectors), in SI."""
+    values = {}
+    for path, spec in scenario.dispersions.items():
+        nominal = field_value(scenario, path)
+        rng = field_stream(campaign_seed, run_index, path)
+        draws = tuple(
+            float(
+                distributions.frozen(spec.distribution, spec.parameters, DISPERSIBLE[path], v).rvs(
+                    random_state=rng
+                )
+            )
+            for v in (nominal if isinstance(nominal, tuple) else (nominal,))
+        )
+        values[path] = draws if isinstance(nominal, tuple) else draws[0]
+    return values
+
+
+def apply(scenario, values):
+    """The scenario with the given field values (pydantic models are rebuilt, not mutated)."""
+    for path, value in values.items():
+        scenario = _replace(scenario, path.split("."), value)
+    return scenario
+
+
+def _replace(node, parts, value):
+    if len(parts) == 1:
+        return node.model_copy(update={parts[0]: value})
+    child = getattr(node, parts[0])
+    return node.model_copy(update={parts[0]: _replace(child, parts[1:], value)})
+
+
+def build(scenario, campaign_seed, run_index):
+    """(model, sampled values) of one dispersed run: the truth from the dispersed scenario,
+    the flight software's knowledge from the nominal one."""
+    values = sample(scenario, campaign_seed, run_index)
+    return model.build(apply(scenario, values), knowledge=scenario), values
+
+
+def _engine_misalignment(m):
+    return math.acos(min(1.0, m.engine["direction_body"][2]))
+
+
+def _engine_azimuth(m):
+    d = m.engine["direction_body"]
+    return math.atan2(d[1], d[0])
+
+
+def _pdi_track(m):
+    r_mcmf = frames.mci_to_mcmf(tuple(m.x0[0:3]), 0.0, m.gravity["rotation_rate_radps"])
+    return frames.track_coordinates(m.site, r_mcmf)
+
+
+# How to find each dispersible field in the packed model: the read-back is what the compiled
+# code actually uses, and it is what campaigns record.
+READBACK = {
+    "vehicle.dry_mass": lambda m: float(m.mass["dry_mass_kg"]),
+    "vehicle.propellant_mass": lambda m: float(m.x0[truth.X_MASS] - m.mass["dry_mass_kg"]),
+    "vehicle.dry_com": lambda m: tuple(float(v) for v in m.mass["dry_com_m"]),
+    "vehicle.dry_inertia": lambda m: tuple(float(v) for v in np.diag(m.mass["dry_inertia_kgm2"])),
+    "vehicle.main_engine.max_thrust": lambda m: float(m.engine["max_thrust_n"]),
+    "vehicle.main_engine.isp": lambda m: float(m.engine["isp_s"]),
+    "vehicle.main_engine.time_constant": lambda m: float(m.engine["time_constant_s"]),
+    "vehicle.main_engine.misalignment": _engine_misalignment,
+    "vehicle.main_engine.misalignment_azimuth": _engine_azimuth,
+    "initial.descent_orbit.periapsis_altitude": lambda m: float(
+        np.linalg.norm(m.x0[0:3]) - m.site["map_radius_m"]
+    ),
+    "initial.descent_orbit.downrange_to_site": lambda m: -_pdi_track(m)[0],
+    "initial.descent_orbit.crossrange": lambda m: _pdi_track(m)[1],
+    "sensors.star_tracker.noise": lambda m: float(m.sensors["star_tracker"]["noise_rad"]),
+    "sensors.laser_rangefinder.noise": lambda m: float(m.sensors["rangefinder"]["noise_m"]),
+    "sensors.laser_rangefinder.max_range": lambda m: float(m.sensors["rangefinder"]["max_range_m"]),
+}
+
+
+def read_back(m, paths):
+    """{path: value the model uses} for the given dispersed fields."""
+    return {path: READBACK[path](m) for path in paths}

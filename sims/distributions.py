@@ -1,0 +1,42 @@
+"""Probability distributions for dispersed scenario fields: scipy.stats by name, parameters in
+the field's units ("3 kg", "0.1 deg"), converted to SI once.
+
+`loc` defaults to the field's nominal value, so `{ distribution = "norm", scale = "3 kg" }`
+disperses a mass by 3 kg (1 sigma) about its nominal.
+"""
+
+import numpy as np
+from scipy import stats
+
+from sims.units import parse_quantity
+
+# Parameters of scipy's location-scale family carry the field's unit; shape parameters
+# (a, b of truncnorm, s of lognorm, ...) are plain numbers.
+UNIT_PARAMETERS = ("loc", "scale")
+
+
+def frozen(name, params, si_unit, nominal):
+    """A frozen scipy.stats continuous distribution; ValueError with what was expected."""
+    dist = getattr(stats, name, None)
+    if not isinstance(dist, stats.rv_continuous):
+        raise ValueError(
+            f"distribution {name!r} is not a continuous scipy.stats distribution "
+            "(e.g. 'norm', 'uniform', 'truncnorm', 'lognorm')"
+        )
+    kwargs = {}
+    for key, value in params.items():
+        if key in UNIT_PARAMETERS:
+            kwargs[key] = parse_quantity(value, si_unit, f"1 {si_unit}")
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            kwargs[key] = float(value)
+        else:
+            raise ValueError(f"parameter {key!r} = {value!r} must be a plain number")
+    kwargs.setdefault("loc", nominal)
+    try:
+        d = dist(**kwargs)
+        ok = np.isfinite(d.mean()) and d.std() >= 0.0
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} does not take these parameters ({exc})") from None
+    if not ok:
+        raise ValueError(f"{name} is not defined for these parameters (is the scale positive?)")
+    return d

@@ -1,0 +1,142 @@
+"""Dispersions: every dispersible field reaches the compiled model, draws are reproducible and
+independent of each other, the flight software keeps its nominal knowledge, bad specs fail."""
+
+import numpy as np
+import pytest
+
+from sims import dispersions, scenario
+from sims.scenario import DISPERSIBLE
+from tests.sims.scenarios import closed_loop
+
+EVERY_FIELD = {
+    "vehicle.dry_mass": {"distribution": "norm", "scale": "3 kg"},
+    "vehicle.propellant_mass": {"distribution": "uniform", "loc": "350 kg", "scale": "10 kg"},
+    "vehicle.dry_com": {"distribution": "norm", "scale": "2 cm"},
+    "vehicle.dry_inertia": {"distribution": "norm", "scale": "10 kg m2"},
+    "vehicle.main_engine.max_thrust": {
+        "distribution": "truncnorm",
+        "a": -2,
+        "b": 2,
+        "scale": "25 N",
+    },
+    "vehicle.main_engine.isp": {"distribution": "norm", "scale": "2 s"},
+    "vehicle.main_engine.time_constant": {
+        "distribution": "lognorm",
+        "s": 0.2,
+        "loc": "0 s",
+        "scale": "0.1 s",
+    },
+    "vehicle.main_engine.misalignment": {
+        "distribution": "uniform",
+        "loc": "0.02 deg",
+        "scale": "0.1 deg",
+    },
+    "vehicle.main_engine.misalignment_azimuth": {
+        "distribution": "uniform",
+        "loc": "-180 deg",
+        "scale": "360 deg",
+    },
+    "initial.descent_orbit.periapsis_altitude": {"distribution": "norm", "scale": "200 m"},
+    "initial.descent_orbit.downrange_to_site": {"distribution": "norm", "scale": "1 km"},
+    "initial.descent_orbit.crossrange": {"distribution": "norm", "scale": "300 m"},
+    "sensors.star_tracker.noise": {
+        "distribution": "uniform",
+        "loc": "10 arcsec",
+        "scale": "20 arcsec",
+    },
+    "sensors.laser_rangefinder.noise": {"distribution": "uniform", "loc": "0.5 m", "scale": "1 m"},
+    "sensors.laser_rangefinder.max_range": {
+        "distribution": "uniform",
+        "loc": "900 m",
+        "scale": "2100 m",
+    },
+}
+
+
+def test_every_dispersible_field_has_a_read_back_and_a_test_spec():
+    assert set(DISPERSIBLE) == set(dispersions.READBACK) == set(EVERY_FIELD)
+
+
+@pytest.mark.parametrize("run_index", [0, 7])
+def test_values_the_model_uses_equal_the_sampled_ones_for_every_field(run_index):
+    sc = scenario.load(closed_loop(dispersions=EVERY_FIELD))
+    m, sampled = dispersions.build(sc, campaign_seed=42, run_index=run_index)
+    used = dispersions.read_back(m, sampled)
+    for path, value in sampled.items():
+        assert np.allclose(used[path], value, rtol=1e-9, atol=1e-9), path
+        assert not np.allclose(value, scenario.field_value(sc, path)), path  # really dispersed
+
+
+def test_flight_software_keeps_its_nominal_knowledge():
+    sc = scenario.load(
+        closed_loop(
+            dispersions={
+                k: EVERY_FIELD[k]
+                for k in (
+                    "vehicle.main_engine.max_thrust",
+                    "vehicle.dry_mass",
+                    "sensors.star_tracker.noise",
+                )
+            }
+        )
+    )
+    m, sampled = dispersions.build(sc, campaign_seed=1, run_index=3)
+    assert m.engine["max_thrust_n"] == sampled["vehicle.main_engine.max_thrust"]
+    assert m.fsw["max_thrust_n"] == sc.vehicle.main_engine.max_thrust
+    assert m.fsw["initial_mass_kg"] == sc.vehicle.dry_mass + sc.vehicle.propellant_mass
+    assert m.fsw["star_tracker_noise_rad"] == sc.sensors.star_tracker.noise
+    assert m.sensors["star_tracker"]["noise_rad"] == sampled["sensors.star_tracker.noise"]
+
+
+def test_draws_are_reproducible_and_independent_of_other_dispersed_fields():
+    one = scenario.load(
+        closed_loop(dispersions={"vehicle.dry_mass": EVERY_FIELD["vehicle.dry_mass"]})
+    )
+    all_ = scenario.load(closed_loop(dispersions=EVERY_FIELD))
+    for k in range(5):
+        a = dispersions.sample(one, 9, k)["vehicle.dry_mass"]
+        assert a == dispersions.sample(all_, 9, k)["vehicle.dry_mass"]
+        assert a == dispersions.sample(one, 9, k)["vehicle.dry_mass"]
+    assert dispersions.sample(one, 9, 0) != dispersions.sample(one, 10, 0)
+
+
+def test_a_normal_dispersion_has_its_mean_and_sigma():
+    sc = scenario.load(
+        closed_loop(dispersions={"vehicle.dry_mass": EVERY_FIELD["vehicle.dry_mass"]})
+    )
+    draws = np.array([dispersions.sample(sc, 5, k)["vehicle.dry_mass"] for k in range(4000)])
+    assert draws.mean() == pytest.approx(340.0, abs=5 * 3 / np.sqrt(4000))
+    assert draws.std() == pytest.approx(3.0, rel=0.05)
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        (
+            {"vehicle.dry_mas": {"distribution": "norm", "scale": "3 kg"}},
+            "'vehicle.dry_mas' is not a dispersible field",
+        ),
+        (
+            {"vehicle.dry_mass": {"distribution": "normal", "scale": "3 kg"}},
+            "'normal' is not a continuous scipy.stats distribution",
+        ),
+        (
+            {"vehicle.dry_mass": {"distribution": "norm", "scale": "3 m"}},
+            "'3 m' has units of length; expected a mass",
+        ),
+        (
+            {"vehicle.dry_mass": {"distribution": "norm", "scale": "-3 kg"}},
+            "norm is not defined for these parameters",
+        ),
+        (
+            {"vehicle.dry_mass": {"distribution": "truncnorm", "a": "x", "scale": "3 kg"}},
+            "parameter 'a' = 'x' must be a plain number",
+        ),
+    ],
+)
+def test_bad_dispersion_specs_are_one_clear_sentence(spec, expected):
+    with pytest.raises(scenario.ScenarioError) as exc:
+        scenario.load(closed_loop(dispersions=spec))
+    message = str(exc.value)
+    assert message.startswith("<dict>: dispersions: ") and expected in message
+    assert message.count("\n") == 0
