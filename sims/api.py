@@ -46,8 +46,13 @@ def prepare(source, seed=0, initial_orbit=None):
     """Packed inputs of one run (see `run` for the arguments)."""
     sc = load(source)
     initial = orbit.state_from_orbit(initial_orbit) if initial_orbit is not None else None
-    m = model_builder.build(sc, initial)
-    streams = np.random.SeedSequence(seed).spawn(len(suite.STREAMS))
+    return prepare_model(sc, model_builder.build(sc, initial), np.random.SeedSequence(seed), seed)
+
+
+def prepare_model(sc, m, seed_sequence, seed):
+    """Packed inputs of one run of an already built model; seed_sequence feeds the sensors'
+    and the navigation error's streams, seed is what the results record."""
+    streams = seed_sequence.spawn(len(suite.STREAMS))
     generators = [
         np.random.default_rng(streams[suite.STREAMS.index(name)]) for name in SENSOR_STREAMS
     ]
@@ -116,10 +121,15 @@ def run(source, seed=0, initial_orbit=None):
     """
     r = prepare(source, seed, initial_orbit)
     execute(r)
+    return result_of(r)
+
+
+def result_of(r):
+    """The `RunResult` of an executed run."""
     summary = r.summary[0]
     return results.RunResult(
         summary=results.summarize(
-            r.scenario, seed, r.model, summary, modes.describe(r.events, r.n_events[0])
+            r.scenario, r.seed, r.model, summary, modes.describe(r.events, r.n_events[0])
         ),
         trajectory=results.trace_table(r.trace[: summary["n_trace"]]),
     )

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from sims import scenario
+from sims.errors import CampaignError
 
 EXIT_USAGE = 2
 
@@ -22,7 +23,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         return args.handler(args)
-    except (scenario.ScenarioError, UsageError) as exc:
+    except (scenario.ScenarioError, UsageError, CampaignError) as exc:
         print(f"descent: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
@@ -37,10 +38,40 @@ def build_parser():
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
 
     run = sub.add_parser("run", help="run one descent and write its results")
-    run.add_argument("scenario", help="scenario file, or the name of a bundled scenario")
+    run.add_argument("scenario", nargs="?", help="scenario file, or a bundled scenario name")
     run.add_argument("--seed", type=non_negative_int, default=0, help="run seed (default 0)")
     run.add_argument("--out", type=Path, help="results folder (default results/SCENARIO_NAME)")
+    run.add_argument(
+        "--from-campaign",
+        type=Path,
+        metavar="DIR",
+        help="replay one run of the campaign in DIR (with --index)",
+    )
+    run.add_argument("--index", type=non_negative_int, help="run index to replay")
     run.set_defaults(handler=cmd_run)
+
+    mc = sub.add_parser("mc", help="run a Monte Carlo campaign of dispersed descents")
+    mc.add_argument("scenario", nargs="?", help="scenario file, or a bundled scenario name")
+    mc.add_argument("--runs", type=positive_int, help="number of runs")
+    mc.add_argument("--seed", type=non_negative_int, default=0, help="campaign seed (default 0)")
+    mc.add_argument("--workers", type=positive_int, help="processes (default: all cores)")
+    mc.add_argument("--executor", choices=("local", "dask"), default="local")
+    mc.add_argument(
+        "--scheduler",
+        metavar="ADDR",
+        help="dask scheduler address (default: start a local cluster)",
+    )
+    mc.add_argument(
+        "--traces",
+        type=non_negative_int,
+        default=10,
+        metavar="K",
+        help="keep traces of the first K runs and of every failure (default 10)",
+    )
+    mc.add_argument("--batch", type=positive_int, help="runs per batch (default: automatic)")
+    mc.add_argument("--out", type=Path, help="results folder")
+    mc.add_argument("--resume", type=Path, metavar="DIR", help="finish an interrupted campaign")
+    mc.set_defaults(handler=cmd_mc)
 
     validate = sub.add_parser("validate", help="check a scenario file and report its problems")
     validate.add_argument("scenario", help="scenario file, or the name of a bundled scenario")
@@ -61,17 +92,67 @@ def non_negative_int(text):
     return value
 
 
-def cmd_run(args):
-    from sims import api  # compiled code is loaded only for commands that run it
+def positive_int(text):
+    value = non_negative_int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
+    return value
 
-    sc = scenario.load(args.scenario)
-    out = args.out if args.out is not None else Path("results") / sc.meta.name
+
+def cmd_run(args):
+    from sims import api, campaign  # compiled code is loaded only for commands that run it
+
+    if (args.from_campaign is None) == (args.scenario is None):
+        raise UsageError("give a SCENARIO, or --from-campaign DIR with --index K")
+    if args.from_campaign is not None:
+        if args.index is None:
+            raise UsageError("--from-campaign needs --index K")
+        sc, result = campaign.replay(args.from_campaign, args.index)
+        default_out = args.from_campaign / f"replay-{args.index}"
+    else:
+        sc = scenario.load(args.scenario)
+        result = None
+        default_out = Path("results") / sc.meta.name
+    out = args.out if args.out is not None else default_out
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out}: exists and is not a folder")
-    result = api.run(sc, seed=args.seed)
+    if result is None:
+        result = api.run(sc, seed=args.seed)
     result.write(out)
     print(describe(result.summary))
     print(f"  wrote {out / 'summary.json'} and {out / 'trajectory.parquet'}")
+    return 0
+
+
+def cmd_mc(args):
+    from sims import campaign
+
+    if args.resume is not None:
+        if args.scenario or args.runs or args.out:
+            raise UsageError("--resume DIR takes no SCENARIO, --runs or --out")
+        runs = campaign.resume(args.resume, args.workers, args.executor, args.scheduler, args.batch)
+        out = args.resume
+    else:
+        if args.scenario is None or args.runs is None or args.out is None:
+            raise UsageError("give SCENARIO, --runs N and --out DIR (or --resume DIR)")
+        if args.out.exists() and not args.out.is_dir():
+            raise UsageError(f"--out {args.out}: exists and is not a folder")
+        runs = campaign.run(
+            args.scenario,
+            args.runs,
+            args.seed,
+            args.workers,
+            args.executor,
+            args.scheduler,
+            args.out,
+            args.traces,
+            args.batch,
+        )
+        out = args.out
+    outcomes = runs.column("outcome").to_pylist()
+    counts = ", ".join(f"{o} {outcomes.count(o)}" for o in sorted(set(outcomes)))
+    print(f"{len(outcomes)} runs: {counts}")
+    print(f"  wrote {out / 'runs.parquet'}, {out / 'traces.parquet'} and {out / 'manifest.json'}")
     return 0
 
 

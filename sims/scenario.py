@@ -490,6 +490,11 @@ def load(source):
     if isinstance(source, dict):
         return parse(source, "<dict>")
     label, text = read_text(source)
+    return parse_text(text, label)
+
+
+def parse_text(text, label):
+    """Validated Scenario from TOML text; label names it in error messages."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -49,7 +49,8 @@ class Orbit:
         self.v = np.asarray(v_mps) * u.m / u.s
 
 
-CLOSED_LOOP = tomllib.loads((resources.files("sims") / "scenarios" / "nominal.toml").read_text())
+CLOSED_LOOP_TEXT = (resources.files("sims") / "scenarios" / "nominal.toml").read_text()
+CLOSED_LOOP = tomllib.loads(CLOSED_LOOP_TEXT)
 
 
 def closed_loop(**sections):
