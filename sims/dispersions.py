@@ -12,7 +12,7 @@ import zlib
 
 import numpy as np
 
-from dynamics import frames, truth
+from dynamics import frames, quaternion, truth
 from sims import distributions, model
 from sims.scenario import DISPERSIBLE, field_value
 
@@ -69,6 +69,20 @@ def build(scenario, campaign_seed, run_index):
     return model.build(apply(scenario, values), knowledge=scenario), values
 
 
+def _pdi_offsets(m):
+    """(position, velocity) of the PDI state relative to the orbit's, in the local
+    (downrange, crossrange, up) axes."""
+    axes = model.pdi_axes(m.site, m.pdi_orbit_mci[0:3])
+    return axes.T @ (m.x0[0:3] - m.pdi_orbit_mci[0:3]), axes.T @ (m.x0[3:6] - m.pdi_orbit_mci[3:6])
+
+
+def _attitude_offset(m):
+    q = quaternion.multiply(quaternion.conjugate(model.base_attitude(m)), tuple(m.x0[6:10]))
+    s = math.sqrt(q[1] ** 2 + q[2] ** 2 + q[3] ** 2)
+    k = 2.0 * math.atan2(s, q[0]) / s if s > 1e-15 else 2.0
+    return tuple(k * c for c in q[1:])
+
+
 def _engine_misalignment(m):
     return math.acos(min(1.0, m.engine["direction_body"][2]))
 
@@ -79,12 +93,13 @@ def _engine_azimuth(m):
 
 
 def _pdi_track(m):
-    r_mcmf = frames.mci_to_mcmf(tuple(m.x0[0:3]), 0.0, m.gravity["rotation_rate_radps"])
+    r_mcmf = frames.mci_to_mcmf(tuple(m.pdi_orbit_mci[0:3]), 0.0, m.gravity["rotation_rate_radps"])
     return frames.track_coordinates(m.site, r_mcmf)
 
 
 # How to find each dispersible field in the packed model: the read-back is what the compiled
-# code actually uses, and it is what campaigns record.
+# code actually uses (the PDI state x0 and the orbit state it was offset from), and it is what
+# campaigns record.
 READBACK = {
     "vehicle.dry_mass": lambda m: float(m.mass["dry_mass_kg"]),
     "vehicle.propellant_mass": lambda m: float(m.x0[truth.X_MASS] - m.mass["dry_mass_kg"]),
@@ -96,10 +111,13 @@ READBACK = {
     "vehicle.main_engine.misalignment": _engine_misalignment,
     "vehicle.main_engine.misalignment_azimuth": _engine_azimuth,
     "initial.descent_orbit.periapsis_altitude": lambda m: float(
-        np.linalg.norm(m.x0[0:3]) - m.site["map_radius_m"]
+        np.linalg.norm(m.pdi_orbit_mci[0:3]) - m.site["map_radius_m"]
     ),
     "initial.descent_orbit.downrange_to_site": lambda m: -_pdi_track(m)[0],
     "initial.descent_orbit.crossrange": lambda m: _pdi_track(m)[1],
+    "initial.position_offset": lambda m: tuple(float(v) for v in _pdi_offsets(m)[0]),
+    "initial.velocity_offset": lambda m: tuple(float(v) for v in _pdi_offsets(m)[1]),
+    "initial.attitude_offset": _attitude_offset,
     "sensors.star_tracker.noise": lambda m: float(m.sensors["star_tracker"]["noise_rad"]),
     "sensors.laser_rangefinder.noise": lambda m: float(m.sensors["rangefinder"]["noise_m"]),
     "sensors.laser_rangefinder.max_range": lambda m: float(m.sensors["rangefinder"]["max_range_m"]),

@@ -68,6 +68,7 @@ class Model:
     map_site: np.void  # the flight software's terrain model: its site datum and map tiles
     map_tiles: np.ndarray
     nav_initial_sigma: np.ndarray  # 1 sigma of the PDI navigation error, 15 error states
+    pdi_orbit_mci: np.ndarray  # (r, v) of the orbit at PDI, before the initial offsets
 
 
 def record(dtype, **fields):
@@ -151,7 +152,10 @@ def build(scenario, initial_state=None, knowledge=None):
     for k, row in enumerate(rows):
         schedule[k] = (row.t, row.throttle, row.direction)
 
-    r0, v0 = initial_state if initial_state is not None else pdi_state(scenario, site)
+    r_orbit, v_orbit = initial_state if initial_state is not None else pdi_state(scenario, site)
+    axes = pdi_axes(site, r_orbit)
+    r0 = np.asarray(r_orbit, float) + axes @ scenario.initial.position_offset
+    v0 = np.asarray(v_orbit, float) + axes @ scenario.initial.velocity_offset
     x0 = truth.make_state(r0, v0, (1.0, 0.0, 0.0, 0.0), (0.0, 0.0, 0.0), m0)
     omega = grav["rotation_rate_radps"]
     if closed_loop:
@@ -167,6 +171,10 @@ def build(scenario, initial_state=None, knowledge=None):
         fsw = np.zeros(1, flight_software.FSW_DTYPE)[0]
         sensors = np.zeros(1, suite.SUITE_DTYPE)[0]
         map_site, map_tiles, sigma = site, tiles, np.zeros(ekf.N_ERR)
+    offset = quaternion.from_rotation_vector(scenario.initial.attitude_offset)
+    x0[truth.X_Q : truth.X_Q + 4] = quaternion.multiply(
+        tuple(x0[truth.X_Q : truth.X_Q + 4]), offset
+    )
     return Model(
         x0=x0,
         run=run,
@@ -191,6 +199,7 @@ def build(scenario, initial_state=None, knowledge=None):
         map_site=map_site,
         map_tiles=map_tiles,
         nav_initial_sigma=sigma,
+        pdi_orbit_mci=np.concatenate([r_orbit, v_orbit]).astype(float),
     )
 
 
@@ -207,6 +216,22 @@ def steps_per_sample(rate_hz, time_step_s, field, multiple_of=1):
             + "."
         )
     return n
+
+
+def pdi_axes(site, r_mci):
+    """3x3 matrix whose columns are the local (downrange, crossrange, up) axes at the PDI
+    position, in MCI (= MCMF at t = 0)."""
+    return np.array(frames.local_track_axes(site, tuple(np.asarray(r_mci, float)))).T
+
+
+def base_attitude(m):
+    """The PDI attitude before any attitude offset: retrograde in closed loop, the schedule's
+    first command in open loop."""
+    x0 = m.x0
+    omega = m.gravity["rotation_rate_radps"]
+    if m.run["closed_loop"]:
+        return retrograde_attitude(m.site, x0[0:3], x0[3:6], omega)
+    return runloop.commanded_attitude(m.site, m.schedule, x0, 0.0, omega)[1]
 
 
 def retrograde_attitude(site, r_mci, v_mci, omega):

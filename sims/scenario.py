@@ -52,6 +52,7 @@ from sims.units import (
 )
 
 SpeedVector = vector("m/s", "20 m/s")
+AngleVector = vector("rad", "0.5 deg")
 AccelerationVector = vector("m/s2", "0 m/s2")
 
 
@@ -139,6 +140,11 @@ class Elements(Strict):
 class Initial(Strict):
     descent_orbit: DescentOrbit | None = None
     elements: Elements | None = None
+    # Offsets from that state, mostly for dispersing it: position and velocity along the
+    # local (downrange, crossrange, up) axes at PDI, attitude as a rotation vector in body axes.
+    position_offset: LengthVector = (0.0, 0.0, 0.0)
+    velocity_offset: SpeedVector = (0.0, 0.0, 0.0)
+    attitude_offset: AngleVector = (0.0, 0.0, 0.0)
 
     @model_validator(mode="after")
     def _exactly_one(self):
@@ -387,6 +393,9 @@ DISPERSIBLE = {
     "initial.descent_orbit.periapsis_altitude": "m",
     "initial.descent_orbit.downrange_to_site": "m",
     "initial.descent_orbit.crossrange": "m",
+    "initial.position_offset": "m",
+    "initial.velocity_offset": "m/s",
+    "initial.attitude_offset": "rad",
     "sensors.star_tracker.noise": "rad",
     "sensors.laser_rangefinder.noise": "m",
     "sensors.laser_rangefinder.max_range": "m",

@@ -39,6 +39,9 @@ EVERY_FIELD = {
     "initial.descent_orbit.periapsis_altitude": {"distribution": "norm", "scale": "200 m"},
     "initial.descent_orbit.downrange_to_site": {"distribution": "norm", "scale": "1 km"},
     "initial.descent_orbit.crossrange": {"distribution": "norm", "scale": "300 m"},
+    "initial.position_offset": {"distribution": "norm", "scale": "100 m"},
+    "initial.velocity_offset": {"distribution": "norm", "scale": "0.5 m/s"},
+    "initial.attitude_offset": {"distribution": "norm", "scale": "0.5 deg"},
     "sensors.star_tracker.noise": {
         "distribution": "uniform",
         "loc": "10 arcsec",
