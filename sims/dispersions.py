@@ -36,15 +36,14 @@ def sample(scenario, campaign_seed, run_index):
     for path, spec in scenario.dispersions.items():
         nominal = field_value(scenario, path)
         rng = field_stream(campaign_seed, run_index, path)
-        draws = tuple(
-            float(
-                distributions.frozen(spec.distribution, spec.parameters, DISPERSIBLE[path], v).rvs(
-                    random_state=rng
-                )
+        vector = isinstance(nominal, tuple)
+        draws = []
+        for i, v in enumerate(nominal if vector else (nominal,)):
+            dist = distributions.frozen(
+                spec.distribution, spec.parameters, DISPERSIBLE[path], v, i if vector else None
             )
-            for v in (nominal if isinstance(nominal, tuple) else (nominal,))
-        )
-        values[path] = draws if isinstance(nominal, tuple) else draws[0]
+            draws.append(float(dist.rvs(random_state=rng)))
+        values[path] = tuple(draws) if vector else draws[0]
     return values
 
 

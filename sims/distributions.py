@@ -15,8 +15,11 @@ from sims.units import parse_quantity
 UNIT_PARAMETERS = ("loc", "scale")
 
 
-def frozen(name, params, si_unit, nominal):
-    """A frozen scipy.stats continuous distribution; ValueError with what was expected."""
+def frozen(name, params, si_unit, nominal, component=None):
+    """A frozen scipy.stats continuous distribution; ValueError with what was expected.
+
+    For a vector field (component = 0, 1, 2) a parameter may be a list of three, one per
+    component."""
     dist = getattr(stats, name, None)
     if not isinstance(dist, stats.rv_continuous):
         raise ValueError(
@@ -25,6 +28,10 @@ def frozen(name, params, si_unit, nominal):
         )
     kwargs = {}
     for key, value in params.items():
+        if isinstance(value, list):
+            if component is None or len(value) != 3:
+                raise ValueError(f"parameter {key!r}: a list needs a vector field and three items")
+            value = value[component]
         if key in UNIT_PARAMETERS:
             kwargs[key] = parse_quantity(value, si_unit, f"1 {si_unit}")
         elif isinstance(value, int | float) and not isinstance(value, bool):

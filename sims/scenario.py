@@ -454,10 +454,15 @@ class Scenario(Strict):
             nominal = field_value(self, path)
             if nominal is None:
                 raise ValueError(f"dispersions: {path!r} is not in this scenario")
-            for value in nominal if isinstance(nominal, tuple) else (nominal,):
+            vector = isinstance(nominal, tuple)
+            for i, value in enumerate(nominal if vector else (nominal,)):
                 try:
                     distributions.frozen(
-                        spec.distribution, spec.parameters, DISPERSIBLE[path], value
+                        spec.distribution,
+                        spec.parameters,
+                        DISPERSIBLE[path],
+                        value,
+                        i if vector else None,
                     )
                 except ValueError as exc:
                     raise ValueError(f"dispersions: {path!r}: {exc}") from None

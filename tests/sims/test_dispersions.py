@@ -39,7 +39,7 @@ EVERY_FIELD = {
     "initial.descent_orbit.periapsis_altitude": {"distribution": "norm", "scale": "200 m"},
     "initial.descent_orbit.downrange_to_site": {"distribution": "norm", "scale": "1 km"},
     "initial.descent_orbit.crossrange": {"distribution": "norm", "scale": "300 m"},
-    "initial.position_offset": {"distribution": "norm", "scale": "100 m"},
+    "initial.position_offset": {"distribution": "norm", "scale": ["300 m", "300 m", "100 m"]},
     "initial.velocity_offset": {"distribution": "norm", "scale": "0.5 m/s"},
     "initial.attitude_offset": {"distribution": "norm", "scale": "0.5 deg"},
     "sensors.star_tracker.noise": {
@@ -101,6 +101,14 @@ def test_draws_are_reproducible_and_independent_of_other_dispersed_fields():
         assert a == dispersions.sample(all_, 9, k)["vehicle.dry_mass"]
         assert a == dispersions.sample(one, 9, k)["vehicle.dry_mass"]
     assert dispersions.sample(one, 9, 0) != dispersions.sample(one, 10, 0)
+
+
+def test_vector_parameters_apply_per_component():
+    sc = scenario.load(
+        closed_loop(dispersions={"initial.position_offset": EVERY_FIELD["initial.position_offset"]})
+    )
+    draws = np.array([dispersions.sample(sc, 2, k)["initial.position_offset"] for k in range(3000)])
+    assert draws.std(axis=0) == pytest.approx([300.0, 300.0, 100.0], rel=0.06)
 
 
 def test_a_normal_dispersion_has_its_mean_and_sigma():
