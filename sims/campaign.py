@@ -16,6 +16,7 @@ Results folder:
 
 import hashlib
 import json
+import logging
 import math
 import subprocess
 import sys
@@ -299,7 +300,11 @@ def execute(plan, pending, workers, executor, scheduler, batch_size, on_batch):
         cluster = None
         if scheduler is None:
             cluster = LocalCluster(
-                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                silence_logs=logging.CRITICAL,  # workers' shutdown heartbeat noise
             )
         try:
             with Client(scheduler or cluster) as client:
