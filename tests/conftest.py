@@ -1,11 +1,10 @@
 """Shared builders for the records the compiled models take."""
 
 import numpy as np
-import pytest
 from hypothesis import settings
 
 from dynamics import gravity, mass_properties, propulsion
-from dynamics.constants import MOON_GM_M3PS2, MOON_GRAVITY_REFERENCE_RADIUS_M, MOON_J2
+from dynamics.constants import MOON_GM_M3PS2, MOON_GRAVITY_REFERENCE_RADIUS_M
 from sims.model import record
 
 # Property tests: repeatable in CI, and no per-example deadline (the first example of a test
@@ -48,8 +47,3 @@ def engine_record(max_thrust=2500.0, isp=320.0, tau=0.1, position=(0, 0, 0), dir
         position_m=position,
         direction_body=direction,
     )
-
-
-@pytest.fixture
-def moon_j2():
-    return gravity_record(j2=MOON_J2)

@@ -8,8 +8,6 @@ last IMU specific force and rate (Solà 2017, "Quaternion kinematics for the err
 filter", arXiv:1711.02508, sections 5 and 7; Markley & Crassidis 2014, ch. 7).
 """
 
-import math
-
 import numpy as np
 from numba import njit
 
@@ -201,13 +199,3 @@ def reinitialise_altitude(nav, y, h):
     for i in range(3):
         for j in range(3):
             nav.P[DR + i, DR + j] += k * up[i] * up[j]
-
-
-@njit(cache=True)
-def position_sigma_along(nav, direction):
-    """1-sigma position uncertainty [m] along a unit direction (MCI)."""
-    var = 0.0
-    for i in range(3):
-        for j in range(3):
-            var += direction[i] * nav.P[DR + i, DR + j] * direction[j]
-    return math.sqrt(max(var, 0.0))
