@@ -1,8 +1,9 @@
 """Campaign throughput and scale: runs per second of the nominal scenario with dispersions on
 1 and on all local worker processes, the Dask executor's efficiency with 2 workers against 1,
-and the driver's peak resident memory.
+and the driver's peak resident memory; with --scale-runs N, the driver's peak memory over a
+campaign of N short (10-s) runs, to check that results stream to disk.
 
-    python benchmarks/bench_campaign.py [--runs N]
+    python benchmarks/bench_campaign.py [--runs N] [--scale-runs N]
 """
 
 import argparse
@@ -46,10 +47,29 @@ def rate(runs, **kwargs):
     return runs / seconds, landed
 
 
+def scale(runs):
+    data = nominal_dispersed()
+    data["simulation"] = {"time_step": "10 ms", "max_time": "10 s", "output_rate": "1 Hz"}
+    with tempfile.TemporaryDirectory() as out:
+        t0 = time.perf_counter()
+        table = campaign.run(data, runs=runs, out=Path(out) / "c", traces_first=1000)
+        seconds = time.perf_counter() - t0
+        size = sum(p.stat().st_size for p in (Path(out) / "c").rglob("*.parquet")) / 2**20
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        f"scale: {table.num_rows} short runs in {seconds:.0f} s, {size:.0f} MiB of Parquet, "
+        f"driver peak resident memory {peak_mib:.0f} MiB"
+    )
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--scale-runs", type=int, default=0)
     args = parser.parse_args()
+    if args.scale_runs:
+        scale(args.scale_runs)
+        return
     campaign.run(nominal_dispersed(), runs=2, workers=1)  # compile / load the cache
     cores = campaign.default_workers()
     one, _ = rate(args.runs // 2, workers=1)

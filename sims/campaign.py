@@ -10,8 +10,9 @@ Results folder:
   package versions, git revision, start and end times;
 - `parts/runs-<first>.parquet` and `parts/traces-<first>.parquet`: one pair per finished
   batch, each written atomically, so an interrupted campaign keeps every finished batch;
-- `runs.parquet` and `traces.parquet`: the whole campaign, sorted by run index, written when
-  every run is done.
+- `runs.parquet` and `traces.parquet`: the whole campaign in run order, written when every
+  run is done by streaming the parts (memory stays bounded as campaigns grow). Traces keep
+  every tenth sample of a run's 10-Hz trace (1 Hz) and its last one.
 """
 
 import hashlib
@@ -34,6 +35,7 @@ from dynamics import compile_cache
 from sims import api, dispersions, results, scenario
 from sims.errors import CampaignError
 
+TRACE_EVERY = 10  # campaign traces keep every 10th sample of the run's trace (1 Hz), and the last
 FAILED = ("crashed", "fuel_exhausted", "tipped_over", "hard_landing", "timeout", "diverged")
 
 
@@ -142,6 +144,8 @@ def run_one(sc, seed, index):
         ),
     )
     row["wall_time_s"] = time.perf_counter() - t0
+    keep = sorted({*range(0, trace.num_rows, TRACE_EVERY), trace.num_rows - 1})
+    trace = trace.take(keep)
     return row, trace.append_column("index", pa.array([index] * trace.num_rows, pa.int64()))
 
 
@@ -162,6 +166,17 @@ def rows_table(rows):
     """Arrow table of run rows (columns in order of first appearance, missing as null)."""
     names = list(dict.fromkeys(k for row in rows for k in row))
     return pa.table({n: [row.get(n) for row in rows] for n in names})
+
+
+def conform(table, schema):
+    """The table with the schema's columns, in its order and types (missing ones null)."""
+    columns = [
+        table.column(f.name).cast(f.type)
+        if f.name in table.column_names
+        else pa.nulls(table.num_rows, f.type)
+        for f in schema
+    ]
+    return pa.table(columns, schema=schema)
 
 
 def concat(tables):
@@ -237,15 +252,21 @@ class Results:
             )
 
     def consolidate(self):
-        """Write runs.parquet and traces.parquet (sorted by run index); return the runs."""
-        runs = concat([pq.read_table(p) for p in sorted(self.parts.glob("runs-*.parquet"))])
-        runs = runs.sort_by("index")
-        traces = concat([pq.read_table(p) for p in sorted(self.parts.glob("traces-*.parquet"))])
-        if traces.num_rows:
-            traces = traces.sort_by([("index", "ascending"), ("t_s", "ascending")])
-        results.write_atomically(self.out / "runs.parquet", lambda f: pq.write_table(runs, f))
-        results.write_atomically(self.out / "traces.parquet", lambda f: pq.write_table(traces, f))
-        return runs
+        """Write runs.parquet and traces.parquet in run order, streaming the parts (one in
+        memory at a time); return the runs table."""
+        for kind in ("runs", "traces"):
+            parts = sorted(self.parts.glob(f"{kind}-*.parquet"))
+            schema = (
+                pa.unify_schemas([pq.read_schema(p) for p in parts]) if parts else pa.schema([])
+            )
+
+            def write(f, parts=parts, schema=schema):
+                with pq.ParquetWriter(f, schema) as writer:
+                    for p in parts:
+                        writer.write_table(conform(pq.read_table(p), schema))
+
+            results.write_atomically(self.out / f"{kind}.parquet", write)
+        return pq.read_table(self.out / "runs.parquet")
 
 
 def versions():
@@ -275,8 +296,16 @@ def now():
 
 
 def batches(pending, workers, batch_size):
+    """Batches of consecutive run indices (never spanning a gap left by finished runs), so
+    every results part covers one index range and the parts, in order, are in run order."""
     size = batch_size or max(1, min(50, math.ceil(len(pending) / (4 * workers))))
-    return [pending[i : i + size] for i in range(0, len(pending), size)]
+    out, current = [], []
+    for index in pending:
+        if current and (index != current[-1] + 1 or len(current) == size):
+            out.append(current)
+            current = []
+        current.append(index)
+    return [*out, current] if current else out
 
 
 def execute(plan, pending, workers, executor, scheduler, batch_size, on_batch):
