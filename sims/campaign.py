@@ -426,7 +426,7 @@ def resume(out, workers=None, executor="local", scheduler=None, batch_size=None,
 
 def _run(plan, store, pending, workers, executor, scheduler, batch_size, progress):
     collected_rows, collected_traces = [], []
-    bar = progress_bar(plan.runs, plan.runs - len(pending), progress)
+    bar = ProgressBar(plan.runs, plan.runs - len(pending), progress)
 
     def on_batch(rows, traces):
         if store is not None:
@@ -449,7 +449,7 @@ def _run(plan, store, pending, workers, executor, scheduler, batch_size, progres
     return runs
 
 
-class progress_bar:
+class ProgressBar:
     """tqdm bar on a terminal (rate, ETA, landed count); silent otherwise."""
 
     def __init__(self, total, initial, enabled):
