@@ -91,30 +91,26 @@ def build(scenario, initial_state=None, knowledge=None):
     veh = scenario.vehicle
     site, tiles, heights = build_terrain(scenario.site, scenario.terrain)
     grav, c, s = build_gravity(scenario.moon)
-    mass = record(
-        mass_properties.MASS_DTYPE,
-        dry_mass_kg=veh.dry_mass,
-        dry_com_m=veh.dry_com,
-        dry_inertia_kgm2=np.diag(veh.dry_inertia),
-        propellant_capacity_kg=veh.propellant_capacity,
-        propellant_com_m=veh.propellant_com,
-        propellant_inertia_full_kgm2=np.diag(veh.propellant_inertia),
-    )
+    mass = build_mass(veh)
     engine = build_engine(veh.main_engine)
     thrusters = np.zeros(len(veh.rcs.thrusters), propulsion.THRUSTER_DTYPE)
     for i, th in enumerate(veh.rcs.thrusters):
         thrusters[i] = (th.position, th.direction, th.thrust, th.isp, th.min_on_time)
 
-    # The flight software's view of the vehicle: mass properties at PDI.
     m0 = veh.dry_mass + veh.propellant_mass
-    com0, inertia0 = np.zeros(3), np.zeros((3, 3))
-    mass_properties.evaluate(mass, m0, com0, inertia0, np.zeros((3, 3)))
+    com0, _ = pdi_mass_properties(mass, m0)
+    # The flight software's view of the vehicle (nominal in a dispersed run): its mass
+    # properties at PDI set the RCS torque table and the attitude gains.
+    known = knowledge.vehicle
+    com_known, inertia_known = pdi_mass_properties(
+        build_mass(known), known.dry_mass + known.propellant_mass
+    )
     torques = rcs.torque_matrix(
-        thrusters["position_m"], thrusters["direction_body"], thrusters["thrust_n"], com0
+        thrusters["position_m"], thrusters["direction_body"], thrusters["thrust_n"], com_known
     )
     ctl = scenario.control
     gains = attitude.pd_gains(
-        np.diag(inertia0), ctl.attitude_natural_frequency, ctl.attitude_damping_ratio
+        np.diag(inertia_known), ctl.attitude_natural_frequency, ctl.attitude_damping_ratio
     )
     contact_points = np.array([*veh.landing_gear, veh.main_engine.position], dtype=float)
     reach = float(np.max(np.linalg.norm(contact_points - com0, axis=1)))
@@ -399,6 +395,26 @@ def initial_flight_software_state(m, streams):
     nav["P"] = rot @ np.diag(sigma**2) @ rot.T
     state["mass_est_kg"] = m.fsw["initial_mass_kg"]
     return state
+
+
+def build_mass(veh):
+    """Mass-properties record of a vehicle section."""
+    return record(
+        mass_properties.MASS_DTYPE,
+        dry_mass_kg=veh.dry_mass,
+        dry_com_m=veh.dry_com,
+        dry_inertia_kgm2=np.diag(veh.dry_inertia),
+        propellant_capacity_kg=veh.propellant_capacity,
+        propellant_com_m=veh.propellant_com,
+        propellant_inertia_full_kgm2=np.diag(veh.propellant_inertia),
+    )
+
+
+def pdi_mass_properties(mass, total_mass_kg):
+    """(centre of mass [m], inertia [kg m^2]) at a total mass."""
+    com, inertia = np.zeros(3), np.zeros((3, 3))
+    mass_properties.evaluate(mass, total_mass_kg, com, inertia, np.zeros((3, 3)))
+    return com, inertia
 
 
 def build_gravity(moon):

@@ -4,7 +4,7 @@ independent of each other, the flight software keeps its nominal knowledge, bad 
 import numpy as np
 import pytest
 
-from sims import dispersions, scenario
+from sims import dispersions, model, scenario
 from sims.scenario import DISPERSIBLE
 from tests.sims.scenarios import closed_loop
 
@@ -78,6 +78,7 @@ def test_flight_software_keeps_its_nominal_knowledge():
                 for k in (
                     "vehicle.main_engine.max_thrust",
                     "vehicle.dry_mass",
+                    "vehicle.dry_com",
                     "sensors.star_tracker.noise",
                 )
             }
@@ -89,6 +90,10 @@ def test_flight_software_keeps_its_nominal_knowledge():
     assert m.fsw["initial_mass_kg"] == sc.vehicle.dry_mass + sc.vehicle.propellant_mass
     assert m.fsw["star_tracker_noise_rad"] == sc.sensors.star_tracker.noise
     assert m.sensors["star_tracker"]["noise_rad"] == sampled["sensors.star_tracker.noise"]
+    # and its attitude gains and RCS table come from the nominal mass properties
+    nominal = model.build(sc)
+    assert np.array_equal(m.gains["kp_nmprad"], nominal.gains["kp_nmprad"])
+    assert np.array_equal(m.rcs_torques, nominal.rcs_torques)
 
 
 def test_draws_are_reproducible_and_independent_of_other_dispersed_fields():
