@@ -28,6 +28,7 @@ SITE_DTYPE = np.dtype(
         ("track_downrange", np.float64, (3,)),  # ground-track direction at the site
         ("track_left", np.float64, (3,)),
         ("map_radius_m", np.float64),  # radius the track coordinates are measured on
+        ("highest_terrain_m", np.float64),  # terrain never rises above this over map_radius_m
     ],
     align=True,
 )

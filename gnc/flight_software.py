@@ -68,6 +68,7 @@ FSW_STATE_DTYPE = np.dtype(
         ("thrust_direction_mci", np.float64, (3,)),  # last commanded (rate-limited)
         ("q_command", np.float64, (4,)),
         ("throttle_command", np.float64),
+        ("altitude_est_m", np.float64),  # above the onboard terrain, at the last cycle
         ("mass_est_kg", np.float64),
         ("rcs_carried_nms", np.float64, (3,)),  # angular impulse owed below the minimum pulse
         ("low_propellant_logged", np.bool_),
@@ -243,6 +244,7 @@ def cycle(
     # --- mode logic
     r_site, v_site, g_site, axes = guidance_state(nav, site, grav, c, s, t_s)
     altitude_est = estimated_altitude(nav, map_site, map_tiles, heights, t_s, omega)
+    state.altitude_est_m = altitude_est
     if not state.started:
         _start_phase(
             p, state, modes.BRAKING, t_s, r_site, v_site, g_site, events, n_events, altitude_est

@@ -128,7 +128,6 @@ def build(scenario, initial_state=None, knowledge=None):
         else runloop.ATTITUDE_IDEAL,
         rcs_min_on_time_s=float(thrusters["min_on_time_s"].max()),
         contact_check_altitude_m=reach + veh.contact_probe_length + CONTACT_CHECK_MARGIN_M,
-        highest_terrain_m=max(float(heights.max(initial=0.0)), 0.0),
         max_body_rate_radps=sim.max_body_rate,
         n_gear_points=len(veh.landing_gear),
     )
@@ -486,6 +485,7 @@ def build_terrain(site_spec, terrain_spec):
     tiles, heights = terrain.make_tiles(grids)
     site_height, _, _ = terrain.height_and_gradient(tiles, heights, 0.0, 0.0)
     site["origin_mcmf_m"] = (MOON_MEAN_RADIUS_M + site_height) * site["up"]
+    site["highest_terrain_m"] = max(float(heights.max(initial=0.0)), 0.0)
     return site, tiles, heights
 
 

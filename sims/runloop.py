@@ -51,7 +51,6 @@ RUN_DTYPE = np.dtype(
         ("attitude_mode", np.int64),  # open loop only
         ("rcs_min_on_time_s", np.float64),  # flight software's pulse dead band
         ("contact_check_altitude_m", np.float64),  # below this, footpads are checked each step
-        ("highest_terrain_m", np.float64),  # above the map radius: skips look-ups high up
         ("max_body_rate_radps", np.float64),  # beyond this the run is declared diverged
         ("n_gear_points", np.int64),  # contact points [0, n) are landing gear, the rest structure
     ],
@@ -360,9 +359,7 @@ def simulate(
                 throttle_cmd = fsw_state.throttle_command
                 setpoint = propulsion.throttle_setpoint(engine, throttle_cmd)
                 phase = fsw_state.phase
-                altitude_est = flight_software.estimated_altitude(
-                    fsw_state.nav, map_site, map_tiles, heights, t, omega
-                )
+                altitude_est = fsw_state.altitude_est_m
                 error = abs(altitude_est - _true_altitude(site, tiles, heights, x, t, omega))
                 max_altitude_error = max(max_altitude_error, error)
         elif step % run.control_every_steps == 0:
@@ -446,7 +443,7 @@ def simulate(
             summary.time_s = t
             break
         r_mcmf = frames.mci_to_mcmf(vector.load(x, X_R), t, omega)
-        above_highest = vector.norm(r_mcmf) - site.map_radius_m - run.highest_terrain_m
+        above_highest = vector.norm(r_mcmf) - site.map_radius_m - site.highest_terrain_m
         if (
             above_highest < run.contact_check_altitude_m
             and terrain.altitude(site, tiles, heights, r_mcmf) < run.contact_check_altitude_m
