@@ -50,10 +50,10 @@ def harmonic_table(terms, degree):
 def point_mass_j2_acceleration(r, gm, radius, j2):
     """Acceleration [m/s^2] of a point mass plus J2 about the z axis, at position r [m]."""
     r2 = vector.dot(r, r)
-    rn = math.sqrt(r2)
-    k = -gm / (r2 * rn)
-    z2 = r[2] * r[2] / r2
-    f = 1.5 * j2 * radius * radius / r2
+    inv_r2 = 1.0 / r2
+    k = -gm * inv_r2 / math.sqrt(r2)
+    z2 = r[2] * r[2] * inv_r2
+    f = 1.5 * j2 * radius * radius * inv_r2
     kxy = k * (1.0 + f * (1.0 - 5.0 * z2))
     return (kxy * r[0], kxy * r[1], k * (1.0 + f * (3.0 - 5.0 * z2)) * r[2])
 
@@ -101,7 +101,7 @@ def harmonic_acceleration(r, gm, radius, c, s):
     return (k * ax, k * ay, k * az)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def acceleration_mci(g, c, s, r_mci, t_s):
     """Gravitational acceleration [m/s^2] in MCI at MCI position r_mci [m], time t_s [s]."""
     if g.harmonics_degree == 0:

@@ -33,7 +33,7 @@ def _add_parallel_axis(inertia, mass, point, com):
             inertia[i, j] += mass * ((d2 if i == j else 0.0) - d[i] * d[j])
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def evaluate(mp, mass_kg, com_out, inertia_out, inertia_inv_out):
     """Centre of mass [m], inertia and its inverse about it, for total mass mass_kg, in place."""
     m_dry = mp.dry_mass_kg

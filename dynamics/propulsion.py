@@ -45,12 +45,6 @@ def throttle_setpoint(engine, command):
 
 
 @njit(cache=True)
-def throttle_rate(engine, setpoint, throttle):
-    """d(throttle)/dt [1/s] of the first-order engine response."""
-    return (setpoint - throttle) / engine.time_constant_s
-
-
-@njit(cache=True)
 def mass_flow_kgps(thrust_n, isp_s):
     """Propellant mass flow [kg/s] for a thrust [N] at a specific impulse [s]."""
     return thrust_n / (isp_s * STANDARD_GRAVITY_MPS2)
@@ -72,7 +66,7 @@ def pulse_overlap_fraction(pulse_start_s, on_time_s, t_s, dt_s):
     return max(hi - lo, 0.0) / dt_s
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def rcs_force_torque(thrusters, on_time_s, pulse_start_s, t_s, dt_s, com_m):
     """Step-averaged force [N], torque [N m] and mass flow [kg/s] of the RCS.
 

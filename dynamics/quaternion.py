@@ -54,14 +54,40 @@ def from_axis_angle(axis, angle_rad):
     return (math.cos(0.5 * angle_rad), a[0] * s, a[1] * s, a[2] * s)
 
 
+# Below this rotation angle [rad] the half-angle functions are summed as series: the first
+# term left out is below 1e-18 relative, and the IMU's per-step rotations (< 1e-2 rad) skip
+# a square root, a sine and a cosine.
+SMALL_ANGLE_RAD = 0.05
+
+
 @njit(cache=True)
 def from_rotation_vector(v):
     """Quaternion of the rotation by |v| [rad] about v (identity for v = 0)."""
-    angle = math.sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2])
-    if angle < 1e-12:
-        return normalize((1.0, 0.5 * v[0], 0.5 * v[1], 0.5 * v[2]))
+    a2 = v[0] * v[0] + v[1] * v[1] + v[2] * v[2]
+    if a2 < SMALL_ANGLE_RAD * SMALL_ANGLE_RAD:
+        # cos(a/2) and sin(a/2)/a by their Taylor series to a^6
+        c = 1.0 - a2 / 8.0 * (1.0 - a2 / 48.0 * (1.0 - a2 / 120.0))
+        k = 0.5 * (1.0 - a2 / 24.0 * (1.0 - a2 / 80.0 * (1.0 - a2 / 168.0)))
+        return (c, k * v[0], k * v[1], k * v[2])
+    angle = math.sqrt(a2)
     k = math.sin(0.5 * angle) / angle
     return (math.cos(0.5 * angle), k * v[0], k * v[1], k * v[2])
+
+
+@njit(cache=True)
+def to_rotation_vector(q):
+    """Rotation vector [rad] of a unit quaternion (angle |v| <= pi about v)."""
+    s = math.sqrt(q[1] * q[1] + q[2] * q[2] + q[3] * q[3])
+    w = q[0] if q[0] >= 0.0 else -q[0]
+    sign = 1.0 if q[0] >= 0.0 else -1.0
+    if s < 0.5 * SMALL_ANGLE_RAD * w:
+        # 2 atan(u) / s with u = s / w by its series to u^8
+        u2 = s * s / (w * w)
+        k = 2.0 / w * (1.0 - u2 * (1.0 / 3.0 - u2 * (1.0 / 5.0 - u2 * (1.0 / 7.0 - u2 / 9.0))))
+    else:
+        k = 2.0 * math.atan2(s, w) / s
+    k *= sign
+    return (k * q[1], k * q[2], k * q[3])
 
 
 @njit(cache=True)

@@ -91,7 +91,9 @@ def ray_cast(site, tiles, heights, origin_mcmf, direction_mcmf, max_range_m, min
     """Range [m] along a unit direction from origin to the first terrain intersection, or -1.
 
     Marches in steps of half the current height above terrain (never less than min_step_m,
-    which should be below the finest feature width), then bisects the crossing to 1 mm.
+    which should be below the finest feature width), then closes in on the crossing by
+    regula falsi (Illinois variant: it keeps the bracket and converges even where the
+    bilinear surface bends) to 0.1 mm of height or a 1-mm bracket.
     """
     s_prev = 0.0
     h_prev = altitude(site, tiles, heights, origin_mcmf)
@@ -101,14 +103,30 @@ def ray_cast(site, tiles, heights, origin_mcmf, direction_mcmf, max_range_m, min
         s = min(s_prev + max(0.5 * h_prev, min_step_m), max_range_m)
         h = altitude(site, tiles, heights, vector.add(origin_mcmf, vector.scale(direction_mcmf, s)))
         if h <= 0.0:
-            lo, hi = s_prev, s
-            while hi - lo > 1e-3:
-                mid = 0.5 * (lo + hi)
-                p = vector.add(origin_mcmf, vector.scale(direction_mcmf, mid))
-                if altitude(site, tiles, heights, p) > 0.0:
-                    lo = mid
-                else:
-                    hi = mid
-            return 0.5 * (lo + hi)
+            return _crossing(
+                site, tiles, heights, origin_mcmf, direction_mcmf, s_prev, h_prev, s, h
+            )
         s_prev, h_prev = s, h
     return -1.0
+
+
+@njit(cache=True)
+def _crossing(site, tiles, heights, origin, direction, lo, h_lo, hi, h_hi):
+    """Range of the terrain crossing between lo (above, h_lo > 0) and hi (h_hi <= 0)."""
+    moved = 0  # the end the last step moved: +1 lo, -1 hi (moving one twice halves the other)
+    while hi - lo > 1e-3:
+        s = (lo * h_hi - hi * h_lo) / (h_hi - h_lo)
+        h = altitude(site, tiles, heights, vector.add(origin, vector.scale(direction, s)))
+        if abs(h) < 1e-4:
+            return s
+        if h > 0.0:
+            lo, h_lo = s, h
+            if moved == 1:
+                h_hi *= 0.5
+            moved = 1
+        else:
+            hi, h_hi = s, h
+            if moved == -1:
+                h_lo *= 0.5
+            moved = -1
+    return 0.5 * (lo + hi)

@@ -38,40 +38,37 @@ def quaternion_of(x):
     return (x[X_Q], x[X_Q + 1], x[X_Q + 2], x[X_Q + 3])
 
 
-@njit(cache=True)
-def derivative(
-    x,
-    t_s,
-    grav,
-    c,
-    s,
-    mp,
-    engine,
-    setpoint,
-    com,
-    inertia,
-    inertia_inv,
-    f_rcs,
-    tq_rcs,
-    mdot_rcs,
-    tq_held,
-    out,
-):
-    """dx/dt into out. f_rcs, tq_rcs [N, N m] and mdot_rcs [kg/s] are the step's RCS effort;
-    tq_held [N m] is torque held over the step (gravity gradient)."""
+@njit(cache=True, inline="always")
+def derivative(x, t_s, grav, c, s, held, out):
+    """dx/dt into out; `held` are the quantities held over the step:
+
+    (dry mass [kg], throttle setpoint, inverse engine time constant [1/s], the main engine's
+    body force [N], torque [N m] and mass flow [kg/s] at full throttle about the step's centre
+    of mass (they scale with the actual throttle), the RCS force, torque and mass flow, a held
+    torque (gravity gradient) [N m], the inertia and its inverse [kg m^2]).
+    Nothing burns once the propellant is gone.
+    """
+    (
+        dry_mass_kg,
+        setpoint,
+        inverse_time_constant,
+        (f_full, tq_full, mdot_full),
+        (f_rcs, tq_rcs, mdot_rcs),
+        tq_held,
+        inertia,
+        inertia_inv,
+    ) = held
     r = vector.load(x, X_R)
     q = quaternion_of(x)
     w = vector.load(x, X_W)
     m = x[X_MASS]
-    has_propellant = m > mp.dry_mass_kg
-    thrust = x[X_THROTTLE] * engine.max_thrust_n if has_propellant else 0.0
-    f_body, tq_body = propulsion.engine_force_torque(engine, thrust, com)
-    mdot = propulsion.mass_flow_kgps(thrust, engine.isp_s)
-    if has_propellant:
-        f_body = vector.add(f_body, f_rcs)
-        tq_body = vector.add(tq_body, tq_rcs)
-        mdot += mdot_rcs
-    tq_body = vector.add(tq_body, tq_held)
+    if m > dry_mass_kg:
+        throttle = x[X_THROTTLE]
+        f_body = vector.add(vector.scale(f_full, throttle), f_rcs)
+        tq_body = vector.add(vector.add(vector.scale(tq_full, throttle), tq_rcs), tq_held)
+        mdot = throttle * mdot_full + mdot_rcs
+    else:
+        f_body, tq_body, mdot = (0.0, 0.0, 0.0), tq_held, 0.0
     a = vector.add(
         gravity.acceleration_mci(grav, c, s, r, t_s),
         vector.scale(quaternion.rotate(q, f_body), 1.0 / m),
@@ -86,10 +83,22 @@ def derivative(
     for i in range(4):
         out[X_Q + i] = q_dot[i]
     out[X_MASS] = -mdot
-    out[X_THROTTLE] = propulsion.throttle_rate(engine, setpoint, x[X_THROTTLE])
+    out[X_THROTTLE] = (setpoint - x[X_THROTTLE]) * inverse_time_constant
 
 
 @njit(cache=True)
+def rk4_work():
+    """Scratch arrays of `rk4_step`: the four stage derivatives and the stage state."""
+    return (
+        np.zeros(STATE_SIZE),
+        np.zeros(STATE_SIZE),
+        np.zeros(STATE_SIZE),
+        np.zeros(STATE_SIZE),
+        np.zeros(STATE_SIZE),
+    )
+
+
+@njit(cache=True, inline="always")
 def rk4_step(
     x,
     t_s,
@@ -115,38 +124,36 @@ def rk4_step(
     (the engine flames out when the propellant is gone). The gravity-gradient torque, some
     1e-4 N m changing over minutes, is evaluated once per step too.
     """
-    k1, k2, k3, k4, tmp = work[0], work[1], work[2], work[3], work[4]
+    k1, k2, k3, k4, tmp = work
     tq_gg = (0.0, 0.0, 0.0)
     if grav.gravity_gradient_torque:
         r_body = quaternion.rotate_inverse(quaternion_of(x), vector.load(x, X_R))
         tq_gg = gravity.gradient_torque(r_body, inertia, grav.gm_m3ps2)
-    args = (
-        grav,
-        c,
-        s,
-        mp,
-        engine,
+    f_full, tq_full = propulsion.engine_force_torque(engine, engine.max_thrust_n, com)
+    held = (
+        mp.dry_mass_kg,
         setpoint,
-        com,
+        1.0 / engine.time_constant_s,
+        (f_full, tq_full, propulsion.mass_flow_kgps(engine.max_thrust_n, engine.isp_s)),
+        (f_rcs, tq_rcs, mdot_rcs),
+        tq_gg,
         inertia,
         inertia_inv,
-        f_rcs,
-        tq_rcs,
-        mdot_rcs,
-        tq_gg,
     )
-    derivative(x, t_s, *args, k1)
+    half = 0.5 * dt_s
+    derivative(x, t_s, grav, c, s, held, k1)
     for i in range(STATE_SIZE):
-        tmp[i] = x[i] + 0.5 * dt_s * k1[i]
-    derivative(tmp, t_s + 0.5 * dt_s, *args, k2)
+        tmp[i] = x[i] + half * k1[i]
+    derivative(tmp, t_s + half, grav, c, s, held, k2)
     for i in range(STATE_SIZE):
-        tmp[i] = x[i] + 0.5 * dt_s * k2[i]
-    derivative(tmp, t_s + 0.5 * dt_s, *args, k3)
+        tmp[i] = x[i] + half * k2[i]
+    derivative(tmp, t_s + half, grav, c, s, held, k3)
     for i in range(STATE_SIZE):
         tmp[i] = x[i] + dt_s * k3[i]
-    derivative(tmp, t_s + dt_s, *args, k4)
+    derivative(tmp, t_s + dt_s, grav, c, s, held, k4)
+    sixth = dt_s / 6.0
     for i in range(STATE_SIZE):
-        x[i] += dt_s / 6.0 * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i])
+        x[i] += sixth * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i])
     q = quaternion.normalize(quaternion_of(x))
     for i in range(4):
         x[X_Q + i] = q[i]
@@ -159,7 +166,7 @@ def propagate(x, t0_s, dt_s, n_steps, grav, c, s, mp, engine, throttle_command):
 
     Used for verification against analytic solutions and for timing the bare truth step.
     """
-    work = np.zeros((5, STATE_SIZE))
+    work = rk4_work()
     com = np.zeros(3)
     inertia = np.zeros((3, 3))
     inertia_inv = np.zeros((3, 3))

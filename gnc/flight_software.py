@@ -79,7 +79,7 @@ FSW_STATE_DTYPE = np.dtype(
 )
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def imu_sample(state, dv_body, dtheta_body, interval_s, grav, c, s, t_s):
     """Strapdown propagation of the navigation state by one IMU output."""
     ekf.strapdown(state.nav, dv_body, dtheta_body, interval_s, grav, c, s, t_s)

@@ -13,6 +13,7 @@ import numpy as np
 from numba import njit
 
 from dynamics import quaternion, vector
+from sensors import random_stream
 
 TRIAD_DTYPE = np.dtype(
     [
@@ -44,47 +45,45 @@ TRIAD_STATE_DTYPE = np.dtype(
 
 
 @njit(cache=True)
-def init_triad(spec, state, rng):
+def init_triad(spec, state, stream):
     """Draw the triad's turn-on bias, scale factors and misalignment."""
     for i in range(3):
-        state.bias[i] = spec.bias_sigma * rng.standard_normal()
+        state.bias[i] = spec.bias_sigma * random_stream.standard_normal(stream)
         state.remainder[i] = 0.0
         for j in range(3):
+            draw = random_stream.standard_normal(stream)
             if i == j:
-                state.matrix[i, j] = 1.0 + spec.scale_factor_sigma * rng.standard_normal()
+                state.matrix[i, j] = 1.0 + spec.scale_factor_sigma * draw
             else:
-                state.matrix[i, j] = spec.misalignment_sigma_rad * rng.standard_normal()
+                state.matrix[i, j] = spec.misalignment_sigma_rad * draw
 
 
-@njit(cache=True)
-def measure_triad(spec, state, true_increment, interval_s, rng, out):
+@njit(cache=True, inline="always")
+def measure_triad(spec, state, true_increment, interval_s, stream, out):
     """Measured increment over interval_s for a true body-frame increment, into out."""
+    root_interval = math.sqrt(interval_s)
     for i in range(3):
-        state.bias[i] += spec.bias_walk * math.sqrt(interval_s) * rng.standard_normal()
+        state.bias[i] += spec.bias_walk * root_interval * random_stream.standard_normal(stream)
     limit = spec.saturation * interval_s
+    m = state.matrix
     for i in range(3):
-        x = 0.0
-        for j in range(3):
-            x += state.matrix[i, j] * true_increment[j]
+        x = m[i, 0] * true_increment[0] + m[i, 1] * true_increment[1] + m[i, 2] * true_increment[2]
         x += state.bias[i] * interval_s
-        x += spec.noise_density * math.sqrt(interval_s) * rng.standard_normal()
+        x += spec.noise_density * root_interval * random_stream.standard_normal(stream)
         x = min(max(x, -limit), limit)
         if spec.quantum > 0.0:
             total = x + state.remainder[i]
-            x = round(total / spec.quantum) * spec.quantum
+            x = math.floor(total / spec.quantum + 0.5) * spec.quantum
             state.remainder[i] = total - x
         out[i] = x
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def true_increments(q0, q1, v0_mci, v1_mci, g0_mci, g1_mci, dt_s):
     """True delta-angle and delta-v [rad, m/s] in body axes over a truth step: the body
     rotation from q0 to q1, and the velocity change less gravity's (trapezoidal) share,
     resolved at the mid-step attitude."""
-    e = quaternion.multiply(quaternion.conjugate(q0), q1)
-    s = math.sqrt(e[1] * e[1] + e[2] * e[2] + e[3] * e[3])
-    k = 2.0 * math.atan2(s, e[0]) / s if s > 1e-15 else 2.0
-    dtheta = (k * e[1], k * e[2], k * e[3])
+    dtheta = quaternion.to_rotation_vector(quaternion.multiply(quaternion.conjugate(q0), q1))
     dv_mci = vector.sub(
         vector.sub(v1_mci, v0_mci), vector.scale(vector.add(g0_mci, g1_mci), 0.5 * dt_s)
     )

@@ -8,6 +8,7 @@ import numpy as np
 from numba import njit
 
 from dynamics import quaternion, terrain
+from sensors import random_stream
 
 RANGEFINDER_DTYPE = np.dtype(
     [
@@ -23,7 +24,7 @@ RANGEFINDER_DTYPE = np.dtype(
 
 
 @njit(cache=True)
-def measure(spec, site, tiles, heights, r_mcmf, q_body_to_mcmf, rng):
+def measure(spec, site, tiles, heights, r_mcmf, q_body_to_mcmf, stream):
     """(valid, measured slant range [m])."""
     beam = quaternion.rotate(
         q_body_to_mcmf, (spec.beam_body[0], spec.beam_body[1], spec.beam_body[2])
@@ -32,4 +33,4 @@ def measure(spec, site, tiles, heights, r_mcmf, q_body_to_mcmf, rng):
     if rho < 0.0:
         return False, 0.0
     sigma = spec.noise_m + spec.noise_fraction * rho
-    return True, rho + sigma * rng.standard_normal()
+    return True, rho + sigma * random_stream.standard_normal(stream)

@@ -5,18 +5,12 @@
 >>> result.summary["outcome"], result.trajectory.to_pandas()
 """
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from dynamics import orbit
-from gnc import flight_software, modes
-from sensors import suite
+from gnc import modes
+from sims import batch, results, scenario
 from sims import model as model_builder
-from sims import results, runloop, scenario
-
-EVENT_CAPACITY = 256
-SENSOR_STREAMS = ("imu", "star_tracker", "laser_rangefinder")  # simulate's generator order
 
 
 def load(source):
@@ -24,90 +18,21 @@ def load(source):
     return scenario.load(source)
 
 
-@dataclass
-class Run:
-    """One run's packed inputs and, after `execute`, its raw outputs: x is the truth state
-    (final after the run) and fsw_state the flight software's (its filter included)."""
-
-    scenario: scenario.Scenario
-    seed: int
-    model: model_builder.Model
-    x: np.ndarray
-    fsw_state: np.void
-    sensor_state: np.void
-    generators: list
-    events: np.ndarray
-    n_events: np.ndarray
-    trace: np.ndarray
-    summary: np.ndarray
-
-
-def prepare(source, seed=0, initial_orbit=None):
-    """Packed inputs of one run (see `run` for the arguments)."""
+def prepare(source, seed=0, initial_orbit=None, seeds=None):
+    """Packed inputs of one run, a `batch.Batch` of one (see `run` for the arguments), or of
+    one run per seed in seeds; after `execute`, its arrays hold each run's raw outputs along
+    their first axis (x: the final truth state, fsw_state: the flight software's, its filter
+    included)."""
     sc = load(source)
     initial = orbit.state_from_orbit(initial_orbit) if initial_orbit is not None else None
-    return prepare_model(sc, model_builder.build(sc, initial), np.random.SeedSequence(seed), seed)
+    m = model_builder.build(sc, initial)
+    seeds = [seed] if seeds is None else list(seeds)
+    return batch.prepare(sc, [m] * len(seeds), [np.random.SeedSequence(k) for k in seeds], seeds)
 
 
-def prepare_model(sc, m, seed_sequence, seed):
-    """Packed inputs of one run of an already built model; seed_sequence feeds the sensors'
-    and the navigation error's streams, seed is what the results record."""
-    streams = seed_sequence.spawn(len(suite.STREAMS))
-    generators = [
-        np.random.default_rng(streams[suite.STREAMS.index(name)]) for name in SENSOR_STREAMS
-    ]
-    if m.run["closed_loop"]:
-        fsw_state = model_builder.initial_flight_software_state(m, streams)
-    else:
-        fsw_state = np.zeros(1, flight_software.FSW_STATE_DTYPE)[0]
-    return Run(
-        scenario=sc,
-        seed=seed,
-        model=m,
-        x=m.x0.copy(),
-        fsw_state=fsw_state,
-        sensor_state=np.zeros(1, suite.SUITE_STATE_DTYPE)[0],
-        generators=generators,
-        events=np.zeros(EVENT_CAPACITY, modes.EVENT_DTYPE),
-        n_events=np.zeros(1, np.int64),
-        trace=np.zeros(m.trace_capacity, runloop.TRACE_DTYPE),
-        summary=np.zeros(1, runloop.SUMMARY_DTYPE),
-    )
-
-
-def execute(r):
-    """Fly a prepared run (one compiled call)."""
-    m = r.model
-    runloop.simulate(
-        r.x,
-        m.run,
-        m.gravity,
-        m.harmonics_c,
-        m.harmonics_s,
-        m.mass,
-        m.engine,
-        m.thrusters,
-        m.rcs_torques,
-        m.rcs_groups,
-        m.gains,
-        m.site,
-        m.tiles,
-        m.heights,
-        m.contact_points,
-        m.limits,
-        m.schedule,
-        m.fsw,
-        r.fsw_state,
-        m.sensors,
-        r.sensor_state,
-        *r.generators,
-        m.map_site,
-        m.map_tiles,
-        r.events,
-        r.n_events,
-        r.trace,
-        r.summary[0],
-    )
+def execute(b):
+    """Fly a prepared batch (one compiled call)."""
+    batch.execute(b)
 
 
 def run(source, seed=0, initial_orbit=None):
@@ -124,12 +49,23 @@ def run(source, seed=0, initial_orbit=None):
     return result_of(r)
 
 
-def result_of(r):
-    """The `RunResult` of an executed run."""
-    summary = r.summary[0]
+def run_seeds(source, seeds, initial_orbit=None):
+    """`RunResult`s of one scenario flown with each seed, all in one compiled call."""
+    b = prepare(source, initial_orbit=initial_orbit, seeds=seeds)
+    execute(b)
+    return [result_of(b, k) for k in range(len(b))]
+
+
+def result_of(b, k=0):
+    """The `RunResult` of run k of an executed batch."""
+    summary = b.summary[k]
     return results.RunResult(
         summary=results.summarize(
-            r.scenario, r.seed, r.model, summary, modes.describe(r.events, r.n_events[0])
+            b.scenario,
+            b.seeds[k],
+            b.models[k],
+            summary,
+            modes.describe(b.events[k], b.n_events[k, 0]),
         ),
-        trajectory=results.trace_table(r.trace[: summary["n_trace"]]),
+        trajectory=results.trace_table(b.trace[k, : summary["n_trace"]]),
     )

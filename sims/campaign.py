@@ -11,17 +11,19 @@ Results folder:
 - `parts/runs-<first>.parquet` and `parts/traces-<first>.parquet`: one pair per finished
   batch, each written atomically, so an interrupted campaign keeps every finished batch;
 - `runs.parquet` and `traces.parquet`: the whole campaign in run order, written when every
-  run is done by streaming the parts (memory stays bounded as campaigns grow). Traces keep
-  every tenth sample of a run's 10-Hz trace (1 Hz) and its last one.
+  run is done by streaming the parts (memory stays bounded as campaigns grow). Traces are
+  sampled at 1 Hz and at the end of the run.
+
+Each batch of runs is flown by one compiled call (`sims.batch`).
 """
 
+import functools
 import hashlib
 import json
 import logging
 import math
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
@@ -31,11 +33,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from dynamics import compile_cache
-from sims import api, dispersions, results, scenario
+from dynamics import compile_cache, touchdown, truth
+from gnc import modes
+from sims import api, batch, dispersions, results, runloop, scenario
 from sims.errors import CampaignError
 
-TRACE_EVERY = 10  # campaign traces keep every 10th sample of the run's trace (1 Hz), and the last
+TRACE_RATE_HZ = 1.0  # campaign traces: one sample a second, and the last
 FAILED = ("crashed", "fuel_exhausted", "tipped_over", "hard_landing", "timeout", "diverged")
 
 
@@ -72,100 +75,136 @@ def code_digest():
     return compile_cache.sources_digest(Path(compile_cache.__file__).resolve().parent.parent)
 
 
-def cause_of(summary, limits):
-    """Which limit a run broke first (or why it ended): a class to group failures by."""
-    outcome = summary["outcome"]
-    if outcome == "diverged":
-        return summary.get("diverged_reason", "diverged")
-    if outcome in ("timeout", "landed"):
-        return outcome
-    td = summary["touchdown"]
-    if td["contact"] == "engine nozzle":
+@functools.lru_cache(maxsize=4)
+def _compiled_plan(scenario_text, label):
+    """(scenario, sampler) of a plan, parsed once per process (workers run many batches)."""
+    plan = Plan(scenario_text, label, 0, 0, 0)
+    sc = plan.scenario
+    return sc, dispersions.Sampler(sc)
+
+
+def cause_of(summary, limits, n_gear_points, error=None):
+    """Which limit a run broke first (or why it ended): a class to group failures by.
+    summary is the run's record from the compiled loop; error the message of a run that
+    raised inside the model."""
+    if error is not None:
+        return error
+    outcome = int(summary["outcome"])
+    if outcome == touchdown.DIVERGED:
+        return runloop.DIVERGENCE_REASONS[int(summary["diverged_reason"])]
+    if outcome in (touchdown.TIMEOUT, touchdown.LANDED):
+        return touchdown.OUTCOMES[outcome]
+    if summary["contact_point"] >= n_gear_points:
         return "structure_contact"
-    if outcome == "fuel_exhausted":
+    if outcome == touchdown.FUEL_EXHAUSTED:
         return "propellant"
     checks = (
-        ("vertical_speed", td["vertical_speed_mps"], limits.vertical_speed),
-        ("horizontal_speed", td["horizontal_speed_mps"], limits.horizontal_speed),
-        ("tilt", math.radians(td["tilt_deg"]), limits.tilt),
-        ("slope", math.radians(td["slope_deg"]), limits.slope),
-        ("body_rate", math.radians(td["body_rate_dps"]), limits.body_rate),
+        ("vertical_speed", summary["vertical_speed_mps"], limits.vertical_speed),
+        ("horizontal_speed", summary["horizontal_speed_mps"], limits.horizontal_speed),
+        ("tilt", summary["tilt_rad"], limits.tilt),
+        ("slope", summary["slope_rad"], limits.slope),
+        ("body_rate", summary["body_rate_radps"], limits.body_rate),
     )
-    worst = max(checks, key=lambda c: c[1] / c[2] if c[2] > 0 else 0.0)
-    return worst[0]
+    return max(checks, key=lambda c: c[1] / c[2] if c[2] > 0 else 0.0)[0]
 
 
-def run_one(sc, seed, index):
-    """(row, trajectory table) of one dispersed run; a run that raises is a 'diverged' row.
-    Touchdown columns are null when there was no touchdown."""
-    t0 = time.perf_counter()
-    m, sampled = dispersions.build(sc, seed, index)
-    used = dispersions.read_back(m, sampled)
-    row = {"index": index, "campaign_seed": seed}
-    for path, value in used.items():
-        if isinstance(value, tuple):
-            row.update({f"{path}[{i}]": v for i, v in enumerate(value)})
+def events_summary(events, count):
+    """Events of a run as 't:event[:sensor]' joined by ';' (phase changes and single
+    rejections left out: they happen in every run)."""
+    return ";".join(
+        f"{e['t_s']:.1f}:{e['event']}" + (f":{e['sensor']}" if "sensor" in e else "")
+        for e in modes.describe(events, count)
+        if e["event"] not in ("phase_change", "measurement_rejected")
+    )
+
+
+def runs_table(b, indices, campaign_seed, used):
+    """Arrow table of an executed batch, one row per run: index, seed, the dispersed values the
+    model used (used[k]), outcome and cause, touchdown state (null without a touchdown),
+    propellant, navigation errors (null in open loop), events and wall time. Every value of
+    a run that raised inside the model is null but its outcome ('diverged') and cause."""
+    sc, s = b.scenario, b.summary
+    n = len(b)
+    raised = np.zeros(n, bool)
+    raised[list(b.errors)] = True
+    code = np.where(raised, touchdown.DIVERGED, s["outcome"])
+    flown = ~raised
+    touched = flown & ~np.isin(code, (touchdown.TIMEOUT, touchdown.DIVERGED))
+    closed = flown & b.inputs["run"]["closed_loop"]
+    m0 = np.array([m.x0[truth.X_MASS] for m in b.models])
+    dry = b.inputs["mass"]["dry_mass_kg"]
+    n_gear = b.inputs["run"]["n_gear_points"]
+
+    def values(x, valid):
+        return pa.array(np.asarray(x, float), mask=~valid)
+
+    columns = {
+        "index": pa.array(indices, pa.int64()),
+        "campaign_seed": pa.array([campaign_seed] * n, pa.int64()),
+    }
+    for path in used[0] if used else ():
+        first = used[0][path]
+        if isinstance(first, tuple):
+            for i in range(len(first)):
+                columns[f"{path}[{i}]"] = pa.array([u[path][i] for u in used], pa.float64())
         else:
-            row[path] = value
-    try:
-        r = api.prepare_model(sc, m, dispersions.run_seed(seed, index), seed)
-        api.execute(r)
-        result = api.result_of(r)
-    except Exception as exc:  # a model that raises is a result of the campaign, not a crash
-        row.update(outcome="diverged", cause=f"raised {type(exc).__name__}: {exc}")
-        row["wall_time_s"] = time.perf_counter() - t0
-        return row, None
-    s = result.summary
-    td = s["touchdown"] or {}
-    trace = result.trajectory
-    nav = s.get("navigation") or {}
-    row.update(
-        outcome=s["outcome"],
-        cause=cause_of(s, sc.touchdown_limits),
-        end_time_s=s["end_time_s"],
-        vertical_speed_mps=td.get("vertical_speed_mps"),
-        horizontal_speed_mps=td.get("horizontal_speed_mps"),
-        tilt_deg=td.get("tilt_deg"),
-        slope_deg=td.get("slope_deg"),
-        body_rate_dps=td.get("body_rate_dps"),
-        landing_error_m=td.get("position_error_m"),
-        burn_time_s=s["burn_time_s"],
-        delta_v_mps=s["delta_v_mps"],
-        propellant_used_kg=s["propellant_used_kg"],
-        propellant_remaining_kg=s["propellant_remaining_kg"],
-        max_altitude_error_m=nav.get("max_altitude_error_m"),
-        max_velocity_error_mps=float(np.nanmax(trace.column("nav_velocity_error_mps")))
-        if nav
-        else None,
-        events=";".join(
-            f"{e['t_s']:.1f}:{e['event']}" + (f":{e['sensor']}" if "sensor" in e else "")
-            for e in s["events"]
-            if e["event"] not in ("phase_change", "measurement_rejected")
+            columns[path] = pa.array([u[path] for u in used], pa.float64())
+    columns.update(
+        outcome=pa.array([touchdown.OUTCOMES[c] for c in code]),
+        cause=pa.array(
+            [cause_of(s[k], sc.touchdown_limits, n_gear[k], b.errors.get(k)) for k in range(n)]
         ),
+        end_time_s=values(s["time_s"], flown),
+        vertical_speed_mps=values(s["vertical_speed_mps"], touched),
+        horizontal_speed_mps=values(s["horizontal_speed_mps"], touched),
+        tilt_deg=values(np.degrees(s["tilt_rad"]), touched),
+        slope_deg=values(np.degrees(s["slope_rad"]), touched),
+        body_rate_dps=values(np.degrees(s["body_rate_radps"]), touched),
+        landing_error_m=values(s["position_error_m"], touched),
+        burn_time_s=values(s["burn_time_s"], flown),
+        delta_v_mps=values(s["delta_v_mps"], flown),
+        propellant_used_kg=values(m0 - s["final_mass_kg"], flown),
+        propellant_remaining_kg=values(s["final_mass_kg"] - dry, flown),
+        max_altitude_error_m=values(s["max_altitude_error_m"], closed),
+        max_velocity_error_mps=values(s["max_velocity_error_mps"], closed),
+        events=pa.array(
+            [events_summary(b.events[k], b.n_events[k, 0]) if flown[k] else "" for k in range(n)]
+        ),
+        wall_time_s=pa.array(b.run_seconds, pa.float64()),
     )
-    row["wall_time_s"] = time.perf_counter() - t0
-    keep = sorted({*range(0, trace.num_rows, TRACE_EVERY), trace.num_rows - 1})
-    trace = trace.take(keep)
-    return row, trace.append_column("index", pa.array([index] * trace.num_rows, pa.int64()))
+    return pa.table(columns)
+
+
+def traces_table(b, indices, keep):
+    """Arrow table of the 1-Hz traces of the kept runs of an executed batch, with their index."""
+    tables = []
+    for k, index in enumerate(indices):
+        if keep[k] and k not in b.errors:
+            trace = results.trace_table(b.trace[k, : b.summary[k]["n_trace"]])
+            tables.append(trace.append_column("index", pa.array([index] * trace.num_rows)))
+    return concat(tables)
 
 
 def run_batch(plan, indices):
-    """Rows and kept traces of a batch of runs (executed in a worker)."""
-    sc = plan.scenario
-    rows, traces = [], []
-    for index in indices:
-        row, trace = run_one(sc, plan.seed, index)
-        rows.append(row)
-        keep = index < plan.traces_first or row["outcome"] in FAILED
-        if trace is not None and keep:
-            traces.append(trace)
-    return rows, traces
-
-
-def rows_table(rows):
-    """Arrow table of run rows (columns in order of first appearance, missing as null)."""
-    names = list(dict.fromkeys(k for row in rows for k in row))
-    return pa.table({n: [row.get(n) for row in rows] for n in names})
+    """(runs table, traces table) of a batch of runs, flown by one compiled call (executed in
+    a worker). Traces are kept at 1 Hz for the first plan.traces_first runs and every failure.
+    """
+    sc, sampler = _compiled_plan(plan.scenario_text, plan.label)
+    sampled = sampler.sample(plan.seed, indices)
+    models = [dispersions.build(sc, values) for values in sampled]
+    used = [dispersions.read_back(m, values) for m, values in zip(models, sampled, strict=True)]
+    b = batch.prepare(
+        sc,
+        models,
+        [dispersions.run_seed(plan.seed, i) for i in indices],
+        [plan.seed] * len(indices),
+        output_rate_hz=TRACE_RATE_HZ,
+    )
+    batch.execute(b, keep_going=True)
+    runs = runs_table(b, indices, plan.seed, used)
+    outcomes = runs.column("outcome").to_pylist()
+    keep = [i < plan.traces_first or o in FAILED for i, o in zip(indices, outcomes, strict=True)]
+    return runs, traces_table(b, indices, keep)
 
 
 def conform(table, schema):
@@ -240,15 +279,14 @@ class Results:
                 ) from None
         return indices
 
-    def write_batch(self, rows, traces):
-        first = min(row["index"] for row in rows)
+    def write_batch(self, runs, traces):
+        first = runs.column("index")[0].as_py()
         results.write_atomically(
-            self.parts / f"runs-{first:09d}.parquet", lambda f: pq.write_table(rows_table(rows), f)
+            self.parts / f"runs-{first:09d}.parquet", lambda f: pq.write_table(runs, f)
         )
-        if traces:
+        if traces.num_rows:
             results.write_atomically(
-                self.parts / f"traces-{first:09d}.parquet",
-                lambda f: pq.write_table(concat(traces), f),
+                self.parts / f"traces-{first:09d}.parquet", lambda f: pq.write_table(traces, f)
             )
 
     def consolidate(self):
@@ -309,19 +347,25 @@ def batches(pending, workers, batch_size):
 
 
 def execute(plan, pending, workers, executor, scheduler, batch_size, on_batch):
-    """Run the pending indices in batches; on_batch(rows, traces) as each finishes."""
+    """Run the pending indices in batches; on_batch(runs, traces) as each finishes.
+
+    The local executor flies batches in `workers` threads of this process: a batch's compiled
+    call releases the GIL, so the threads fill the cores with no process start-up and nothing
+    pickled. When interrupted, batches not yet started are dropped and running ones finish.
+    """
     work = batches(pending, workers, batch_size)
     if executor == "local" and workers == 1:
         for b in work:
             on_batch(*run_batch(plan, b))
     elif executor == "local":
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor, as_completed
+        from concurrent.futures import ThreadPoolExecutor, as_completed
 
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+        pool = ThreadPoolExecutor(workers)
+        try:
             for future in as_completed([pool.submit(run_batch, plan, b) for b in work]):
                 on_batch(*future.result())
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
     else:
         from dask.distributed import Client, LocalCluster
         from dask.distributed import as_completed as dask_completed
@@ -425,23 +469,23 @@ def resume(out, workers=None, executor="local", scheduler=None, batch_size=None,
 
 
 def _run(plan, store, pending, workers, executor, scheduler, batch_size, progress):
-    collected_rows, collected_traces = [], []
+    collected_runs, collected_traces = [], []
     bar = ProgressBar(plan.runs, plan.runs - len(pending), progress)
 
-    def on_batch(rows, traces):
+    def on_batch(runs, traces):
         if store is not None:
-            store.write_batch(rows, traces)
+            store.write_batch(runs, traces)
         else:
-            collected_rows.extend(rows)
-            collected_traces.extend(traces)
-        bar.update(rows)
+            collected_runs.append(runs)
+            collected_traces.append(traces)
+        bar.update(runs)
 
     try:
         execute(plan, pending, workers, executor, scheduler, batch_size, on_batch)
     finally:
         bar.close()
     if store is None:
-        return rows_table(collected_rows).sort_by("index")
+        return concat(collected_runs).sort_by("index")
     runs = store.consolidate()
     manifest = store.manifest()
     manifest["finished"] = now()
@@ -461,11 +505,11 @@ class ProgressBar:
 
             self.bar = tqdm(total=total, initial=initial, unit="run", file=sys.stderr)
 
-    def update(self, rows):
-        self.landed += sum(row["outcome"] == "landed" for row in rows)
+    def update(self, runs):
+        self.landed += runs.column("outcome").to_pylist().count("landed")
         if self.bar is not None:
             self.bar.set_postfix(landed=self.landed, refresh=False)
-            self.bar.update(len(rows))
+            self.bar.update(runs.num_rows)
 
     def close(self):
         if self.bar is not None:
@@ -479,9 +523,9 @@ def replay(out, index):
         raise CampaignError(
             f"--index {index}: the campaign in {out} has runs 0 to {manifest['runs'] - 1}"
         )
-    sc = Plan(manifest["scenario_text"], manifest["scenario"], 0, 0, 0).scenario
+    sc, sampler = _compiled_plan(manifest["scenario_text"], manifest["scenario"])
     seed = manifest["campaign_seed"]
-    m, _ = dispersions.build(sc, seed, index)
-    r = api.prepare_model(sc, m, dispersions.run_seed(seed, index), seed)
-    api.execute(r)
-    return sc, api.result_of(r)
+    m = dispersions.build(sc, sampler.sample(seed, [index])[0])
+    b = batch.prepare(sc, [m], [dispersions.run_seed(seed, index)], [seed])
+    batch.execute(b)
+    return sc, api.result_of(b)

@@ -3,7 +3,9 @@ compiled model actually uses.
 
 Each dispersed field of run k draws from its own stream, seeded by (campaign seed, k, a stable
 hash of the field's path): a run's values depend only on the scenario, the campaign seed and
-the run index, never on the other fields dispersed, the worker count or the executor. Only the
+the run index, never on the other fields dispersed, the worker count or the executor. A draw
+is the distribution's quantile of one uniform deviate per component (inverse-transform
+sampling), so a batch of runs is sampled with one vectorised quantile call per field. Only the
 truth is dispersed; the flight software keeps its nominal knowledge of the vehicle.
 """
 
@@ -19,10 +21,13 @@ from sims.scenario import DISPERSIBLE, field_value
 RUN_STREAM = 0  # spawn-key slot of the run's own seed (sensors, navigation error)
 
 
-def field_stream(campaign_seed, run_index, path):
-    """Generator of one field's draws for one run."""
+def uniforms(campaign_seed, run_index, path, count):
+    """count uniform deviates in (0, 1) of one field for one run, from its own stream."""
     key = zlib.crc32(path.encode())
-    return np.random.default_rng(np.random.SeedSequence(campaign_seed, spawn_key=(run_index, key)))
+    bits = np.random.SeedSequence(campaign_seed, spawn_key=(run_index, key)).generate_state(
+        count, np.uint64
+    )
+    return ((bits >> np.uint64(11)).astype(float) + 0.5) / 2.0**53
 
 
 def run_seed(campaign_seed, run_index):
@@ -30,21 +35,43 @@ def run_seed(campaign_seed, run_index):
     return np.random.SeedSequence(campaign_seed, spawn_key=(run_index, RUN_STREAM))
 
 
+class Sampler:
+    """The frozen distributions of a scenario's dispersions, one per component (built once:
+    scipy's are slow to make), and the draws of any runs from them."""
+
+    def __init__(self, scenario):
+        self.fields = {}  # path: (is a vector, [distribution of each component])
+        for path, spec in scenario.dispersions.items():
+            nominal = field_value(scenario, path)
+            vector = isinstance(nominal, tuple)
+            self.fields[path] = (
+                vector,
+                [
+                    distributions.frozen(
+                        spec.distribution,
+                        spec.parameters,
+                        DISPERSIBLE[path],
+                        v,
+                        i if vector else None,
+                    )
+                    for i, v in enumerate(nominal if vector else (nominal,))
+                ],
+            )
+
+    def sample(self, campaign_seed, run_indices):
+        """[{path: value}] of every dispersed field for each run (tuples for vectors), in SI."""
+        per_run = [{} for _ in run_indices]
+        for path, (vector, dists) in self.fields.items():
+            u = np.array([uniforms(campaign_seed, k, path, len(dists)) for k in run_indices])
+            values = np.column_stack([d.ppf(u[:, i]) for i, d in enumerate(dists)])
+            for row, out in zip(values, per_run, strict=True):
+                out[path] = tuple(float(v) for v in row) if vector else float(row[0])
+        return per_run
+
+
 def sample(scenario, campaign_seed, run_index):
     """{path: value} of every dispersed field for one run (tuples for vectors), in SI."""
-    values = {}
-    for path, spec in scenario.dispersions.items():
-        nominal = field_value(scenario, path)
-        rng = field_stream(campaign_seed, run_index, path)
-        vector = isinstance(nominal, tuple)
-        draws = []
-        for i, v in enumerate(nominal if vector else (nominal,)):
-            dist = distributions.frozen(
-                spec.distribution, spec.parameters, DISPERSIBLE[path], v, i if vector else None
-            )
-            draws.append(float(dist.rvs(random_state=rng)))
-        values[path] = tuple(draws) if vector else draws[0]
-    return values
+    return Sampler(scenario).sample(campaign_seed, [run_index])[0]
 
 
 def apply(scenario, values):
@@ -61,11 +88,10 @@ def _replace(node, parts, value):
     return node.model_copy(update={parts[0]: _replace(child, parts[1:], value)})
 
 
-def build(scenario, campaign_seed, run_index):
-    """(model, sampled values) of one dispersed run: the truth from the dispersed scenario,
-    the flight software's knowledge from the nominal one."""
-    values = sample(scenario, campaign_seed, run_index)
-    return model.build(apply(scenario, values), knowledge=scenario), values
+def build(scenario, values):
+    """Model of one dispersed run: the truth from the scenario with the dispersed values, the
+    flight software's knowledge from the nominal one."""
+    return model.build(apply(scenario, values), knowledge=scenario)
 
 
 def _pdi_offsets(m):
@@ -77,9 +103,7 @@ def _pdi_offsets(m):
 
 def _attitude_offset(m):
     q = quaternion.multiply(quaternion.conjugate(model.base_attitude(m)), tuple(m.x0[6:10]))
-    s = math.sqrt(q[1] ** 2 + q[2] ** 2 + q[3] ** 2)
-    k = 2.0 * math.atan2(s, q[0]) / s if s > 1e-15 else 2.0
-    return tuple(k * c for c in q[1:])
+    return quaternion.to_rotation_vector(q)
 
 
 def _engine_misalignment(m):

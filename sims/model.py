@@ -370,10 +370,9 @@ def nav_initial_sigma(scenario):
     )
 
 
-def initial_flight_software_state(m, streams):
+def initial_flight_software_state(m, rng):
     """Per-run flight-software state: the navigation filter starts from the truth plus an
-    error drawn from its own stream, with the matching covariance."""
-    rng = np.random.default_rng(streams[suite.STREAMS.index("navigation_initial_error")])
+    error drawn from rng (the run's own stream for it), with the matching covariance."""
     state = np.zeros(1, flight_software.FSW_STATE_DTYPE)[0]
     nav = state["nav"]
     sigma = m.nav_initial_sigma

@@ -73,6 +73,7 @@ def summarize(scenario, seed, model, summary, events):
     if model.run["closed_loop"]:
         result["navigation"] = {
             "max_altitude_error_m": float(summary["max_altitude_error_m"]),
+            "max_velocity_error_mps": float(summary["max_velocity_error_mps"]),
             "final_position_error_m": float(summary["nav_position_error_m"]),
             "final_velocity_error_mps": float(summary["nav_velocity_error_mps"]),
             "final_altitude_error_m": float(summary["nav_altitude_error_m"]),

@@ -16,7 +16,9 @@ attitude hold on the true attitude (PD law, pulse-width modulation, minimum impu
 import math
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.extending import intrinsic
 
 from dynamics import (
     frames,
@@ -106,7 +108,8 @@ SUMMARY_DTYPE = np.dtype(
         ("flameout_time_s", np.float64),  # -1 if the propellant lasted
         ("delta_v_mps", np.float64),  # integral of the main engine's thrust acceleration
         ("burn_time_s", np.float64),  # time with the main engine commanded on
-        ("max_altitude_error_m", np.float64),  # |estimated - true altitude| over the flight
+        ("max_altitude_error_m", np.float64),  # |estimated - true altitude| at the FSW cycles
+        ("max_velocity_error_mps", np.float64),  # |estimated - true velocity| at the FSW cycles
         ("nav_position_error_m", np.float64),  # at the end of the run
         ("nav_velocity_error_mps", np.float64),
         ("nav_altitude_error_m", np.float64),  # estimated - true
@@ -223,6 +226,45 @@ def _true_altitude(site, tiles, heights, x, t_s, omega):
 
 
 @njit(cache=True)
+def _check_touchdown(
+    run, site, tiles, heights, contact_points, limits, com, x, t_s, omega, summary
+):
+    """If a contact point of the lander (state x at t_s) touches the terrain, record the
+    touchdown state and its outcome class in the summary."""
+    r_mcmf = frames.mci_to_mcmf(vector.load(x, X_R), t_s, omega)
+    if terrain.altitude(site, tiles, heights, r_mcmf) >= run.contact_check_altitude_m:
+        return
+    q_mcmf = quaternion.multiply(mci_to_mcmf_quaternion(t_s, omega), truth.quaternion_of(x))
+    hit = touchdown.first_contact(site, tiles, heights, r_mcmf, q_mcmf, com, contact_points)
+    if hit < 0:
+        return
+    v_mcmf = frames.surface_relative_velocity_mcmf(
+        vector.load(x, X_R), vector.load(x, X_V), t_s, omega
+    )
+    v_down, v_h, tilt, slope, rate, miss = touchdown.contact_state(
+        site, tiles, heights, r_mcmf, v_mcmf, q_mcmf, vector.load(x, X_W)
+    )
+    summary.outcome = touchdown.classify(
+        limits,
+        v_down,
+        v_h,
+        tilt,
+        slope,
+        rate,
+        hit < run.n_gear_points,
+        summary.flameout_time_s >= 0.0,
+    )
+    summary.time_s = t_s
+    summary.vertical_speed_mps = v_down
+    summary.horizontal_speed_mps = v_h
+    summary.tilt_rad = tilt
+    summary.slope_rad = slope
+    summary.body_rate_radps = rate
+    summary.position_error_m = miss
+    summary.contact_point = hit
+
+
+@njit(cache=True)
 def simulate(
     x,
     run,
@@ -245,9 +287,7 @@ def simulate(
     fsw_state,
     sensors,
     sensor_state,
-    imu_rng,
-    star_tracker_rng,
-    rangefinder_rng,
+    streams,
     map_site,
     map_tiles,
     events,
@@ -256,10 +296,14 @@ def simulate(
     summary,
 ):
     """Propagate one descent from the truth state x at t = 0 (in place: x ends as the final
-    state); fill the trace, the event log and the summary. In open loop, fsw, fsw_state,
-    sensors, the generators and the map are not used.
+    state); fill the trace, the event log and the summary. streams are the sensors' random
+    streams (`sensors.suite`). In open loop, fsw, fsw_state, sensors, the streams and the map
+    are not used.
     """
-    work = np.zeros((5, truth.STATE_SIZE))
+    work = truth.rk4_work()
+    imu_stream = streams[suite.IMU_STREAM]
+    star_tracker_stream = streams[suite.STAR_TRACKER_STREAM]
+    rangefinder_stream = streams[suite.RANGEFINDER_STREAM]
     com, inertia, inertia_inv = np.zeros(3), np.zeros((3, 3)), np.zeros((3, 3))
     on_time = np.zeros(thrusters.shape[0])
     rcs_carried = np.zeros(3)  # open-loop hold's impulse owed below the minimum pulse
@@ -270,7 +314,7 @@ def simulate(
     closed = run.closed_loop
     g0 = gravity.acceleration_mci(grav, c, s, vector.load(x, X_R), 0.0)
     if closed:
-        suite.init(sensors, sensor_state, imu_rng)
+        suite.init(sensors, sensor_state, streams)
         throttle_cmd, q_cmd = 0.0, truth.quaternion_of(x)
         phase, altitude_est = (
             modes.BRAKING,
@@ -300,7 +344,6 @@ def simulate(
     n_trace += 1
     summary.flameout_time_s = -1.0
     summary.outcome = -1
-    max_altitude_error = 0.0
     step = 0
     while summary.outcome < 0:
         t = step * dt
@@ -313,12 +356,21 @@ def simulate(
                 st_valid, q_measured = False, q_true
                 if step % sensors.star_tracker.every_steps == 0:
                     st_valid, q_measured = star_tracker.measure(
-                        sensors.star_tracker, q_true, vector.load(x, X_W), star_tracker_rng
+                        sensors.star_tracker,
+                        q_true,
+                        vector.load(x, X_W),
+                        star_tracker_stream,
                     )
                 range_valid, range_m = False, 0.0
                 if step % sensors.rangefinder.every_steps == 0:
                     range_valid, range_m = laser_rangefinder.measure(
-                        sensors.rangefinder, site, tiles, heights, r_mcmf, q_mcmf, rangefinder_rng
+                        sensors.rangefinder,
+                        site,
+                        tiles,
+                        heights,
+                        r_mcmf,
+                        q_mcmf,
+                        rangefinder_stream,
                     )
                 probe = contact_probe.touching(
                     site,
@@ -361,7 +413,11 @@ def simulate(
                 phase = fsw_state.phase
                 altitude_est = fsw_state.altitude_est_m
                 error = abs(altitude_est - _true_altitude(site, tiles, heights, x, t, omega))
-                max_altitude_error = max(max_altitude_error, error)
+                summary.max_altitude_error_m = max(summary.max_altitude_error_m, error)
+                v_error = vector.norm(
+                    vector.sub(vector.load(fsw_state.nav.v_mci_mps, 0), vector.load(x, X_V))
+                )
+                summary.max_velocity_error_mps = max(summary.max_velocity_error_mps, v_error)
         elif step % run.control_every_steps == 0:
             throttle_cmd, q_cmd = commanded_attitude(site, schedule, x, t, omega)
             setpoint = propulsion.throttle_setpoint(engine, throttle_cmd)
@@ -421,7 +477,7 @@ def simulate(
             suite.accumulate(sensor_state, dv_true, dtheta_true, dt)
             if step % sensors.imu.every_steps == 0:
                 interval = suite.imu_sample(
-                    sensors, sensor_state, imu_rng, dv_measured, dtheta_measured
+                    sensors, sensor_state, imu_stream, dv_measured, dtheta_measured
                 )
                 flight_software.imu_sample(
                     fsw_state,
@@ -442,39 +498,14 @@ def simulate(
             summary.diverged_reason = reason
             summary.time_s = t
             break
-        r_mcmf = frames.mci_to_mcmf(vector.load(x, X_R), t, omega)
-        above_highest = vector.norm(r_mcmf) - site.map_radius_m - site.highest_terrain_m
-        if (
-            above_highest < run.contact_check_altitude_m
-            and terrain.altitude(site, tiles, heights, r_mcmf) < run.contact_check_altitude_m
-        ):
-            q_mcmf = quaternion.multiply(mci_to_mcmf_quaternion(t, omega), truth.quaternion_of(x))
-            hit = touchdown.first_contact(site, tiles, heights, r_mcmf, q_mcmf, com, contact_points)
-            if hit >= 0:
-                v_mcmf = frames.surface_relative_velocity_mcmf(
-                    vector.load(x, X_R), vector.load(x, X_V), t, omega
-                )
-                v_down, v_h, tilt, slope, rate, miss = touchdown.contact_state(
-                    site, tiles, heights, r_mcmf, v_mcmf, q_mcmf, vector.load(x, X_W)
-                )
-                summary.outcome = touchdown.classify(
-                    limits,
-                    v_down,
-                    v_h,
-                    tilt,
-                    slope,
-                    rate,
-                    hit < run.n_gear_points,
-                    summary.flameout_time_s >= 0.0,
-                )
-                summary.time_s = t
-                summary.vertical_speed_mps = v_down
-                summary.horizontal_speed_mps = v_h
-                summary.tilt_rad = tilt
-                summary.slope_rad = slope
-                summary.body_rate_radps = rate
-                summary.position_error_m = miss
-                summary.contact_point = hit
+        # |r| is the same in both frames: the terrain is looked up only near the ground
+        above_highest = (
+            vector.norm(vector.load(x, X_R)) - site.map_radius_m - site.highest_terrain_m
+        )
+        if above_highest < run.contact_check_altitude_m:
+            _check_touchdown(
+                run, site, tiles, heights, contact_points, limits, com, x, t, omega, summary
+            )
         if summary.outcome < 0 and t >= run.max_time_s:
             summary.outcome = touchdown.TIMEOUT
             summary.time_s = t
@@ -498,7 +529,6 @@ def simulate(
             n_trace += 1
     summary.final_mass_kg = x[X_MASS]
     summary.n_trace = n_trace
-    summary.max_altitude_error_m = max_altitude_error
     if closed:
         nav = fsw_state.nav
         t = summary.time_s
@@ -511,3 +541,94 @@ def simulate(
         summary.nav_altitude_error_m = flight_software.estimated_altitude(
             nav, map_site, map_tiles, heights, t, omega
         ) - _true_altitude(site, tiles, heights, x, t, omega)
+
+
+@intrinsic
+def _cycle_counter(typingctx):
+    """The processor's cycle counter (x86 TSC, Arm virtual counter): a cheap clock for timing
+    the runs of a batch in compiled code, scaled to seconds by the caller."""
+
+    def codegen(context, builder, signature, args):
+        counter = builder.module.declare_intrinsic(
+            "llvm.readcyclecounter", fnty=ir.FunctionType(ir.IntType(64), [])
+        )
+        return builder.call(counter, [])
+
+    return types.int64(), codegen
+
+
+@njit(cache=True, nogil=True)
+def simulate_batch(
+    x,
+    run,
+    grav,
+    c,
+    s,
+    mass,
+    engine,
+    thrusters,
+    rcs_torques,
+    rcs_groups,
+    gains,
+    site,
+    tiles,
+    heights,
+    contact_points,
+    limits,
+    schedule,
+    fsw,
+    fsw_state,
+    sensors,
+    sensor_state,
+    streams,
+    map_site,
+    map_tiles,
+    events,
+    n_events,
+    trace,
+    summary,
+    next_run,
+    cycles,
+):
+    """Fly runs next_run[0], next_run[0] + 1, ... of a batch, each as `simulate` with the k-th
+    row of every per-run array (the first axis of x, run, mass, engine, thrusters, rcs_torques,
+    rcs_groups, gains, contact_points, fsw, fsw_state, sensors, sensor_state, streams, events,
+    n_events, trace and summary); the others are shared. next_run[0] counts the runs done, so
+    a run that raises can be told and skipped; cycles[k] is the cycle counter when run k ended
+    (cycles[0] when the call started). Releases the GIL: batches run in parallel threads.
+    """
+    cycles[next_run[0]] = _cycle_counter()
+    while next_run[0] < x.shape[0]:
+        k = next_run[0]
+        simulate(
+            x[k],
+            run[k],
+            grav,
+            c,
+            s,
+            mass[k],
+            engine[k],
+            thrusters[k],
+            rcs_torques[k],
+            rcs_groups[k],
+            gains[k],
+            site,
+            tiles,
+            heights,
+            contact_points[k],
+            limits,
+            schedule,
+            fsw[k],
+            fsw_state[k],
+            sensors[k],
+            sensor_state[k],
+            streams[k],
+            map_site,
+            map_tiles,
+            events[k],
+            n_events[k],
+            trace[k],
+            summary[k],
+        )
+        next_run[0] = k + 1
+        cycles[k + 1] = _cycle_counter()

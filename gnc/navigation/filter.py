@@ -42,7 +42,7 @@ NAV_NOISE_DTYPE = np.dtype(
 )
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def strapdown(nav, dv_body, dtheta_body, interval_s, grav, c, s, t_s):
     """Propagate the nominal state over one IMU sample (increments dv [m/s], dtheta [rad])
     that began at t_s."""
@@ -103,15 +103,37 @@ def propagate_covariance(nav, noise, gm):
             f[DV + i, DBA + j] = -col[i]
             f[DV + i, DTH + j] = rfx[i]
     _skew_into(f, DTH, DTH, vector.load(nav.rate_body_radps, 0), -1.0)
-    ft = f * dt
-    phi = np.eye(N_ERR) + ft + 0.5 * (ft @ ft)
-    p = phi @ nav.P @ phi.T
+    f2 = _sparse_product(f, f)
+    phi = np.empty((N_ERR, N_ERR))
+    for i in range(N_ERR):
+        for j in range(N_ERR):
+            phi[i, j] = (1.0 if i == j else 0.0) + f[i, j] * dt + 0.5 * f2[i, j] * dt * dt
+    phi_p = _sparse_product(phi, nav.P)
+    p = _sparse_product(phi, phi_p.T.copy())  # Phi (Phi P)' = Phi P Phi' (P is symmetric)
     for i in range(3):
         p[DV + i, DV + i] += noise.accel_noise_density**2 * dt
         p[DTH + i, DTH + i] += noise.gyro_noise_density**2 * dt
         p[DBG + i, DBG + i] += noise.gyro_bias_walk**2 * dt
         p[DBA + i, DBA + i] += noise.accel_bias_walk**2 * dt
-    nav.P[:, :] = 0.5 * (p + p.T)
+    for i in range(N_ERR):
+        for j in range(i, N_ERR):
+            v = 0.5 * (p[i, j] + p[j, i])
+            nav.P[i, j] = v
+            nav.P[j, i] = v
+
+
+@njit(cache=True)
+def _sparse_product(a, b):
+    """a @ b skipping the zeros of a: the transition matrix is mostly zeros, and for 15 x 15
+    matrices a BLAS call (with its thread pool) costs more than this arithmetic."""
+    out = np.zeros((a.shape[0], b.shape[1]))
+    for i in range(a.shape[0]):
+        for k in range(a.shape[1]):
+            aik = a[i, k]
+            if aik != 0.0:
+                for j in range(b.shape[1]):
+                    out[i, j] += aik * b[k, j]
+    return out
 
 
 @njit(cache=True)
@@ -133,19 +155,19 @@ def normalized_innovation_squared(nav, y, h, r):
     """(NIS, S^-1, P H') of innovation y with Jacobian h (m x 15) and noise covariance r."""
     m = y.shape[0]
     pht = np.zeros((N_ERR, m))
-    for i in range(N_ERR):
-        for k in range(m):
-            acc = 0.0
-            for j in range(N_ERR):
-                acc += nav.P[i, j] * h[k, j]
-            pht[i, k] = acc
     s = r.copy()
     for k in range(m):
-        for l in range(m):
-            acc = 0.0
-            for j in range(N_ERR):
-                acc += h[k, j] * pht[j, l]
-            s[k, l] += acc
+        for j in range(N_ERR):  # a Jacobian row has a few non-zeros; P is kept symmetric
+            hkj = h[k, j]
+            if hkj != 0.0:
+                for i in range(N_ERR):
+                    pht[i, k] += nav.P[j, i] * hkj
+    for k in range(m):
+        for j in range(N_ERR):
+            hkj = h[k, j]
+            if hkj != 0.0:
+                for l in range(m):
+                    s[k, l] += hkj * pht[j, l]
     s_inv = _small_inverse(s)
     nis = 0.0
     for k in range(m):
@@ -156,22 +178,26 @@ def normalized_innovation_squared(nav, y, h, r):
 
 @njit(cache=True)
 def apply_update(nav, y, s_inv, pht):
-    """Kalman update P <- P - K (P H')' with K = P H' S^-1 (symmetrised), then inject the
-    error estimate into the nominal state."""
+    """Kalman update P <- P - K (P H')' with K = P H' S^-1 (the product is symmetric: its
+    upper triangle is computed and mirrored), then inject the error estimate into the
+    nominal state."""
     m = y.shape[0]
-    gain = pht @ s_inv
-    dx = gain @ y
+    gain = np.zeros((N_ERR, m))
+    dx = np.zeros(N_ERR)
     for i in range(N_ERR):
-        for j in range(N_ERR):
+        for k in range(m):
+            g = 0.0
+            for l in range(m):
+                g += pht[i, l] * s_inv[l, k]
+            gain[i, k] = g
+            dx[i] += g * y[k]
+    for i in range(N_ERR):
+        for j in range(i, N_ERR):
             acc = 0.0
             for k in range(m):
                 acc += gain[i, k] * pht[j, k]
             nav.P[i, j] -= acc
-    for i in range(N_ERR):
-        for j in range(i + 1, N_ERR):
-            v = 0.5 * (nav.P[i, j] + nav.P[j, i])
-            nav.P[i, j] = v
-            nav.P[j, i] = v
+            nav.P[j, i] = nav.P[i, j]
     for i in range(3):
         nav.r_mci_m[i] += dx[DR + i]
         nav.v_mci_mps[i] += dx[DV + i]

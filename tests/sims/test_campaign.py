@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
@@ -98,9 +99,12 @@ def test_replay_of_one_run_matches_the_campaign(tmp_path):
     assert result.summary["propellant_used_kg"] == row["propellant_used_kg"]
     traces = pq.read_table(out / "traces.parquet").to_pandas()
     replayed = result.trajectory.to_pandas()
-    kept = sorted({*range(0, len(replayed), campaign.TRACE_EVERY), len(replayed) - 1})
+    # the campaign keeps one sample a second and the last
+    ticks = replayed["t_s"] * campaign.TRACE_RATE_HZ
+    whole_seconds = np.isclose(ticks, np.round(ticks))
+    kept = replayed[whole_seconds | (replayed.index == len(replayed) - 1)]
     stored = traces[traces["index"] == 2].drop(columns="index").reset_index(drop=True)
-    assert stored.equals(replayed.iloc[kept].reset_index(drop=True))
+    assert len(stored) > 10 and stored.equals(kept.reset_index(drop=True))
     assert traces["index"].is_monotonic_increasing
 
 

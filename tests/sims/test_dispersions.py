@@ -63,7 +63,8 @@ def test_every_dispersible_field_has_a_read_back_and_a_test_spec():
 @pytest.mark.parametrize("run_index", [0, 7])
 def test_values_the_model_uses_equal_the_sampled_ones_for_every_field(run_index):
     sc = scenario.load(closed_loop(dispersions=EVERY_FIELD))
-    m, sampled = dispersions.build(sc, campaign_seed=42, run_index=run_index)
+    sampled = dispersions.sample(sc, campaign_seed=42, run_index=run_index)
+    m = dispersions.build(sc, sampled)
     used = dispersions.read_back(m, sampled)
     for path, value in sampled.items():
         assert np.allclose(used[path], value, rtol=1e-9, atol=1e-9), path
@@ -84,7 +85,8 @@ def test_flight_software_keeps_its_nominal_knowledge():
             }
         )
     )
-    m, sampled = dispersions.build(sc, campaign_seed=1, run_index=3)
+    sampled = dispersions.sample(sc, campaign_seed=1, run_index=3)
+    m = dispersions.build(sc, sampled)
     assert m.engine["max_thrust_n"] == sampled["vehicle.main_engine.max_thrust"]
     assert m.fsw["max_thrust_n"] == sc.vehicle.main_engine.max_thrust
     assert m.fsw["initial_mass_kg"] == sc.vehicle.dry_mass + sc.vehicle.propellant_mass
@@ -96,15 +98,17 @@ def test_flight_software_keeps_its_nominal_knowledge():
     assert np.array_equal(m.rcs_torques, nominal.rcs_torques)
 
 
-def test_draws_are_reproducible_and_independent_of_other_dispersed_fields():
+def test_draws_are_reproducible_and_independent_of_other_dispersed_fields_and_the_batch():
     one = scenario.load(
         closed_loop(dispersions={"vehicle.dry_mass": EVERY_FIELD["vehicle.dry_mass"]})
     )
     all_ = scenario.load(closed_loop(dispersions=EVERY_FIELD))
+    in_a_batch = dispersions.Sampler(all_).sample(9, [3, 0, 4, 1, 2])
     for k in range(5):
         a = dispersions.sample(one, 9, k)["vehicle.dry_mass"]
         assert a == dispersions.sample(all_, 9, k)["vehicle.dry_mass"]
         assert a == dispersions.sample(one, 9, k)["vehicle.dry_mass"]
+        assert a == in_a_batch[[3, 0, 4, 1, 2].index(k)]["vehicle.dry_mass"]
     assert dispersions.sample(one, 9, 0) != dispersions.sample(one, 10, 0)
 
 
@@ -112,7 +116,8 @@ def test_vector_parameters_apply_per_component():
     sc = scenario.load(
         closed_loop(dispersions={"initial.position_offset": EVERY_FIELD["initial.position_offset"]})
     )
-    draws = np.array([dispersions.sample(sc, 2, k)["initial.position_offset"] for k in range(3000)])
+    runs = dispersions.Sampler(sc).sample(2, range(3000))
+    draws = np.array([values["initial.position_offset"] for values in runs])
     assert draws.std(axis=0) == pytest.approx([300.0, 300.0, 100.0], rel=0.06)
 
 
@@ -120,7 +125,9 @@ def test_a_normal_dispersion_has_its_mean_and_sigma():
     sc = scenario.load(
         closed_loop(dispersions={"vehicle.dry_mass": EVERY_FIELD["vehicle.dry_mass"]})
     )
-    draws = np.array([dispersions.sample(sc, 5, k)["vehicle.dry_mass"] for k in range(4000)])
+    draws = np.array(
+        [v["vehicle.dry_mass"] for v in dispersions.Sampler(sc).sample(5, range(4000))]
+    )
     assert draws.mean() == pytest.approx(340.0, abs=5 * 3 / np.sqrt(4000))
     assert draws.std() == pytest.approx(3.0, rel=0.05)
 
