@@ -29,6 +29,7 @@ SITE_DTYPE = np.dtype(
         ("track_left", np.float64, (3,)),
         ("map_radius_m", np.float64),  # radius the track coordinates are measured on
         ("highest_terrain_m", np.float64),  # terrain never rises above this over map_radius_m
+        ("steepest_slope", np.float64),  # terrain gradient never exceeds this (dh/dx, unitless)
     ],
     align=True,
 )
@@ -74,6 +75,31 @@ def surface_relative_velocity_mcmf(r_mci, v_mci, t_s, rotation_rate_radps):
     return mci_to_mcmf(v_rel, t_s, rotation_rate_radps)
 
 
+# Within 1e-2 rad of arc of the site (17 km) the arc functions of the track coordinates are
+# summed as series (the first term left out is below 1e-22 relative): most terrain look-ups
+# (rangefinder rays, probes, touchdown) are there, and the series cost a fraction of atan2/asin.
+SERIES_LIMIT_RAD = 1e-2
+
+
+@njit(cache=True, inline="always")
+def _atan2(y, x):
+    if x > 0.0 and abs(y) < SERIES_LIMIT_RAD * x:
+        u = y / x
+        u2 = u * u
+        return u * (1.0 - u2 * (1.0 / 3.0 - u2 * (1.0 / 5.0 - u2 * (1.0 / 7.0 - u2 / 9.0))))
+    return math.atan2(y, x)
+
+
+@njit(cache=True, inline="always")
+def _asin(x):
+    if abs(x) < SERIES_LIMIT_RAD:
+        x2 = x * x
+        return x * (
+            1.0 + x2 * (1.0 / 6.0 + x2 * (3.0 / 40.0 + x2 * (5.0 / 112.0 + x2 * 35.0 / 1152.0)))
+        )
+    return math.asin(max(-1.0, min(1.0, x)))
+
+
 @njit(cache=True)
 def track_coordinates(site, r_mcmf):
     """(downrange_m, crossrange_m, radius_m) of a Moon-fixed position."""
@@ -81,8 +107,8 @@ def track_coordinates(site, r_mcmf):
     along = vector.dot(r_mcmf, vector.load(site.track_downrange, 0))
     radial = vector.dot(r_mcmf, vector.load(site.up, 0))
     left = vector.dot(r_mcmf, vector.load(site.track_left, 0))
-    downrange = site.map_radius_m * math.atan2(along, radial)
-    crossrange = site.map_radius_m * math.asin(max(-1.0, min(1.0, left / r)))
+    downrange = site.map_radius_m * _atan2(along, radial)
+    crossrange = site.map_radius_m * _asin(left / r)
     return downrange, crossrange, r
 
 

@@ -26,6 +26,17 @@ TILE_DTYPE = np.dtype(
 )
 
 
+def steepest_slope(grids):
+    """Bound on the gradient of the bilinear surface of the grids: within a cell each slope
+    component lies between those of the cell's edges."""
+    steepest = 0.0
+    for _, _, spacing, h in grids:
+        sx = np.abs(np.diff(h, axis=0)).max(initial=0.0) / spacing
+        sy = np.abs(np.diff(h, axis=1)).max(initial=0.0) / spacing
+        steepest = max(steepest, math.hypot(sx, sy))
+    return steepest
+
+
 def make_tiles(grids):
     """(tiles, heights) from a coarsest-first list of (downrange_min, crossrange_min, spacing,
     heights[n_downrange, n_crossrange]) grids."""
@@ -90,17 +101,20 @@ def slope_rad(site, tiles, heights, r_mcmf):
 def ray_cast(site, tiles, heights, origin_mcmf, direction_mcmf, max_range_m, min_step_m):
     """Range [m] along a unit direction from origin to the first terrain intersection, or -1.
 
-    Marches in steps of half the current height above terrain (never less than min_step_m,
-    which should be below the finest feature width), then closes in on the crossing by
-    regula falsi (Illinois variant: it keeps the bracket and converges even where the
-    bilinear surface bends) to 0.1 mm of height or a 1-mm bracket.
+    Marches in steps that cannot pass through the terrain: the height above it changes along
+    the ray by at most sqrt(1 + slope^2) per metre for terrain no steeper than
+    site.steepest_slope, so a step of height / sqrt(1 + slope^2) stays above it (never less
+    than min_step_m, which should be below the finest feature width). Then it closes in on
+    the crossing by regula falsi (Illinois variant: it keeps the bracket and converges even
+    where the bilinear surface bends) to 0.1 mm of height or a 1-mm bracket.
     """
     s_prev = 0.0
     h_prev = altitude(site, tiles, heights, origin_mcmf)
     if h_prev <= 0.0:
         return 0.0
+    safe = 1.0 / math.sqrt(1.0 + site.steepest_slope * site.steepest_slope)
     while s_prev < max_range_m:
-        s = min(s_prev + max(0.5 * h_prev, min_step_m), max_range_m)
+        s = min(s_prev + max(safe * h_prev, min_step_m), max_range_m)
         h = altitude(site, tiles, heights, vector.add(origin_mcmf, vector.scale(direction_mcmf, s)))
         if h <= 0.0:
             return _crossing(

@@ -485,6 +485,7 @@ def build_terrain(site_spec, terrain_spec):
     site_height, _, _ = terrain.height_and_gradient(tiles, heights, 0.0, 0.0)
     site["origin_mcmf_m"] = (MOON_MEAN_RADIUS_M + site_height) * site["up"]
     site["highest_terrain_m"] = max(float(heights.max(initial=0.0)), 0.0)
+    site["steepest_slope"] = terrain.steepest_slope(grids)
     return site, tiles, heights
 
 

@@ -77,12 +77,8 @@ def _skew_into(m, row, col, v, sign):
 
 
 @njit(cache=True)
-def propagate_covariance(nav, noise, gm):
-    """P <- Phi P Phi' + Qd over the IMU time accumulated since the last call."""
-    dt = nav.uncovered_s
-    if dt <= 0.0:
-        return
-    nav.uncovered_s = 0.0
+def error_dynamics(nav, gm):
+    """F (15 x 15) of d(error)/dt = F error at the nominal state and the last IMU sample."""
     f = np.zeros((N_ERR, N_ERR))
     r = vector.load(nav.r_mci_m, 0)
     rn = vector.norm(r)
@@ -103,13 +99,23 @@ def propagate_covariance(nav, noise, gm):
             f[DV + i, DBA + j] = -col[i]
             f[DV + i, DTH + j] = rfx[i]
     _skew_into(f, DTH, DTH, vector.load(nav.rate_body_radps, 0), -1.0)
-    f2 = _sparse_product(f, f)
+    return f
+
+
+@njit(cache=True)
+def propagate_covariance(nav, noise, gm):
+    """P <- Phi P Phi' + Qd over the IMU time accumulated since the last call."""
+    dt = nav.uncovered_s
+    if dt <= 0.0:
+        return
+    nav.uncovered_s = 0.0
+    f = error_dynamics(nav, gm)
+    f2 = f @ f
     phi = np.empty((N_ERR, N_ERR))
     for i in range(N_ERR):
         for j in range(N_ERR):
             phi[i, j] = (1.0 if i == j else 0.0) + f[i, j] * dt + 0.5 * f2[i, j] * dt * dt
-    phi_p = _sparse_product(phi, nav.P)
-    p = _sparse_product(phi, phi_p.T.copy())  # Phi (Phi P)' = Phi P Phi' (P is symmetric)
+    p = phi @ nav.P @ phi.T
     for i in range(3):
         p[DV + i, DV + i] += noise.accel_noise_density**2 * dt
         p[DTH + i, DTH + i] += noise.gyro_noise_density**2 * dt
@@ -120,20 +126,6 @@ def propagate_covariance(nav, noise, gm):
             v = 0.5 * (p[i, j] + p[j, i])
             nav.P[i, j] = v
             nav.P[j, i] = v
-
-
-@njit(cache=True)
-def _sparse_product(a, b):
-    """a @ b skipping the zeros of a: the transition matrix is mostly zeros, and for 15 x 15
-    matrices a BLAS call (with its thread pool) costs more than this arithmetic."""
-    out = np.zeros((a.shape[0], b.shape[1]))
-    for i in range(a.shape[0]):
-        for k in range(a.shape[1]):
-            aik = a[i, k]
-            if aik != 0.0:
-                for j in range(b.shape[1]):
-                    out[i, j] += aik * b[k, j]
-    return out
 
 
 @njit(cache=True)

@@ -43,6 +43,25 @@ def test_track_coordinates_and_local_axes():
     assert math.degrees(az) == pytest.approx(30.0)
 
 
+def test_track_coordinates_near_the_site_equal_the_arc_functions():
+    """Near the site the arcs are summed as series: they must agree with atan2 and asin to
+    well below a millimetre, on both sides of where the series takes over (17 km)."""
+    site = frames.make_site(0.4, -0.3, 0.5, 0.0, R)
+    axes = np.array([site["track_downrange"], site["track_left"], site["up"]])
+    rng = np.random.default_rng(3)
+    for arc in np.concatenate([np.geomspace(1e-7, 0.3, 200), [0.00999999, 0.01, 0.01000001]]):
+        direction = rng.normal(size=2)
+        along, left = arc * direction / np.linalg.norm(direction)
+        local = np.array([math.sin(along), math.sin(left), math.cos(along) * math.cos(left)])
+        radius = R + rng.uniform(0.0, 20e3)
+        p = radius * (local / np.linalg.norm(local)) @ axes
+        x, y, r = frames.track_coordinates(site, tuple(p))
+        expected_x = R * math.atan2(p @ axes[0], p @ axes[2])
+        expected_y = R * math.asin(p @ axes[1] / np.linalg.norm(p))
+        assert abs(x - expected_x) < 1e-9 and abs(y - expected_y) < 1e-9
+        assert r == pytest.approx(radius, rel=1e-15)
+
+
 def test_moon_rotation_transform_and_surface_relative_velocity():
     omega = 2.66e-6
     r = (R, 0.0, 0.0)

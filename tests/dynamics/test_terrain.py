@@ -42,6 +42,7 @@ def test_ray_cast_hits_a_tilted_plane_at_the_analytic_range(direction):
     a, b, c = 0.15, -0.08, 12.0
     site = flat_site(1.0e10)  # a huge map radius makes the datum flat to < 1e-5 m over 1 km
     tiles, heights = plane_terrain(a, b, c)
+    site["steepest_slope"] = math.hypot(a, b)
     x0, y0, h0 = -40.0, 30.0, 300.0
     d = np.array(direction) / np.linalg.norm(direction)
     expected = (a * x0 + b * y0 + c - h0) / (d[2] - a * d[0] - b * d[1])
@@ -55,6 +56,26 @@ def test_ray_cast_hits_a_tilted_plane_at_the_analytic_range(direction):
     assert terrain.slope_rad(site, tiles, heights, origin) == pytest.approx(
         math.atan(math.hypot(a, b)), abs=1e-7
     )
+
+
+def test_ray_cast_finds_the_first_crossing_at_a_steep_narrow_ridge():
+    """A 40-m ridge with 76-deg faces across a level plain: a shallow ray must stop on the
+    ridge's near face (its march may not step over it), not on the plain beyond."""
+    site = flat_site(1.0e10)
+    spacing = 10.0
+    xs = np.arange(-500.0, 500.0 + spacing / 2, spacing)
+    h = np.where(np.abs(xs - 205.0) < 10.0, 40.0, 0.0)[:, None] * np.ones(len(xs))[None, :]
+    grids = [(-500.0, -500.0, spacing, h)]
+    tiles, heights = terrain.make_tiles(grids)
+    site["steepest_slope"] = terrain.steepest_slope(grids)
+    assert site["steepest_slope"] == pytest.approx(4.0)
+    down = math.radians(20.0)
+    origin = local_to_mcmf(site, 0.0, 0.0, 100.0)
+    d = tuple(math.cos(down) * site["track_downrange"] - math.sin(down) * site["up"])
+    # the near face rises as h = 4 (x - 190) between x = 190 and 200
+    x_hit = (100.0 + 4.0 * 190.0) / (4.0 + math.tan(down))
+    s = terrain.ray_cast(site, tiles, heights, origin, d, 2000.0, 1.0)
+    assert s == pytest.approx(x_hit / math.cos(down), abs=2e-3)
 
 
 def test_ray_cast_hits_the_bare_moon_sphere_at_the_analytic_range():

@@ -1,0 +1,52 @@
+"""The filter's covariance propagation: the second-order transition matrix of its error
+dynamics and the process noise of the IMU's random walks, Phi P Phi' + Qd."""
+
+import numpy as np
+
+from dynamics import quaternion
+from dynamics.constants import MOON_GM_M3PS2, MOON_MEAN_RADIUS_M
+from gnc.navigation import filter as ekf
+from sims.model import record
+
+NOISE = record(
+    ekf.NAV_NOISE_DTYPE,
+    accel_noise_density=3e-4,
+    gyro_noise_density=6e-7,
+    accel_bias_walk=5e-7,
+    gyro_bias_walk=5e-9,
+)
+
+
+def thrusting_nav(seed=0):
+    """A navigation state in powered flight (specific force, body rates) with a random P."""
+    rng = np.random.default_rng(seed)
+    nav = np.zeros(1, ekf.NAV_DTYPE)[0]
+    nav["r_mci_m"] = (
+        (MOON_MEAN_RADIUS_M + 8000.0)
+        * np.array([0.48, 0.1, 0.87])
+        / np.linalg.norm([0.48, 0.1, 0.87])
+    )
+    nav["q_body_to_mci"] = quaternion.from_axis_angle((0.3, -0.5, 0.8), 1.2)
+    nav["specific_force_body_mps2"] = (0.05, -0.02, 3.1)
+    nav["rate_body_radps"] = (0.01, -0.03, 0.002)
+    a = rng.normal(size=(ekf.N_ERR, ekf.N_ERR)) * np.repeat([100.0, 1.0, 1e-3, 1e-6, 1e-4], 3)
+    nav["P"] = a @ a.T
+    return nav
+
+
+def test_propagation_is_phi_p_phi_transpose_plus_the_random_walks():
+    nav = thrusting_nav()
+    f = ekf.error_dynamics(nav, MOON_GM_M3PS2)
+    # attitude error turns the specific force into velocity error: dv' = -R [f]x dtheta
+    r = np.array([quaternion.rotate(nav["q_body_to_mci"], e) for e in np.eye(3)]).T
+    fx = np.cross(np.eye(3), nav["specific_force_body_mps2"])  # rows: e_j x f = -[f]x e_j
+    assert np.allclose(f[ekf.DV : ekf.DV + 3, ekf.DTH : ekf.DTH + 3], r @ fx.T, atol=1e-15)
+    dt = 0.2
+    phi = np.eye(ekf.N_ERR) + f * dt + 0.5 * (f @ f) * dt * dt
+    densities = ["accel_noise_density", "gyro_noise_density", "gyro_bias_walk", "accel_bias_walk"]
+    q = np.diag(np.repeat([0.0] + [NOISE[k] ** 2 for k in densities], 3) * dt)
+    expected = phi @ nav["P"] @ phi.T + q
+    nav["uncovered_s"] = dt
+    ekf.propagate_covariance(nav, NOISE, MOON_GM_M3PS2)
+    assert np.allclose(nav["P"], expected, rtol=1e-12, atol=1e-12 * np.abs(expected).max())
+    assert np.array_equal(nav["P"], nav["P"].T) and nav["uncovered_s"] == 0.0
