@@ -118,10 +118,11 @@ def local_track_axes(site, r_mcmf):
     up = vector.unit(r_mcmf)
     along = vector.dot(r_mcmf, vector.load(site.track_downrange, 0))
     radial = vector.dot(r_mcmf, vector.load(site.up, 0))
-    lam = math.atan2(along, radial)
-    d = vector.add(
-        vector.scale(vector.load(site.up, 0), -math.sin(lam)),
-        vector.scale(vector.load(site.track_downrange, 0), math.cos(lam)),
+    # the site's track direction turned by the arc lam = atan2(along, radial), scaled by
+    # hypot(along, radial): cos(lam) d_site - sin(lam) up_site (only its direction is used)
+    d = vector.sub(
+        vector.scale(vector.load(site.track_downrange, 0), radial),
+        vector.scale(vector.load(site.up, 0), along),
     )
     left = vector.unit(vector.cross(up, d))
     downrange = vector.cross(left, up)

@@ -66,7 +66,7 @@ def pulse_overlap_fraction(pulse_start_s, on_time_s, t_s, dt_s):
     return max(hi - lo, 0.0) / dt_s
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def rcs_force_torque(thrusters, on_time_s, pulse_start_s, t_s, dt_s, com_m):
     """Step-averaged force [N], torque [N m] and mass flow [kg/s] of the RCS.
 

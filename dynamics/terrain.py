@@ -18,6 +18,7 @@ TILE_DTYPE = np.dtype(
         ("downrange_min_m", np.float64),
         ("crossrange_min_m", np.float64),
         ("spacing_m", np.float64),
+        ("per_metre", np.float64),  # 1 / spacing: grid steps per metre
         ("n_downrange", np.int64),
         ("n_crossrange", np.int64),
         ("offset", np.int64),  # index of node (0, 0) in the flat heights array
@@ -43,7 +44,7 @@ def make_tiles(grids):
     tiles = np.zeros(len(grids), TILE_DTYPE)
     offset = 0
     for k, (x0, y0, spacing, h) in enumerate(grids):
-        tiles[k] = (x0, y0, spacing, h.shape[0], h.shape[1], offset)
+        tiles[k] = (x0, y0, spacing, 1.0 / spacing, h.shape[0], h.shape[1], offset)
         offset += h.size
     flat = np.concatenate([g[3].ravel() for g in grids]) if grids else np.zeros(0)
     return tiles, flat
@@ -54,8 +55,8 @@ def height_and_gradient(tiles, heights, downrange_m, crossrange_m):
     """Terrain height [m] above the map radius, and its slopes dh/d(downrange), dh/d(crossrange)."""
     for k in range(tiles.shape[0] - 1, -1, -1):
         t = tiles[k]
-        u = (downrange_m - t.downrange_min_m) / t.spacing_m
-        v = (crossrange_m - t.crossrange_min_m) / t.spacing_m
+        u = (downrange_m - t.downrange_min_m) * t.per_metre
+        v = (crossrange_m - t.crossrange_min_m) * t.per_metre
         if u < 0.0 or v < 0.0 or u > t.n_downrange - 1 or v > t.n_crossrange - 1:
             continue
         i = min(int(u), t.n_downrange - 2)
@@ -69,7 +70,7 @@ def height_and_gradient(tiles, heights, downrange_m, crossrange_m):
         h = (1 - fu) * ((1 - fv) * h00 + fv * h01) + fu * ((1 - fv) * h10 + fv * h11)
         dh_du = (1 - fv) * (h10 - h00) + fv * (h11 - h01)
         dh_dv = (1 - fu) * (h01 - h00) + fu * (h11 - h10)
-        return h, dh_du / t.spacing_m, dh_dv / t.spacing_m
+        return h, dh_du * t.per_metre, dh_dv * t.per_metre
     return 0.0, 0.0, 0.0
 
 

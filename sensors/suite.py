@@ -11,8 +11,8 @@ from sensors.laser_rangefinder import RANGEFINDER_DTYPE
 from sensors.star_tracker import STAR_TRACKER_DTYPE
 
 STREAMS = ("imu", "star_tracker", "laser_rangefinder", "navigation_initial_error")
-# The sensors draw in compiled code from `random_stream` states, rows of a (3, 4) array in
-# this order; the PDI navigation error is drawn in Python.
+# The sensors draw in compiled code from `random_stream` states, rows of the run state's
+# `streams` in this order; the PDI navigation error is drawn in Python.
 IMU_STREAM, STAR_TRACKER_STREAM, RANGEFINDER_STREAM = range(3)
 N_SENSOR_STREAMS = 3
 
@@ -33,6 +33,7 @@ SUITE_STATE_DTYPE = np.dtype(
         ("dv_body_mps", np.float64, (3,)),  # true increments since the last IMU sample
         ("dtheta_body_rad", np.float64, (3,)),
         ("interval_s", np.float64),
+        ("streams", np.uint64, (N_SENSOR_STREAMS, 4)),  # the sensors' random streams
     ],
     align=True,
 )
@@ -54,10 +55,10 @@ def sensor_streams(run_seed):
 
 
 @njit(cache=True)
-def init(suite, state, streams):
+def init(suite, state):
     """Draw the IMU's fixed errors for this run."""
-    imu.init_triad(suite.imu.accelerometer, state.accelerometer, streams[IMU_STREAM])
-    imu.init_triad(suite.imu.gyro, state.gyro, streams[IMU_STREAM])
+    imu.init_triad(suite.imu.accelerometer, state.accelerometer, state.streams[IMU_STREAM])
+    imu.init_triad(suite.imu.gyro, state.gyro, state.streams[IMU_STREAM])
 
 
 @njit(cache=True, inline="always")

@@ -1,10 +1,10 @@
 """Many runs of one scenario flown by one compiled call.
 
 A batch stacks what can differ between runs (each run's packed model records, initial state,
-random streams and flight-software state) along a first axis, passes what they share
-(terrain, gravity field, open-loop schedule, touchdown limits) once, and flies them all with
-`runloop.simulate_batch`: no Python between steps or between runs. A single run is a batch
-of one. Every array below has the run as its first axis.
+sensor state with its random streams, and flight-software state) along a first axis, passes
+what they share (terrain, gravity field, open-loop schedule, touchdown limits) once, and
+flies them all with `runloop.simulate_batch`: no Python between steps or between runs. A
+single run is a batch of one. Every array below has the run as its first axis.
 """
 
 import time
@@ -60,8 +60,7 @@ class Batch:
     inputs: dict  # PER_RUN fields stacked, SHARED fields once
     x: np.ndarray
     fsw_state: np.ndarray
-    sensor_state: np.ndarray
-    streams: np.ndarray
+    sensor_state: np.ndarray  # the sensors' errors, accumulators and random streams
     events: np.ndarray
     n_events: np.ndarray
     trace: np.ndarray
@@ -96,6 +95,8 @@ def prepare(scenario, models, run_seeds, seeds, output_rate_hz=None):
         inputs["run"]["output_every_steps"] = max(1, round(1.0 / (output_rate_hz * step)))
         capacity = int(float(first.run["max_time_s"]) * output_rate_hz) + 3
     n = len(models)
+    sensor_state = np.zeros(n, suite.SUITE_STATE_DTYPE)
+    sensor_state["streams"] = [suite.sensor_streams(s) for s in run_seeds]
     fsw_state = np.zeros(n, flight_software.FSW_STATE_DTYPE)
     for k, m in enumerate(models):
         if m.run["closed_loop"]:
@@ -110,8 +111,7 @@ def prepare(scenario, models, run_seeds, seeds, output_rate_hz=None):
         inputs=inputs,
         x=np.stack([m.x0 for m in models]),
         fsw_state=fsw_state,
-        sensor_state=np.zeros(n, suite.SUITE_STATE_DTYPE),
-        streams=np.stack([suite.sensor_streams(s) for s in run_seeds]),
+        sensor_state=sensor_state,
         events=np.zeros((n, EVENT_CAPACITY), modes.EVENT_DTYPE),
         n_events=np.zeros((n, 1), np.int64),
         trace=np.zeros((n, capacity), runloop.TRACE_DTYPE),
@@ -150,7 +150,6 @@ def execute(b, keep_going=False):
                 b.fsw_state,
                 i["sensors"],
                 b.sensor_state,
-                b.streams,
                 i["map_site"],
                 i["map_tiles"],
                 b.events,

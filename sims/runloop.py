@@ -266,7 +266,7 @@ def _check_touchdown(
 
 @njit(cache=True)
 def simulate(
-    x,
+    work,
     run,
     grav,
     c,
@@ -287,7 +287,6 @@ def simulate(
     fsw_state,
     sensors,
     sensor_state,
-    streams,
     map_site,
     map_tiles,
     events,
@@ -295,16 +294,15 @@ def simulate(
     trace,
     summary,
 ):
-    """Propagate one descent from the truth state x at t = 0 (in place: x ends as the final
-    state); fill the trace, the event log and the summary. streams are the sensors' random
-    streams (`sensors.suite`). In open loop, fsw, fsw_state, sensors, the streams and the map
-    are not used.
+    """Propagate one descent from the truth state work.x at t = 0 (in place: it ends as the
+    final state; work is the run's `truth.WORK_DTYPE` record); fill the trace, the event log
+    and the summary. In open loop, fsw, fsw_state, sensors and the map are not used.
     """
-    work = truth.rk4_work()
-    imu_stream = streams[suite.IMU_STREAM]
-    star_tracker_stream = streams[suite.STAR_TRACKER_STREAM]
-    rangefinder_stream = streams[suite.RANGEFINDER_STREAM]
-    com, inertia, inertia_inv = np.zeros(3), np.zeros((3, 3)), np.zeros((3, 3))
+    x = work.x
+    imu_stream = sensor_state.streams[suite.IMU_STREAM]
+    star_tracker_stream = sensor_state.streams[suite.STAR_TRACKER_STREAM]
+    rangefinder_stream = sensor_state.streams[suite.RANGEFINDER_STREAM]
+    com, inertia, inertia_inv = work.com_m, work.inertia, work.inertia_inv
     on_time = np.zeros(thrusters.shape[0])
     rcs_carried = np.zeros(3)  # open-loop hold's impulse owed below the minimum pulse
     dv_measured, dtheta_measured = np.zeros(3), np.zeros(3)
@@ -314,7 +312,7 @@ def simulate(
     closed = run.closed_loop
     g0 = gravity.acceleration_mci(grav, c, s, vector.load(x, X_R), 0.0)
     if closed:
-        suite.init(sensors, sensor_state, streams)
+        suite.init(sensors, sensor_state)
         throttle_cmd, q_cmd = 0.0, truth.quaternion_of(x)
         phase, altitude_est = (
             modes.BRAKING,
@@ -448,24 +446,7 @@ def simulate(
         )
         if closed:
             q0, v0 = truth.quaternion_of(x), vector.load(x, X_V)
-        truth.rk4_step(
-            x,
-            t,
-            dt,
-            grav,
-            c,
-            s,
-            mp,
-            engine,
-            setpoint,
-            f_rcs,
-            tq_rcs,
-            mdot_rcs,
-            work,
-            com,
-            inertia,
-            inertia_inv,
-        )
+        truth.rk4_step(x, t, dt, grav, c, s, mp, engine, setpoint, f_rcs, tq_rcs, mdot_rcs, work)
         step += 1
         t = step * dt
         if closed:
@@ -580,7 +561,6 @@ def simulate_batch(
     fsw_state,
     sensors,
     sensor_state,
-    streams,
     map_site,
     map_tiles,
     events,
@@ -592,16 +572,20 @@ def simulate_batch(
 ):
     """Fly runs next_run[0], next_run[0] + 1, ... of a batch, each as `simulate` with the k-th
     row of every per-run array (the first axis of x, run, mass, engine, thrusters, rcs_torques,
-    rcs_groups, gains, contact_points, fsw, fsw_state, sensors, sensor_state, streams, events,
-    n_events, trace and summary); the others are shared. next_run[0] counts the runs done, so
-    a run that raises can be told and skipped; cycles[k] is the cycle counter when run k ended
-    (cycles[0] when the call started). Releases the GIL: batches run in parallel threads.
+    rcs_groups, gains, contact_points, fsw, fsw_state, sensors, sensor_state, events, n_events,
+    trace and summary); the others are shared. x holds each run's truth state, initial then
+    final. next_run[0] counts the runs done, so a run that raises can be told and skipped;
+    cycles[k] is the cycle counter when run k ended (cycles[0] when the call started).
+    Releases the GIL: batches run in parallel threads.
     """
+    scratch = np.zeros(1, truth.WORK_DTYPE)
     cycles[next_run[0]] = _cycle_counter()
     while next_run[0] < x.shape[0]:
         k = next_run[0]
+        work = scratch[0]
+        work.x[:] = x[k]
         simulate(
-            x[k],
+            work,
             run[k],
             grav,
             c,
@@ -622,7 +606,6 @@ def simulate_batch(
             fsw_state[k],
             sensors[k],
             sensor_state[k],
-            streams[k],
             map_site,
             map_tiles,
             events[k],
@@ -630,5 +613,6 @@ def simulate_batch(
             trace[k],
             summary[k],
         )
+        x[k] = work.x
         next_run[0] = k + 1
         cycles[k + 1] = _cycle_counter()

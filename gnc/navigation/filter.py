@@ -15,6 +15,8 @@ from dynamics import gravity, quaternion, vector
 
 DR, DV, DTH, DBG, DBA = 0, 3, 6, 9, 12
 N_ERR = 15
+N_NAV = 9  # position, velocity and attitude: the error states with dynamics beyond a walk
+MAX_MEASUREMENT = 3  # largest measurement vector (star-tracker attitude)
 
 NAV_DTYPE = np.dtype(
     [
@@ -27,6 +29,12 @@ NAV_DTYPE = np.dtype(
         ("specific_force_body_mps2", np.float64, (3,)),  # from the last IMU sample, bias removed
         ("rate_body_radps", np.float64, (3,)),
         ("uncovered_s", np.float64),  # IMU time not yet in the covariance propagation
+        # the measurement update's working storage (as flight software, it allocates nothing)
+        ("pht", np.float64, (N_ERR, MAX_MEASUREMENT)),  # P H'
+        ("s", np.float64, (MAX_MEASUREMENT, MAX_MEASUREMENT)),  # H P H' + R
+        ("s_inv", np.float64, (MAX_MEASUREMENT, MAX_MEASUREMENT)),
+        ("gain", np.float64, (N_ERR, MAX_MEASUREMENT)),
+        ("dx", np.float64, (N_ERR,)),  # error-state estimate
     ],
     align=True,
 )
@@ -110,12 +118,18 @@ def propagate_covariance(nav, noise, gm):
         return
     nav.uncovered_s = 0.0
     f = error_dynamics(nav, gm)
-    f2 = f @ f
-    phi = np.empty((N_ERR, N_ERR))
-    for i in range(N_ERR):
+    # Phi = I + A with A = F dt + (F dt)^2 / 2, whose rows below the attitude are zero (the
+    # biases are random walks): Phi P Phi' = P + A P + (A P)' + A P A' with A's first rows
+    a = f[:N_NAV] * dt + 0.5 * dt * dt * (f[:N_NAV] @ f)
+    ap = a @ nav.P
+    apa = ap @ a.T
+    p = nav.P.copy()
+    for i in range(N_NAV):
         for j in range(N_ERR):
-            phi[i, j] = (1.0 if i == j else 0.0) + f[i, j] * dt + 0.5 * f2[i, j] * dt * dt
-    p = phi @ nav.P @ phi.T
+            p[i, j] += ap[i, j]
+            p[j, i] += ap[i, j]
+        for j in range(N_NAV):
+            p[i, j] += apa[i, j]
     for i in range(3):
         p[DV + i, DV + i] += noise.accel_noise_density**2 * dt
         p[DTH + i, DTH + i] += noise.gyro_noise_density**2 * dt
@@ -129,54 +143,45 @@ def propagate_covariance(nav, noise, gm):
 
 
 @njit(cache=True)
-def _small_inverse(s):
-    """Inverse of a 1x1 or 3x3 innovation covariance (explicit, no LAPACK call)."""
-    m = s.shape[0]
-    out = np.empty((m, m))
-    if m == 1:
-        out[0, 0] = 1.0 / s[0, 0]
-    elif m == 3:
-        vector.invert3(s, out)
-    else:
-        out[:, :] = np.linalg.inv(s)
-    return out
-
-
-@njit(cache=True)
 def normalized_innovation_squared(nav, y, h, r):
-    """(NIS, S^-1, P H') of innovation y with Jacobian h (m x 15) and noise covariance r."""
+    """NIS of innovation y (m <= MAX_MEASUREMENT) with Jacobian h (m x 15) and noise
+    covariance r; leaves P H' and S^-1 in nav for `apply_update`."""
     m = y.shape[0]
-    pht = np.zeros((N_ERR, m))
-    s = r.copy()
+    pht, s, s_inv = nav.pht, nav.s, nav.s_inv
     for k in range(m):
+        for i in range(N_ERR):
+            pht[i, k] = 0.0
         for j in range(N_ERR):  # a Jacobian row has a few non-zeros; P is kept symmetric
             hkj = h[k, j]
             if hkj != 0.0:
                 for i in range(N_ERR):
                     pht[i, k] += nav.P[j, i] * hkj
     for k in range(m):
-        for j in range(N_ERR):
-            hkj = h[k, j]
-            if hkj != 0.0:
-                for l in range(m):
-                    s[k, l] += hkj * pht[j, l]
-    s_inv = _small_inverse(s)
+        for l in range(m):
+            acc = r[k, l]
+            for j in range(N_ERR):
+                acc += h[k, j] * pht[j, l]
+            s[k, l] = acc
+    if m == 1:
+        s_inv[0, 0] = 1.0 / s[0, 0]
+    else:  # the star tracker's 3 x 3, explicitly (no LAPACK call)
+        vector.invert3(s, s_inv)
     nis = 0.0
     for k in range(m):
         for l in range(m):
             nis += y[k] * s_inv[k, l] * y[l]
-    return nis, s_inv, pht
+    return nis
 
 
 @njit(cache=True)
-def apply_update(nav, y, s_inv, pht):
-    """Kalman update P <- P - K (P H')' with K = P H' S^-1 (the product is symmetric: its
-    upper triangle is computed and mirrored), then inject the error estimate into the
-    nominal state."""
+def apply_update(nav, y):
+    """Kalman update with the P H' and S^-1 that `normalized_innovation_squared` left:
+    P <- P - K (P H')' with K = P H' S^-1 (the product is symmetric: its upper triangle is
+    computed and mirrored), then inject the error estimate into the nominal state."""
     m = y.shape[0]
-    gain = np.zeros((N_ERR, m))
-    dx = np.zeros(N_ERR)
+    pht, s_inv, gain, dx = nav.pht, nav.s_inv, nav.gain, nav.dx
     for i in range(N_ERR):
+        dx[i] = 0.0
         for k in range(m):
             g = 0.0
             for l in range(m):

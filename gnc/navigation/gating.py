@@ -45,11 +45,11 @@ def process(gate, state, nav, y, h, r):
     """Gate one measurement and update the filter if admitted; returns (verdict, NIS)."""
     if state.latched_off:
         return IGNORED, 0.0
-    nis, s_inv, pht = ekf.normalized_innovation_squared(nav, y, h, r)
+    nis = ekf.normalized_innovation_squared(nav, y, h, r)
     if gate.policy == ACCEPT_ALL or nis <= gate.threshold:
         state.streak = 0
         state.accepted += 1
-        ekf.apply_update(nav, y, s_inv, pht)
+        ekf.apply_update(nav, y)
         return ACCEPTED, nis
     state.rejected += 1
     state.streak += 1
@@ -59,8 +59,8 @@ def process(gate, state, nav, y, h, r):
         state.latched_off = True
         return LATCHED_NOW, nis
     ekf.reinitialise_altitude(nav, y, h)
-    _, s_inv, pht = ekf.normalized_innovation_squared(nav, y, h, r)
-    ekf.apply_update(nav, y, s_inv, pht)
+    ekf.normalized_innovation_squared(nav, y, h, r)
+    ekf.apply_update(nav, y)
     state.streak = 0
     state.accepted += 1
     return RECOVERED, nis
