@@ -120,6 +120,10 @@ def _pdi_track(m):
     return frames.track_coordinates(m.site, r_mcmf)
 
 
+def _imu_readback(triad, packed):
+    return lambda m: float(m.sensors["imu"][triad][packed])
+
+
 # How to find each dispersible field in the packed model: the read-back is what the compiled
 # code actually uses (the PDI state x0 and the orbit state it was offset from), and it is what
 # campaigns record.
@@ -141,8 +145,29 @@ READBACK = {
     "initial.position_offset": lambda m: tuple(float(v) for v in _pdi_offsets(m)[0]),
     "initial.velocity_offset": lambda m: tuple(float(v) for v in _pdi_offsets(m)[1]),
     "initial.attitude_offset": _attitude_offset,
+    "vehicle.propellant_com": lambda m: tuple(float(v) for v in m.mass["propellant_com_m"]),
+    "vehicle.propellant_inertia": lambda m: tuple(
+        float(v) for v in np.diag(m.mass["propellant_inertia_full_kgm2"])
+    ),
+    "vehicle.main_engine.position": lambda m: tuple(float(v) for v in m.engine["position_m"]),
+    "vehicle.contact_probe_length": lambda m: float(m.sensors["probe_length_m"]),
+    **{
+        f"sensors.imu.{triad}.{field}": _imu_readback(triad, packed)
+        for triad in ("accelerometer", "gyro")
+        for field, packed in (
+            ("bias", "bias_sigma"),
+            ("bias_instability", "bias_walk"),
+            ("noise_density", "noise_density"),
+            ("scale_factor", "scale_factor_sigma"),
+            ("misalignment", "misalignment_sigma_rad"),
+        )
+    },
     "sensors.star_tracker.noise": lambda m: float(m.sensors["star_tracker"]["noise_rad"]),
+    "sensors.star_tracker.max_rate": lambda m: float(m.sensors["star_tracker"]["max_rate_radps"]),
     "sensors.laser_rangefinder.noise": lambda m: float(m.sensors["rangefinder"]["noise_m"]),
+    "sensors.laser_rangefinder.noise_fraction": lambda m: float(
+        m.sensors["rangefinder"]["noise_fraction"]
+    ),
     "sensors.laser_rangefinder.max_range": lambda m: float(m.sensors["rangefinder"]["max_range_m"]),
 }
 

@@ -10,8 +10,9 @@ from scipy import stats
 
 from sims.units import parse_quantity
 
-# Parameters of scipy's location-scale family carry the field's unit; shape parameters
-# (a, b of truncnorm, s of lognorm, ...) are plain numbers.
+# Parameters of scipy's location-scale family carry the field's unit (plain numbers for a
+# dimensionless field); shape parameters (a, b of truncnorm, s of lognorm, ...) are plain
+# numbers.
 UNIT_PARAMETERS = ("loc", "scale")
 
 
@@ -32,7 +33,7 @@ def frozen(name, params, si_unit, nominal, component=None):
             if component is None or len(value) != 3:
                 raise ValueError(f"parameter {key!r}: a list needs a vector field and three items")
             value = value[component]
-        if key in UNIT_PARAMETERS:
+        if key in UNIT_PARAMETERS and si_unit:
             kwargs[key] = parse_quantity(value, si_unit, f"1 {si_unit}")
         elif isinstance(value, int | float) and not isinstance(value, bool):
             kwargs[key] = float(value)

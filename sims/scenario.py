@@ -378,8 +378,9 @@ class Terrain(Strict):
 
 
 # Scenario fields a campaign may disperse, and the SI unit of their distribution parameters
-# (vectors are dispersed per component); `sims.dispersions` reads each back from the built
-# model. Only the truth is dispersed: the flight software keeps the nominal values.
+# ("" for plain numbers; vectors are dispersed per component); `sims.dispersions` reads each
+# back from the built model. Only the truth is dispersed: the flight software keeps the nominal
+# values (so a dispersed IMU noise is noise its filter does not expect).
 DISPERSIBLE = {
     "vehicle.dry_mass": "kg",
     "vehicle.propellant_mass": "kg",
@@ -396,8 +397,24 @@ DISPERSIBLE = {
     "initial.position_offset": "m",
     "initial.velocity_offset": "m/s",
     "initial.attitude_offset": "rad",
+    "vehicle.propellant_com": "m",
+    "vehicle.propellant_inertia": "kg m2",
+    "vehicle.main_engine.position": "m",
+    "vehicle.contact_probe_length": "m",
+    "sensors.imu.accelerometer.bias": "m/s2",
+    "sensors.imu.accelerometer.bias_instability": "m/s2/sqrt(s)",
+    "sensors.imu.accelerometer.noise_density": "m/s/sqrt(s)",
+    "sensors.imu.accelerometer.scale_factor": "",
+    "sensors.imu.accelerometer.misalignment": "rad",
+    "sensors.imu.gyro.bias": "rad/s",
+    "sensors.imu.gyro.bias_instability": "rad/s/sqrt(s)",
+    "sensors.imu.gyro.noise_density": "rad/sqrt(s)",
+    "sensors.imu.gyro.scale_factor": "",
+    "sensors.imu.gyro.misalignment": "rad",
     "sensors.star_tracker.noise": "rad",
+    "sensors.star_tracker.max_rate": "rad/s",
     "sensors.laser_rangefinder.noise": "m",
+    "sensors.laser_rangefinder.noise_fraction": "",
     "sensors.laser_rangefinder.max_range": "m",
 }
 

@@ -42,6 +42,58 @@ EVERY_FIELD = {
     "initial.position_offset": {"distribution": "norm", "scale": ["300 m", "300 m", "100 m"]},
     "initial.velocity_offset": {"distribution": "norm", "scale": "0.5 m/s"},
     "initial.attitude_offset": {"distribution": "norm", "scale": "0.5 deg"},
+    "vehicle.propellant_com": {"distribution": "norm", "scale": ["1 cm", "1 cm", "3 cm"]},
+    "vehicle.propellant_inertia": {"distribution": "norm", "scale": "5 kg m2"},
+    "vehicle.main_engine.position": {"distribution": "norm", "scale": "5 mm"},
+    "vehicle.contact_probe_length": {"distribution": "uniform", "loc": "0.4 m", "scale": "0.2 m"},
+    "sensors.imu.accelerometer.bias": {"distribution": "lognorm", "s": 0.3, "scale": "1e-4 m/s2"},
+    "sensors.imu.accelerometer.bias_instability": {
+        "distribution": "uniform",
+        "loc": "4e-7 m/s2/s(1/2)",
+        "scale": "4e-7 m/s2/s(1/2)",
+    },
+    "sensors.imu.accelerometer.noise_density": {
+        "distribution": "uniform",
+        "loc": "0.01 m/s/h(1/2)",
+        "scale": "0.01 m/s/h(1/2)",
+    },
+    "sensors.imu.accelerometer.scale_factor": {
+        "distribution": "uniform",
+        "loc": 1e-5,
+        "scale": 3e-5,
+    },
+    "sensors.imu.accelerometer.misalignment": {
+        "distribution": "uniform",
+        "loc": "0.0004 deg",
+        "scale": "0.001 deg",
+    },
+    "sensors.imu.gyro.bias": {
+        "distribution": "uniform",
+        "loc": "0.004 deg/h",
+        "scale": "0.004 deg/h",
+    },
+    "sensors.imu.gyro.bias_instability": {
+        "distribution": "uniform",
+        "loc": "0.0005 deg/h/h(1/2)",
+        "scale": "0.001 deg/h/h(1/2)",
+    },
+    "sensors.imu.gyro.noise_density": {
+        "distribution": "uniform",
+        "loc": "0.002 deg/h(1/2)",
+        "scale": "0.002 deg/h(1/2)",
+    },
+    "sensors.imu.gyro.scale_factor": {"distribution": "truncnorm", "a": 0, "b": 3, "scale": 2e-6},
+    "sensors.imu.gyro.misalignment": {"distribution": "norm", "scale": "0.0005 deg"},
+    "sensors.star_tracker.max_rate": {
+        "distribution": "uniform",
+        "loc": "2 deg/s",
+        "scale": "2 deg/s",
+    },
+    "sensors.laser_rangefinder.noise_fraction": {
+        "distribution": "uniform",
+        "loc": 0.001,
+        "scale": 0.003,
+    },
     "sensors.star_tracker.noise": {
         "distribution": "uniform",
         "loc": "10 arcsec",
@@ -67,8 +119,10 @@ def test_values_the_model_uses_equal_the_sampled_ones_for_every_field(run_index)
     m = dispersions.build(sc, sampled)
     used = dispersions.read_back(m, sampled)
     for path, value in sampled.items():
-        assert np.allclose(used[path], value, rtol=1e-9, atol=1e-9), path
-        assert not np.allclose(value, scenario.field_value(sc, path)), path  # really dispersed
+        scale = np.max(np.abs(value))  # fields range from 1e-9 rad/s to 1e6 m
+        assert np.allclose(used[path], value, rtol=1e-9, atol=1e-12 * scale), path
+        nominal = scenario.field_value(sc, path)
+        assert not np.allclose(value, nominal, rtol=1e-6, atol=0.0), path  # really dispersed
 
 
 def test_flight_software_keeps_its_nominal_knowledge():

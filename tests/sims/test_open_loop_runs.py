@@ -91,6 +91,25 @@ def test_open_loop_profile_lands_softly_on_target_with_propellant_left():
     )
 
 
+def test_a_20_ms_truth_step_flies_the_verification_profile_as_a_5_ms_one():
+    """The bundled closed-loop scenarios integrate the truth at 20 ms: on the open-loop
+    verification profile (same thrust schedule, same terrain) the touchdown state at 20 ms
+    agrees with a 5-ms reference far inside any landing dispersion."""
+
+    def touchdown(step):
+        sc = variant(simulation={"time_step": step, "max_time": "900 s", "output_rate": "1 Hz"})
+        return api.run(sc).summary
+
+    fine, coarse = touchdown("5 ms"), touchdown("20 ms")
+    a, b = fine["touchdown"], coarse["touchdown"]
+    assert fine["outcome"] == coarse["outcome"] == "landed"
+    assert abs(a["vertical_speed_mps"] - b["vertical_speed_mps"]) < 1e-3
+    assert abs(a["horizontal_speed_mps"] - b["horizontal_speed_mps"]) < 2e-3
+    assert abs(a["position_error_m"] - b["position_error_m"]) < 0.2
+    assert abs(a["time_s"] - b["time_s"]) < 0.2
+    assert abs(fine["propellant_used_kg"] - coarse["propellant_used_kg"]) < 0.05
+
+
 def test_same_scenario_and_seed_give_bit_identical_results():
     a = api.run(free_fall("10 ms"), seed=3)
     b = api.run(free_fall("10 ms"), seed=3)
