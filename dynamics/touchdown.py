@@ -74,17 +74,32 @@ def classify(
 
 
 @njit(cache=True)
+def point_altitude(site, tiles, heights, r_mcmf, q_body_to_mcmf, com_m, point_m):
+    """Height [m] above the terrain of a body-fixed point (body axes, from the body origin)
+    of a lander whose centre of mass is at r_mcmf."""
+    arm = vector.sub(vector.load(point_m, 0), vector.load(com_m, 0))
+    p = vector.add(r_mcmf, quaternion.rotate(q_body_to_mcmf, arm))
+    return terrain.altitude(site, tiles, heights, p)
+
+
+@njit(cache=True)
 def first_contact(site, tiles, heights, r_mcmf, q_body_to_mcmf, com_m, contact_points_m):
     """Index of the lowest contact point at or below the terrain, or -1 if none touches."""
     lowest, index = 0.0, -1
-    com = vector.load(com_m, 0)
     for i in range(contact_points_m.shape[0]):
-        arm = vector.sub(vector.load(contact_points_m[i], 0), com)
-        p = vector.add(r_mcmf, quaternion.rotate(q_body_to_mcmf, arm))
-        h = terrain.altitude(site, tiles, heights, p)
+        h = point_altitude(site, tiles, heights, r_mcmf, q_body_to_mcmf, com_m, contact_points_m[i])
         if h <= lowest:
             lowest, index = h, i
     return index
+
+
+@njit(cache=True)
+def contact_fraction(height_before_m, height_after_m):
+    """Fraction of a step at which a point that went from height_before (above the terrain)
+    to height_after (at or below it) touched, interpolating its height linearly."""
+    if height_before_m <= 0.0:
+        return 0.0
+    return height_before_m / (height_before_m - height_after_m)
 
 
 @njit(cache=True)

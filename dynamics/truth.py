@@ -28,6 +28,7 @@ STATE_SIZE = 15
 WORK_DTYPE = np.dtype(
     [
         ("x", np.float64, (STATE_SIZE,)),  # the state being propagated
+        ("previous", np.float64, (STATE_SIZE,)),  # the state at the start of the last step
         ("k", np.float64, (4, STATE_SIZE)),  # RK4 stage derivatives
         ("stage", np.float64, (STATE_SIZE,)),  # RK4 stage state
         ("com_m", np.float64, (3,)),  # mass properties held over the step
@@ -113,6 +114,8 @@ def rk4_step(x, t_s, dt_s, grav, c, s, mp, engine, setpoint, f_rcs, tq_rcs, mdot
     """
     k1, k2, k3, k4, tmp = work.k[0], work.k[1], work.k[2], work.k[3], work.stage
     com, inertia, inertia_inv = work.com_m, work.inertia, work.inertia_inv
+    for i in range(STATE_SIZE):
+        work.previous[i] = x[i]
     tq_gg = (0.0, 0.0, 0.0)
     if grav.gravity_gradient_torque:
         r_body = quaternion.rotate_inverse(quaternion_of(x), vector.load(x, X_R))

@@ -227,10 +227,14 @@ def _true_altitude(site, tiles, heights, x, t_s, omega):
 
 @njit(cache=True)
 def _check_touchdown(
-    run, site, tiles, heights, contact_points, limits, com, x, t_s, omega, summary
+    run, site, tiles, heights, contact_points, limits, work, t_s, dt, omega, summary
 ):
-    """If a contact point of the lander (state x at t_s) touches the terrain, record the
-    touchdown state and its outcome class in the summary."""
+    """If a contact point of the lander (truth state work.x at t_s) touches the terrain,
+    record the touchdown and its outcome class in the summary. The touchdown state is the
+    state at the instant of contact, interpolated within the step from work.previous (one
+    step earlier): detecting it only at the end of the step would add up to g dt to the
+    vertical speed."""
+    x, x0, com = work.x, work.previous, work.com_m
     r_mcmf = frames.mci_to_mcmf(vector.load(x, X_R), t_s, omega)
     if terrain.altitude(site, tiles, heights, r_mcmf) >= run.contact_check_altitude_m:
         return
@@ -238,11 +242,35 @@ def _check_touchdown(
     hit = touchdown.first_contact(site, tiles, heights, r_mcmf, q_mcmf, com, contact_points)
     if hit < 0:
         return
-    v_mcmf = frames.surface_relative_velocity_mcmf(
-        vector.load(x, X_R), vector.load(x, X_V), t_s, omega
+    t0 = t_s - dt
+    r0_mcmf = frames.mci_to_mcmf(vector.load(x0, X_R), t0, omega)
+    q0_mcmf = quaternion.multiply(mci_to_mcmf_quaternion(t0, omega), truth.quaternion_of(x0))
+    point = contact_points[hit]
+    f = touchdown.contact_fraction(
+        touchdown.point_altitude(site, tiles, heights, r0_mcmf, q0_mcmf, com, point),
+        touchdown.point_altitude(site, tiles, heights, r_mcmf, q_mcmf, com, point),
+    )
+    t_c = t0 + f * dt
+    r_c = _lerp(vector.load(x0, X_R), vector.load(x, X_R), f)
+    v_c = _lerp(vector.load(x0, X_V), vector.load(x, X_V), f)
+    w_c = _lerp(vector.load(x0, X_W), vector.load(x, X_W), f)
+    q0, q1 = truth.quaternion_of(x0), truth.quaternion_of(x)
+    q_c = quaternion.normalize(
+        (
+            (1.0 - f) * q0[0] + f * q1[0],
+            (1.0 - f) * q0[1] + f * q1[1],
+            (1.0 - f) * q0[2] + f * q1[2],
+            (1.0 - f) * q0[3] + f * q1[3],
+        )
     )
     v_down, v_h, tilt, slope, rate, miss = touchdown.contact_state(
-        site, tiles, heights, r_mcmf, v_mcmf, q_mcmf, vector.load(x, X_W)
+        site,
+        tiles,
+        heights,
+        frames.mci_to_mcmf(r_c, t_c, omega),
+        frames.surface_relative_velocity_mcmf(r_c, v_c, t_c, omega),
+        quaternion.multiply(mci_to_mcmf_quaternion(t_c, omega), q_c),
+        w_c,
     )
     summary.outcome = touchdown.classify(
         limits,
@@ -254,7 +282,7 @@ def _check_touchdown(
         hit < run.n_gear_points,
         summary.flameout_time_s >= 0.0,
     )
-    summary.time_s = t_s
+    summary.time_s = t_c
     summary.vertical_speed_mps = v_down
     summary.horizontal_speed_mps = v_h
     summary.tilt_rad = tilt
@@ -262,6 +290,11 @@ def _check_touchdown(
     summary.body_rate_radps = rate
     summary.position_error_m = miss
     summary.contact_point = hit
+
+
+@njit(cache=True)
+def _lerp(a, b, f):
+    return vector.add(vector.scale(a, 1.0 - f), vector.scale(b, f))
 
 
 @njit(cache=True)
@@ -485,7 +518,7 @@ def simulate(
         )
         if above_highest < run.contact_check_altitude_m:
             _check_touchdown(
-                run, site, tiles, heights, contact_points, limits, com, x, t, omega, summary
+                run, site, tiles, heights, contact_points, limits, work, t, dt, omega, summary
             )
         if summary.outcome < 0 and t >= run.max_time_s:
             summary.outcome = touchdown.TIMEOUT

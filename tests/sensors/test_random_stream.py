@@ -13,19 +13,15 @@ N = 400_000
 
 
 @njit(cache=True)
+def _draws(state, n, normal):
+    out = np.empty(n)
+    for i in range(n):
+        out[i] = random_stream.standard_normal(state) if normal else random_stream.uniform(state)
+    return out
+
+
 def _normals(state, n):
-    out = np.empty(n)
-    for i in range(n):
-        out[i] = random_stream.standard_normal(state)
-    return out
-
-
-@njit(cache=True)
-def _uniforms(state, n):
-    out = np.empty(n)
-    for i in range(n):
-        out[i] = random_stream.uniform(state)
-    return out
+    return _draws(state, n, True)
 
 
 def states(*seeds):
@@ -47,7 +43,7 @@ def test_normal_deviates_follow_the_standard_normal_law_into_the_tails():
 
 
 def test_uniform_deviates_are_uniform_on_the_unit_interval():
-    u = _uniforms(states(2)[0], N)
+    u = _draws(states(2)[0], N, False)
     assert u.min() >= 0.0 and u.max() < 1.0
     assert stats.kstest(u, "uniform").pvalue > 1e-3
 

@@ -132,5 +132,6 @@ def test_run_writes_summary_and_trajectory(tmp_path, capsys):
         "vz_up_mps",
     }
     t = table.column("t_s").to_numpy()
-    assert t[0] == 0.0 and t[-1] == pytest.approx(summary["touchdown"]["time_s"])
+    # the trace ends with the step in which contact happened (20 ms in the nominal)
+    assert t[0] == 0.0 and 0.0 <= t[-1] - summary["touchdown"]["time_s"] <= 0.02 + 1e-9
     assert [p.name for p in out.iterdir() if p.name.startswith(".")] == []  # no temp files left
