@@ -102,11 +102,19 @@ def positive_int(text):
 def cmd_run(args):
     from sims import api, campaign  # compiled code is loaded only for commands that run it
 
-    if (args.from_campaign is None) == (args.scenario is None):
+    if args.from_campaign is None and args.scenario is None:
         raise UsageError("give a SCENARIO, or --from-campaign DIR with --index K")
     if args.from_campaign is not None:
         if args.index is None:
             raise UsageError("--from-campaign needs --index K")
+        manifest = campaign.Results(args.from_campaign).manifest()
+        if args.scenario is not None and (
+            scenario.read_text(args.scenario)[1] != manifest["scenario_text"]
+        ):
+            raise UsageError(
+                f"{args.scenario}: not the scenario the campaign in {args.from_campaign} flew "
+                "(leave SCENARIO out to replay with the campaign's own)"
+            )
         sc, result = campaign.replay(args.from_campaign, args.index)
         default_out = args.from_campaign / f"replay-{args.index}"
     else:

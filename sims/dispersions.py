@@ -145,6 +145,9 @@ READBACK = {
     "initial.position_offset": lambda m: tuple(float(v) for v in _pdi_offsets(m)[0]),
     "initial.velocity_offset": lambda m: tuple(float(v) for v in _pdi_offsets(m)[1]),
     "initial.attitude_offset": _attitude_offset,
+    "vehicle.propellant_capacity": lambda m: float(m.mass["propellant_capacity_kg"]),
+    "vehicle.main_engine.throttle_min": lambda m: float(m.engine["throttle_min"]),
+    "vehicle.main_engine.throttle_max": lambda m: float(m.engine["throttle_max"]),
     "vehicle.propellant_com": lambda m: tuple(float(v) for v in m.mass["propellant_com_m"]),
     "vehicle.propellant_inertia": lambda m: tuple(
         float(v) for v in np.diag(m.mass["propellant_inertia_full_kgm2"])
@@ -160,6 +163,8 @@ READBACK = {
             ("noise_density", "noise_density"),
             ("scale_factor", "scale_factor_sigma"),
             ("misalignment", "misalignment_sigma_rad"),
+            ("quantum", "quantum"),
+            ("saturation", "saturation"),
         )
     },
     "sensors.star_tracker.noise": lambda m: float(m.sensors["star_tracker"]["noise_rad"]),

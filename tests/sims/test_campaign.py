@@ -108,6 +108,20 @@ def test_replay_of_one_run_matches_the_campaign(tmp_path):
     assert traces["index"].is_monotonic_increasing
 
 
+def test_replay_from_the_command_line_checks_the_scenario(tmp_path, capsys):
+    path = tmp_path / "short.json"
+    path.write_text(json.dumps(short_campaign()))
+    out = tmp_path / "c"
+    runs = campaign.run(str(path), runs=2, seed=4, workers=1, out=out)
+    assert cli.main(["run", str(path), "--from-campaign", str(out), "--index", "1"]) == 0
+    replayed = json.loads((out / "replay-1" / "summary.json").read_text())
+    assert replayed["propellant_used_kg"] == runs.column("propellant_used_kg")[1].as_py()
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps(closed_loop(simulation=SHORT)))
+    assert cli.main(["run", str(other), "--from-campaign", str(out), "--index", "1"]) == 2
+    assert "not the scenario the campaign" in capsys.readouterr().err
+
+
 def test_resume_refuses_when_the_code_changed(tmp_path):
     out = tmp_path / "c"
     campaign.run(short_campaign(), runs=2, seed=1, workers=1, out=out)
