@@ -33,6 +33,20 @@ def normalize(q):
 
 
 @njit(cache=True)
+def nlerp(a, b, f):
+    """The attitude a fraction f of the way from a to b, for nearby attitudes (normalised
+    linear interpolation; a and b in the same hemisphere)."""
+    return normalize(
+        (
+            (1.0 - f) * a[0] + f * b[0],
+            (1.0 - f) * a[1] + f * b[1],
+            (1.0 - f) * a[2] + f * b[2],
+            (1.0 - f) * a[3] + f * b[3],
+        )
+    )
+
+
+@njit(cache=True)
 def rotate(q, v):
     """Components of v in the target frame of q (v_b = q v_a q*)."""
     w = q[0]

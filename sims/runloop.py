@@ -254,15 +254,7 @@ def _check_touchdown(
     r_c = _lerp(vector.load(x0, X_R), vector.load(x, X_R), f)
     v_c = _lerp(vector.load(x0, X_V), vector.load(x, X_V), f)
     w_c = _lerp(vector.load(x0, X_W), vector.load(x, X_W), f)
-    q0, q1 = truth.quaternion_of(x0), truth.quaternion_of(x)
-    q_c = quaternion.normalize(
-        (
-            (1.0 - f) * q0[0] + f * q1[0],
-            (1.0 - f) * q0[1] + f * q1[1],
-            (1.0 - f) * q0[2] + f * q1[2],
-            (1.0 - f) * q0[3] + f * q1[3],
-        )
-    )
+    q_c = quaternion.nlerp(truth.quaternion_of(x0), truth.quaternion_of(x), f)
     v_down, v_h, tilt, slope, rate, miss = touchdown.contact_state(
         site,
         tiles,
