@@ -33,3 +33,17 @@ def test_from_axes_recovers_the_quaternion(axis, a):
     q = quaternion.from_axis_angle(axis, a)
     x, y, z = (quaternion.rotate(q, e) for e in ((1.0, 0, 0), (0, 1.0, 0), (0, 0, 1.0)))
     assert quaternion.angle_between(quaternion.from_axes(x, y, z), q) < 1e-6
+
+
+def test_rotation_vector_series_equal_the_trigonometric_forms():
+    """Small rotations use series for the half-angle functions and for atan: they must give
+    the trigonometric values to round-off, on both sides of where the series take over."""
+    rng = np.random.default_rng(5)
+    for a in np.concatenate([np.geomspace(1e-9, 3.0, 120), [0.0499999, 0.05, 0.0500001]]):
+        axis = rng.normal(size=3)
+        v = tuple(a * axis / np.linalg.norm(axis))
+        q = quaternion.from_rotation_vector(v)
+        k = math.sin(0.5 * a) / a
+        exact = (math.cos(0.5 * a), k * v[0], k * v[1], k * v[2])
+        assert np.allclose(q, exact, rtol=0.0, atol=4e-16)
+        assert np.allclose(quaternion.to_rotation_vector(q), v, rtol=1e-14, atol=1e-22)
