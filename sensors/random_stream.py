@@ -60,7 +60,7 @@ def seeded_states(seed_sequences):
     """(n, STATE_WORDS) uint64 states, one per SeedSequence."""
     states = np.array([s.generate_state(STATE_WORDS, np.uint64) for s in seed_sequences])
     states[~states.any(axis=1), 0] = 1  # xoshiro's one forbidden state (all zero)
-    return states.reshape(len(seed_sequences), STATE_WORDS)
+    return states
 
 
 @njit(cache=True, inline="always")
