@@ -68,6 +68,13 @@ def mcmf_to_mci(r_mcmf, t_s, rotation_rate_radps):
 
 
 @njit(cache=True)
+def mci_to_mcmf_quaternion(t_s, rotation_rate_radps):
+    """q_mci_to_mcmf at t_s: a rotation of -omega t about z."""
+    half = -0.5 * rotation_rate_radps * t_s
+    return (math.cos(half), 0.0, 0.0, math.sin(half))
+
+
+@njit(cache=True)
 def surface_relative_velocity_mcmf(r_mci, v_mci, t_s, rotation_rate_radps):
     """Velocity relative to the rotating Moon, in Moon-fixed components [m/s]."""
     w = (0.0, 0.0, rotation_rate_radps)

@@ -6,6 +6,7 @@ scenarios (as published, e.g. GL0660B) and un-normalised once at load time.
 """
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
@@ -23,6 +24,14 @@ GRAVITY_DTYPE = np.dtype(
     ],
     align=True,
 )
+
+
+class GravityField(NamedTuple):
+    """The gravity record and its un-normalised harmonic tables (C, S)."""
+
+    params: np.void
+    c: np.ndarray
+    s: np.ndarray
 
 
 def unnormalise(n, m, value_normalised):

@@ -1,8 +1,9 @@
-"""Main engine and reaction-control thrusters: the forces, torques and propellant flow they make.
+"""Main engines and reaction-control thrusters: the forces, torques and propellant flow they make.
 
-Both draw from the one propellant mass. Thrust directions are the direction of the force on
-the vehicle, in body axes; the main engine's includes its misalignment, and its application
-point (off the centre of mass) gives the disturbance torque.
+All draw from the one propellant mass; the main engines (one or several) share one throttle.
+Thrust directions are the direction of the force on the vehicle, in body axes; an engine's
+includes its misalignment, and its application point (off the centre of mass) gives the
+disturbance torque.
 """
 
 import numpy as np
@@ -52,10 +53,26 @@ def mass_flow_kgps(thrust_n, isp_s):
 
 @njit(cache=True)
 def engine_force_torque(engine, thrust_n, com_m):
-    """Force [N] and torque about the centre of mass [N m] of the main engine, body axes."""
+    """Force [N] and torque about the centre of mass [N m] of one main engine, body axes."""
     f = vector.scale(vector.load(engine.direction_body, 0), thrust_n)
     arm = vector.sub(vector.load(engine.position_m, 0), vector.load(com_m, 0))
     return f, vector.cross(arm, f)
+
+
+@njit(cache=True)
+def engines_at_full_throttle(engines, thrust_factor, com_m):
+    """Force [N], torque about the centre of mass [N m] and mass flow [kg/s] of the main
+    engines at full throttle, engine i giving thrust_factor[i] of its thrust (1 nominal, 0 out:
+    a lost or weakened engine burns correspondingly less propellant). The engines of a vehicle
+    share one throttle: these scale with it."""
+    f_total, tq_total, mdot = (0.0, 0.0, 0.0), (0.0, 0.0, 0.0), 0.0
+    for i in range(engines.shape[0]):
+        thrust = thrust_factor[i] * engines[i].max_thrust_n
+        f, tq = engine_force_torque(engines[i], thrust, com_m)
+        f_total = vector.add(f_total, f)
+        tq_total = vector.add(tq_total, tq)
+        mdot += mass_flow_kgps(thrust, engines[i].isp_s)
+    return f_total, tq_total, mdot
 
 
 @njit(cache=True)

@@ -7,6 +7,7 @@ and points outside every tile lie on the datum (height 0). Heights are bilinear 
 """
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
@@ -25,6 +26,25 @@ TILE_DTYPE = np.dtype(
     ],
     align=True,
 )
+
+
+class TruthTerrain(NamedTuple):
+    """The true surface: what sensors see and the lander touches (site datum, tiles, heights)."""
+
+    site: np.void
+    tiles: np.ndarray
+    heights: np.ndarray
+
+
+class OnboardMap(NamedTuple):
+    """The flight software's terrain model: its site datum, its map tiles and their heights, and
+    the 1-sigma error it assumes for those heights [m]. A distinct type from `TruthTerrain`:
+    compiled code that reads `height_error_m` cannot be handed the truth."""
+
+    site: np.void
+    tiles: np.ndarray
+    heights: np.ndarray
+    height_error_m: float
 
 
 def steepest_slope(grids):

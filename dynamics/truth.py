@@ -59,7 +59,7 @@ def quaternion_of(x):
 def derivative(x, t_s, grav, c, s, held, out):
     """dx/dt into out; `held` are the quantities held over the step:
 
-    (dry mass [kg], throttle setpoint, inverse engine time constant [1/s], the main engine's
+    (dry mass [kg], throttle setpoint, inverse engine time constant [1/s], the main engines'
     body force [N], torque [N m] and mass flow [kg/s] at full throttle about the step's centre
     of mass (they scale with the actual throttle), the RCS force, torque and mass flow, a held
     torque (gravity gradient) [N m], the inertia and its inverse [kg m^2]).
@@ -104,8 +104,13 @@ def derivative(x, t_s, grav, c, s, held, out):
 
 
 @njit(cache=True, inline="always")
-def rk4_step(x, t_s, dt_s, grav, c, s, mp, engine, setpoint, f_rcs, tq_rcs, mdot_rcs, work):
+def rk4_step(x, t_s, dt_s, grav, c, s, mp, engines_full, lag_s, setpoint, rcs_held, work):
     """Advance x by one classical RK4 step in place; renormalise the attitude quaternion.
+
+    engines_full: the main engines' body force [N], torque [N m] and mass flow [kg/s] at full
+    throttle about the step's centre of mass (`propulsion.engines_at_full_throttle`); they
+    scale with the throttle state, which follows the setpoint with the time constant lag_s.
+    rcs_held: the RCS's force, torque and mass flow over the step.
 
     work is the run's `WORK_DTYPE` record: its mass properties at the start of the step
     (from `mass_properties.evaluate`) are held over it; the mass is kept at or above the dry
@@ -113,20 +118,19 @@ def rk4_step(x, t_s, dt_s, grav, c, s, mp, engine, setpoint, f_rcs, tq_rcs, mdot
     some 1e-4 N m changing over minutes, is evaluated once per step too.
     """
     k1, k2, k3, k4, tmp = work.k[0], work.k[1], work.k[2], work.k[3], work.stage
-    com, inertia, inertia_inv = work.com_m, work.inertia, work.inertia_inv
+    inertia, inertia_inv = work.inertia, work.inertia_inv
     for i in range(STATE_SIZE):
         work.previous[i] = x[i]
     tq_gg = (0.0, 0.0, 0.0)
     if grav.gravity_gradient_torque:
         r_body = quaternion.rotate_inverse(quaternion_of(x), vector.load(x, X_R))
         tq_gg = gravity.gradient_torque(r_body, inertia, grav.gm_m3ps2)
-    f_full, tq_full = propulsion.engine_force_torque(engine, engine.max_thrust_n, com)
     held = (
         mp.dry_mass_kg,
         setpoint,
-        1.0 / engine.time_constant_s,
-        (f_full, tq_full, propulsion.mass_flow_kgps(engine.max_thrust_n, engine.isp_s)),
-        (f_rcs, tq_rcs, mdot_rcs),
+        1.0 / lag_s,
+        engines_full,
+        rcs_held,
         tq_gg,
         inertia,
         inertia_inv,
@@ -151,12 +155,17 @@ def rk4_step(x, t_s, dt_s, grav, c, s, mp, engine, setpoint, f_rcs, tq_rcs, mdot
     x[X_MASS] = max(x[X_MASS], mp.dry_mass_kg)
 
 
-def propagate(x, t0_s, dt_s, n_steps, grav, c, s, mp, engine, throttle_command):
-    """Propagate x in place for n_steps with a constant throttle command and no RCS.
+def propagate(x, t0_s, dt_s, n_steps, grav, c, s, mp, engines, throttle_command):
+    """Propagate x in place for n_steps with a constant throttle command and no RCS; engines
+    is one engine record or an array of them, all at full thrust.
 
     Used for verification against analytic solutions and for timing the bare truth step.
     """
-    _propagate(x, t0_s, dt_s, n_steps, grav, c, s, mp, engine, throttle_command, new_work())
+    engines = np.atleast_1d(engines)
+    factor = np.ones(engines.shape[0])
+    _propagate(
+        x, t0_s, dt_s, n_steps, grav, c, s, mp, engines, factor, throttle_command, new_work()
+    )
 
 
 def new_work():
@@ -165,9 +174,11 @@ def new_work():
 
 
 @njit(cache=True)
-def _propagate(x, t0_s, dt_s, n_steps, grav, c, s, mp, engine, throttle_command, work):
-    setpoint = propulsion.throttle_setpoint(engine, throttle_command)
-    zero = (0.0, 0.0, 0.0)
+def _propagate(x, t0_s, dt_s, n_steps, grav, c, s, mp, engines, factor, throttle_command, work):
+    setpoint = propulsion.throttle_setpoint(engines[0], throttle_command)
+    no_rcs = ((0.0, 0.0, 0.0), (0.0, 0.0, 0.0), 0.0)
+    lag = engines[0].time_constant_s
     for k in range(n_steps):
         mass_properties.evaluate(mp, x[X_MASS], work.com_m, work.inertia, work.inertia_inv)
-        rk4_step(x, t0_s + k * dt_s, dt_s, grav, c, s, mp, engine, setpoint, zero, zero, 0.0, work)
+        full = propulsion.engines_at_full_throttle(engines, factor, work.com_m)
+        rk4_step(x, t0_s + k * dt_s, dt_s, grav, c, s, mp, full, lag, setpoint, no_rcs, work)

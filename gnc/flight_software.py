@@ -1,10 +1,13 @@
 """The flight-software executive: one cycle of navigation updates, mode logic, guidance and
 control, from sensor outputs to actuator commands.
 
-It reads only measurements, its own state and its configuration (including its onboard map
-and its knowledge of the engine); the run loop in `sims` calls `imu_sample` for every IMU
-output and `cycle` at the control rate.
+It reads only measurements, its own state and its configuration (its onboard map, its
+knowledge of the engines and of each sensor channel); the run loop in `sims` calls
+`imu_sample` for every IMU output and `cycle` at the control rate, handing it the queue of
+measurements the sensor channels produced (`sensors.bus`).
 """
+
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
@@ -14,7 +17,8 @@ from gnc import modes
 from gnc.control import attitude, rcs, throttle
 from gnc.guidance import powered_descent
 from gnc.navigation import filter as ekf
-from gnc.navigation import gating, measurements
+from gnc.navigation import gating, updates
+from sensors import bus
 
 PHASE_TARGET_DTYPE = np.dtype(
     [
@@ -45,16 +49,13 @@ FSW_DTYPE = np.dtype(
         ("initial_mass_kg", np.float64),
         ("dry_mass_kg", np.float64),
         ("low_propellant_kg", np.float64),
+        ("rcs_min_on_time_s", np.float64),  # pulse dead band of its RCS modulation
+        ("com_body_m", np.float64, (3,)),  # centre of mass at PDI (sensor lever arms)
         ("nav_noise", ekf.NAV_NOISE_DTYPE),
-        ("star_tracker_noise_rad", np.float64),
-        ("star_tracker_gate", gating.GATE_DTYPE),
-        ("range_beam_body", np.float64, (3,)),
-        ("range_noise_m", np.float64),
-        ("range_noise_fraction", np.float64),
-        ("map_height_error_m", np.float64),  # 1 sigma of the onboard terrain heights
-        ("range_max_m", np.float64),
-        ("range_ray_step_m", np.float64),
-        ("range_gate", gating.GATE_DTYPE),
+        # 1 sigma of the navigation error it starts with (position and velocity along local
+        # downrange, crossrange, up; attitude; gyro and accelerometer biases): at PDI, and
+        # again after a computer reset
+        ("initial_sigma", np.float64, (ekf.N_ERR,)),
     ],
     align=True,
 )
@@ -72,11 +73,28 @@ FSW_STATE_DTYPE = np.dtype(
         ("mass_est_kg", np.float64),
         ("rcs_carried_nms", np.float64, (3,)),  # angular impulse owed below the minimum pulse
         ("low_propellant_logged", np.bool_),
-        ("star_tracker_gate", gating.GATE_STATE_DTYPE),
-        ("range_gate", gating.GATE_STATE_DTYPE),
+        ("offline_until_s", np.float64),  # computer reset: no cycles, no IMU data before this
+        ("engine_inhibit_until_s", np.float64),  # and no main-engine thrust before this
+        ("reset_time_s", np.float64),
+        ("restart_pending", np.bool_),
+        # working storage: its pose and a measurement model
+        ("pose", bus.POSE_DTYPE),
+        ("model", bus.MODEL_DTYPE),
     ],
     align=True,
 )
+
+
+class FlightSoftware(NamedTuple):
+    """A run's flight-software inputs: configuration, its side of the channel table and its
+    knowledge of each channel (the kinds' spec records, packed), RCS table and gains."""
+
+    config: np.void
+    channels: np.ndarray  # updates.FSW_CHANNEL_DTYPE
+    knowledge: np.ndarray  # bytes
+    rcs_torques: np.ndarray
+    rcs_groups: np.ndarray
+    gains: np.void
 
 
 @njit(cache=True, inline="always")
@@ -131,10 +149,11 @@ def local_to_mci(axes, v_local, t_s, omega):
 
 
 @njit(cache=True)
-def estimated_altitude(nav, map_site, map_tiles, heights, t_s, omega):
+def estimated_altitude(nav, onboard_map, t_s, omega):
     """Height [m] of the estimated position above the onboard terrain model."""
     r_mcmf = frames.mci_to_mcmf(vector.load(nav.r_mci_m, 0), t_s, omega)
-    return terrain.altitude(map_site, map_tiles, heights, r_mcmf)
+    m = onboard_map
+    return terrain.altitude(m.site, m.tiles, m.heights, r_mcmf)
 
 
 @njit(cache=True)
@@ -163,91 +182,157 @@ def _start_phase(p, state, phase, t_s, r, v, g, events, n_events, altitude_est):
 
 
 @njit(cache=True)
-def _gate_events(verdict, nis, state_gate, sensor, value, t_s, events, n_events):
-    if verdict == gating.ACCEPTED and state_gate.accepted == 1:
-        modes.log(events, n_events, t_s, modes.SENSOR_ACQUIRED, sensor, value)
-    elif verdict == gating.REJECTED and state_gate.streak == 1:
-        modes.log(events, n_events, t_s, modes.MEASUREMENT_REJECTED, sensor, nis)
+def _gate_events(verdict, nis, gate_state, channel, value, t_s, events, n_events):
+    if verdict == gating.ACCEPTED and gate_state.accepted == 1:
+        modes.log(events, n_events, t_s, modes.SENSOR_ACQUIRED, channel, value)
+    elif verdict == gating.REJECTED and gate_state.streak == 1:
+        modes.log(events, n_events, t_s, modes.MEASUREMENT_REJECTED, channel, nis)
     elif verdict == gating.LATCHED_NOW:
-        modes.log(events, n_events, t_s, modes.SENSOR_LATCHED_OFF, sensor, nis)
+        modes.log(events, n_events, t_s, modes.SENSOR_LATCHED_OFF, channel, nis)
     elif verdict == gating.RECOVERED:
-        modes.log(events, n_events, t_s, modes.SENSOR_RECOVERED, sensor, nis)
+        modes.log(events, n_events, t_s, modes.SENSOR_RECOVERED, channel, nis)
+
+
+@njit(cache=True)
+def _next_due(queue, t_s):
+    """Index of the queued measurement to deliver next at t_s (earliest delivery time, then
+    first queued), or -1."""
+    best = -1
+    for i in range(queue.shape[0]):
+        q = queue[i]
+        if q.deliver_s <= t_s and (
+            best < 0
+            or q.deliver_s < queue[best].deliver_s
+            or (q.deliver_s == queue[best].deliver_s and q.sequence < queue[best].sequence)
+        ):
+            best = i
+    return best
+
+
+@njit(cache=True)
+def _measurement_updates(fsw, state, gates, queue, t_s, grav, map_view, events, n_events):
+    """Deliver the due measurements of the queue to the filter, in order, freeing their slots;
+    map_view is the onboard map as the kinds' entry points see it (`sensors.bus`). After
+    engine cut-off the lander is down: measurements are dropped."""
+    p, nav = fsw.config, state.nav
+    omega = grav.rotation_rate_radps
+    posed = False
+    while True:
+        i = _next_due(queue, t_s)
+        if i < 0:
+            return
+        meas = queue[i]
+        meas.deliver_s = np.inf
+        if not meas.valid or state.phase == modes.ENGINE_OFF:
+            continue
+        channel = fsw.channels[meas.channel]
+        gate_state = gates[meas.channel]
+        if gate_state.latched_off:
+            continue
+        if not posed:  # the covariance and the pose are brought up to date once per cycle
+            ekf.propagate_covariance(nav, p.nav_noise, grav.gm_m3ps2)
+        bus.fill_pose(
+            state.pose,
+            t_s,
+            vector.load(nav.r_mci_m, 0),
+            vector.load(nav.v_mci_mps, 0),
+            (
+                nav.q_body_to_mci[0],
+                nav.q_body_to_mci[1],
+                nav.q_body_to_mci[2],
+                nav.q_body_to_mci[3],
+            ),
+            vector.load(nav.rate_body_radps, 0),
+            vector.load(p.com_body_m, 0),
+            omega,
+        )
+        posed = True
+        verdict, nis, _ = updates.update(
+            nav, channel, gate_state, fsw.knowledge, state.pose, map_view, meas, state.model
+        )
+        _gate_events(verdict, nis, gate_state, meas.channel, meas.y[0], t_s, events, n_events)
+
+
+@njit(cache=True)
+def reset(state, gates, t_s, reboot_time_s, relight_delay_s):
+    """A flight-computer reset at t_s: the software is off for reboot_time_s (no cycles, IMU
+    data lost, no commands), the main engine stays off until t_s + relight_delay_s, and the
+    navigation state is re-initialised at restart (`_restart`)."""
+    state.offline_until_s = t_s + reboot_time_s
+    state.engine_inhibit_until_s = t_s + max(relight_delay_s, reboot_time_s)
+    state.reset_time_s = t_s
+    state.restart_pending = True
+    state.throttle_command = 0.0
+    for i in range(gates.shape[0]):
+        gates[i].streak = 0
+        gates[i].latched_off = False
+
+
+@njit(cache=True)
+def _restart(p, state, t_s, grav, c, s, site, events, n_events):
+    """Restart after a reset from what survives it (the navigation state saved at the reset,
+    the mass estimate, the configuration): dead-reckon the saved state under gravity over
+    the time the computer was off, forget the bias estimates, re-initialise the covariance
+    to the PDI uncertainty (local axes at the estimate), and restart the current phase."""
+    nav = state.nav
+    t = state.reset_time_s
+    while t < t_s:
+        dt = min(0.1, t_s - t)
+        ekf.strapdown(nav, (0.0, 0.0, 0.0), (0.0, 0.0, 0.0), dt, grav, c, s, t)
+        t += dt
+    nav.uncovered_s = 0.0
+    for i in range(3):
+        nav.gyro_bias_radps[i] = 0.0
+        nav.accel_bias_mps2[i] = 0.0
+        state.thrust_direction_mci[i] = 0.0
+    r_mcmf = frames.mci_to_mcmf(vector.load(nav.r_mci_m, 0), t_s, grav.rotation_rate_radps)
+    down, left, up = frames.local_track_axes(site, r_mcmf)
+    ekf.set_covariance(
+        nav,
+        p.initial_sigma,
+        frames.mcmf_to_mci(down, t_s, grav.rotation_rate_radps),
+        frames.mcmf_to_mci(left, t_s, grav.rotation_rate_radps),
+        frames.mcmf_to_mci(up, t_s, grav.rotation_rate_radps),
+    )
+    state.restart_pending = False
+    modes.log(events, n_events, t_s, modes.COMPUTER_RESTARTED, 0, t_s - state.reset_time_s)
 
 
 @njit(cache=True)
 def cycle(
-    p,
+    fsw,
     state,
+    gates,
+    queue,
     t_s,
-    st_valid,
-    q_measured,
-    range_valid,
-    range_m,
     probe_contact,
     grav,
     c,
     s,
-    site,
-    map_site,
-    map_tiles,
-    heights,
-    rcs_torques,
-    rcs_groups,
-    gains,
-    rcs_min_on_time_s,
+    onboard_map,
+    map_view,
     on_time,
     events,
     n_events,
 ):
-    """One flight-software cycle at t_s. Writes state.throttle_command, state.q_command and the
-    RCS on-times for the coming control period."""
-    nav = state.nav
+    """One flight-software cycle at t_s: deliver the due measurements to the filter, run the
+    modes, guidance and control. Writes state.throttle_command, state.q_command and the RCS
+    on-times for the coming control period."""
+    p, nav = fsw.config, state.nav
     omega = grav.rotation_rate_radps
-    # --- navigation updates (the covariance is brought up to date only when one is due)
-    if st_valid:
-        ekf.propagate_covariance(nav, p.nav_noise, grav.gm_m3ps2)
-        y, h, r = measurements.star_tracker(nav, q_measured, p.star_tracker_noise_rad)
-        verdict, nis = gating.process(p.star_tracker_gate, state.star_tracker_gate, nav, y, h, r)
-        _gate_events(
-            verdict, nis, state.star_tracker_gate, modes.STAR_TRACKER, 0.0, t_s, events, n_events
-        )
-    if range_valid and state.phase != modes.ENGINE_OFF:
-        usable, y, h, r = measurements.slant_range(
-            nav,
-            range_m,
-            p.range_beam_body,
-            p.range_noise_m,
-            p.range_noise_fraction,
-            p.map_height_error_m,
-            map_site,
-            map_tiles,
-            heights,
-            t_s,
-            omega,
-            p.range_max_m,
-            p.range_ray_step_m,
-        )
-        if usable:
-            ekf.propagate_covariance(nav, p.nav_noise, grav.gm_m3ps2)
-            verdict, nis = gating.process(p.range_gate, state.range_gate, nav, y, h, r)
-            _gate_events(
-                verdict,
-                nis,
-                state.range_gate,
-                modes.LASER_RANGEFINDER,
-                range_m,
-                t_s,
-                events,
-                n_events,
-            )
+    site = onboard_map.site
+    restarting = state.restart_pending
+    if restarting:
+        _restart(p, state, t_s, grav, c, s, site, events, n_events)
+    _measurement_updates(fsw, state, gates, queue, t_s, grav, map_view, events, n_events)
 
     # --- mode logic
     r_site, v_site, g_site, axes = guidance_state(nav, site, grav, c, s, t_s)
-    altitude_est = estimated_altitude(nav, map_site, map_tiles, heights, t_s, omega)
+    altitude_est = estimated_altitude(nav, onboard_map, t_s, omega)
     state.altitude_est_m = altitude_est
-    if not state.started:
+    if not state.started or restarting:  # the phase starts over (it is braking at first)
         _start_phase(
-            p, state, modes.BRAKING, t_s, r_site, v_site, g_site, events, n_events, altitude_est
+            p, state, state.phase, t_s, r_site, v_site, g_site, events, n_events, altitude_est
         )
     elif state.phase == modes.BRAKING and t_s >= state.phase_end_s - p.handover_time_s:
         _start_phase(
@@ -304,7 +389,7 @@ def cycle(
     q_cmd = attitude.pointing_quaternion(direction, left)
     for i in range(4):
         state.q_command[i] = q_cmd[i]
-    if state.phase == modes.ENGINE_OFF:
+    if state.phase == modes.ENGINE_OFF or t_s < state.engine_inhibit_until_s:
         state.throttle_command = 0.0
     else:
         body_z = quaternion.rotate(q_est, (0.0, 0.0, 1.0))
@@ -315,13 +400,13 @@ def cycle(
             state.throttle_command, p.max_thrust_n, p.isp_s, p.control_period_s
         )
     rate = vector.load(nav.rate_body_radps, 0)
-    torque = attitude.torque_command(gains, q_est, rate, q_cmd)
+    torque = attitude.torque_command(fsw.gains, q_est, rate, q_cmd)
     rcs.on_times(
         torque,
-        rcs_torques,
-        rcs_groups,
+        fsw.rcs_torques,
+        fsw.rcs_groups,
         p.control_period_s,
-        rcs_min_on_time_s,
+        p.rcs_min_on_time_s,
         state.rcs_carried_nms,
         on_time,
     )

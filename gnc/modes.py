@@ -2,7 +2,8 @@
 
 Phases run in order: braking (PDI to high gate), approach (high gate to low gate), terminal
 (constant-rate vertical descent from low gate), engine_off (after contact-probe signal).
-Events are appended with their time and reason; the run writes them to summary.json.
+Events are appended with their time and reason; the run writes them to summary.json, naming
+the sensor channel or fault an event is about.
 """
 
 import numpy as np
@@ -11,21 +12,21 @@ from numba import njit
 PHASES = ("braking", "approach", "terminal", "engine_off")
 BRAKING, APPROACH, TERMINAL, ENGINE_OFF = range(4)
 
-SENSORS = ("star_tracker", "laser_rangefinder")
-STAR_TRACKER, LASER_RANGEFINDER = range(2)
-
 EVENT_DTYPE = np.dtype(
     [("t_s", np.float64), ("code", np.int64), ("detail", np.int64), ("value", np.float64)]
 )
 EVENTS = (
     "phase_change",  # detail: new phase; value: estimated altitude [m]
-    "measurement_rejected",  # detail: sensor; value: NIS (first of a streak only)
-    "sensor_latched_off",  # detail: sensor; value: NIS
-    "sensor_recovered",  # detail: sensor; value: NIS
-    "sensor_acquired",  # detail: sensor; value: first accepted measurement
+    "measurement_rejected",  # detail: channel; value: NIS (first of a streak only)
+    "sensor_latched_off",  # detail: channel; value: NIS
+    "sensor_recovered",  # detail: channel; value: NIS
+    "sensor_acquired",  # detail: channel; value: first accepted measurement's first value
     "low_propellant",  # value: estimated propellant left [kg]
     "engine_cutoff",  # value: estimated altitude [m]
     "flameout",  # value: time [s] (truth: the propellant ran out)
+    "fault_activated",  # detail: fault; value: true altitude [m]
+    "fault_ended",  # detail: fault; value: true altitude [m]
+    "computer_restarted",  # value: seconds the flight software was off
 )
 (
     PHASE_CHANGE,
@@ -36,7 +37,11 @@ EVENTS = (
     LOW_PROPELLANT,
     ENGINE_CUTOFF,
     FLAMEOUT,
-) = range(8)
+    FAULT_ACTIVATED,
+    FAULT_ENDED,
+    COMPUTER_RESTARTED,
+) = range(11)
+SENSOR_EVENTS = (MEASUREMENT_REJECTED, SENSOR_LATCHED_OFF, SENSOR_RECOVERED, SENSOR_ACQUIRED)
 
 
 @njit(cache=True)
@@ -53,25 +58,28 @@ def log(events, count, t_s, code, detail, value):
     count[0] = k + 1
 
 
-def describe(events, count):
-    """Events as JSON-ready dicts."""
+def describe(events, count, channels=(), faults=()):
+    """Events as JSON-ready dicts; channels are the names of the sensor channels, faults a
+    dict per fault (name, target, mode) in the order of the run's tables."""
     out = []
     for e in events[: min(int(count), len(events))]:
         item = {"t_s": round(float(e["t_s"]), 3), "event": EVENTS[e["code"]]}
-        code = int(e["code"])
+        code, detail, value = int(e["code"]), int(e["detail"]), float(e["value"])
         if code == PHASE_CHANGE:
-            item["phase"] = PHASES[e["detail"]]
-            item["altitude_est_m"] = float(e["value"])
-        elif code in (MEASUREMENT_REJECTED, SENSOR_LATCHED_OFF, SENSOR_RECOVERED):
-            item["sensor"] = SENSORS[e["detail"]]
-            item["nis"] = float(e["value"])
-        elif code == SENSOR_ACQUIRED:
-            item["sensor"] = SENSORS[e["detail"]]
-            item["measurement"] = float(e["value"])
+            item["phase"] = PHASES[detail]
+            item["altitude_est_m"] = value
+        elif code in SENSOR_EVENTS:
+            item["sensor"] = channels[detail]
+            item["measurement" if code == SENSOR_ACQUIRED else "nis"] = value
         elif code == LOW_PROPELLANT:
-            item["propellant_est_kg"] = float(e["value"])
+            item["propellant_est_kg"] = value
         elif code == ENGINE_CUTOFF:
-            item["altitude_est_m"] = float(e["value"])
+            item["altitude_est_m"] = value
+        elif code in (FAULT_ACTIVATED, FAULT_ENDED):
+            item.update(faults[detail])
+            item["altitude_m"] = value
+        elif code == COMPUTER_RESTARTED:
+            item["offline_s"] = value
         out.append(item)
     if count > len(events):
         out.append({"event": "log_full", "not_stored": int(count - len(events))})

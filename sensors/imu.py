@@ -4,7 +4,8 @@ Error model per triad (all drawn from the IMU's own random stream): a turn-on bi
 once; bias instability as a random walk of the bias; white noise (velocity / angle random
 walk); scale-factor error and axis misalignment drawn once; saturation of the sensed rate;
 quantisation of the increments with the remainder carried to the next sample (so it does not
-bias the sum). The sensor sits at the centre of mass (lever-arm effects neglected).
+bias the sum). The sensor sits at the centre of mass (lever-arm effects neglected). The run
+loop accumulates the true body increments of each truth step and samples the IMU at its rate.
 """
 
 import math
@@ -39,6 +40,19 @@ TRIAD_STATE_DTYPE = np.dtype(
         ("bias", np.float64, (3,)),
         ("matrix", np.float64, (3, 3)),  # (I + scale factor + misalignment)
         ("remainder", np.float64, (3,)),
+        ("noise_scale", np.float64),  # 1 nominal (a fault may raise it)
+    ],
+    align=True,
+)
+
+IMU_STATE_DTYPE = np.dtype(
+    [
+        ("accelerometer", TRIAD_STATE_DTYPE),
+        ("gyro", TRIAD_STATE_DTYPE),
+        ("dv_body_mps", np.float64, (3,)),  # true increments since the last sample
+        ("dtheta_body_rad", np.float64, (3,)),
+        ("interval_s", np.float64),
+        ("stream", np.uint64, (4,)),  # the IMU's random stream
     ],
     align=True,
 )
@@ -47,6 +61,7 @@ TRIAD_STATE_DTYPE = np.dtype(
 @njit(cache=True)
 def init_triad(spec, state, stream):
     """Draw the triad's turn-on bias, scale factors and misalignment."""
+    state.noise_scale = 1.0
     for i in range(3):
         state.bias[i] = spec.bias_sigma * random_stream.standard_normal(stream)
         state.remainder[i] = 0.0
@@ -69,7 +84,12 @@ def measure_triad(spec, state, true_increment, interval_s, stream, out):
     for i in range(3):
         x = m[i, 0] * true_increment[0] + m[i, 1] * true_increment[1] + m[i, 2] * true_increment[2]
         x += state.bias[i] * interval_s
-        x += spec.noise_density * root_interval * random_stream.standard_normal(stream)
+        x += (
+            state.noise_scale
+            * spec.noise_density
+            * root_interval
+            * random_stream.standard_normal(stream)
+        )
         x = min(max(x, -limit), limit)
         if spec.quantum > 0.0:
             total = x + state.remainder[i]
@@ -89,3 +109,35 @@ def true_increments(q0, q1, v0_mci, v1_mci, g0_mci, g1_mci, dt_s):
     )
     q_mid = quaternion.multiply(q0, quaternion.from_rotation_vector(vector.scale(dtheta, 0.5)))
     return quaternion.rotate_inverse(q_mid, dv_mci), dtheta
+
+
+@njit(cache=True)
+def init(spec, state):
+    """Draw the IMU's fixed errors for this run."""
+    init_triad(spec.accelerometer, state.accelerometer, state.stream)
+    init_triad(spec.gyro, state.gyro, state.stream)
+
+
+@njit(cache=True, inline="always")
+def accumulate(state, dv_body, dtheta_body, dt_s):
+    """Add a truth step's body increments to those awaiting the next IMU sample."""
+    for i in range(3):
+        state.dv_body_mps[i] += dv_body[i]
+        state.dtheta_body_rad[i] += dtheta_body[i]
+    state.interval_s += dt_s
+
+
+@njit(cache=True, inline="always")
+def sample(spec, state, dv_out, dtheta_out):
+    """Measured IMU increments over the accumulated interval (returned in the out arrays);
+    resets the accumulation and returns the interval [s]."""
+    interval = state.interval_s
+    measure_triad(
+        spec.accelerometer, state.accelerometer, state.dv_body_mps, interval, state.stream, dv_out
+    )
+    measure_triad(spec.gyro, state.gyro, state.dtheta_body_rad, interval, state.stream, dtheta_out)
+    for i in range(3):
+        state.dv_body_mps[i] = 0.0
+        state.dtheta_body_rad[i] = 0.0
+    state.interval_s = 0.0
+    return interval

@@ -11,6 +11,7 @@ Stat. Softw. 2000), with the layer index and the value taken from separate bits 
 """
 
 import math
+import zlib
 
 import numpy as np
 from numba import njit
@@ -54,6 +55,16 @@ def _ziggurat_tables():
 
 
 _K, _W, _F = _ziggurat_tables()
+
+
+def stream_seed(run_seed, name):
+    """The SeedSequence of a run's stream called `name` ("imu", "sensors.<channel>",
+    "faults.<fault>", "navigation_initial_error"): the child of the run's SeedSequence keyed
+    by a stable hash of the name, so adding or removing a channel or a fault leaves every
+    other stream as it was."""
+    return np.random.SeedSequence(
+        run_seed.entropy, spawn_key=(*run_seed.spawn_key, zlib.crc32(name.encode()))
+    )
 
 
 def seeded_states(seed_sequences):

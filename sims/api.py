@@ -8,7 +8,6 @@
 import numpy as np
 
 from dynamics import orbit
-from gnc import modes
 from sims import batch, results, scenario
 from sims import model as model_builder
 
@@ -38,11 +37,11 @@ def execute(b):
 def run(source, seed=0, initial_orbit=None):
     """Run one descent and return its `RunResult`.
 
-    source: scenario path, bundled name, dict or loaded Scenario. seed: the run's seed; each
-    sensor and the initial navigation error draw from their own stream spawned from it
-    (`sensors.suite.STREAMS`). initial_orbit: optional object with astropy Quantity `.r` and
-    `.v` in the Moon-centred inertial frame at PDI (e.g. a hapsira Orbit), replacing the
-    scenario's initial state.
+    source: scenario path, bundled name, dict or loaded Scenario. seed: the run's seed; the
+    IMU, each sensor channel, each fault and the initial navigation error draw from their own
+    stream spawned from it, keyed by name (`sims.batch`). initial_orbit: optional object with
+    astropy Quantity `.r` and `.v` in the Moon-centred inertial frame at PDI (e.g. a hapsira
+    Orbit), replacing the scenario's initial state.
     """
     r = prepare(source, seed, initial_orbit)
     execute(r)
@@ -65,7 +64,7 @@ def result_of(b, k=0):
             b.seeds[k],
             b.models[k],
             summary,
-            modes.describe(b.events[k], b.n_events[k, 0]),
+            batch.describe_events(b, k),
         ),
         trajectory=results.trace_table(b.trace[k, : summary["n_trace"]]),
     )

@@ -34,7 +34,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dynamics import compile_cache, touchdown, truth
-from gnc import modes
+from sensors import registry
 from sims import api, batch, dispersions, results, runloop, scenario
 from sims.errors import CampaignError
 
@@ -45,16 +45,20 @@ FAILED = ("crashed", "fuel_exhausted", "tipped_over", "hard_landing", "timeout",
 @dataclass(frozen=True)
 class Plan:
     """What a campaign runs: the scenario as written (TOML text, or JSON of a dict given from
-    Python), its label, and the campaign's size, seed and trace policy."""
+    Python), its label, the campaign's size, seed and trace policy, and the sensor kinds from
+    outside the package it needs (registered wherever it runs: a Dask worker too)."""
 
     scenario_text: str
     label: str
     runs: int
     seed: int
     traces_first: int  # keep traces of the first K runs, and of every failure
+    kinds: tuple = ()  # module names
 
     @property
     def scenario(self):
+        for module in self.kinds:
+            registry.register(module)
         if self.scenario_text.lstrip().startswith("{"):
             return scenario.parse(json.loads(self.scenario_text), self.label)
         return scenario.parse_text(self.scenario_text, self.label)
@@ -66,19 +70,22 @@ def plan_for(source, runs, seed, traces_first):
         label, text = "<dict>", json.dumps(source)
     else:
         label, text = scenario.read_text(source)
-    plan = Plan(text, label, runs, seed, traces_first)
+    plan = Plan(text, label, runs, seed, traces_first, registry.declared_modules())
     plan.scenario  # noqa: B018  (validate before anything runs or is written)
     return plan
 
 
 def code_digest():
-    return compile_cache.sources_digest(Path(compile_cache.__file__).resolve().parent.parent)
+    """The code a campaign's results depend on: the project's sources and the registered
+    sensor kinds."""
+    sources = compile_cache.sources_digest(Path(compile_cache.__file__).resolve().parent.parent)
+    return f"{sources}-{registry.digest()}"
 
 
 @functools.lru_cache(maxsize=4)
-def _compiled_plan(scenario_text, label):
+def _compiled_plan(scenario_text, label, kinds=()):
     """(scenario, sampler) of a plan, parsed once per process (workers run many batches)."""
-    plan = Plan(scenario_text, label, 0, 0, 0)
+    plan = Plan(scenario_text, label, 0, 0, 0, kinds)
     sc = plan.scenario
     return sc, dispersions.Sampler(sc)
 
@@ -108,12 +115,14 @@ def cause_of(summary, limits, n_gear_points, error=None):
     return max(checks, key=lambda c: c[1] / c[2] if c[2] > 0 else 0.0)[0]
 
 
-def events_summary(events, count):
-    """Events of a run as 't:event[:sensor]' joined by ';' (phase changes and single
+def events_summary(events):
+    """Events of a run as 't:event[:sensor or fault]' joined by ';' (phase changes and single
     rejections left out: they happen in every run)."""
     return ";".join(
-        f"{e['t_s']:.1f}:{e['event']}" + (f":{e['sensor']}" if "sensor" in e else "")
-        for e in modes.describe(events, count)
+        f"{e['t_s']:.1f}:{e['event']}"
+        + (f":{e['sensor']}" if "sensor" in e else "")
+        + (f":{e['fault']}" if "fault" in e else "")
+        for e in events
         if e["event"] not in ("phase_change", "measurement_rejected")
     )
 
@@ -130,10 +139,10 @@ def runs_table(b, indices, campaign_seed, used):
     code = np.where(raised, touchdown.DIVERGED, s["outcome"])
     flown = ~raised
     touched = flown & ~np.isin(code, (touchdown.TIMEOUT, touchdown.DIVERGED))
-    closed = flown & b.inputs["run"]["closed_loop"]
+    closed = flown & b.per_run.run["closed_loop"]
     m0 = np.array([m.x0[truth.X_MASS] for m in b.models])
-    dry = b.inputs["mass"]["dry_mass_kg"]
-    n_gear = b.inputs["run"]["n_gear_points"]
+    dry = b.per_run.mass["dry_mass_kg"]
+    n_gear = b.per_run.run["n_gear_points"]
 
     def values(x, valid):
         return pa.array(np.asarray(x, float), mask=~valid)
@@ -149,6 +158,9 @@ def runs_table(b, indices, campaign_seed, used):
                 columns[f"{path}[{i}]"] = pa.array([u[path][i] for u in used], pa.float64())
         else:
             columns[path] = pa.array([u[path] for u in used], pa.float64())
+    occurred = [dispersions.occurrences(b, k) for k in range(n)]
+    for path in occurred[0]:
+        columns[path] = pa.array([o[path] for o in occurred], pa.bool_())
     columns.update(
         outcome=pa.array([touchdown.OUTCOMES[c] for c in code]),
         cause=pa.array(
@@ -168,7 +180,7 @@ def runs_table(b, indices, campaign_seed, used):
         max_altitude_error_m=values(s["max_altitude_error_m"], closed),
         max_velocity_error_mps=values(s["max_velocity_error_mps"], closed),
         events=pa.array(
-            [events_summary(b.events[k], b.n_events[k, 0]) if flown[k] else "" for k in range(n)]
+            [events_summary(batch.describe_events(b, k)) if flown[k] else "" for k in range(n)]
         ),
         wall_time_s=pa.array(b.run_seconds, pa.float64()),
     )
@@ -189,7 +201,7 @@ def run_batch(plan, indices):
     """(runs table, traces table) of a batch of runs, flown by one compiled call (executed in
     a worker). Traces are kept at 1 Hz for the first plan.traces_first runs and every failure.
     """
-    sc, sampler = _compiled_plan(plan.scenario_text, plan.label)
+    sc, sampler = _compiled_plan(plan.scenario_text, plan.label, plan.kinds)
     sampled = sampler.sample(plan.seed, indices)
     models = [dispersions.build(sc, values) for values in sampled]
     used = [dispersions.read_back(m, values) for m, values in zip(models, sampled, strict=True)]
@@ -247,6 +259,7 @@ class Results:
             "campaign_seed": plan.seed,
             "runs": plan.runs,
             "traces_first": plan.traces_first,
+            "sensor_kinds": list(plan.kinds),
             "versions": versions(),
             "git_revision": git_revision(),
             "started": now(),
@@ -436,6 +449,8 @@ def resume(out, workers=None, executor="local", scheduler=None, batch_size=None,
     """Run the missing runs of an interrupted campaign in out; refuse if the code changed."""
     store = Results(out)
     manifest = store.manifest()
+    for module in manifest.get("sensor_kinds", ()):
+        registry.register(module)
     if manifest.get("code_digest") != code_digest():
         raise CampaignError(
             f"{out}: the code changed since this campaign started; results would not be "
@@ -453,6 +468,7 @@ def resume(out, workers=None, executor="local", scheduler=None, batch_size=None,
         manifest["runs"],
         manifest["campaign_seed"],
         manifest["traces_first"],
+        tuple(manifest.get("sensor_kinds", ())),
     )
     done = store.done()
     pending = [i for i in range(plan.runs) if i not in done]
@@ -523,7 +539,9 @@ def replay(out, index):
         raise CampaignError(
             f"--index {index}: the campaign in {out} has runs 0 to {manifest['runs'] - 1}"
         )
-    sc, sampler = _compiled_plan(manifest["scenario_text"], manifest["scenario"])
+    sc, sampler = _compiled_plan(
+        manifest["scenario_text"], manifest["scenario"], tuple(manifest.get("sensor_kinds", ()))
+    )
     seed = manifest["campaign_seed"]
     m = dispersions.build(sc, sampler.sample(seed, [index])[0])
     b = batch.prepare(sc, [m], [dispersions.run_seed(seed, index)], [seed])

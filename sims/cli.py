@@ -8,6 +8,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from sensors.registry import KindError
 from sims import scenario
 from sims.errors import CampaignError
 
@@ -23,7 +24,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         return args.handler(args)
-    except (scenario.ScenarioError, UsageError, CampaignError) as exc:
+    except (scenario.ScenarioError, UsageError, CampaignError, KindError) as exc:
         print(f"descent: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
@@ -216,6 +217,8 @@ def describe(summary):
 
 
 def _event_text(e):
+    if "fault" in e:
+        return f"{e['t_s']:.1f} s {e['event']} ({e['fault']}: {e['mode']} of {e['target']})"
     detail = e.get("phase") or e.get("sensor") or ""
     return f"{e.get('t_s', 0):.1f} s {e['event']}" + (f" ({detail})" if detail else "")
 

@@ -15,8 +15,8 @@ import zlib
 import numpy as np
 
 from dynamics import frames, quaternion, truth
-from sims import distributions, model
-from sims.scenario import DISPERSIBLE, field_value
+from sensors import registry
+from sims import distributions, field_paths, model
 
 RUN_STREAM = 0  # spawn-key slot of the run's own seed (sensors, navigation error)
 
@@ -42,17 +42,14 @@ class Sampler:
     def __init__(self, scenario):
         self.fields = {}  # path: (is a vector, [distribution of each component])
         for path, spec in scenario.dispersions.items():
-            nominal = field_value(scenario, path)
+            nominal = field_paths.value(scenario, path)
+            unit = field_paths.unit(scenario, path)
             vector = isinstance(nominal, tuple)
             self.fields[path] = (
                 vector,
                 [
                     distributions.frozen(
-                        spec.distribution,
-                        spec.parameters,
-                        DISPERSIBLE[path],
-                        v,
-                        i if vector else None,
+                        spec.distribution, spec.parameters, unit, v, i if vector else None
                     )
                     for i, v in enumerate(nominal if vector else (nominal,))
                 ],
@@ -77,15 +74,8 @@ def sample(scenario, campaign_seed, run_index):
 def apply(scenario, values):
     """The scenario with the given field values (pydantic models are rebuilt, not mutated)."""
     for path, value in values.items():
-        scenario = _replace(scenario, path.split("."), value)
+        scenario = field_paths.replace(scenario, path, value)
     return scenario
-
-
-def _replace(node, parts, value):
-    if len(parts) == 1:
-        return node.model_copy(update={parts[0]: value})
-    child = getattr(node, parts[0])
-    return node.model_copy(update={parts[0]: _replace(child, parts[1:], value)})
 
 
 def build(scenario, values):
@@ -97,7 +87,7 @@ def build(scenario, values):
 def _pdi_offsets(m):
     """(position, velocity) of the PDI state relative to the orbit's, in the local
     (downrange, crossrange, up) axes."""
-    axes = model.pdi_axes(m.site, m.pdi_orbit_mci[0:3])
+    axes = model.pdi_axes(m.terrain.site, m.pdi_orbit_mci[0:3])
     return axes.T @ (m.x0[0:3] - m.pdi_orbit_mci[0:3]), axes.T @ (m.x0[3:6] - m.pdi_orbit_mci[3:6])
 
 
@@ -106,22 +96,54 @@ def _attitude_offset(m):
     return quaternion.to_rotation_vector(q)
 
 
-def _engine_misalignment(m):
-    return math.acos(min(1.0, m.engine["direction_body"][2]))
-
-
-def _engine_azimuth(m):
-    d = m.engine["direction_body"]
-    return math.atan2(d[1], d[0])
-
-
 def _pdi_track(m):
-    r_mcmf = frames.mci_to_mcmf(tuple(m.pdi_orbit_mci[0:3]), 0.0, m.gravity["rotation_rate_radps"])
-    return frames.track_coordinates(m.site, r_mcmf)
+    omega = m.gravity.params["rotation_rate_radps"]
+    r_mcmf = frames.mci_to_mcmf(tuple(m.pdi_orbit_mci[0:3]), 0.0, omega)
+    return frames.track_coordinates(m.terrain.site, r_mcmf)
 
 
 def _imu_readback(triad, packed):
-    return lambda m: float(m.sensors["imu"][triad][packed])
+    return lambda m: float(m.imu[triad][packed])
+
+
+def _engine(m, path):
+    """The engine record a main-engine path names (the only one, or main_engine[i])."""
+    match = field_paths.ENGINE.match(path)
+    return m.engines[int(match[1]) if match else 0]
+
+
+def _engine_field(packed):
+    return lambda m, path: float(_engine(m, path)[packed])
+
+
+def _engine_misalignment(m, path):
+    return math.acos(min(1.0, _engine(m, path)["direction_body"][2]))
+
+
+def _engine_azimuth(m, path):
+    d = _engine(m, path)["direction_body"]
+    return math.atan2(d[1], d[0])
+
+
+ENGINE_READBACK = {
+    "max_thrust": _engine_field("max_thrust_n"),
+    "isp": _engine_field("isp_s"),
+    "time_constant": _engine_field("time_constant_s"),
+    "misalignment": _engine_misalignment,
+    "misalignment_azimuth": _engine_azimuth,
+    "throttle_min": _engine_field("throttle_min"),
+    "throttle_max": _engine_field("throttle_max"),
+    "position": lambda m, path: tuple(float(v) for v in _engine(m, path)["position_m"]),
+}
+FAULT_READBACK = {
+    "duration": "duration_s",
+    "value": "value",
+    "rate": "rate",
+    "factor": "factor",
+    "fraction": "fraction",
+    "delay": "delay_s",
+    "trigger": "trigger_value",
+}
 
 
 # How to find each dispersible field in the packed model: the read-back is what the compiled
@@ -132,13 +154,8 @@ READBACK = {
     "vehicle.propellant_mass": lambda m: float(m.x0[truth.X_MASS] - m.mass["dry_mass_kg"]),
     "vehicle.dry_com": lambda m: tuple(float(v) for v in m.mass["dry_com_m"]),
     "vehicle.dry_inertia": lambda m: tuple(float(v) for v in np.diag(m.mass["dry_inertia_kgm2"])),
-    "vehicle.main_engine.max_thrust": lambda m: float(m.engine["max_thrust_n"]),
-    "vehicle.main_engine.isp": lambda m: float(m.engine["isp_s"]),
-    "vehicle.main_engine.time_constant": lambda m: float(m.engine["time_constant_s"]),
-    "vehicle.main_engine.misalignment": _engine_misalignment,
-    "vehicle.main_engine.misalignment_azimuth": _engine_azimuth,
     "initial.descent_orbit.periapsis_altitude": lambda m: float(
-        np.linalg.norm(m.pdi_orbit_mci[0:3]) - m.site["map_radius_m"]
+        np.linalg.norm(m.pdi_orbit_mci[0:3]) - m.terrain.site["map_radius_m"]
     ),
     "initial.descent_orbit.downrange_to_site": lambda m: -_pdi_track(m)[0],
     "initial.descent_orbit.crossrange": lambda m: _pdi_track(m)[1],
@@ -146,14 +163,11 @@ READBACK = {
     "initial.velocity_offset": lambda m: tuple(float(v) for v in _pdi_offsets(m)[1]),
     "initial.attitude_offset": _attitude_offset,
     "vehicle.propellant_capacity": lambda m: float(m.mass["propellant_capacity_kg"]),
-    "vehicle.main_engine.throttle_min": lambda m: float(m.engine["throttle_min"]),
-    "vehicle.main_engine.throttle_max": lambda m: float(m.engine["throttle_max"]),
     "vehicle.propellant_com": lambda m: tuple(float(v) for v in m.mass["propellant_com_m"]),
     "vehicle.propellant_inertia": lambda m: tuple(
         float(v) for v in np.diag(m.mass["propellant_inertia_full_kgm2"])
     ),
-    "vehicle.main_engine.position": lambda m: tuple(float(v) for v in m.engine["position_m"]),
-    "vehicle.contact_probe_length": lambda m: float(m.sensors["probe_length_m"]),
+    "vehicle.contact_probe_length": lambda m: float(m.run["probe_length_m"]),
     **{
         f"sensors.imu.{triad}.{field}": _imu_readback(triad, packed)
         for triad in ("accelerometer", "gyro")
@@ -167,16 +181,31 @@ READBACK = {
             ("saturation", "saturation"),
         )
     },
-    "sensors.star_tracker.noise": lambda m: float(m.sensors["star_tracker"]["noise_rad"]),
-    "sensors.star_tracker.max_rate": lambda m: float(m.sensors["star_tracker"]["max_rate_radps"]),
-    "sensors.laser_rangefinder.noise": lambda m: float(m.sensors["rangefinder"]["noise_m"]),
-    "sensors.laser_rangefinder.noise_fraction": lambda m: float(
-        m.sensors["rangefinder"]["noise_fraction"]
-    ),
-    "sensors.laser_rangefinder.max_range": lambda m: float(m.sensors["rangefinder"]["max_range_m"]),
 }
 
 
 def read_back(m, paths):
     """{path: value the model uses} for the given dispersed fields."""
-    return {path: READBACK[path](m) for path in paths}
+    return {path: _read(m, path) for path in paths}
+
+
+def _read(m, path):
+    section, _, rest = path.partition(".")
+    name, _, field = rest.partition(".")
+    if path.startswith("vehicle.main_engine"):
+        return ENGINE_READBACK[path.rpartition(".")[2]](m, path)
+    if section == "faults":
+        row = m.faults[m.fault_names.index(name)]
+        return float(row[FAULT_READBACK[field]])
+    if section == "sensors" and name != "imu":
+        channel = next(c for c in m.channels if c.name == name)
+        return float(channel.truth[registry.kind(channel.kind).DISPERSIBLE[field][1]])
+    return READBACK[path](m)
+
+
+def occurrences(b, k):
+    """{"faults.<name>.occurs": whether it occurs} of run k of a batch."""
+    return {
+        f"faults.{name}.occurs": bool(row["occurs"])
+        for name, row in zip(b.models[k].fault_names, b.per_run.faults[k], strict=True)
+    }

@@ -8,7 +8,7 @@ disperses a mass by 3 kg (1 sigma) about its nominal.
 import numpy as np
 from scipy import stats
 
-from sims.units import parse_quantity
+from dynamics.units import parse_quantity
 
 # Parameters of scipy's location-scale family carry the field's unit (plain numbers for a
 # dimensionless field); shape parameters (a, b of truncnorm, s of lognorm, ...) are plain

@@ -1,7 +1,9 @@
 """From a validated scenario to the packed records and arrays the compiled run loop reads.
 
 This is where SI scenario values become NumPy record dtypes (named fields for Numba), where
-the terrain is generated (cached per terrain and site), and where the PDI state is set up.
+the terrain is generated (cached per terrain and site), where each sensor channel becomes its
+kind's spec records (the truth's and the flight software's knowledge of it) and each fault a
+row of the fault table, and where the PDI state is set up.
 """
 
 import functools
@@ -9,6 +11,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import stats
 
 from dynamics import (
     craters,
@@ -29,45 +32,60 @@ from dynamics.constants import (
     MOON_MEAN_RADIUS_M,
     MOON_ROTATION_RATE_RADPS,
 )
+from dynamics.gravity import GravityField
+from dynamics.terrain import OnboardMap, TruthTerrain
 from gnc import flight_software
 from gnc.control import attitude, rcs
 from gnc.guidance import powered_descent
 from gnc.navigation import filter as ekf
 from gnc.navigation import gating
-from sensors import suite
-from sims import runloop
+from sensors import bus, imu, registry
+from sims import fault_table, field_paths, records, runloop
 from sims.scenario import ScenarioError
 
 CONTACT_CHECK_MARGIN_M = 5.0
 
 
 @dataclass(frozen=True)
+class Channel:
+    """A sensor channel of a model: its name and kind, its kind's spec record for the truth
+    (what the sensor is) and for the flight software (what it is told: the nominal one in a
+    dispersed run), its sampling period in truth steps and its gate."""
+
+    name: str
+    kind: str
+    truth: np.void
+    knowledge: np.void
+    every_steps: int
+    gate: np.void  # gating.GATE_DTYPE
+
+
+@dataclass(frozen=True)
 class Model:
-    """Everything `runloop.simulate` needs for one scenario, in compiled-code form."""
+    """Everything the run loop needs for one run of a scenario, in compiled-code form (a batch
+    stacks the per-run parts, `sims.records`)."""
 
     x0: np.ndarray
     run: np.void
-    gravity: np.void
-    harmonics_c: np.ndarray
-    harmonics_s: np.ndarray
+    gravity: GravityField
     mass: np.void
-    engine: np.void
+    engines: np.ndarray
     thrusters: np.ndarray
     rcs_torques: np.ndarray
     rcs_groups: np.ndarray
     gains: np.void
-    site: np.void
-    tiles: np.ndarray
-    heights: np.ndarray
+    terrain: TruthTerrain
+    onboard_map: OnboardMap  # the flight software's terrain model
     contact_points: np.ndarray
     limits: np.void
     schedule: np.ndarray
     trace_capacity: int
+    imu: np.void
+    channels: tuple  # Channel, in the scenario's order
+    faults: np.ndarray  # fault_table.FAULT_DTYPE rows (each run draws whether they occur)
+    fault_probability: np.ndarray
+    fault_names: tuple
     fsw: np.void  # closed loop: the flight software's configuration
-    sensors: np.void
-    map_site: np.void  # the flight software's terrain model: its site datum and map tiles
-    map_tiles: np.ndarray
-    nav_initial_sigma: np.ndarray  # 1 sigma of the PDI navigation error, 15 error states
     pdi_orbit_mci: np.ndarray  # (r, v) of the orbit at PDI, before the initial offsets
 
 
@@ -90,9 +108,9 @@ def build(scenario, initial_state=None, knowledge=None):
     sim = scenario.simulation
     veh = scenario.vehicle
     site, tiles, heights = build_terrain(scenario.site, scenario.terrain)
-    grav, c, s = build_gravity(scenario.moon)
+    grav = GravityField(*build_gravity(scenario.moon))
     mass = build_mass(veh)
-    engine = build_engine(veh.main_engine)
+    engines = np.array([build_engine(e) for e in veh.engines])
     thrusters = np.zeros(len(veh.rcs.thrusters), propulsion.THRUSTER_DTYPE)
     for i, th in enumerate(veh.rcs.thrusters):
         thrusters[i] = (th.position, th.direction, th.thrust, th.isp, th.min_on_time)
@@ -112,12 +130,12 @@ def build(scenario, initial_state=None, knowledge=None):
     gains = attitude.pd_gains(
         np.diag(inertia_known), ctl.attitude_natural_frequency, ctl.attitude_damping_ratio
     )
-    contact_points = np.array([*veh.landing_gear, veh.main_engine.position], dtype=float)
+    contact_points = np.array([*veh.landing_gear, *(e.position for e in veh.engines)], float)
     reach = float(np.max(np.linalg.norm(contact_points - com0, axis=1)))
     control_every = steps_per_sample(ctl.rate, sim.time_step, "control.rate")
     closed_loop = scenario.flight_software is not None
     run = record(
-        runloop.RUN_DTYPE,
+        records.RUN_DTYPE,
         time_step_s=sim.time_step,
         max_time_s=sim.max_time,
         control_every_steps=control_every,
@@ -130,6 +148,7 @@ def build(scenario, initial_state=None, knowledge=None):
         contact_check_altitude_m=reach + veh.contact_probe_length + CONTACT_CHECK_MARGIN_M,
         max_body_rate_radps=sim.max_body_rate,
         n_gear_points=len(veh.landing_gear),
+        probe_length_m=veh.contact_probe_length,
     )
     lim = scenario.touchdown_limits
     limits = record(
@@ -143,7 +162,7 @@ def build(scenario, initial_state=None, knowledge=None):
         body_rate_radps=lim.body_rate,
     )
     rows = scenario.open_loop.schedule if not closed_loop else ()
-    schedule = np.zeros(max(len(rows), 1), runloop.SCHEDULE_DTYPE)
+    schedule = np.zeros(max(len(rows), 1), records.SCHEDULE_DTYPE)
     for k, row in enumerate(rows):
         schedule[k] = (row.t, row.throttle, row.direction)
 
@@ -152,48 +171,55 @@ def build(scenario, initial_state=None, knowledge=None):
     r0 = np.asarray(r_orbit, float) + axes @ scenario.initial.position_offset
     v0 = np.asarray(v_orbit, float) + axes @ scenario.initial.velocity_offset
     x0 = truth.make_state(r0, v0, (1.0, 0.0, 0.0, 0.0), (0.0, 0.0, 0.0), m0)
-    omega = grav["rotation_rate_radps"]
+    omega = grav.params["rotation_rate_radps"]
+    terrain_truth = TruthTerrain(site, tiles, heights)
     if closed_loop:
         x0[truth.X_Q : truth.X_Q + 4] = retrograde_attitude(site, r0, v0, omega)
         m0_known = knowledge.vehicle.dry_mass + knowledge.vehicle.propellant_mass
-        fsw = build_flight_software(knowledge, control_every, m0_known)
-        sensors = build_sensors(scenario, control_every)
-        map_site, map_tiles = build_map(scenario.navigation, site, tiles)
-        sigma = nav_initial_sigma(knowledge)
+        fsw = build_flight_software(knowledge, control_every, m0_known, com_known)
+        imu_record = build_imu(scenario)
+        channels = build_channels(scenario, knowledge, control_every)
+        onboard_map = build_map(scenario.navigation, site, tiles, heights)
     else:
         _, q0 = runloop.commanded_attitude(site, schedule, x0, 0.0, omega)
         x0[truth.X_Q : truth.X_Q + 4] = q0
         fsw = np.zeros(1, flight_software.FSW_DTYPE)[0]
-        sensors = np.zeros(1, suite.SUITE_DTYPE)[0]
-        map_site, map_tiles, sigma = site, tiles, np.zeros(ekf.N_ERR)
+        imu_record = np.zeros(1, imu.IMU_DTYPE)[0]
+        channels = ()
+        onboard_map = OnboardMap(site, tiles, heights, 0.0)
     offset = quaternion.from_rotation_vector(scenario.initial.attitude_offset)
     x0[truth.X_Q : truth.X_Q + 4] = quaternion.multiply(
         tuple(x0[truth.X_Q : truth.X_Q + 4]), offset
     )
+    names = tuple(f.name for f in scenario.faults)
+    fault_rows = np.zeros(len(scenario.faults), fault_table.FAULT_DTYPE)
+    for i, f in enumerate(scenario.faults):
+        fault_rows[i] = fault_table.pack(
+            f, field_paths.channel_unit(scenario), scenario.channel_names, names
+        )
+        fault_rows[i]["occurs"] = True
     return Model(
         x0=x0,
         run=run,
         gravity=grav,
-        harmonics_c=c,
-        harmonics_s=s,
         mass=mass,
-        engine=engine,
+        engines=engines,
         thrusters=thrusters,
         rcs_torques=torques,
         rcs_groups=rcs.axis_groups(torques),
         gains=gains,
-        site=site,
-        tiles=tiles,
-        heights=heights,
+        terrain=terrain_truth,
+        onboard_map=onboard_map,
         contact_points=contact_points,
         limits=limits,
         schedule=schedule,
         trace_capacity=int(sim.max_time * sim.output_rate) + 3,
+        imu=imu_record,
+        channels=channels,
+        faults=fault_rows,
+        fault_probability=np.array([f.probability for f in scenario.faults], float),
+        fault_names=names,
         fsw=fsw,
-        sensors=sensors,
-        map_site=map_site,
-        map_tiles=map_tiles,
-        nav_initial_sigma=sigma,
         pdi_orbit_mci=np.concatenate([r_orbit, v_orbit]).astype(float),
     )
 
@@ -223,10 +249,11 @@ def base_attitude(m):
     """The PDI attitude before any attitude offset: retrograde in closed loop, the schedule's
     first command in open loop."""
     x0 = m.x0
-    omega = m.gravity["rotation_rate_radps"]
+    omega = m.gravity.params["rotation_rate_radps"]
+    site = m.terrain.site
     if m.run["closed_loop"]:
-        return retrograde_attitude(m.site, x0[0:3], x0[3:6], omega)
-    return runloop.commanded_attitude(m.site, m.schedule, x0, 0.0, omega)[1]
+        return retrograde_attitude(site, x0[0:3], x0[3:6], omega)
+    return runloop.commanded_attitude(site, m.schedule, x0, 0.0, omega)[1]
 
 
 def retrograde_attitude(site, r_mci, v_mci, omega):
@@ -250,25 +277,31 @@ def build_phase_target(target):
 
 
 def build_gate(gate):
+    """Gate record: the NIS threshold for each measurement dimension, given directly or as the
+    chi-square quantile of the probability a consistent measurement passes."""
+    dims = np.arange(bus.MAX_DIMENSION + 1)
+    if gate.policy == "accept_all":
+        threshold = np.full(dims.shape, np.inf)
+    elif gate.threshold is not None:
+        threshold = np.full(dims.shape, gate.threshold)
+    else:
+        threshold = stats.chi2.ppf(gate.probability, np.maximum(dims, 1))
     return record(
         gating.GATE_DTYPE,
         policy=gating.POLICIES[gate.policy],
-        threshold=gate.threshold,
+        threshold=threshold,
         reject_limit=gate.reject_limit,
     )
 
 
-def build_flight_software(scenario, control_every, initial_mass_kg):
-    """The flight software's configuration: guidance targets, gains, and its knowledge of
-    the vehicle and sensors (taken from their specifications)."""
-    fs, nav, sens, veh = (
-        scenario.flight_software,
-        scenario.navigation,
-        scenario.sensors,
-        scenario.vehicle,
-    )
+def build_flight_software(scenario, control_every, initial_mass_kg, com_body_m):
+    """The flight software's configuration: guidance targets, gains, and its knowledge of the
+    vehicle (the engines' total thrust and their mean Isp, the centre of mass at PDI), of its
+    IMU's noise and of its PDI navigation error."""
+    fs, veh = scenario.flight_software, scenario.vehicle
     term = fs.terminal
-    lrf = sens.laser_rangefinder
+    engines = veh.engines
+    thrust = sum(e.max_thrust for e in engines)
     p = record(
         flight_software.FSW_DTYPE,
         control_period_s=control_every * scenario.simulation.time_step,
@@ -278,94 +311,93 @@ def build_flight_software(scenario, control_every, initial_mass_kg):
         terminal_vertical_gain=1.0 / term.vertical_time_constant,
         terminal_max_tilt_rad=term.max_tilt,
         max_slew_rate_radps=scenario.control.max_slew_rate,
-        max_thrust_n=veh.main_engine.max_thrust,
-        isp_s=veh.main_engine.isp,
-        throttle_min=veh.main_engine.throttle_min,
-        throttle_max=veh.main_engine.throttle_max,
+        max_thrust_n=thrust,
+        isp_s=thrust / sum(e.max_thrust / e.isp for e in engines),
+        throttle_min=engines[0].throttle_min,
+        throttle_max=engines[0].throttle_max,
         initial_mass_kg=initial_mass_kg,
         dry_mass_kg=veh.dry_mass,
         low_propellant_kg=fs.low_propellant,
-        star_tracker_noise_rad=sens.star_tracker.noise,
-        range_beam_body=lrf.beam,
-        range_noise_m=lrf.noise,
-        range_noise_fraction=lrf.noise_fraction,
-        map_height_error_m=nav.map_height_error if nav.terrain_model == "map" else 0.0,
-        range_max_m=lrf.max_range,
-        range_ray_step_m=lrf.ray_step,
+        rcs_min_on_time_s=max(th.min_on_time for th in veh.rcs.thrusters),
+        com_body_m=com_body_m,
+        initial_sigma=nav_initial_sigma(scenario),
     )
     p["braking"] = build_phase_target(fs.braking)
     p["approach"] = build_phase_target(fs.approach)
-    p["star_tracker_gate"] = build_gate(nav.star_tracker_gate)
-    p["range_gate"] = build_gate(nav.range_gate)
-    imu = sens.imu
+    imu_spec = scenario.sensors.imu
     p["nav_noise"] = record(
         ekf.NAV_NOISE_DTYPE,
-        accel_noise_density=imu.accelerometer.noise_density,
-        gyro_noise_density=imu.gyro.noise_density,
-        accel_bias_walk=imu.accelerometer.bias_instability,
-        gyro_bias_walk=imu.gyro.bias_instability,
+        accel_noise_density=imu_spec.accelerometer.noise_density,
+        gyro_noise_density=imu_spec.gyro.noise_density,
+        accel_bias_walk=imu_spec.accelerometer.bias_instability,
+        gyro_bias_walk=imu_spec.gyro.bias_instability,
     )
     return p
 
 
-def build_sensors(scenario, control_every):
-    from sensors import imu as imu_model
-
-    sens, dt = scenario.sensors, scenario.simulation.time_step
-    s = np.zeros(1, suite.SUITE_DTYPE)[0]
-    for name, spec in (("accelerometer", sens.imu.accelerometer), ("gyro", sens.imu.gyro)):
-        s["imu"][name] = record(
-            imu_model.TRIAD_DTYPE,
-            bias_sigma=spec.bias,
-            bias_walk=spec.bias_instability,
-            noise_density=spec.noise_density,
-            scale_factor_sigma=spec.scale_factor,
-            misalignment_sigma_rad=spec.misalignment,
-            quantum=spec.quantum,
-            saturation=spec.saturation,
+def build_imu(scenario):
+    """The IMU's truth record: its error specifications and sampling period."""
+    spec, dt = scenario.sensors.imu, scenario.simulation.time_step
+    out = np.zeros(1, imu.IMU_DTYPE)[0]
+    for name, triad in (("accelerometer", spec.accelerometer), ("gyro", spec.gyro)):
+        out[name] = record(
+            imu.TRIAD_DTYPE,
+            bias_sigma=triad.bias,
+            bias_walk=triad.bias_instability,
+            noise_density=triad.noise_density,
+            scale_factor_sigma=triad.scale_factor,
+            misalignment_sigma_rad=triad.misalignment,
+            quantum=triad.quantum,
+            saturation=triad.saturation,
         )
-    s["imu"]["every_steps"] = steps_per_sample(sens.imu.rate, dt, "sensors.imu.rate")
-    st = s["star_tracker"]
-    st["every_steps"] = steps_per_sample(
-        sens.star_tracker.rate, dt, "sensors.star_tracker.rate", control_every
-    )
-    st["noise_rad"] = sens.star_tracker.noise
-    st["max_rate_radps"] = sens.star_tracker.max_rate
-    lrf, spec = s["rangefinder"], sens.laser_rangefinder
-    lrf["every_steps"] = steps_per_sample(
-        spec.rate, dt, "sensors.laser_rangefinder.rate", control_every
-    )
-    lrf["beam_body"] = spec.beam
-    lrf["noise_m"] = spec.noise
-    lrf["noise_fraction"] = spec.noise_fraction
-    lrf["max_range_m"] = spec.max_range
-    lrf["ray_step_m"] = spec.ray_step
-    s["probe_length_m"] = scenario.vehicle.contact_probe_length
-    return s
+    out["every_steps"] = steps_per_sample(spec.rate, dt, "sensors.imu.rate")
+    return out
 
 
-def build_map(nav, site, tiles):
+def build_channels(scenario, knowledge, control_every):
+    """The sensor channels: each kind's spec record packed from the scenario (the truth) and
+    from the knowledge scenario (what the flight software is told), with its rate and gate."""
+    dt = scenario.simulation.time_step
+    known = knowledge.sensors.channels
+    channels = []
+    for name, spec in scenario.sensors.channels.items():
+        kind = registry.kind(spec.kind)
+        channels.append(
+            Channel(
+                name=name,
+                kind=spec.kind,
+                truth=kind.pack(spec),
+                knowledge=kind.pack(known[name]),
+                every_steps=steps_per_sample(spec.rate, dt, f"sensors.{name}.rate", control_every),
+                gate=build_gate(known[name].gate),
+            )
+        )
+    return tuple(channels)
+
+
+def build_map(nav, site, tiles, heights):
     """The flight software's terrain: 'flat' is a sphere at the site's elevation; 'map' is the
-    terrain tiles no finer than the map resolution (small craters are not on board)."""
+    terrain tiles no finer than the map resolution (small craters are not on board), with
+    the height error it assumes."""
     map_site = site.copy()
     if nav.terrain_model == "flat":
         map_site["map_radius_m"] = float(np.linalg.norm(site["origin_mcmf_m"]))
-        return map_site, tiles[:0]
+        return OnboardMap(map_site, tiles[:0], heights, 0.0)
     keep = int(np.sum(tiles["spacing_m"] >= nav.map_resolution - 1e-9))
-    return map_site, tiles[:keep]
+    return OnboardMap(map_site, tiles[:keep], heights, nav.map_height_error)
 
 
 def nav_initial_sigma(scenario):
     """1-sigma PDI navigation error per error state: position and velocity in the local
     (downrange, crossrange, up) axes, then attitude and the IMU's turn-on biases."""
-    nav, imu = scenario.navigation, scenario.sensors.imu
+    nav, imu_spec = scenario.navigation, scenario.sensors.imu
     return np.concatenate(
         [
             nav.initial_position_error,
             nav.initial_velocity_error,
             [nav.initial_attitude_error] * 3,
-            [imu.gyro.bias] * 3,
-            [imu.accelerometer.bias] * 3,
+            [imu_spec.gyro.bias] * 3,
+            [imu_spec.accelerometer.bias] * 3,
         ]
     )
 
@@ -375,22 +407,19 @@ def initial_flight_software_state(m, rng):
     error drawn from rng (the run's own stream for it), with the matching covariance."""
     state = np.zeros(1, flight_software.FSW_STATE_DTYPE)[0]
     nav = state["nav"]
-    sigma = m.nav_initial_sigma
+    sigma = m.fsw["initial_sigma"]
     x0 = m.x0
-    r_mcmf = frames.mci_to_mcmf(tuple(x0[0:3]), 0.0, m.gravity["rotation_rate_radps"])
-    axes = np.array(frames.local_track_axes(m.site, r_mcmf)).T  # columns: down, left, up
-    rot = np.zeros((ekf.N_ERR, ekf.N_ERR))
-    rot[0:3, 0:3] = axes
-    rot[3:6, 3:6] = axes
-    rot[6:, 6:] = np.eye(9)
-    error = rot @ (sigma * rng.standard_normal(ekf.N_ERR))
-    nav["r_mci_m"] = x0[0:3] + error[0:3]
-    nav["v_mci_mps"] = x0[3:6] + error[3:6]
+    r_mcmf = frames.mci_to_mcmf(tuple(x0[0:3]), 0.0, m.gravity.params["rotation_rate_radps"])
+    axes = frames.local_track_axes(m.terrain.site, r_mcmf)  # MCI = MCMF at t = 0
+    local = np.array(axes).T  # columns: down, left, up
+    error = sigma * rng.standard_normal(ekf.N_ERR)
+    nav["r_mci_m"] = x0[0:3] + local @ error[0:3]
+    nav["v_mci_mps"] = x0[3:6] + local @ error[3:6]
     q_true = tuple(x0[truth.X_Q : truth.X_Q + 4])
     nav["q_body_to_mci"] = quaternion.multiply(
         q_true, quaternion.from_rotation_vector(tuple(error[6:9]))
     )
-    nav["P"] = rot @ np.diag(sigma**2) @ rot.T
+    ekf.set_covariance(nav, sigma, *axes)
     state["mass_est_kg"] = m.fsw["initial_mass_kg"]
     return state
 
@@ -432,6 +461,7 @@ def build_gravity(moon):
 
 
 def build_engine(e):
+    """Engine record of one main engine."""
     a, az = e.misalignment, e.misalignment_azimuth
     direction = (math.sin(a) * math.cos(az), math.sin(a) * math.sin(az), math.cos(a))
     return record(

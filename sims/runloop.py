@@ -1,11 +1,15 @@
-"""The compiled run loop: one call propagates one descent from PDI to touchdown (or to its end).
+"""The compiled run loop: one call flies a batch of descents from PDI to touchdown (or to their
+end), each without returning to Python.
 
-Everything per time step happens inside `simulate`; Python only packs the inputs and reads
-the outputs. Per truth step: at each control period the sensors are sampled (when due) and
-the flight software runs one cycle (navigation updates, modes, guidance, control), giving the
-throttle command, the attitude command and the RCS pulses; then the truth is integrated over
-the step, and the IMU accumulates the true motion and, at its rate, hands its increments to
-the flight software's strapdown navigation.
+Everything per time step happens inside `simulate`; Python only packs the inputs
+(`sims.records`) and reads the outputs. Per truth step: the faults whose trigger holds fire;
+at each control period the sensor channels due are sampled (each through its kind's compiled
+entry point, `sensors.bus`), the faults act on their records, the records are queued, and the
+flight software runs one cycle (measurement updates from the queue, modes, guidance,
+control), giving the throttle command, the attitude command and the RCS pulses; the faults
+act on the actuators; then the truth is integrated over the step, and the IMU accumulates the
+true motion and, at its rate, hands its increments (after its faults) to the flight
+software's strapdown navigation.
 
 In open-loop verification mode the flight software is replaced by the scenario's thrust
 schedule (throttle and thrust direction in local downrange/crossrange/up axes against time),
@@ -31,10 +35,14 @@ from dynamics import (
     truth,
     vector,
 )
+from dynamics.terrain import OnboardMap, TruthTerrain
 from dynamics.truth import X_MASS, X_Q, X_R, X_THROTTLE, X_V, X_W
+from dynamics.views import unowned
 from gnc import flight_software, modes
 from gnc.control import attitude, rcs
-from sensors import contact_probe, imu, laser_rangefinder, star_tracker, suite
+from gnc.flight_software import FlightSoftware
+from sensors import bus, contact_probe, imu
+from sims import faults as faults_model
 
 ATTITUDE_IDEAL, ATTITUDE_RCS = 0, 1
 DIVERGED_NOT_FINITE, DIVERGED_BODY_RATE = 1, 2
@@ -42,80 +50,6 @@ DIVERGENCE_REASONS = {
     DIVERGED_NOT_FINITE: "state not finite",
     DIVERGED_BODY_RATE: "body rate runaway",
 }
-
-RUN_DTYPE = np.dtype(
-    [
-        ("time_step_s", np.float64),
-        ("max_time_s", np.float64),
-        ("control_every_steps", np.int64),
-        ("output_every_steps", np.int64),
-        ("closed_loop", np.bool_),  # flight software in the loop (else the open-loop schedule)
-        ("attitude_mode", np.int64),  # open loop only
-        ("rcs_min_on_time_s", np.float64),  # flight software's pulse dead band
-        ("contact_check_altitude_m", np.float64),  # below this, footpads are checked each step
-        ("max_body_rate_radps", np.float64),  # beyond this the run is declared diverged
-        ("n_gear_points", np.int64),  # contact points [0, n) are landing gear, the rest structure
-    ],
-    align=True,
-)
-
-SCHEDULE_DTYPE = np.dtype(
-    [("t_s", np.float64), ("throttle", np.float64), ("direction_local", np.float64, (3,))],
-    align=True,
-)
-
-TRACE_DTYPE = np.dtype(
-    [
-        ("t_s", np.float64),
-        ("altitude_m", np.float64),  # CoM above the terrain beneath it
-        ("mass_kg", np.float64),
-        ("throttle", np.float64),  # actual (lagged)
-        ("throttle_command", np.float64),
-        ("x_east_m", np.float64),
-        ("y_north_m", np.float64),
-        ("z_up_m", np.float64),
-        ("vx_east_mps", np.float64),
-        ("vy_north_mps", np.float64),
-        ("vz_up_mps", np.float64),
-        ("vertical_speed_mps", np.float64),  # along the local vertical, up positive
-        ("horizontal_speed_mps", np.float64),
-        ("downrange_m", np.float64),
-        ("crossrange_m", np.float64),
-        ("altitude_est_m", np.float64),  # flight software's, above its own terrain model
-        ("nav_position_error_m", np.float64),  # |estimated - true|, NaN in open loop
-        ("nav_velocity_error_mps", np.float64),
-        ("phase", np.int64),  # gnc.modes.PHASES index; -1 in open loop
-        ("tilt_deg", np.float64),  # body +z from the local vertical
-        ("wx_dps", np.float64),
-        ("wy_dps", np.float64),
-        ("wz_dps", np.float64),
-    ]
-)
-
-SUMMARY_DTYPE = np.dtype(
-    [
-        ("outcome", np.int64),
-        ("diverged_reason", np.int64),
-        ("time_s", np.float64),
-        ("vertical_speed_mps", np.float64),
-        ("horizontal_speed_mps", np.float64),
-        ("tilt_rad", np.float64),
-        ("slope_rad", np.float64),
-        ("body_rate_radps", np.float64),
-        ("position_error_m", np.float64),
-        ("contact_point", np.int64),
-        ("final_mass_kg", np.float64),
-        ("flameout_time_s", np.float64),  # -1 if the propellant lasted
-        ("delta_v_mps", np.float64),  # integral of the main engine's thrust acceleration
-        ("burn_time_s", np.float64),  # time with the main engine commanded on
-        ("max_altitude_error_m", np.float64),  # |estimated - true altitude| at the FSW cycles
-        ("max_velocity_error_mps", np.float64),  # |estimated - true velocity| at the FSW cycles
-        ("nav_position_error_m", np.float64),  # at the end of the run
-        ("nav_velocity_error_mps", np.float64),
-        ("nav_altitude_error_m", np.float64),  # estimated - true
-        ("n_trace", np.int64),
-    ]
-)
 
 
 @njit(cache=True)
@@ -137,13 +71,6 @@ def schedule_at(schedule, t_s):
 
 
 @njit(cache=True)
-def mci_to_mcmf_quaternion(t_s, rotation_rate_radps):
-    """q_mci_to_mcmf at t_s: a rotation of -omega t about z."""
-    half = -0.5 * rotation_rate_radps * t_s
-    return (math.cos(half), 0.0, 0.0, math.sin(half))
-
-
-@njit(cache=True)
 def commanded_attitude(site, schedule, x, t_s, rotation_rate_radps):
     """(throttle, q_body_to_mci) the schedule asks for at t_s, at the lander's position."""
     throttle, d_local = schedule_at(schedule, t_s)
@@ -159,32 +86,19 @@ def commanded_attitude(site, schedule, x, t_s, rotation_rate_radps):
 
 
 @njit(cache=True)
-def record(
-    trace,
-    k,
-    site,
-    tiles,
-    heights,
-    x,
-    t_s,
-    throttle_command,
-    rotation_rate_radps,
-    altitude_est_m,
-    phase,
-    nav,
-):
-    """Write trace sample k from the state x at t_s."""
+def record(trace, k, tt, x, t_s, throttle_command, rotation_rate_radps, altitude_est_m, phase, nav):
+    """Write trace sample k from the state x at t_s over the truth terrain tt."""
     r_mci, v_mci = vector.load(x, X_R), vector.load(x, X_V)
     r_mcmf = frames.mci_to_mcmf(r_mci, t_s, rotation_rate_radps)
     v_mcmf = frames.surface_relative_velocity_mcmf(r_mci, v_mci, t_s, rotation_rate_radps)
-    p = frames.site_position_enu(site, r_mcmf)
-    v = frames.to_site_enu(site, v_mcmf)
-    downrange, crossrange, _ = frames.track_coordinates(site, r_mcmf)
+    p = frames.site_position_enu(tt.site, r_mcmf)
+    v = frames.to_site_enu(tt.site, v_mcmf)
+    downrange, crossrange, _ = frames.track_coordinates(tt.site, r_mcmf)
     body_z = quaternion.rotate(truth.quaternion_of(x), (0.0, 0.0, 1.0))
     cos_tilt = vector.dot(body_z, vector.unit(r_mci))
     s = trace[k]
     s.t_s = t_s
-    s.altitude_m = terrain.altitude(site, tiles, heights, r_mcmf)
+    s.altitude_m = terrain.altitude(tt.site, tt.tiles, tt.heights, r_mcmf)
     s.mass_kg = x[X_MASS]
     s.throttle = x[X_THROTTLE]
     s.throttle_command = throttle_command
@@ -219,32 +133,30 @@ def _diverged(x, max_rate):
 
 
 @njit(cache=True)
-def _true_altitude(site, tiles, heights, x, t_s, omega):
-    return terrain.altitude(
-        site, tiles, heights, frames.mci_to_mcmf(vector.load(x, X_R), t_s, omega)
-    )
+def _true_altitude(tt, x, t_s, omega):
+    r_mcmf = frames.mci_to_mcmf(vector.load(x, X_R), t_s, omega)
+    return terrain.altitude(tt.site, tt.tiles, tt.heights, r_mcmf)
 
 
 @njit(cache=True)
-def _check_touchdown(
-    run, site, tiles, heights, contact_points, limits, work, t_s, dt, omega, summary
-):
+def _check_touchdown(run, tt, contact_points, limits, work, t_s, dt, omega, summary):
     """If a contact point of the lander (truth state work.x at t_s) touches the terrain,
     record the touchdown and its outcome class in the summary. The touchdown state is the
     state at the instant of contact, interpolated within the step from work.previous (one
     step earlier): detecting it only at the end of the step would add up to g dt to the
     vertical speed."""
     x, x0, com = work.x, work.previous, work.com_m
+    site, tiles, heights = tt.site, tt.tiles, tt.heights
     r_mcmf = frames.mci_to_mcmf(vector.load(x, X_R), t_s, omega)
     if terrain.altitude(site, tiles, heights, r_mcmf) >= run.contact_check_altitude_m:
         return
-    q_mcmf = quaternion.multiply(mci_to_mcmf_quaternion(t_s, omega), truth.quaternion_of(x))
+    q_mcmf = quaternion.multiply(frames.mci_to_mcmf_quaternion(t_s, omega), truth.quaternion_of(x))
     hit = touchdown.first_contact(site, tiles, heights, r_mcmf, q_mcmf, com, contact_points)
     if hit < 0:
         return
     t0 = t_s - dt
     r0_mcmf = frames.mci_to_mcmf(vector.load(x0, X_R), t0, omega)
-    q0_mcmf = quaternion.multiply(mci_to_mcmf_quaternion(t0, omega), truth.quaternion_of(x0))
+    q0_mcmf = quaternion.multiply(frames.mci_to_mcmf_quaternion(t0, omega), truth.quaternion_of(x0))
     point = contact_points[hit]
     f = touchdown.contact_fraction(
         touchdown.point_altitude(site, tiles, heights, r0_mcmf, q0_mcmf, com, point),
@@ -261,7 +173,7 @@ def _check_touchdown(
         heights,
         frames.mci_to_mcmf(r_c, t_c, omega),
         frames.surface_relative_velocity_mcmf(r_c, v_c, t_c, omega),
-        quaternion.multiply(mci_to_mcmf_quaternion(t_c, omega), q_c),
+        quaternion.multiply(frames.mci_to_mcmf_quaternion(t_c, omega), q_c),
         w_c,
     )
     summary.outcome = touchdown.classify(
@@ -290,80 +202,113 @@ def _lerp(a, b, f):
 
 
 @njit(cache=True)
-def simulate(
-    work,
-    run,
-    grav,
-    c,
-    s,
-    mp,
-    engine,
-    thrusters,
-    rcs_torques,
-    rcs_groups,
-    gains,
-    site,
-    tiles,
-    heights,
-    contact_points,
-    limits,
-    schedule,
-    fsw,
-    fsw_state,
-    sensors,
-    sensor_state,
-    map_site,
-    map_tiles,
-    events,
-    n_events,
-    trace,
-    summary,
+def _sample_channels(
+    channels, specs, channel_states, queue, faults, fault_states, step, t_s, work, sequence
 ):
-    """Propagate one descent from the truth state work.x at t = 0 (in place: it ends as the
-    final state; work is the run's `truth.WORK_DTYPE` record); fill the trace, the event log
-    and the summary. In open loop, fsw, fsw_state, sensors and the map are not used.
-    """
-    x = work.x
-    imu_stream = sensor_state.streams[suite.IMU_STREAM]
-    star_tracker_stream = sensor_state.streams[suite.STAR_TRACKER_STREAM]
-    rangefinder_stream = sensor_state.streams[suite.RANGEFINDER_STREAM]
-    com, inertia, inertia_inv = work.com_m, work.inertia, work.inertia_inv
-    on_time = np.zeros(thrusters.shape[0])
-    rcs_carried = np.zeros(3)  # open-loop hold's impulse owed below the minimum pulse
-    dv_measured, dtheta_measured = np.zeros(3), np.zeros(3)
+    """Sample the channels due at this step (the truth pose is in work.pose), let the faults
+    act on each record, and queue it for the flight software; returns the sequence number of
+    the next record."""
+    sample = work.sample
+    for ch in range(channels.shape[0]):
+        channel = channels[ch]
+        if step % channel.every_steps:
+            continue
+        sample.valid = False
+        sample.m = 0
+        for j in range(bus.MAX_DIMENSION):
+            sample.y[j] = 0.0
+            sample.sigma[j] = 0.0
+            sample.noise[j] = 0.0
+        bus.call_entry(
+            channel.sample_entry,
+            specs.ctypes.data + channel.spec_offset,
+            bus.address_of(work.pose),
+            bus.address_of(work.surface),
+            bus.address_of(channel_states[ch]),
+            bus.address_of(sample),
+        )
+        delay = 0.0
+        if faults.shape[0]:
+            delay = faults_model.on_sample(faults, fault_states, ch, sample, t_s)
+        slot = -1
+        for i in range(queue.shape[0]):
+            if queue[i].deliver_s == math.inf:
+                slot = i
+                break
+        if slot < 0:
+            raise RuntimeError("measurement queue full")
+        q = queue[slot]
+        q.channel = ch
+        q.sequence = sequence
+        q.valid = sample.valid
+        q.m = sample.m
+        q.t_s = t_s
+        q.deliver_s = t_s + delay
+        for j in range(bus.MAX_DIMENSION):
+            q.y[j] = sample.y[j]
+            q.sigma[j] = sample.sigma[j]
+        sequence += 1
+    return sequence
+
+
+@njit(cache=True)
+def simulate(k, shared, per_run, states, outputs, work):
+    """Propagate run k of a batch from its truth state work.truth.x at t = 0 (in place: it ends
+    as the final state); fill its trace, event log and summary. In open loop, the flight
+    software, its sensors and the map are not used."""
+    run = per_run.run[k]
+    grav = shared.gravity.params
+    c, s = unowned(shared.gravity.c), unowned(shared.gravity.s)
+    site = shared.terrain.site
+    tiles, heights = unowned(shared.terrain.tiles), unowned(shared.terrain.heights)
+    tt = TruthTerrain(site, tiles, heights)
+    m = shared.onboard_map
+    onboard_map = OnboardMap(m.site, unowned(m.tiles), unowned(m.heights), m.height_error_m)
+    mp, engines = per_run.mass[k], unowned(per_run.engines[k])
+    thrusters, contact_points = unowned(per_run.thrusters[k]), unowned(per_run.contact_points[k])
+    fsw = FlightSoftware(
+        per_run.fsw[k],
+        unowned(per_run.fsw_channels[k]),
+        unowned(per_run.knowledge[k]),
+        unowned(per_run.rcs_torques[k]),
+        unowned(per_run.rcs_groups[k]),
+        per_run.gains[k],
+    )
+    channels, specs = unowned(per_run.channels[k]), unowned(per_run.specs[k])
+    channel_states, queue = unowned(states.channels[k]), unowned(states.queue[k])
+    faults, fault_states = unowned(per_run.faults[k]), unowned(states.faults[k])
+    n_faults = faults.shape[0]
+    imu_spec, imu_state = per_run.imu[k], states.imu[k]
+    fsw_state, gates = states.fsw[k], unowned(states.gates[k])
+    engine_factor = unowned(states.engine_factor[k])
+    events, n_events = unowned(outputs.events[k]), unowned(outputs.n_events[k])
+    trace, summary = unowned(outputs.trace[k]), outputs.summary[k]
+    x = work.truth.x
+    com, inertia, inertia_inv = work.truth.com_m, work.truth.inertia, work.truth.inertia_inv
+    owned = np.zeros(thrusters.shape[0] + 9)  # work arrays, viewed without their owner:
+    on_time = unowned(owned[: thrusters.shape[0]])  # RCS on-times of the control period
+    rcs_carried = unowned(owned[-9:-6])  # open-loop hold's impulse owed below the minimum pulse
+    dv_measured, dtheta_measured = unowned(owned[-6:-3]), unowned(owned[-3:])
     omega = grav.rotation_rate_radps
     dt = run.time_step_s
     pulse_start = 0.0
     closed = run.closed_loop
+    sequence = 0
     g0 = gravity.acceleration_mci(grav, c, s, vector.load(x, X_R), 0.0)
     if closed:
-        suite.init(sensors, sensor_state)
+        imu.init(imu_spec, imu_state)
+        bus.describe_surface(work.surface, site, tiles, heights, 0.0)
+        m = onboard_map
+        bus.describe_surface(work.map_view, m.site, m.tiles, m.heights, m.height_error_m)
         throttle_cmd, q_cmd = 0.0, truth.quaternion_of(x)
-        phase, altitude_est = (
-            modes.BRAKING,
-            flight_software.estimated_altitude(
-                fsw_state.nav, map_site, map_tiles, heights, 0.0, omega
-            ),
-        )
+        phase = modes.BRAKING
+        altitude_est = flight_software.estimated_altitude(fsw_state.nav, onboard_map, 0.0, omega)
     else:
-        throttle_cmd, q_cmd = commanded_attitude(site, schedule, x, 0.0, omega)
+        throttle_cmd, q_cmd = commanded_attitude(site, unowned(shared.schedule), x, 0.0, omega)
         phase, altitude_est = -1, math.nan
-    setpoint = propulsion.throttle_setpoint(engine, throttle_cmd)
+    setpoint = propulsion.throttle_setpoint(engines[0], throttle_cmd)
     n_trace = 0
-    record(
-        trace,
-        n_trace,
-        site,
-        tiles,
-        heights,
-        x,
-        0.0,
-        throttle_cmd,
-        omega,
-        altitude_est,
-        phase,
-        fsw_state.nav,
-    )
+    record(trace, n_trace, tt, x, 0.0, throttle_cmd, omega, altitude_est, phase, fsw_state.nav)
     n_trace += 1
     summary.flameout_time_s = -1.0
     summary.outcome = -1
@@ -372,85 +317,112 @@ def simulate(
         t = step * dt
         mass_properties.evaluate(mp, x[X_MASS], com, inertia, inertia_inv)
         q_true = truth.quaternion_of(x)
+        if n_faults:
+            faults_model.update(
+                faults,
+                fault_states,
+                channel_states,
+                imu_state,
+                fsw_state,
+                gates,
+                (events, n_events),
+                tt,
+                omega,
+                t,
+                x,
+            )
         if closed:
             if step % run.control_every_steps == 0:
-                r_mcmf = frames.mci_to_mcmf(vector.load(x, X_R), t, omega)
-                q_mcmf = quaternion.multiply(mci_to_mcmf_quaternion(t, omega), q_true)
-                st_valid, q_measured = False, q_true
-                if step % sensors.star_tracker.every_steps == 0:
-                    st_valid, q_measured = star_tracker.measure(
-                        sensors.star_tracker,
+                if t >= fsw_state.offline_until_s:
+                    bus.fill_pose(
+                        work.pose,
+                        t,
+                        vector.load(x, X_R),
+                        vector.load(x, X_V),
                         q_true,
                         vector.load(x, X_W),
-                        star_tracker_stream,
+                        com,
+                        omega,
                     )
-                range_valid, range_m = False, 0.0
-                if step % sensors.rangefinder.every_steps == 0:
-                    range_valid, range_m = laser_rangefinder.measure(
-                        sensors.rangefinder,
+                    sequence = _sample_channels(
+                        channels,
+                        specs,
+                        channel_states,
+                        queue,
+                        faults,
+                        fault_states,
+                        step,
+                        t,
+                        work,
+                        sequence,
+                    )
+                    q = work.pose.q_body_to_mcmf
+                    probe = contact_probe.touching(
                         site,
                         tiles,
                         heights,
-                        r_mcmf,
-                        q_mcmf,
-                        rangefinder_stream,
+                        vector.load(work.pose.r_mcmf_m, 0),
+                        (q[0], q[1], q[2], q[3]),
+                        com,
+                        contact_points,
+                        run.n_gear_points,
+                        run.probe_length_m,
                     )
-                probe = contact_probe.touching(
-                    site,
-                    tiles,
-                    heights,
-                    r_mcmf,
-                    q_mcmf,
-                    com,
-                    contact_points,
-                    run.n_gear_points,
-                    sensors.probe_length_m,
-                )
-                flight_software.cycle(
-                    fsw,
-                    fsw_state,
-                    t,
-                    st_valid,
-                    q_measured,
-                    range_valid,
-                    range_m,
-                    probe,
-                    grav,
-                    c,
-                    s,
-                    site,
-                    map_site,
-                    map_tiles,
-                    heights,
-                    rcs_torques,
-                    rcs_groups,
-                    gains,
-                    run.rcs_min_on_time_s,
-                    on_time,
-                    events,
-                    n_events,
-                )
+                    flight_software.cycle(
+                        fsw,
+                        fsw_state,
+                        gates,
+                        queue,
+                        t,
+                        probe,
+                        grav,
+                        c,
+                        s,
+                        onboard_map,
+                        work.map_view,
+                        on_time,
+                        events,
+                        n_events,
+                    )
+                    if n_faults:
+                        faults_model.update(
+                            faults,
+                            fault_states,
+                            channel_states,
+                            imu_state,
+                            fsw_state,
+                            gates,
+                            (events, n_events),
+                            tt,
+                            omega,
+                            t,
+                            x,
+                        )
+                    throttle_cmd = fsw_state.throttle_command
+                    phase = fsw_state.phase
+                    altitude_est = fsw_state.altitude_est_m
+                    error = abs(altitude_est - _true_altitude(tt, x, t, omega))
+                    summary.max_altitude_error_m = max(summary.max_altitude_error_m, error)
+                    v_error = vector.norm(
+                        vector.sub(vector.load(fsw_state.nav.v_mci_mps, 0), vector.load(x, X_V))
+                    )
+                    summary.max_velocity_error_mps = max(summary.max_velocity_error_mps, v_error)
+                else:  # the flight computer is rebooting: no commands
+                    throttle_cmd = 0.0
+                    for i in range(on_time.shape[0]):
+                        on_time[i] = 0.0
                 pulse_start = t
-                throttle_cmd = fsw_state.throttle_command
-                setpoint = propulsion.throttle_setpoint(engine, throttle_cmd)
-                phase = fsw_state.phase
-                altitude_est = fsw_state.altitude_est_m
-                error = abs(altitude_est - _true_altitude(site, tiles, heights, x, t, omega))
-                summary.max_altitude_error_m = max(summary.max_altitude_error_m, error)
-                v_error = vector.norm(
-                    vector.sub(vector.load(fsw_state.nav.v_mci_mps, 0), vector.load(x, X_V))
-                )
-                summary.max_velocity_error_mps = max(summary.max_velocity_error_mps, v_error)
+                setpoint = propulsion.throttle_setpoint(engines[0], throttle_cmd)
         elif step % run.control_every_steps == 0:
-            throttle_cmd, q_cmd = commanded_attitude(site, schedule, x, t, omega)
-            setpoint = propulsion.throttle_setpoint(engine, throttle_cmd)
+            throttle_cmd, q_cmd = commanded_attitude(site, unowned(shared.schedule), x, t, omega)
+            setpoint = propulsion.throttle_setpoint(engines[0], throttle_cmd)
             if run.attitude_mode == ATTITUDE_RCS:
-                tq = attitude.torque_command(gains, q_true, vector.load(x, X_W), q_cmd)
+                tq = attitude.torque_command(fsw.gains, q_true, vector.load(x, X_W), q_cmd)
                 period = run.control_every_steps * dt
                 rcs.on_times(
                     tq,
-                    rcs_torques,
-                    rcs_groups,
+                    fsw.rcs_torques,
+                    fsw.rcs_groups,
                     period,
                     run.rcs_min_on_time_s,
                     rcs_carried,
@@ -462,16 +434,22 @@ def simulate(
                 x[X_Q + i] = q_cmd[i]
             for i in range(3):
                 x[X_W + i] = 0.0
+        applied = setpoint
+        if n_faults:
+            applied = faults_model.on_actuators(
+                faults, fault_states, setpoint, engine_factor, on_time
+            )
+        engines_full = propulsion.engines_at_full_throttle(engines, engine_factor, com)
         if x[X_MASS] > mp.dry_mass_kg:
-            summary.delta_v_mps += x[X_THROTTLE] * engine.max_thrust_n / x[X_MASS] * dt
-        if setpoint > 0.0:
+            thrust = vector.norm(engines_full[0]) * x[X_THROTTLE]
+            summary.delta_v_mps += thrust / x[X_MASS] * dt
+        if applied > 0.0:
             summary.burn_time_s += dt
-        f_rcs, tq_rcs, mdot_rcs = propulsion.rcs_force_torque(
-            thrusters, on_time, pulse_start, t, dt, com
-        )
+        rcs_held = propulsion.rcs_force_torque(thrusters, on_time, pulse_start, t, dt, com)
         if closed:
             q0, v0 = truth.quaternion_of(x), vector.load(x, X_V)
-        truth.rk4_step(x, t, dt, grav, c, s, mp, engine, setpoint, f_rcs, tq_rcs, mdot_rcs, work)
+        lag = engines[0].time_constant_s
+        truth.rk4_step(x, t, dt, grav, c, s, mp, engines_full, lag, applied, rcs_held, work.truth)
         step += 1
         t = step * dt
         if closed:
@@ -480,21 +458,24 @@ def simulate(
                 q0, truth.quaternion_of(x), v0, vector.load(x, X_V), g0, g1, dt
             )
             g0 = g1  # gravity at the start of the next step
-            suite.accumulate(sensor_state, dv_true, dtheta_true, dt)
-            if step % sensors.imu.every_steps == 0:
-                interval = suite.imu_sample(
-                    sensors, sensor_state, imu_stream, dv_measured, dtheta_measured
-                )
-                flight_software.imu_sample(
-                    fsw_state,
-                    vector.load(dv_measured, 0),
-                    vector.load(dtheta_measured, 0),
-                    interval,
-                    grav,
-                    c,
-                    s,
-                    t - interval,
-                )
+            imu.accumulate(imu_state, dv_true, dtheta_true, dt)
+            if step % imu_spec.every_steps == 0:
+                interval = imu.sample(imu_spec, imu_state, dv_measured, dtheta_measured)
+                if n_faults:
+                    faults_model.on_imu(
+                        faults, fault_states, dv_measured, dtheta_measured, interval, t
+                    )
+                if t >= fsw_state.offline_until_s:
+                    flight_software.imu_sample(
+                        fsw_state,
+                        vector.load(dv_measured, 0),
+                        vector.load(dtheta_measured, 0),
+                        interval,
+                        grav,
+                        c,
+                        s,
+                        t - interval,
+                    )
         if summary.flameout_time_s < 0.0 and x[X_MASS] <= mp.dry_mass_kg:
             summary.flameout_time_s = t
             modes.log(events, n_events, t, modes.FLAMEOUT, 0, t)
@@ -510,7 +491,7 @@ def simulate(
         )
         if above_highest < run.contact_check_altitude_m:
             _check_touchdown(
-                run, site, tiles, heights, contact_points, limits, work, t, dt, omega, summary
+                run, tt, contact_points, shared.limits, work.truth, t, dt, omega, summary
             )
         if summary.outcome < 0 and t >= run.max_time_s:
             summary.outcome = touchdown.TIMEOUT
@@ -519,18 +500,7 @@ def simulate(
             0
         ]:
             record(
-                trace,
-                n_trace,
-                site,
-                tiles,
-                heights,
-                x,
-                t,
-                throttle_cmd,
-                omega,
-                altitude_est,
-                phase,
-                fsw_state.nav,
+                trace, n_trace, tt, x, t, throttle_cmd, omega, altitude_est, phase, fsw_state.nav
             )
             n_trace += 1
     summary.final_mass_kg = x[X_MASS]
@@ -545,8 +515,8 @@ def simulate(
             vector.sub(vector.load(nav.v_mci_mps, 0), vector.load(x, X_V))
         )
         summary.nav_altitude_error_m = flight_software.estimated_altitude(
-            nav, map_site, map_tiles, heights, t, omega
-        ) - _true_altitude(site, tiles, heights, x, t, omega)
+            nav, onboard_map, t, omega
+        ) - _true_altitude(tt, x, t, omega)
 
 
 @intrinsic
@@ -563,81 +533,34 @@ def _cycle_counter(typingctx):
     return types.int64(), codegen
 
 
+# Per-run scratch of the loop: the truth propagation's, and the sensor side's.
+SCRATCH_DTYPE = np.dtype(
+    [
+        ("truth", truth.WORK_DTYPE),
+        ("pose", bus.POSE_DTYPE),  # the truth at the control cycle, as the sensors see it
+        ("sample", bus.SAMPLE_DTYPE),
+        ("surface", bus.SURFACE_DTYPE),  # the truth terrain, as the sensors' entry points see it
+        ("map_view", bus.SURFACE_DTYPE),  # the onboard map, as the filter's entry points see it
+    ],
+    align=True,
+)
+
+
 @njit(cache=True, nogil=True)
-def simulate_batch(
-    x,
-    run,
-    grav,
-    c,
-    s,
-    mass,
-    engine,
-    thrusters,
-    rcs_torques,
-    rcs_groups,
-    gains,
-    site,
-    tiles,
-    heights,
-    contact_points,
-    limits,
-    schedule,
-    fsw,
-    fsw_state,
-    sensors,
-    sensor_state,
-    map_site,
-    map_tiles,
-    events,
-    n_events,
-    trace,
-    summary,
-    next_run,
-    cycles,
-):
-    """Fly runs next_run[0], next_run[0] + 1, ... of a batch, each as `simulate` with the k-th
-    row of every per-run array (the first axis of x, run, mass, engine, thrusters, rcs_torques,
-    rcs_groups, gains, contact_points, fsw, fsw_state, sensors, sensor_state, events, n_events,
-    trace and summary); the others are shared. x holds each run's truth state, initial then
-    final. next_run[0] counts the runs done, so a run that raises can be told and skipped;
+def simulate_batch(shared, per_run, states, outputs, next_run, cycles):
+    """Fly runs next_run[0], next_run[0] + 1, ... of a batch (`sims.records`: every per-run
+    array has the run as its first axis; states.x holds each run's truth state, initial then
+    final). next_run[0] counts the runs done, so a run that raises can be told and skipped;
     cycles[k] is the cycle counter when run k ended (cycles[0] when the call started).
     Releases the GIL: batches run in parallel threads.
     """
-    scratch = np.zeros(1, truth.WORK_DTYPE)
+    scratch = np.zeros(1, SCRATCH_DTYPE)
     cycles[next_run[0]] = _cycle_counter()
-    while next_run[0] < x.shape[0]:
+    while next_run[0] < states.x.shape[0]:
         k = next_run[0]
         work = scratch[0]
-        work.x[:] = x[k]
-        simulate(
-            work,
-            run[k],
-            grav,
-            c,
-            s,
-            mass[k],
-            engine[k],
-            thrusters[k],
-            rcs_torques[k],
-            rcs_groups[k],
-            gains[k],
-            site,
-            tiles,
-            heights,
-            contact_points[k],
-            limits,
-            schedule,
-            fsw[k],
-            fsw_state[k],
-            sensors[k],
-            sensor_state[k],
-            map_site,
-            map_tiles,
-            events[k],
-            n_events[k],
-            trace[k],
-            summary[k],
-        )
-        x[k] = work.x
+        work.truth.x[:] = states.x[k]
+        simulate(k, shared, per_run, states, outputs, work)
+        states.x[k] = work.truth.x
         next_run[0] = k + 1
         cycles[k + 1] = _cycle_counter()

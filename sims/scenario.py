@@ -10,24 +10,25 @@ import itertools
 import tomllib
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-import numpy as np
 from pydantic import (
-    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
+    TypeAdapter,
     ValidationError,
+    WrapValidator,
     model_validator,
 )
 
-from sims import distributions
-from sims.units import (
+from dynamics.units import (
     AccelerationRandomWalk,
     Angle,
     AngleRandomWalk,
     AngularRateRandomWalk,
+    AnyQuantity,
+    Direction,
     InertiaVector,
     Length,
     LengthVector,
@@ -45,11 +46,15 @@ from sims.units import (
     PositiveRate,
     PositiveSpeed,
     PositiveTime,
+    Strict,
     Time,
     VelocityRandomWalk,
     quantity,
     vector,
 )
+from gnc.modes import PHASES
+from sensors import registry
+from sims import distributions, fault_table, field_paths
 
 SpeedVector = vector("m/s", "20 m/s")
 AngleVector = vector("rad", "0.5 deg")
@@ -58,21 +63,6 @@ AccelerationVector = vector("m/s2", "0 m/s2")
 
 class ScenarioError(Exception):
     """A scenario that cannot be used; the message is one sentence for the user."""
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def _unit(v):
-    n = float(np.linalg.norm(v))
-    if not n > 0.0:
-        raise ValueError("a direction must not be the zero vector")
-    return tuple(float(c) / n for c in v)
-
-
-# A unitless direction, normalised on load.
-Direction = Annotated[tuple[float, float, float], AfterValidator(_unit)]
 
 
 class HarmonicTerm(Strict):
@@ -170,6 +160,13 @@ class MainEngine(Strict):
         return self
 
 
+def _one_or_several_engines(value, handler):
+    """A main-engine table, or a list of them (errors located in the table or the list)."""
+    if isinstance(value, list | tuple):
+        return TypeAdapter(tuple[MainEngine, ...]).validate_python(value)
+    return MainEngine.model_validate(value)
+
+
 class Thruster(Strict):
     position: LengthVector
     direction: Direction  # direction of the force on the vehicle, body axes
@@ -190,15 +187,33 @@ class Vehicle(Strict):
     dry_inertia: InertiaVector  # principal moments about the dry centre of mass
     propellant_com: LengthVector
     propellant_inertia: InertiaVector  # full tank, about its centroid
-    main_engine: MainEngine
+    # one table, or an array of tables for several engines (they share one throttle)
+    main_engine: Annotated[Any, WrapValidator(_one_or_several_engines)]
     rcs: Rcs
     landing_gear: tuple[LengthVector, ...] = Field(min_length=3)  # footpad centres
     contact_probe_length: NonNegativeLength = 0.5  # probes hang this far below the footpads
+
+    @property
+    def engines(self):
+        """The main engines as a tuple (one or several)."""
+        e = self.main_engine
+        return e if isinstance(e, tuple) else (e,)
 
     @model_validator(mode="after")
     def _fits_tank(self):
         if self.propellant_mass > self.propellant_capacity:
             raise ValueError("propellant_mass must not exceed propellant_capacity")
+        return self
+
+    @model_validator(mode="after")
+    def _engines_throttle_together(self):
+        first, *others = self.engines
+        for e in others:
+            for name in ("throttle_min", "throttle_max", "time_constant"):
+                if getattr(e, name) != getattr(first, name):
+                    raise ValueError(
+                        f"the main engines share one throttle: their {name} must be the same"
+                    )
         return self
 
 
@@ -274,12 +289,6 @@ class FlightSoftware(Strict):
     low_propellant: NonNegativeMass = 10.0
 
 
-class Gate(Strict):
-    policy: Literal["accept_all", "latch", "recover"]
-    threshold: float = Field(gt=0.0)  # on the normalised innovation squared
-    reject_limit: int = Field(default=1, ge=1)
-
-
 class Navigation(Strict):
     terrain_model: Literal["flat", "map"] = "map"
     map_resolution: PositiveLength = 25.0  # onboard map: the terrain tiles at least this coarse
@@ -287,8 +296,6 @@ class Navigation(Strict):
     initial_position_error: LengthVector  # 1 sigma (downrange, crossrange, up) at PDI
     initial_velocity_error: SpeedVector
     initial_attitude_error: NonNegativeAngle
-    star_tracker_gate: Gate = Gate(policy="accept_all", threshold=16.27)  # chi2(3) 99.9 %
-    range_gate: Gate = Gate(policy="recover", threshold=9.0, reject_limit=5)
 
 
 class Accelerometer(Strict):
@@ -317,25 +324,21 @@ class Imu(Strict):
     gyro: Gyro
 
 
-class StarTracker(Strict):
-    rate: PositiveFrequency
-    noise: NonNegativeAngle
-    max_rate: PositiveAngularRate
+# A sensor channel: a table with a 'kind', validated by that kind's Spec (`sensors.registry`).
+Channel = Annotated[Any, WrapValidator(registry.validate_channel)]
 
 
-class LaserRangefinder(Strict):
-    rate: PositiveFrequency
-    beam: Direction  # body axes
-    noise: NonNegativeLength
-    noise_fraction: float = Field(default=0.0, ge=0.0)
-    max_range: PositiveLength
-    ray_step: PositiveLength = 5.0
+class Sensors(BaseModel):
+    """The IMU, and any number of sensor channels by name: `[sensors.<name>]` with a `kind`."""
 
-
-class Sensors(Strict):
+    model_config = ConfigDict(extra="allow", frozen=True)
+    __pydantic_extra__: dict[str, Channel]
     imu: Imu
-    star_tracker: StarTracker
-    laser_rangefinder: LaserRangefinder
+
+    @property
+    def channels(self):
+        """{name: kind Spec} of the channels, in the order of the file."""
+        return dict(self.model_extra or {})
 
 
 class TerrainTile(Strict):
@@ -377,55 +380,6 @@ class Terrain(Strict):
         return self
 
 
-# Scenario fields a campaign may disperse, and the SI unit of their distribution parameters
-# ("" for plain numbers; vectors are dispersed per component); `sims.dispersions` reads each
-# back from the built model. Only the truth is dispersed: the flight software keeps the nominal
-# values (so a dispersed IMU noise is noise its filter does not expect).
-DISPERSIBLE = {
-    "vehicle.dry_mass": "kg",
-    "vehicle.propellant_mass": "kg",
-    "vehicle.dry_com": "m",
-    "vehicle.dry_inertia": "kg m2",
-    "vehicle.main_engine.max_thrust": "N",
-    "vehicle.main_engine.isp": "s",
-    "vehicle.main_engine.time_constant": "s",
-    "vehicle.main_engine.misalignment": "rad",
-    "vehicle.main_engine.misalignment_azimuth": "rad",
-    "initial.descent_orbit.periapsis_altitude": "m",
-    "initial.descent_orbit.downrange_to_site": "m",
-    "initial.descent_orbit.crossrange": "m",
-    "initial.position_offset": "m",
-    "initial.velocity_offset": "m/s",
-    "initial.attitude_offset": "rad",
-    "vehicle.propellant_capacity": "kg",
-    "vehicle.main_engine.throttle_min": "",
-    "vehicle.main_engine.throttle_max": "",
-    "vehicle.propellant_com": "m",
-    "vehicle.propellant_inertia": "kg m2",
-    "vehicle.main_engine.position": "m",
-    "vehicle.contact_probe_length": "m",
-    "sensors.imu.accelerometer.bias": "m/s2",
-    "sensors.imu.accelerometer.bias_instability": "m/s2/sqrt(s)",
-    "sensors.imu.accelerometer.noise_density": "m/s/sqrt(s)",
-    "sensors.imu.accelerometer.scale_factor": "",
-    "sensors.imu.accelerometer.misalignment": "rad",
-    "sensors.imu.accelerometer.quantum": "m/s",
-    "sensors.imu.accelerometer.saturation": "m/s2",
-    "sensors.imu.gyro.bias": "rad/s",
-    "sensors.imu.gyro.bias_instability": "rad/s/sqrt(s)",
-    "sensors.imu.gyro.noise_density": "rad/sqrt(s)",
-    "sensors.imu.gyro.scale_factor": "",
-    "sensors.imu.gyro.misalignment": "rad",
-    "sensors.imu.gyro.quantum": "rad",
-    "sensors.imu.gyro.saturation": "rad/s",
-    "sensors.star_tracker.noise": "rad",
-    "sensors.star_tracker.max_rate": "rad/s",
-    "sensors.laser_rangefinder.noise": "m",
-    "sensors.laser_rangefinder.noise_fraction": "",
-    "sensors.laser_rangefinder.max_range": "m",
-}
-
-
 class Dispersion(BaseModel):
     """A scipy.stats distribution by name; the other keys are its parameters."""
 
@@ -437,13 +391,48 @@ class Dispersion(BaseModel):
         return dict(self.model_extra or {})
 
 
-def field_value(model, path):
-    """Value of a dotted field path in a (sub)model; None if a section is absent."""
-    for part in path.split("."):
-        if model is None:
-            return None
-        model = getattr(model, part)
-    return model
+class Trigger(Strict):
+    """When a fault fires: exactly one of a time, a true altitude (crossed going down), the
+    entry into a phase, or an event of the log ("<event>" or "<event>:<channel, fault or
+    phase>")."""
+
+    time: NonNegativeTime | None = None
+    altitude: Length | None = None
+    phase: Literal[PHASES] | None = None
+    event: str | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self):
+        if sum(getattr(self, k) is not None for k in fault_table.TRIGGERS) != 1:
+            raise ValueError("give exactly one of " + ", ".join(fault_table.TRIGGERS))
+        return self
+
+
+class Fault(Strict):
+    """A fault to inject (`sims.faults` lists the targets, modes and their parameters)."""
+
+    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    target: str  # a sensor channel's name, imu, main_engine, rcs or flight_computer
+    mode: Literal[fault_table.MODES]
+    trigger: Trigger = Trigger(time="0 s")  # from PDI
+    duration: PositiveTime | None = None  # for good when omitted
+    probability: float = Field(default=1.0, ge=0.0, le=1.0)  # that it occurs in a run
+    value: AnyQuantity | None = None  # in the unit of what the target measures
+    rate: AnyQuantity | None = None  # that unit per second
+    factor: float | None = Field(default=None, gt=0.0)
+    fraction: float | None = Field(default=None, ge=0.0, le=1.0)
+    delay: PositiveTime | None = None
+    element: int | None = Field(default=None, ge=0)
+    index: int | None = Field(default=None, ge=0)
+    triad: Literal[fault_table.TRIADS] = "both"
+    axis: Literal[fault_table.AXES] = "all"
+    reboot_time: NonNegativeTime | None = None
+    relight_delay: NonNegativeTime | None = None
+
+    @property
+    def target_class(self):
+        named = fault_table.TARGETS[1:]
+        return named.index(self.target) + 1 if self.target in named else fault_table.CHANNEL
 
 
 class Meta(Strict):
@@ -465,28 +454,47 @@ class Scenario(Strict):
     flight_software: FlightSoftware | None = None
     navigation: Navigation | None = None
     sensors: Sensors | None = None
-    dispersions: dict[str, Dispersion] = {}
+    faults: tuple[Fault, ...] = ()
+    dispersions: dict[str, Dispersion] = Field(default_factory=dict)
+
+    @property
+    def channel_names(self):
+        return tuple(self.sensors.channels) if self.sensors is not None else ()
+
+    @model_validator(mode="after")
+    def _faults_are_usable(self):
+        names = [f.name for f in self.faults]
+        for i, fault in enumerate(self.faults):
+            if names.index(fault.name) != i:
+                raise ValueError(f"faults[{i}]: the name {fault.name!r} is used twice")
+            try:
+                fault_table.check(
+                    fault,
+                    self.channel_names,
+                    names,
+                    len(self.vehicle.engines),
+                    len(self.vehicle.rcs.thrusters),
+                )
+                fault_table.pack(fault, field_paths.channel_unit(self), self.channel_names, names)
+            except ValueError as exc:
+                raise ValueError(f"faults[{i}] ({fault.name}): {exc}") from None
+        return self
 
     @model_validator(mode="after")
     def _dispersions_are_usable(self):
         for path, spec in self.dispersions.items():
-            if path not in DISPERSIBLE:
-                raise ValueError(
-                    f"dispersions: {path!r} is not a dispersible field; expected one of "
-                    + ", ".join(DISPERSIBLE)
-                )
-            nominal = field_value(self, path)
+            try:
+                unit = field_paths.unit(self, path)
+                nominal = field_paths.value(self, path)
+            except ValueError as exc:
+                raise ValueError(f"dispersions: {exc}") from None
             if nominal is None:
                 raise ValueError(f"dispersions: {path!r} is not in this scenario")
             vector = isinstance(nominal, tuple)
             for i, value in enumerate(nominal if vector else (nominal,)):
                 try:
                     distributions.frozen(
-                        spec.distribution,
-                        spec.parameters,
-                        DISPERSIBLE[path],
-                        value,
-                        i if vector else None,
+                        spec.distribution, spec.parameters, unit, value, i if vector else None
                     )
                 except ValueError as exc:
                     raise ValueError(f"dispersions: {path!r}: {exc}") from None

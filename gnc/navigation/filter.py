@@ -8,15 +8,17 @@ last IMU specific force and rate (Solà 2017, "Quaternion kinematics for the err
 filter", arXiv:1711.02508, sections 5 and 7; Markley & Crassidis 2014, ch. 7).
 """
 
+import math
+
 import numpy as np
 from numba import njit
 
 from dynamics import gravity, quaternion, vector
+from sensors.bus import MAX_DIMENSION
 
 DR, DV, DTH, DBG, DBA = 0, 3, 6, 9, 12
 N_ERR = 15
 N_NAV = 9  # position, velocity and attitude: the error states with dynamics beyond a walk
-MAX_MEASUREMENT = 3  # largest measurement vector (star-tracker attitude)
 
 NAV_DTYPE = np.dtype(
     [
@@ -30,10 +32,14 @@ NAV_DTYPE = np.dtype(
         ("rate_body_radps", np.float64, (3,)),
         ("uncovered_s", np.float64),  # IMU time not yet in the covariance propagation
         # the measurement update's working storage (as flight software, it allocates nothing)
-        ("pht", np.float64, (N_ERR, MAX_MEASUREMENT)),  # P H'
-        ("s", np.float64, (MAX_MEASUREMENT, MAX_MEASUREMENT)),  # H P H' + R
-        ("s_inv", np.float64, (MAX_MEASUREMENT, MAX_MEASUREMENT)),
-        ("gain", np.float64, (N_ERR, MAX_MEASUREMENT)),
+        ("h", np.float64, (MAX_DIMENSION, N_ERR)),  # Jacobian of the measurement in hand
+        ("hp", np.float64, (MAX_DIMENSION, N_ERR)),  # H P
+        ("s", np.float64, (MAX_DIMENSION, MAX_DIMENSION)),  # H P H' + R
+        ("chol", np.float64, (MAX_DIMENSION, MAX_DIMENSION)),  # its Cholesky factor
+        ("kt", np.float64, (MAX_DIMENSION, N_ERR)),  # the gain K, transposed
+        ("b", np.float64, (N_ERR, N_ERR)),  # (I - K H) P
+        ("et", np.float64, (MAX_DIMENSION, N_ERR)),  # (B H' - K R), transposed
+        ("z", np.float64, (MAX_DIMENSION,)),
         ("dx", np.float64, (N_ERR,)),  # error-state estimate
     ],
     align=True,
@@ -143,57 +149,146 @@ def propagate_covariance(nav, noise, gm):
 
 
 @njit(cache=True)
-def normalized_innovation_squared(nav, y, h, r):
-    """NIS of innovation y (m <= MAX_MEASUREMENT) with Jacobian h (m x 15) and noise
-    covariance r; leaves P H' and S^-1 in nav for `apply_update`."""
-    m = y.shape[0]
-    pht, s, s_inv = nav.pht, nav.s, nav.s_inv
+def set_covariance(nav, sigma, down, left, up):
+    """P from 1-sigma errors: position and velocity along the given local (downrange,
+    crossrange, up) axes in MCI, then attitude and biases as they are."""
+    axes = np.zeros((3, 3))
+    for i in range(3):
+        axes[i, 0], axes[i, 1], axes[i, 2] = down[i], left[i], up[i]
+    for i in range(N_ERR):
+        for j in range(N_ERR):
+            nav.P[i, j] = 0.0
+    for block in (DR, DV):
+        for i in range(3):
+            for j in range(3):
+                acc = 0.0
+                for k in range(3):
+                    acc += axes[i, k] * sigma[block + k] ** 2 * axes[j, k]
+                nav.P[block + i, block + j] = acc
+    for i in range(DTH, N_ERR):
+        nav.P[i, i] = sigma[i] ** 2
+
+
+@njit(cache=True)
+def normalized_innovation_squared(nav, y, h, r, m):
+    """NIS of the first m values of innovation y with Jacobian rows h[:m] (15 columns) and noise
+    covariance r[:m, :m]: y' S^-1 y with S = H P H' + R, through S's Cholesky factor (kept in
+    nav, with H P, for `apply_update`). Infinite when S is not positive definite."""
+    hp, s, chol = nav.hp, nav.s, nav.chol
     for k in range(m):
         for i in range(N_ERR):
-            pht[i, k] = 0.0
+            hp[k, i] = 0.0
         for j in range(N_ERR):  # a Jacobian row has a few non-zeros; P is kept symmetric
             hkj = h[k, j]
             if hkj != 0.0:
                 for i in range(N_ERR):
-                    pht[i, k] += nav.P[j, i] * hkj
+                    hp[k, i] += hkj * nav.P[j, i]
     for k in range(m):
         for l in range(m):
             acc = r[k, l]
             for j in range(N_ERR):
-                acc += h[k, j] * pht[j, l]
+                acc += hp[k, j] * h[l, j]
             s[k, l] = acc
-    if m == 1:
-        s_inv[0, 0] = 1.0 / s[0, 0]
-    else:  # the star tracker's 3 x 3, explicitly (no LAPACK call)
-        vector.invert3(s, s_inv)
+    if not _cholesky(s, chol, m):
+        return math.inf
+    z = nav.z
+    _forward(chol, y, z, m)
     nis = 0.0
     for k in range(m):
-        for l in range(m):
-            nis += y[k] * s_inv[k, l] * y[l]
+        nis += z[k] * z[k]
     return nis
 
 
 @njit(cache=True)
-def apply_update(nav, y):
-    """Kalman update with the P H' and S^-1 that `normalized_innovation_squared` left:
-    P <- P - K (P H')' with K = P H' S^-1 (the product is symmetric: its upper triangle is
-    computed and mirrored), then inject the error estimate into the nominal state."""
-    m = y.shape[0]
-    pht, s_inv, gain, dx = nav.pht, nav.s_inv, nav.gain, nav.dx
+def _cholesky(a, out, m):
+    """Lower-triangular L with L L' = a[:m, :m] into out; False if a is not positive definite."""
+    for j in range(m):
+        d = a[j, j]
+        for k in range(j):
+            d -= out[j, k] * out[j, k]
+        if not d > 0.0:
+            return False
+        out[j, j] = math.sqrt(d)
+        for i in range(j + 1, m):
+            acc = a[i, j]
+            for k in range(j):
+                acc -= out[i, k] * out[j, k]
+            out[i, j] = acc / out[j, j]
+    return True
+
+
+@njit(cache=True)
+def _forward(chol, b, out, m):
+    """Solve L out = b (L lower triangular)."""
+    for i in range(m):
+        acc = b[i]
+        for k in range(i):
+            acc -= chol[i, k] * out[k]
+        out[i] = acc / chol[i, i]
+
+
+@njit(cache=True)
+def apply_update(nav, y, h, r, m):
+    """Kalman update with the H P and Cholesky factor of S that `normalized_innovation_squared`
+    left, then inject the error estimate into the nominal state.
+
+    Gain K = P H' S^-1 (solved through the factor). Covariance in Joseph form,
+    P <- A P A' + K R K' with A = I - K H, as products: B = A P = P - K (H P), then
+    B A' + K R K' = B - (B H' - K R) K', O(n^2 m) operations for n = 15 states. Unlike the
+    plain P - K H P it stays positive definite through updates far more precise than the
+    prior (tests/gnc/test_filter_updates.py). The upper triangle is computed and mirrored;
+    the gain and the other m x n products are stored transposed, so that the inner loops run
+    along rows."""
+    hp, chol, kt, dx = nav.hp, nav.chol, nav.kt, nav.dx
+    b, et = nav.b, nav.et
+    for k in range(m):  # K' = S^-1 H P: forward through L, then back through L'
+        for i in range(N_ERR):
+            kt[k, i] = hp[k, i]
+        for l in range(k):
+            c = chol[k, l]
+            for i in range(N_ERR):
+                kt[k, i] -= c * kt[l, i]
+        c = 1.0 / chol[k, k]
+        for i in range(N_ERR):
+            kt[k, i] *= c
+    for k in range(m - 1, -1, -1):
+        for l in range(k + 1, m):
+            c = chol[l, k]
+            for i in range(N_ERR):
+                kt[k, i] -= c * kt[l, i]
+        c = 1.0 / chol[k, k]
+        for i in range(N_ERR):
+            kt[k, i] *= c
     for i in range(N_ERR):
         dx[i] = 0.0
         for k in range(m):
-            g = 0.0
+            dx[i] += kt[k, i] * y[k]
+    for i in range(N_ERR):
+        for j in range(N_ERR):
+            b[i, j] = nav.P[i, j]
+        for k in range(m):
+            g = kt[k, i]
+            for j in range(N_ERR):
+                b[i, j] -= g * hp[k, j]
+    for k in range(m):
+        for i in range(N_ERR):
+            acc = 0.0
             for l in range(m):
-                g += pht[i, l] * s_inv[l, k]
-            gain[i, k] = g
-            dx[i] += g * y[k]
+                acc -= kt[l, i] * r[l, k]
+            et[k, i] = acc
+        for j in range(N_ERR):  # a Jacobian row has a few non-zeros
+            hkj = h[k, j]
+            if hkj != 0.0:
+                for i in range(N_ERR):
+                    et[k, i] += b[i, j] * hkj
     for i in range(N_ERR):
         for j in range(i, N_ERR):
-            acc = 0.0
-            for k in range(m):
-                acc += gain[i, k] * pht[j, k]
-            nav.P[i, j] -= acc
+            nav.P[i, j] = b[i, j]
+        for k in range(m):
+            c = et[k, i]
+            for j in range(i, N_ERR):
+                nav.P[i, j] -= c * kt[k, j]
+        for j in range(i + 1, N_ERR):
             nav.P[j, i] = nav.P[i, j]
     for i in range(3):
         nav.r_mci_m[i] += dx[DR + i]
@@ -209,16 +304,21 @@ def apply_update(nav, y):
 
 
 @njit(cache=True)
-def reinitialise_altitude(nav, y, h):
-    """Make a rejected scalar measurement admissible by trusting it over the estimate: add
-    position variance along the local vertical only (an altitude re-initialisation), so that
-    S grows by 2 y^2 and the update corrects altitude, not the horizontal position."""
-    r = vector.load(nav.r_mci_m, 0)
-    up = vector.unit(r)
-    hv = h[0, DR] * up[0] + h[0, DR + 1] * up[1] + h[0, DR + 2] * up[2]
-    if abs(hv) < 1e-6:
-        return
-    k = 2.0 * y[0] * y[0] / (hv * hv)
+def reinitialise_altitude(nav, y, h, m):
+    """Make a rejected measurement admissible by trusting it over the estimate: add position
+    variance along the local vertical only (an altitude re-initialisation), so that the
+    variance of each value that sees altitude grows by at least twice its innovation squared,
+    and the update corrects altitude, not the horizontal position. Returns False when no
+    value of the measurement depends on altitude (nothing to re-initialise)."""
+    up = vector.unit(vector.load(nav.r_mci_m, 0))
+    k = 0.0
+    for i in range(m):
+        hv = h[i, DR] * up[0] + h[i, DR + 1] * up[1] + h[i, DR + 2] * up[2]
+        if abs(hv) >= 1e-6:
+            k = max(k, 2.0 * y[i] * y[i] / (hv * hv))
+    if k == 0.0:
+        return False
     for i in range(3):
         for j in range(3):
             nav.P[DR + i, DR + j] += k * up[i] * up[j]
+    return True

@@ -1,6 +1,6 @@
 """Innovation gating: which measurements the filter admits, and what it does after rejecting.
 
-Policies:
+Policies (one per sensor channel):
 - accept_all: no gate.
 - latch: reject when the normalised innovation squared (NIS) exceeds the gate, and after
   `reject_limit` consecutive rejections declare the sensor failed and ignore it for the rest
@@ -8,12 +8,17 @@ Policies:
   reading after a crater-rim cliff was rejected and the sensor was never used again.
 - recover: reject as above, but after `reject_limit` consecutive rejections trust the sensor
   over the estimate: re-initialise the altitude (vertical position variance) and admit it.
+  A measurement that does not see altitude cannot be recovered this way and stays rejected.
+
+The gate's threshold depends on the measurement's dimension (a velocimeter with a beam lost
+updates with fewer values): it is kept per dimension.
 """
 
 import numpy as np
 from numba import njit
 
 from gnc.navigation import filter as ekf
+from sensors.bus import MAX_DIMENSION
 
 ACCEPT_ALL, LATCH, RECOVER = 0, 1, 2
 POLICIES = {"accept_all": ACCEPT_ALL, "latch": LATCH, "recover": RECOVER}
@@ -21,7 +26,7 @@ POLICIES = {"accept_all": ACCEPT_ALL, "latch": LATCH, "recover": RECOVER}
 GATE_DTYPE = np.dtype(
     [
         ("policy", np.int64),
-        ("threshold", np.float64),  # NIS gate (chi-square quantile for the measurement size)
+        ("threshold", np.float64, (MAX_DIMENSION + 1,)),  # NIS gate by measurement dimension
         ("reject_limit", np.int64),  # consecutive rejections before latching or recovering
     ],
     align=True,
@@ -41,15 +46,16 @@ ACCEPTED, REJECTED, LATCHED_NOW, RECOVERED, IGNORED = 0, 1, 2, 3, 4
 
 
 @njit(cache=True)
-def process(gate, state, nav, y, h, r):
-    """Gate one measurement and update the filter if admitted; returns (verdict, NIS)."""
+def process(gate, state, nav, y, h, r, m):
+    """Gate one measurement of dimension m and update the filter if admitted; returns
+    (verdict, NIS)."""
     if state.latched_off:
         return IGNORED, 0.0
-    nis = ekf.normalized_innovation_squared(nav, y, h, r)
-    if gate.policy == ACCEPT_ALL or nis <= gate.threshold:
+    nis = ekf.normalized_innovation_squared(nav, y, h, r, m)
+    if gate.policy == ACCEPT_ALL or nis <= gate.threshold[m]:
         state.streak = 0
         state.accepted += 1
-        ekf.apply_update(nav, y)
+        ekf.apply_update(nav, y, h, r, m)
         return ACCEPTED, nis
     state.rejected += 1
     state.streak += 1
@@ -58,9 +64,10 @@ def process(gate, state, nav, y, h, r):
     if gate.policy == LATCH:
         state.latched_off = True
         return LATCHED_NOW, nis
-    ekf.reinitialise_altitude(nav, y, h)
-    ekf.normalized_innovation_squared(nav, y, h, r)
-    ekf.apply_update(nav, y)
+    if not ekf.reinitialise_altitude(nav, y, h, m):
+        return REJECTED, nis
+    ekf.normalized_innovation_squared(nav, y, h, r, m)
+    ekf.apply_update(nav, y, h, r, m)
     state.streak = 0
     state.accepted += 1
     return RECOVERED, nis

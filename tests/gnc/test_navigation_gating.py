@@ -1,27 +1,35 @@
 """Innovation gating after a terrain step: the legacy policy latches the rangefinder off for
-good (ispace M1), the recovering policy re-initialises the altitude and re-admits it."""
+good (ispace M1), the recovering policy re-initialises the altitude and re-admits it. The
+measurements go through the real path: the laser rangefinder kind's compiled predict entry
+point, the error-state Jacobian, the gate."""
 
 import math
 
 import numpy as np
 import pytest
+from numba import njit
 
-from dynamics import frames, terrain
+from dynamics import frames, quaternion, terrain
 from dynamics.constants import MOON_MEAN_RADIUS_M
 from gnc.navigation import filter as ekf
-from gnc.navigation import gating, measurements
+from gnc.navigation import gating, updates
+from sensors import bus, laser_rangefinder, registry
 from sims.model import record
 
 SITE = frames.make_site(0.3, 0.2, 0.0, 0.0, MOON_MEAN_RADIUS_M)
 NO_TILES, NO_HEIGHTS = terrain.make_tiles([])
-DOWN_BEAM = np.array([0.0, 0.0, -1.0])
 ALTITUDE = 5000.0
+SPEC = record(
+    laser_rangefinder.SPEC_DTYPE,
+    beam_body=(0.0, 0.0, -1.0),
+    noise_m=2.0,
+    max_range_m=20_000.0,
+    ray_step_m=5.0,
+)
 
 
 def hovering_nav():
     """Navigation state 5 km above a flat map, thrust axis (body +z) up, 20 m altitude sigma."""
-    from dynamics import quaternion
-
     nav = np.zeros(1, ekf.NAV_DTYPE)[0]
     up = SITE["up"]
     nav["r_mci_m"] = (MOON_MEAN_RADIUS_M + ALTITUDE) * up
@@ -32,28 +40,44 @@ def hovering_nav():
     return nav
 
 
-def range_model(nav, measured):
-    return measurements.slant_range(
-        nav,
-        measured,
-        DOWN_BEAM,
-        2.0,
+@njit
+def _update(nav, channel, gate_state, knowledge, pose, site, tiles, heights, meas, model, view):
+    bus.describe_surface(view, site, tiles, heights, 0.0)
+    bus.fill_pose(
+        pose,
         0.0,
+        (nav.r_mci_m[0], nav.r_mci_m[1], nav.r_mci_m[2]),
+        (0.0, 0.0, 0.0),
+        (nav.q_body_to_mci[0], nav.q_body_to_mci[1], nav.q_body_to_mci[2], nav.q_body_to_mci[3]),
+        (0.0, 0.0, 0.0),
+        (0.0, 0.0, 0.0),
         0.0,
-        SITE,
-        NO_TILES,
-        NO_HEIGHTS,
-        0.0,
-        0.0,
-        20_000.0,
-        5.0,
     )
+    return updates.update(nav, channel, gate_state, knowledge, pose, view, meas, model)
 
 
 def range_update(gate, state, nav, measured):
-    usable, y, h, r = range_model(nav, measured)
-    assert usable
-    return gating.process(gate, state, nav, y, h, r)
+    """(verdict, NIS) of one slant range through the filter's measurement update."""
+    channel = np.zeros(1, updates.FSW_CHANNEL_DTYPE)[0]
+    channel["predict_entry"] = registry.entry_points("laser_rangefinder")[1]
+    channel["gate"] = gate
+    meas = record(bus.MEASUREMENT_DTYPE, valid=True, m=1, y=[measured] + [0.0] * 7)
+    model = np.zeros(1, bus.MODEL_DTYPE)[0]
+    knowledge = np.frombuffer(SPEC.tobytes(), np.uint8).copy()
+    pose, view = np.zeros(1, bus.POSE_DTYPE)[0], np.zeros(1, bus.SURFACE_DTYPE)[0]
+    verdict, nis, _ = _update(
+        nav, channel, state, knowledge, pose, SITE, NO_TILES, NO_HEIGHTS, meas, model, view
+    )
+    return verdict, nis, model
+
+
+def gate_record(policy, threshold, reject_limit):
+    return record(
+        gating.GATE_DTYPE,
+        policy=policy,
+        threshold=[threshold] * (bus.MAX_DIMENSION + 1),
+        reject_limit=reject_limit,
+    )
 
 
 def altitude_of(nav):
@@ -62,21 +86,25 @@ def altitude_of(nav):
 
 def test_flat_map_range_model_predicts_the_altitude_and_its_jacobian():
     nav = hovering_nav()
-    usable, y, h, r = range_model(nav, ALTITUDE + 7.0)
-    assert usable and y[0] == pytest.approx(7.0, abs=1e-3)
+    gate = gate_record(gating.LATCH, 1e9, 1)
+    state = np.zeros(1, gating.GATE_STATE_DTYPE)[0]
+    verdict, nis, model = range_update(gate, state, nav, ALTITUDE + 7.0)
+    assert verdict == gating.ACCEPTED and model["usable"] and model["m"] == 1
+    assert model["innovation"][0] == pytest.approx(7.0, abs=1e-3)
     # d range / d position = +up for a nadir beam over level ground: higher, longer range
-    assert h[0, 0:3] == pytest.approx(SITE["up"], abs=1e-9)
-    assert r[0, 0] == pytest.approx(4.0)
+    assert model["j_position"][0] == pytest.approx(SITE["up"], abs=1e-9)
+    assert model["noise_cov"][0, 0] == pytest.approx(4.0)
+    assert nis == pytest.approx(49.0 / (4.0 + 400.0), rel=1e-6)
 
 
 def test_legacy_gate_latches_after_a_terrain_step():
     """Past a ~3 km crater-rim cliff the true range jumps by 3 km while the map says level:
     the legacy gate rejects once and never listens again, even when ranges agree later."""
-    gate = record(gating.GATE_DTYPE, policy=gating.LATCH, threshold=9.0, reject_limit=1)
+    gate = gate_record(gating.LATCH, 9.0, 1)
     state = np.zeros(1, gating.GATE_STATE_DTYPE)[0]
     nav = hovering_nav()
     assert range_update(gate, state, nav, ALTITUDE + 1.0)[0] == gating.ACCEPTED
-    verdict, nis = range_update(gate, state, nav, ALTITUDE + 3000.0)
+    verdict, nis, _ = range_update(gate, state, nav, ALTITUDE + 3000.0)
     assert verdict == gating.LATCHED_NOW and nis > 1000.0
     before = altitude_of(nav)
     for measured in (ALTITUDE + 3000.0, ALTITUDE + 2990.0, ALTITUDE):
@@ -85,7 +113,7 @@ def test_legacy_gate_latches_after_a_terrain_step():
 
 
 def test_recovering_gate_reinitialises_altitude_and_readmits():
-    gate = record(gating.GATE_DTYPE, policy=gating.RECOVER, threshold=9.0, reject_limit=3)
+    gate = gate_record(gating.RECOVER, 9.0, 3)
     state = np.zeros(1, gating.GATE_STATE_DTYPE)[0]
     nav = hovering_nav()
     horizontal = nav["r_mci_m"] - SITE["up"] * (nav["r_mci_m"] @ SITE["up"])
@@ -95,7 +123,7 @@ def test_recovering_gate_reinitialises_altitude_and_readmits():
     assert altitude_of(nav) == pytest.approx(ALTITUDE + 3000.0, abs=0.2 * 3000.0 / 3)
     new_horizontal = nav["r_mci_m"] - SITE["up"] * (nav["r_mci_m"] @ SITE["up"])
     assert np.linalg.norm(new_horizontal - horizontal) < 1.0
-    verdict, _ = range_update(gate, state, nav, ALTITUDE + 3000.0)
+    verdict, _, _ = range_update(gate, state, nav, ALTITUDE + 3000.0)
     assert verdict == gating.ACCEPTED
     assert altitude_of(nav) == pytest.approx(ALTITUDE + 3000.0, abs=30.0)
     assert not state["latched_off"] and math.isfinite(nav["P"].sum())

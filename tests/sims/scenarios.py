@@ -90,3 +90,36 @@ def short_closed_loop():
         },
         simulation={"time_step": "10 ms", "max_time": "200 s", "output_rate": "10 Hz"},
     )
+
+
+VELOCIMETER_BEAMS = [  # three beams 22.5 deg off the -z axis, 120 deg apart (NDL-like)
+    [0.3826834324, 0.0, -0.9238795325],
+    [-0.1913417162, 0.3314135846, -0.9238795325],
+    [-0.1913417162, -0.3314135846, -0.9238795325],
+]
+
+
+def full_suite(**sections):
+    """The closed-loop nominal with a second, nadir-looking rangefinder and a 3-beam Doppler
+    velocimeter on the sensor bus."""
+    d = closed_loop(**sections)
+    d["sensors"]["nadir_rangefinder"] = {
+        "kind": "laser_rangefinder",
+        "rate": "10 Hz",
+        "position": ["0.3 m", "0 m", "0 m"],
+        "beam": [0.0, 0.0, -1.0],
+        "noise": "1 m",
+        "noise_fraction": 0.002,
+        "max_range": "3 km",
+        "gate": {"policy": "recover", "threshold": 9.0, "reject_limit": 5},
+    }
+    d["sensors"]["velocimeter"] = {
+        "kind": "doppler_velocimeter",
+        "rate": "10 Hz",
+        "position": ["-0.3 m", "0 m", "0 m"],
+        "beams": VELOCIMETER_BEAMS,
+        "noise": "0.02 m/s",
+        "max_range": "5 km",
+        "gate": {"policy": "recover", "probability": 0.9999, "reject_limit": 5},
+    }
+    return d

@@ -27,7 +27,7 @@ def test_a_run_that_raises_is_recorded_and_the_batch_goes_on():
     sc = scenario.load(closed_loop(simulation=SHORT))
     b = api.prepare(sc, seeds=[1, 2, 3])
     # a zero engine time constant divides by zero in the truth's throttle response
-    b.inputs["engine"]["time_constant_s"][1] = 0.0
+    b.per_run.engines["time_constant_s"][1] = 0.0
     batch.execute(b, keep_going=True)
     assert list(b.errors) == [1] and "ZeroDivisionError" in b.errors[1]
     assert b.summary["time_s"][0] > 0.0 and b.summary["time_s"][2] > 0.0

@@ -4,8 +4,8 @@ independent of each other, the flight software keeps its nominal knowledge, bad 
 import numpy as np
 import pytest
 
-from sims import dispersions, model, scenario
-from sims.scenario import DISPERSIBLE
+from sensors import laser_rangefinder, star_tracker
+from sims import dispersions, field_paths, model, scenario
 from tests.sims.scenarios import closed_loop
 
 EVERY_FIELD = {
@@ -127,8 +127,18 @@ EVERY_FIELD = {
 }
 
 
+CHANNEL_FIELDS = {
+    f"sensors.{channel}.{field}"
+    for channel, kind in (("star_tracker", star_tracker), ("laser_rangefinder", laser_rangefinder))
+    for field in kind.DISPERSIBLE
+}
+
+
 def test_every_dispersible_field_has_a_read_back_and_a_test_spec():
-    assert set(DISPERSIBLE) == set(dispersions.READBACK) == set(EVERY_FIELD)
+    engine = {p for p in field_paths.STATIC if p.startswith("vehicle.main_engine.")}
+    assert set(field_paths.STATIC) - engine == set(dispersions.READBACK)
+    assert {p.rpartition(".")[2] for p in engine} == set(dispersions.ENGINE_READBACK)
+    assert set(field_paths.STATIC) | CHANNEL_FIELDS == set(EVERY_FIELD)
 
 
 @pytest.mark.parametrize("run_index", [0, 7])
@@ -140,7 +150,7 @@ def test_values_the_model_uses_equal_the_sampled_ones_for_every_field(run_index)
     for path, value in sampled.items():
         scale = np.max(np.abs(value))  # fields range from 1e-9 rad/s to 1e6 m
         assert np.allclose(used[path], value, rtol=1e-9, atol=1e-12 * scale), path
-        nominal = scenario.field_value(sc, path)
+        nominal = field_paths.value(sc, path)
         assert not np.allclose(value, nominal, rtol=1e-6, atol=0.0), path  # really dispersed
 
 
@@ -160,11 +170,12 @@ def test_flight_software_keeps_its_nominal_knowledge():
     )
     sampled = dispersions.sample(sc, campaign_seed=1, run_index=3)
     m = dispersions.build(sc, sampled)
-    assert m.engine["max_thrust_n"] == sampled["vehicle.main_engine.max_thrust"]
+    assert m.engines[0]["max_thrust_n"] == sampled["vehicle.main_engine.max_thrust"]
     assert m.fsw["max_thrust_n"] == sc.vehicle.main_engine.max_thrust
     assert m.fsw["initial_mass_kg"] == sc.vehicle.dry_mass + sc.vehicle.propellant_mass
-    assert m.fsw["star_tracker_noise_rad"] == sc.sensors.star_tracker.noise
-    assert m.sensors["star_tracker"]["noise_rad"] == sampled["sensors.star_tracker.noise"]
+    channel = m.channels[0]
+    assert channel.knowledge["noise_rad"] == sc.sensors.star_tracker.noise
+    assert channel.truth["noise_rad"] == sampled["sensors.star_tracker.noise"]
     # and its attitude gains and RCS table come from the nominal mass properties
     nominal = model.build(sc)
     assert np.array_equal(m.gains["kp_nmprad"], nominal.gains["kp_nmprad"])

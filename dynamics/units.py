@@ -1,14 +1,25 @@
-"""Quantities written with units in scenario files ("15 km", "2 deg") turned into SI floats once.
+"""Field types of scenario schemas: quantities written with units ("15 km", "2 deg") turned into
+SI floats once, unit directions, and the strict base model every section uses.
 
 astropy parses and converts; these helpers build pydantic field types that accept only
 quantities of the right dimension and say what was expected when they get something else.
+They live with the other shared foundations (constants, frames) so that every package's
+schema (a sensor kind's channel section, say) can use them.
 """
 
 import warnings
 from typing import Annotated
 
 import astropy.units as u
-from pydantic import BeforeValidator
+import numpy as np
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
+
+
+class Strict(BaseModel):
+    """A scenario section: unknown keys are errors, values are frozen once validated."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
 
 # Angles, counts of turns and rates are converted with astropy's dimensionless-angle rules
 # only where the field is an angle or a rate; elsewhere dimensions must match exactly.
@@ -117,3 +128,37 @@ AccelerationRandomWalk = quantity("m/s2/sqrt(s)", "1e-6 m/s2/s(1/2)", non_negati
 AngularRateRandomWalk = quantity("rad/s/sqrt(s)", "0.01 deg/h/h(1/2)", non_negative=True)
 LengthVector = vector("m", "0.5 m")
 InertiaVector = vector("kg m2", "300 kg m2")
+
+
+def _unit(v):
+    n = float(np.linalg.norm(v))
+    if not n > 0.0:
+        raise ValueError("a direction must not be the zero vector")
+    return tuple(float(c) / n for c in v)
+
+
+# A unitless direction, normalised on load.
+Direction = Annotated[tuple[float, float, float], AfterValidator(_unit)]
+
+
+def parse_any_quantity(value):
+    """(SI value, SI unit) of a quantity string ("50 m", "2 arcsec"), or (value, "") of a plain
+    number: for fields whose unit depends on what they apply to (a fault's bias is in metres on
+    a rangefinder, radians on a star tracker), checked against it later."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value), ""
+    if not isinstance(value, str):
+        raise ValueError(f"got {value!r}; expected a quantity with units, like '50 m', or a number")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", u.UnitsWarning)
+            q = u.Quantity(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"could not read {value!r} as a quantity") from None
+    if not q.isscalar:
+        raise ValueError(f"got {value!r}; expected a single value")
+    si = q.si
+    return float(si.value), si.unit.to_string()
+
+
+AnyQuantity = Annotated[tuple[float, str], BeforeValidator(parse_any_quantity)]

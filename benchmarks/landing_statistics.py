@@ -1,0 +1,109 @@
+"""Landing statistics of the bundled closed-loop scenarios over a dispersed campaign: landing rate
+and the mean and spread of the touchdown state, each with its standard error, so that two
+versions of the code can be compared run for run (same scenario, dispersions and seed).
+
+    python benchmarks/landing_statistics.py [--runs N] [--seed S] [--json FILE]
+
+The dispersions are those of `bench_campaign.py` (dry mass, thrust, engine misalignment, PDI
+downrange), scaled to each vehicle. With --json the figures are also written to FILE, and
+`--compare A.json B.json` prints two such files side by side with the difference in standard
+errors.
+"""
+
+import argparse
+import json
+import math
+import sys
+import tomllib
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sims import campaign, scenario
+
+DISPERSIONS = {
+    "nominal": {
+        "vehicle.dry_mass": {"distribution": "norm", "scale": "3 kg"},
+        "vehicle.main_engine.max_thrust": {"distribution": "norm", "scale": "25 N"},
+        "vehicle.main_engine.misalignment": {
+            "distribution": "uniform",
+            "loc": "0 deg",
+            "scale": "0.1 deg",
+        },
+        "initial.descent_orbit.downrange_to_site": {"distribution": "norm", "scale": "500 m"},
+    },
+    "apollo11": {
+        "vehicle.dry_mass": {"distribution": "norm", "scale": "30 kg"},
+        "vehicle.main_engine.max_thrust": {"distribution": "norm", "scale": "200 N"},
+        "vehicle.main_engine.misalignment": {
+            "distribution": "uniform",
+            "loc": "0 deg",
+            "scale": "0.1 deg",
+        },
+        "initial.descent_orbit.downrange_to_site": {"distribution": "norm", "scale": "1 km"},
+    },
+}
+COLUMNS = (
+    "vertical_speed_mps",
+    "horizontal_speed_mps",
+    "landing_error_m",
+    "propellant_used_kg",
+    "max_velocity_error_mps",
+)
+
+
+def statistics(name, runs, seed):
+    """{measure: (mean, standard error of the mean, standard deviation)} of one campaign."""
+    data = tomllib.loads(scenario.read_text(name)[1])
+    data["dispersions"] = DISPERSIONS[name]
+    table = campaign.run(data, runs=runs, seed=seed).to_pandas()
+    landed = float((table.outcome == "landed").mean())
+    out = {"landed": (landed, math.sqrt(landed * (1 - landed) / len(table)), None)}
+    for column in COLUMNS:
+        x = table[column].astype(float).dropna()
+        out[column] = (float(x.mean()), float(x.std() / np.sqrt(len(x))), float(x.std()))
+    return out
+
+
+def show(name, stats):
+    print(name)
+    for measure, (mean, error, std) in stats.items():
+        spread = f", std {std:8.3f}" if std is not None else ""
+        print(f"  {measure:24s} {mean:9.3f} +- {error:.3f}{spread}")
+
+
+def compare(path_a, path_b):
+    a, b = json.loads(Path(path_a).read_text()), json.loads(Path(path_b).read_text())
+    for name in a:
+        print(f"{name}: {path_a} | {path_b} | difference in standard errors")
+        for measure, (mean_a, error_a, _) in a[name].items():
+            mean_b, error_b, _ = b[name][measure]
+            z = (mean_b - mean_a) / math.hypot(error_a, error_b)
+            print(
+                f"  {measure:24s} {mean_a:9.3f} +- {error_a:.3f} | {mean_b:9.3f} +- {error_b:.3f}"
+                f" | {z:+.1f}"
+            )
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=400)
+    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--json")
+    parser.add_argument("--compare", nargs=2)
+    args = parser.parse_args()
+    if args.compare:
+        compare(*args.compare)
+        return
+    results = {}
+    for name in DISPERSIONS:
+        results[name] = statistics(name, args.runs, args.seed)
+        show(name, results[name])
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,33 @@
+"""What every sensor channel of a scenario has, whatever its kind: a rate, where it sits on the
+body, and the gate the flight software puts on its measurements. A kind's `Spec` extends
+`ChannelSpec` with its mounting directions and error parameters."""
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from dynamics.units import LengthVector, PositiveFrequency, Strict
+
+
+class Gate(Strict):
+    """Innovation gate of a channel (`gnc.navigation.gating`). The threshold on the normalised
+    innovation squared is given directly, or as the probability that a consistent measurement
+    passes (the chi-square quantile for each measurement dimension)."""
+
+    policy: Literal["accept_all", "latch", "recover"]
+    threshold: float | None = Field(default=None, gt=0.0)
+    probability: float | None = Field(default=None, gt=0.0, lt=1.0)
+    reject_limit: int = Field(default=1, ge=1)  # consecutive rejections before latch / recover
+
+    @model_validator(mode="after")
+    def _one_threshold(self):
+        if self.policy != "accept_all" and (self.threshold is None) == (self.probability is None):
+            raise ValueError(f"policy '{self.policy}' needs one of 'threshold' or 'probability'")
+        return self
+
+
+class ChannelSpec(Strict):
+    kind: str
+    rate: PositiveFrequency  # must divide the control rate's truth steps (sampled at cycles)
+    position: LengthVector = (0.0, 0.0, 0.0)  # where the sensor sits, body axes
+    gate: Gate = Gate(policy="accept_all")

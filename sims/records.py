@@ -1,0 +1,142 @@
+"""The compiled run loop's inputs and outputs as named records.
+
+A batch of runs is flown by one call that takes four named tuples: `Shared` (what all runs of
+the batch share: gravity field, truth terrain, onboard map, touchdown limits, open-loop
+schedule), `PerRun` (each run's model records, stacked with the run as first axis), `States`
+(each run's state, mutated as it flies) and `Outputs`. The tuples are defined here, in an
+importable module, so that Numba's on-disk cache recognises their types from one process to
+the next. The truth terrain and the flight software's map are different types
+(`dynamics.terrain.TruthTerrain`, `OnboardMap`) under different names.
+"""
+
+from typing import NamedTuple
+
+import numpy as np
+
+from dynamics.gravity import GravityField
+from dynamics.terrain import OnboardMap, TruthTerrain
+
+RUN_DTYPE = np.dtype(
+    [
+        ("time_step_s", np.float64),
+        ("max_time_s", np.float64),
+        ("control_every_steps", np.int64),
+        ("output_every_steps", np.int64),
+        ("closed_loop", np.bool_),  # flight software in the loop (else the open-loop schedule)
+        ("attitude_mode", np.int64),  # open loop only
+        ("rcs_min_on_time_s", np.float64),  # the open-loop hold's pulse dead band
+        ("contact_check_altitude_m", np.float64),  # below this, footpads are checked each step
+        ("max_body_rate_radps", np.float64),  # beyond this the run is declared diverged
+        ("n_gear_points", np.int64),  # contact points [0, n) are landing gear, the rest structure
+        ("probe_length_m", np.float64),  # contact probes hang this far below the footpads
+    ],
+    align=True,
+)
+
+SCHEDULE_DTYPE = np.dtype(
+    [("t_s", np.float64), ("throttle", np.float64), ("direction_local", np.float64, (3,))],
+    align=True,
+)
+
+TRACE_DTYPE = np.dtype(
+    [
+        ("t_s", np.float64),
+        ("altitude_m", np.float64),  # CoM above the terrain beneath it
+        ("mass_kg", np.float64),
+        ("throttle", np.float64),  # actual (lagged)
+        ("throttle_command", np.float64),
+        ("x_east_m", np.float64),
+        ("y_north_m", np.float64),
+        ("z_up_m", np.float64),
+        ("vx_east_mps", np.float64),
+        ("vy_north_mps", np.float64),
+        ("vz_up_mps", np.float64),
+        ("vertical_speed_mps", np.float64),  # along the local vertical, up positive
+        ("horizontal_speed_mps", np.float64),
+        ("downrange_m", np.float64),
+        ("crossrange_m", np.float64),
+        ("altitude_est_m", np.float64),  # flight software's, above its own terrain model
+        ("nav_position_error_m", np.float64),  # |estimated - true|, NaN in open loop
+        ("nav_velocity_error_mps", np.float64),
+        ("phase", np.int64),  # gnc.modes.PHASES index; -1 in open loop
+        ("tilt_deg", np.float64),  # body +z from the local vertical
+        ("wx_dps", np.float64),
+        ("wy_dps", np.float64),
+        ("wz_dps", np.float64),
+    ]
+)
+
+SUMMARY_DTYPE = np.dtype(
+    [
+        ("outcome", np.int64),
+        ("diverged_reason", np.int64),
+        ("time_s", np.float64),
+        ("vertical_speed_mps", np.float64),
+        ("horizontal_speed_mps", np.float64),
+        ("tilt_rad", np.float64),
+        ("slope_rad", np.float64),
+        ("body_rate_radps", np.float64),
+        ("position_error_m", np.float64),
+        ("contact_point", np.int64),
+        ("final_mass_kg", np.float64),
+        ("flameout_time_s", np.float64),  # -1 if the propellant lasted
+        ("delta_v_mps", np.float64),  # integral of the main engines' thrust acceleration
+        ("burn_time_s", np.float64),  # time with the main engines commanded on
+        ("max_altitude_error_m", np.float64),  # |estimated - true altitude| at the FSW cycles
+        ("max_velocity_error_mps", np.float64),  # |estimated - true velocity| at the FSW cycles
+        ("nav_position_error_m", np.float64),  # at the end of the run
+        ("nav_velocity_error_mps", np.float64),
+        ("nav_altitude_error_m", np.float64),  # estimated - true
+        ("n_trace", np.int64),
+    ]
+)
+
+
+class Shared(NamedTuple):
+    """What every run of a batch shares."""
+
+    gravity: GravityField
+    terrain: TruthTerrain
+    onboard_map: OnboardMap
+    limits: np.void  # dynamics.touchdown.LIMITS_DTYPE
+    schedule: np.ndarray  # SCHEDULE_DTYPE rows (open loop)
+
+
+class PerRun(NamedTuple):
+    """Each run's model, every field stacked with the run as first axis."""
+
+    run: np.ndarray  # RUN_DTYPE
+    mass: np.ndarray  # dynamics.mass_properties.MASS_DTYPE
+    engines: np.ndarray  # (runs, engines) dynamics.propulsion.ENGINE_DTYPE
+    thrusters: np.ndarray  # (runs, thrusters) dynamics.propulsion.THRUSTER_DTYPE
+    contact_points: np.ndarray  # (runs, points, 3): landing gear, then the engine nozzles
+    imu: np.ndarray  # sensors.imu.IMU_DTYPE
+    channels: np.ndarray  # (runs, channels) sensors.bus.CHANNEL_DTYPE: the truth side
+    specs: np.ndarray  # (runs, bytes): each channel's kind spec record, packed
+    faults: np.ndarray  # (runs, faults) sims.faults.FAULT_DTYPE
+    fsw: np.ndarray  # gnc.flight_software.FSW_DTYPE
+    fsw_channels: np.ndarray  # (runs, channels) gnc.navigation.updates.FSW_CHANNEL_DTYPE
+    knowledge: np.ndarray  # (runs, bytes): the flight software's spec record of each channel
+    rcs_torques: np.ndarray  # the flight software's RCS torque table
+    rcs_groups: np.ndarray
+    gains: np.ndarray  # gnc.control.attitude gains
+
+
+class States(NamedTuple):
+    """Each run's state, initial then final."""
+
+    x: np.ndarray  # (runs, 15) truth state
+    imu: np.ndarray  # sensors.imu.IMU_STATE_DTYPE
+    channels: np.ndarray  # (runs, channels) sensors.bus.CHANNEL_STATE_DTYPE
+    queue: np.ndarray  # (runs, slots) sensors.bus.MEASUREMENT_DTYPE
+    faults: np.ndarray  # (runs, faults) sims.faults.FAULT_STATE_DTYPE
+    engine_factor: np.ndarray  # (runs, engines) thrust fraction each engine gives (faults)
+    fsw: np.ndarray  # gnc.flight_software.FSW_STATE_DTYPE, the filter included
+    gates: np.ndarray  # (runs, channels) gnc.navigation.gating.GATE_STATE_DTYPE
+
+
+class Outputs(NamedTuple):
+    events: np.ndarray  # (runs, capacity) gnc.modes.EVENT_DTYPE
+    n_events: np.ndarray  # (runs, 1)
+    trace: np.ndarray  # (runs, samples) TRACE_DTYPE
+    summary: np.ndarray  # SUMMARY_DTYPE
