@@ -147,18 +147,19 @@ def source_digest(module):
     return hashlib.sha256(Path(module.__file__).read_bytes()).hexdigest()[:16]
 
 
-def digest():
-    """Hash of every registered kind's name, module and source: part of a campaign's code
-    identity (a campaign flown with other kinds is not resumed)."""
+def digest(names):
+    """Hash of the named kinds' modules and sources: part of a campaign's code identity (a
+    campaign is not resumed with other code for the kinds it flies)."""
     h = hashlib.sha256()
-    for name, module in sorted(kinds().items()):
+    for name in sorted(names):
+        module = kind(name)
         h.update(f"{name}:{module.__name__}:{source_digest(module)};".encode())
     return h.hexdigest()[:16]
 
 
-def declared_modules():
-    """Module names of the registered kinds that are not bundled (for worker processes)."""
-    return tuple(sorted(m.__name__ for m in kinds().values() if m.__name__ not in BUNDLED))
+def declared_modules(names):
+    """Module names of the named kinds that are not bundled (to register in other processes)."""
+    return tuple(sorted({kind(n).__name__ for n in names} - set(BUNDLED)))
 
 
 def entry_points(name):

@@ -70,16 +70,21 @@ def plan_for(source, runs, seed, traces_first):
         label, text = "<dict>", json.dumps(source)
     else:
         label, text = scenario.read_text(source)
-    plan = Plan(text, label, runs, seed, traces_first, registry.declared_modules())
-    plan.scenario  # noqa: B018  (validate before anything runs or is written)
-    return plan
+    plan = Plan(text, label, runs, seed, traces_first)
+    kinds = registry.declared_modules(kind_names(plan.scenario))  # validates it, too
+    return Plan(text, label, runs, seed, traces_first, kinds)
 
 
-def code_digest():
-    """The code a campaign's results depend on: the project's sources and the registered
-    sensor kinds."""
+def kind_names(sc):
+    """The sensor kinds a scenario's channels are."""
+    return {spec.kind for spec in sc.sensors.channels.values()} if sc.sensors else set()
+
+
+def code_digest(sc):
+    """The code a campaign's results depend on: the project's sources and the sensor kinds
+    the scenario flies."""
     sources = compile_cache.sources_digest(Path(compile_cache.__file__).resolve().parent.parent)
-    return f"{sources}-{registry.digest()}"
+    return f"{sources}-{registry.digest(kind_names(sc))}"
 
 
 @functools.lru_cache(maxsize=4)
@@ -255,7 +260,7 @@ class Results:
             else None,
             "scenario_text": plan.scenario_text,
             "scenario_sha256": hashlib.sha256(plan.scenario_text.encode()).hexdigest(),
-            "code_digest": code_digest(),
+            "code_digest": code_digest(plan.scenario),
             "campaign_seed": plan.seed,
             "runs": plan.runs,
             "traces_first": plan.traces_first,
@@ -449,13 +454,6 @@ def resume(out, workers=None, executor="local", scheduler=None, batch_size=None,
     """Run the missing runs of an interrupted campaign in out; refuse if the code changed."""
     store = Results(out)
     manifest = store.manifest()
-    for module in manifest.get("sensor_kinds", ()):
-        registry.register(module)
-    if manifest.get("code_digest") != code_digest():
-        raise CampaignError(
-            f"{out}: the code changed since this campaign started; results would not be "
-            "comparable, so start a new campaign"
-        )
     source = manifest.get("scenario_source")
     if source and Path(source).is_file() and Path(source).read_text() != manifest["scenario_text"]:
         raise CampaignError(
@@ -470,6 +468,11 @@ def resume(out, workers=None, executor="local", scheduler=None, batch_size=None,
         manifest["traces_first"],
         tuple(manifest.get("sensor_kinds", ())),
     )
+    if manifest.get("code_digest") != code_digest(plan.scenario):
+        raise CampaignError(
+            f"{out}: the code changed since this campaign started; results would not be "
+            "comparable, so start a new campaign"
+        )
     done = store.done()
     pending = [i for i in range(plan.runs) if i not in done]
     return _run(

@@ -157,7 +157,7 @@ def expected_units(fault, unit_of_channel):
         return None, None
     if unit is None:
         return None, None
-    return unit, f"{unit}/s" if unit else "1/s"
+    return unit, (u.Unit(unit or "") / u.s).to_string()
 
 
 def si_value(quantity, unit, what):
@@ -261,8 +261,8 @@ def pack(fault, unit_of_channel, channels, faults):
     row["fraction"] = fault.fraction or 0.0
     row["delay_s"] = fault.delay or 0.0
     row["element"] = -1 if fault.element is None else fault.element
-    row["triad"] = TRIADS.index(fault.triad)
-    row["axis"] = AXES.index(fault.axis)
+    row["triad"] = TRIADS.index(fault.triad or "both")
+    row["axis"] = AXES.index(fault.axis or "all")
     row["reboot_time_s"] = fault.reboot_time or 0.0
     row["relight_delay_s"] = (
         fault.relight_delay if fault.relight_delay is not None else (fault.reboot_time or 0.0)

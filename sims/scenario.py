@@ -424,8 +424,8 @@ class Fault(Strict):
     delay: PositiveTime | None = None
     element: int | None = Field(default=None, ge=0)
     index: int | None = Field(default=None, ge=0)
-    triad: Literal[fault_table.TRIADS] = "both"
-    axis: Literal[fault_table.AXES] = "all"
+    triad: Literal[fault_table.TRIADS] | None = None  # both when omitted
+    axis: Literal[fault_table.AXES] | None = None  # all when omitted
     reboot_time: NonNegativeTime | None = None
     relight_delay: NonNegativeTime | None = None
 

@@ -99,10 +99,10 @@ VELOCIMETER_BEAMS = [  # three beams 22.5 deg off the -z axis, 120 deg apart (ND
 ]
 
 
-def full_suite(**sections):
-    """The closed-loop nominal with a second, nadir-looking rangefinder and a 3-beam Doppler
-    velocimeter on the sensor bus."""
-    d = closed_loop(**sections)
+def full_suite(base=None):
+    """A closed-loop scenario (the nominal by default) with a second, nadir-looking
+    rangefinder and a 3-beam Doppler velocimeter on the sensor bus."""
+    d = copy.deepcopy(base if base is not None else CLOSED_LOOP)
     d["sensors"]["nadir_rangefinder"] = {
         "kind": "laser_rangefinder",
         "rate": "10 Hz",
