@@ -1,23 +1,48 @@
-"""Closed-loop speed: milliseconds per full descent of the nominal scenario (flight software
-at 10 Hz with star tracker, rangefinder and probes), with its 20-ms truth step and 50-Hz IMU
-and with a 10-ms step and 100-Hz IMU for comparison; the compiled call alone (a batch of
-runs, one call) and a whole `api.run` (packing and result tables included).
+"""Closed-loop speed: milliseconds per full descent of the nominal scenario (flight software at
+10 Hz with star tracker, rangefinder and probes), with its 20-ms truth step and 50-Hz IMU and
+with a 10-ms step and 100-Hz IMU; the compiled call alone (a batch of runs, one call) and a
+whole `api.run` (packing and result tables included). Then the cost of sensors on the bus:
+the full suite (IMU, star tracker, two rangefinders, a 3-beam Doppler velocimeter) against
+the nominal, as a ratio repeat by repeat in this process.
 
-    python benchmarks/bench_closed_loop.py [--runs N] [--repeats R]
+With --baseline DIR (a checkout of another revision, e.g. `git worktree add DIR HEAD~1`), the
+nominal's compiled call is also timed there, in processes alternating with this checkout's,
+and the ratio is taken pair by pair (machine speed drifts; pairs keep the ratio honest).
+
+    python benchmarks/bench_closed_loop.py [--runs N] [--repeats R] [--baseline DIR]
 """
 
 import argparse
+import json
+import os
 import statistics
+import subprocess
 import sys
 import time
 import tomllib
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
-from sims import api, scenario
+from sims import api, scenario  # noqa: E402
+from tests.sims.scenarios import full_suite  # noqa: E402
 
 RATES = (("20 ms", "50 Hz"), ("10 ms", "100 Hz"))
+
+# Milliseconds per run of the nominal's compiled call, written for any revision's API.
+NOMINAL_IN_A_PROCESS = """
+import json, sys, time
+from sims import api
+api.execute(api.prepare("nominal", seeds=range(2)))
+best = float("inf")
+for r in range({repeats}):
+    b = api.prepare("nominal", seeds=range(100 + r * {runs}, 100 + (r + 1) * {runs}))
+    t0 = time.perf_counter()
+    api.execute(b)
+    best = min(best, (time.perf_counter() - t0) / {runs})
+print(json.dumps(best * 1e3))
+"""
 
 
 def nominal_at(step, imu_rate):
@@ -27,26 +52,24 @@ def nominal_at(step, imu_rate):
     return scenario.load(data)
 
 
-def per_run_seconds(sc, runs, repeats):
-    """Seconds per run of one compiled call over `runs` seeds, for each repeat."""
-    times = []
-    for r in range(repeats):
-        b = api.prepare(sc, seeds=range(r * runs, (r + 1) * runs))
-        t0 = time.perf_counter()
-        api.execute(b)
-        times.append((time.perf_counter() - t0) / runs)
-    return times, b
+def per_run_seconds(sc, runs, repeat):
+    """Seconds per run of one compiled call over `runs` seeds (repeat picks the seeds)."""
+    b = api.prepare(sc, seeds=range(repeat * runs, (repeat + 1) * runs))
+    t0 = time.perf_counter()
+    api.execute(b)
+    return (time.perf_counter() - t0) / runs, b
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--runs", type=int, default=10)
-    parser.add_argument("--repeats", type=int, default=5)
-    args = parser.parse_args()
+def spread(values):
+    return f"{statistics.median(values):.3f} (min {min(values):.3f}, max {max(values):.3f})"
+
+
+def rates(runs, repeats):
     for step, imu_rate in RATES:
         sc = nominal_at(step, imu_rate)
         api.execute(api.prepare(sc, seed=99))  # load the compiled code
-        times, b = per_run_seconds(sc, args.runs, args.repeats)
+        times = [per_run_seconds(sc, runs, r)[0] for r in range(repeats)]
+        b = per_run_seconds(sc, runs, 0)[1]
         whole = float("inf")
         for seed in range(3):
             t0 = time.perf_counter()
@@ -58,6 +81,62 @@ def main():
             f"{min(times) * 1e3:6.1f} ms best, {statistics.median(times) * 1e3:6.1f} ms median "
             f"per run; whole api.run {whole * 1e3:6.1f} ms"
         )
+
+
+def suite_ratio(runs, repeats):
+    nominal, full = scenario.load("nominal"), scenario.load(full_suite())
+    for sc in (nominal, full):
+        api.execute(api.prepare(sc, seed=99))
+    ratios, ms = [], {"nominal": [], "full": []}
+    for r in range(repeats):
+        t_nominal = per_run_seconds(nominal, runs, r)[0]
+        t_full = per_run_seconds(full, runs, r)[0]
+        ms["nominal"].append(t_nominal * 1e3)
+        ms["full"].append(t_full * 1e3)
+        ratios.append(t_full / t_nominal)
+    print(
+        f"full suite (IMU, star tracker, 2 rangefinders, 3-beam velocimeter): "
+        f"{spread(ms['full'])} ms per run against the nominal's {spread(ms['nominal'])} ms; "
+        f"ratio {spread(ratios)}"
+    )
+
+
+def in_process(root, runs, repeats):
+    code = NOMINAL_IN_A_PROCESS.format(runs=runs, repeats=repeats)
+    env = dict(os.environ, PYTHONPATH=str(root))
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=root, capture_output=True, text=True, check=True
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def against(baseline, runs, repeats, pairs):
+    here, there, ratios = [], [], []
+    in_process(baseline, 2, 1)  # compile both once before the clock matters
+    in_process(ROOT, 2, 1)
+    for _ in range(pairs):
+        a, b = in_process(ROOT, runs, repeats), in_process(baseline, runs, repeats)
+        here.append(a)
+        there.append(b)
+        ratios.append(a / b)
+    print(
+        f"nominal compiled call, this checkout {spread(here)} ms, {baseline} {spread(there)} ms "
+        f"per run (best of {repeats} x {runs} runs a process); ratio this / that, pair by pair, "
+        f"over {pairs} pairs: {spread(ratios)}"
+    )
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--baseline", type=Path)
+    parser.add_argument("--pairs", type=int, default=5)
+    args = parser.parse_args()
+    rates(args.runs, args.repeats)
+    suite_ratio(args.runs, args.repeats)
+    if args.baseline:
+        against(args.baseline.resolve(), args.runs, args.repeats, args.pairs)
 
 
 if __name__ == "__main__":

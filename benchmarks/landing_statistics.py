@@ -21,19 +21,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks import bench_campaign
 from sims import campaign, scenario
 
 DISPERSIONS = {
-    "nominal": {
-        "vehicle.dry_mass": {"distribution": "norm", "scale": "3 kg"},
-        "vehicle.main_engine.max_thrust": {"distribution": "norm", "scale": "25 N"},
-        "vehicle.main_engine.misalignment": {
-            "distribution": "uniform",
-            "loc": "0 deg",
-            "scale": "0.1 deg",
-        },
-        "initial.descent_orbit.downrange_to_site": {"distribution": "norm", "scale": "500 m"},
-    },
+    "nominal": bench_campaign.DISPERSIONS,
     "apollo11": {
         "vehicle.dry_mass": {"distribution": "norm", "scale": "30 kg"},
         "vehicle.main_engine.max_thrust": {"distribution": "norm", "scale": "200 N"},

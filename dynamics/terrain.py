@@ -127,8 +127,14 @@ def ray_cast(site, tiles, heights, origin_mcmf, direction_mcmf, max_range_m, min
     site.steepest_slope, so a step of height / sqrt(1 + slope^2) stays above it (never less
     than min_step_m, which should be below the finest feature width). Then it closes in on
     the crossing by regula falsi (Illinois variant: it keeps the bracket and converges even
-    where the bilinear surface bends) to 0.1 mm of height or a 1-mm bracket.
+    where the bilinear surface bends) to 0.1 mm of height or a 1-mm bracket. A ray whose
+    closest approach to the Moon's centre within its range stays above the highest terrain
+    misses without a look-up.
     """
+    along = min(max(-vector.dot(origin_mcmf, direction_mcmf), 0.0), max_range_m)
+    closest = vector.norm(vector.add(origin_mcmf, vector.scale(direction_mcmf, along)))
+    if closest > site.map_radius_m + site.highest_terrain_m:
+        return -1.0
     s_prev = 0.0
     h_prev = altitude(site, tiles, heights, origin_mcmf)
     if h_prev <= 0.0:

@@ -179,33 +179,6 @@ def onboard_map_at(address):
     return OnboardMap(site, tiles, heights, view.height_error_m)
 
 
-# Views of the records an entry point's pointers address (inlined: a record cannot be the
-# value a compiled function returns).
-@njit(cache=True, inline="always")
-def pose_at(address):
-    return carray(pointer(address), 1, POSE_DTYPE)[0]
-
-
-@njit(cache=True, inline="always")
-def sample_at(address):
-    return carray(pointer(address), 1, SAMPLE_DTYPE)[0]
-
-
-@njit(cache=True, inline="always")
-def measurement_at(address):
-    return carray(pointer(address), 1, MEASUREMENT_DTYPE)[0]
-
-
-@njit(cache=True, inline="always")
-def model_at(address):
-    return carray(pointer(address), 1, MODEL_DTYPE)[0]
-
-
-@njit(cache=True, inline="always")
-def channel_state_at(address):
-    return carray(pointer(address), 1, CHANNEL_STATE_DTYPE)[0]
-
-
 @njit(cache=True)
 def fill_pose(pose, t_s, r_mci, v_mci, q_body_to_mci, w_body, com_body, rotation_rate_radps):
     """Set a pose from an MCI state, with its Moon-fixed counterparts."""

@@ -49,10 +49,10 @@ from sensors import bus
 def sample(spec, pose, surface, state, out):
     kind.sample(
         carray(spec, 1, kind.SPEC_DTYPE)[0],
-        bus.pose_at(pose),
+        carray(pose, 1, bus.POSE_DTYPE)[0],
         bus.truth_terrain_at(surface),
-        bus.channel_state_at(state),
-        bus.sample_at(out),
+        carray(state, 1, bus.CHANNEL_STATE_DTYPE)[0],
+        carray(out, 1, bus.SAMPLE_DTYPE)[0],
     )
 
 
@@ -60,10 +60,10 @@ def sample(spec, pose, surface, state, out):
 def predict(spec, pose, surface, measurement, out):
     kind.predict(
         carray(spec, 1, kind.SPEC_DTYPE)[0],
-        bus.pose_at(pose),
+        carray(pose, 1, bus.POSE_DTYPE)[0],
         bus.onboard_map_at(surface),
-        bus.measurement_at(measurement),
-        bus.model_at(out),
+        carray(measurement, 1, bus.MEASUREMENT_DTYPE)[0],
+        carray(out, 1, bus.MODEL_DTYPE)[0],
     )
 '''
 

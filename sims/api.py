@@ -65,6 +65,7 @@ def result_of(b, k=0):
             b.models[k],
             summary,
             batch.describe_events(b, k),
+            batch.describe_faults(b, k),
         ),
         trajectory=results.trace_table(b.trace[k, : summary["n_trace"]]),
     )

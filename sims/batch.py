@@ -237,16 +237,22 @@ def execute(b, keep_going=False):
     b.run_seconds = (time.perf_counter() - t0) * ticks / max(ticks.sum(), 1.0)
 
 
-def describe_events(b, k):
-    """Run k's events as JSON-ready dicts, naming its channels and faults."""
-    faults = [
+def describe_faults(b, k):
+    """Run k's declared faults: name, target, mode, and whether it occurs in this run."""
+    return [
         {
             "fault": name,
             "target": fault_table.target_name(row, b.models[k].channels),
             "mode": fault_table.MODES[row["mode"]],
+            "occurred": bool(row["occurs"]),
         }
         for name, row in zip(b.models[k].fault_names, b.per_run.faults[k], strict=True)
     ]
+
+
+def describe_events(b, k):
+    """Run k's events as JSON-ready dicts, naming its channels and faults."""
+    faults = [{key: f[key] for key in ("fault", "target", "mode")} for f in describe_faults(b, k)]
     return modes.describe(
         b.outputs.events[k],
         b.outputs.n_events[k, 0],

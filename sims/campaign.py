@@ -121,12 +121,12 @@ def cause_of(summary, limits, n_gear_points, error=None):
 
 
 def events_summary(events):
-    """Events of a run as 't:event[:sensor or fault]' joined by ';' (phase changes and single
-    rejections left out: they happen in every run)."""
+    """Events of a run as 't:event[:sensor]' or 't:event:fault:target:mode', joined by ';'
+    (phase changes and single rejections left out: they happen in every run)."""
     return ";".join(
         f"{e['t_s']:.1f}:{e['event']}"
         + (f":{e['sensor']}" if "sensor" in e else "")
-        + (f":{e['fault']}" if "fault" in e else "")
+        + (f":{e['fault']}:{e['target']}:{e['mode']}" if "fault" in e else "")
         for e in events
         if e["event"] not in ("phase_change", "measurement_rejected")
     )

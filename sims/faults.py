@@ -85,10 +85,12 @@ def _triggered(f, st, t_s, altitude_m, fsw_state, events, n_events):
 
 
 @njit(cache=True)
-def update(faults, fstates, channel_states, imu_state, fsw_state, gates, log, tt, omega, t_s, x):
+def update(faults, fstates, held, log, tt, omega, t_s, x):
     """Fire the faults whose trigger holds at t_s, end those whose duration is over, and set
-    the effects held in state (a channel's performance, the IMU's noise, a computer reset).
-    log is (events, count) of the run; tt its truth terrain; x its truth state."""
+    the effects held in state. held is what they may act on: (channel states, IMU state,
+    flight-software state, gate states); log is (events, count) of the run; tt its truth
+    terrain; x its truth state."""
+    channel_states, imu_state, fsw_state, gates = held
     events, n_events = log
     altitude = math.nan
     for i in range(faults.shape[0]):

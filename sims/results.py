@@ -39,8 +39,9 @@ class RunResult:
         write_atomically(out / "summary.json", lambda f: f.write(text.encode()))
 
 
-def summarize(scenario, seed, model, summary, events):
-    """Summary dict of a finished run from the loop's summary record and its event list."""
+def summarize(scenario, seed, model, summary, events, faults=()):
+    """Summary dict of a finished run from the loop's summary record, its event list and its
+    declared faults (name, target, mode, and whether it occurred in this run)."""
     m0 = model.x0[truth.X_MASS]
     dry = model.mass["dry_mass_kg"]
     outcome = touchdown.OUTCOMES[summary["outcome"]]
@@ -79,6 +80,8 @@ def summarize(scenario, seed, model, summary, events):
             "final_altitude_error_m": float(summary["nav_altitude_error_m"]),
         }
         result["max_altitude_error_m"] = float(summary["max_altitude_error_m"])
+    if faults:
+        result["faults"] = list(faults)
     result["events"] = events
     if summary["outcome"] == touchdown.DIVERGED:
         result["diverged_reason"] = runloop.DIVERGENCE_REASONS[int(summary["diverged_reason"])]

@@ -282,6 +282,7 @@ def simulate(k, shared, per_run, states, outputs, work):
     fsw_state, gates = states.fsw[k], unowned(states.gates[k])
     engine_factor = unowned(states.engine_factor[k])
     events, n_events = unowned(outputs.events[k]), unowned(outputs.n_events[k])
+    held, log = (channel_states, imu_state, fsw_state, gates), (events, n_events)
     trace, summary = unowned(outputs.trace[k]), outputs.summary[k]
     x = work.truth.x
     com, inertia, inertia_inv = work.truth.com_m, work.truth.inertia, work.truth.inertia_inv
@@ -318,19 +319,7 @@ def simulate(k, shared, per_run, states, outputs, work):
         mass_properties.evaluate(mp, x[X_MASS], com, inertia, inertia_inv)
         q_true = truth.quaternion_of(x)
         if n_faults:
-            faults_model.update(
-                faults,
-                fault_states,
-                channel_states,
-                imu_state,
-                fsw_state,
-                gates,
-                (events, n_events),
-                tt,
-                omega,
-                t,
-                x,
-            )
+            faults_model.update(faults, fault_states, held, log, tt, omega, t, x)
         if closed:
             if step % run.control_every_steps == 0:
                 if t >= fsw_state.offline_until_s:
@@ -385,19 +374,7 @@ def simulate(k, shared, per_run, states, outputs, work):
                         n_events,
                     )
                     if n_faults:
-                        faults_model.update(
-                            faults,
-                            fault_states,
-                            channel_states,
-                            imu_state,
-                            fsw_state,
-                            gates,
-                            (events, n_events),
-                            tt,
-                            omega,
-                            t,
-                            x,
-                        )
+                        faults_model.update(faults, fault_states, held, log, tt, omega, t, x)
                     throttle_cmd = fsw_state.throttle_command
                     phase = fsw_state.phase
                     altitude_est = fsw_state.altitude_est_m

@@ -51,10 +51,7 @@ class Bench:
         faults.update(
             self.table,
             self.states,
-            self.channels,
-            self.imu,
-            self.fsw,
-            self.gates,
+            (self.channels, self.imu, self.fsw, self.gates),
             (self.events, self.n_events),
             self.model.terrain,
             0.0,
@@ -219,10 +216,12 @@ def actuators(fault, t, setpoint=0.6, n_engines=2, n_thrusters=12):
         faults.update(
             m.faults,
             states,
-            np.zeros(2, bus.CHANNEL_STATE_DTYPE),
-            np.zeros(1, imu.IMU_STATE_DTYPE)[0],
-            np.zeros(1, flight_software.FSW_STATE_DTYPE)[0],
-            np.zeros(2, gating.GATE_STATE_DTYPE),
+            (
+                np.zeros(2, bus.CHANNEL_STATE_DTYPE),
+                np.zeros(1, imu.IMU_STATE_DTYPE)[0],
+                np.zeros(1, flight_software.FSW_STATE_DTYPE)[0],
+                np.zeros(2, gating.GATE_STATE_DTYPE),
+            ),
             (np.zeros(4, modes.EVENT_DTYPE), np.zeros(1, np.int64)),
             terrain,
             0.0,
@@ -374,6 +373,9 @@ def test_a_rangefinder_never_enabled_is_never_acquired_and_its_fault_is_in_the_s
         "altitude_m": pytest.approx(1200.0, abs=30.0),
     }
     assert not any(e.get("sensor") == "laser_rangefinder" for e in events)
+    assert result.summary["faults"] == [
+        {"fault": "never_enabled", "target": "laser_rangefinder", "mode": "off", "occurred": True}
+    ]
 
 
 def test_a_computer_reset_cuts_the_engine_loses_imu_data_and_restarts():
@@ -462,7 +464,11 @@ def test_fault_occurrence_trigger_and_magnitude_are_dispersed_and_read_back():
     assert table["faults.bias.trigger"].between(1.0, 4.0).all()
     assert table["faults.bias.value"].std() == pytest.approx(10.0, rel=0.4)
     for _, row in table.iterrows():
-        fired = [float(e.split(":")[0]) for e in row.events.split(";") if "fault_activated" in e]
+        fired = [
+            float(e.split(":")[0])
+            for e in row.events.split(";")
+            if e.endswith("fault_activated:bias:laser_rangefinder:bias")
+        ]
         assert len(fired) == row["faults.bias.occurs"]
         if fired:  # at the first truth step (20 ms) from the drawn time; events print 0.1 s
             assert -0.05 <= fired[0] - row["faults.bias.trigger"] <= 0.02 + 0.05
