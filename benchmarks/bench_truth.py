@@ -50,11 +50,9 @@ def bench_truth_step():
             0.0,
             DT_S,
             round(DESCENT_S / DT_S),
-            m.gravity,
-            m.harmonics_c,
-            m.harmonics_s,
+            *m.gravity,
             m.mass,
-            m.engine,
+            m.engines,
             0.6,
         )
         return x
@@ -66,11 +64,11 @@ def bench_truth_step():
 
 def bench_reference(m, x0, x_ours):
     rhs = reference_numpy.make_rhs(
-        m.gravity["gm_m3ps2"],
-        m.gravity["reference_radius_m"],
-        m.gravity["j2"],
+        m.gravity.params["gm_m3ps2"],
+        m.gravity.params["reference_radius_m"],
+        m.gravity.params["j2"],
         m.mass,
-        m.engine,
+        m.engines[0],
         0.6,
     )
     t0 = time.perf_counter()

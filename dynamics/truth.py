@@ -12,6 +12,7 @@ import numpy as np
 from numba import njit
 
 from dynamics import gravity, mass_properties, propulsion, quaternion, vector
+from dynamics.views import unowned
 
 X_R = 0
 X_V = 3
@@ -175,6 +176,7 @@ def new_work():
 
 @njit(cache=True)
 def _propagate(x, t0_s, dt_s, n_steps, grav, c, s, mp, engines, factor, throttle_command, work):
+    c, s, engines, factor = unowned(c), unowned(s), unowned(engines), unowned(factor)
     setpoint = propulsion.throttle_setpoint(engines[0], throttle_command)
     no_rcs = ((0.0, 0.0, 0.0), (0.0, 0.0, 0.0), 0.0)
     lag = engines[0].time_constant_s

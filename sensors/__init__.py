@@ -1,5 +1,8 @@
-"""Sensor models: what the lander can know about its state (IMU, star tracker, rangefinders...).
+"""Sensor models: what the lander can know about its state.
 
-One module per sensor, each with its own parameters, noise and fault modes; they read the
-truth from `dynamics` and report measurements to the flight software in `gnc`.
+The IMU (the strapdown navigation's input), contact probes, and the sensor bus: channels of
+any registered kind (star tracker, laser rangefinder, Doppler velocimeter, or one of your
+own: sensors/README.md), each kind one module holding its sensor model and the filter's
+measurement model for it. They read the truth from `dynamics`; the flight software in `gnc`
+sees only their records.
 """

@@ -167,9 +167,8 @@ def si_value(quantity, unit, what):
     try:
         return float(value * u.Unit(given or "").to(expected))
     except u.UnitConversionError:
-        raise ValueError(
-            f"'{what}' must be in units of {expected or 'a plain number'}, not {given or 'none'}"
-        ) from None
+        wanted = f"in units of {expected}" if unit else "a plain number"
+        raise ValueError(f"'{what}' must be {wanted}, not in {given or 'no unit'}") from None
 
 
 def event_trigger(text, channels, faults):
@@ -223,6 +222,10 @@ def check(fault, channels, faults, n_engines, n_thrusters):
         raise ValueError(f"mode {fault.mode!r} does not take {', '.join(map(repr, extra))}")
     if fault.triad == "both" and fault.mode in ("bias", "drift"):
         raise ValueError("an IMU bias or drift needs one triad: 'accelerometer' or 'gyro'")
+    if fault.mode == "throttle_stuck" and fault.value is not None:
+        throttle = si_value(fault.value, "", "value")
+        if not 0.0 <= throttle <= 1.0:
+            raise ValueError(f"a throttle is a fraction from 0 to 1, not {throttle:g}")
     count = {MAIN_ENGINE: n_engines, RCS: n_thrusters}.get(fault.target_class)
     if fault.index is not None and not 0 <= fault.index < count:
         raise ValueError(f"index {fault.index} is out of range: there are {count}")

@@ -262,6 +262,7 @@ def simulate(k, shared, per_run, states, outputs, work):
     site = shared.terrain.site
     tiles, heights = unowned(shared.terrain.tiles), unowned(shared.terrain.heights)
     tt = TruthTerrain(site, tiles, heights)
+    schedule = unowned(shared.schedule)
     m = shared.onboard_map
     onboard_map = OnboardMap(m.site, unowned(m.tiles), unowned(m.heights), m.height_error_m)
     mp, engines = per_run.mass[k], unowned(per_run.engines[k])
@@ -305,7 +306,7 @@ def simulate(k, shared, per_run, states, outputs, work):
         phase = modes.BRAKING
         altitude_est = flight_software.estimated_altitude(fsw_state.nav, onboard_map, 0.0, omega)
     else:
-        throttle_cmd, q_cmd = commanded_attitude(site, unowned(shared.schedule), x, 0.0, omega)
+        throttle_cmd, q_cmd = commanded_attitude(site, schedule, x, 0.0, omega)
         phase, altitude_est = -1, math.nan
     setpoint = propulsion.throttle_setpoint(engines[0], throttle_cmd)
     n_trace = 0
@@ -391,7 +392,7 @@ def simulate(k, shared, per_run, states, outputs, work):
                 pulse_start = t
                 setpoint = propulsion.throttle_setpoint(engines[0], throttle_cmd)
         elif step % run.control_every_steps == 0:
-            throttle_cmd, q_cmd = commanded_attitude(site, unowned(shared.schedule), x, t, omega)
+            throttle_cmd, q_cmd = commanded_attitude(site, schedule, x, t, omega)
             setpoint = propulsion.throttle_setpoint(engines[0], throttle_cmd)
             if run.attitude_mode == ATTITUDE_RCS:
                 tq = attitude.torque_command(fsw.gains, q_true, vector.load(x, X_W), q_cmd)

@@ -177,3 +177,31 @@ def test_a_bad_channel_is_one_sentence_naming_the_field(channel, expected):
     d["sensors"]["extra"] = channel
     with pytest.raises(scenario.ScenarioError, match=expected):
         scenario.load(d)
+
+
+CACHED = """
+import sys
+from sensors import registry
+from sims import api, runloop
+registry.register("tests.sensors.barometric_altimeter")
+registry.entry_points("barometric_altimeter")
+api.run("nominal", seed=0)
+entries = next(m for n, m in sys.modules.items() if n.startswith("_sensor_kind_entries_tests"))
+print(entries.sample.cache_hits, entries.predict.cache_hits)
+print(sum(runloop.simulate_batch.stats.cache_hits.values()), len(runloop.simulate_batch.signatures))
+"""
+
+
+def test_a_registered_kind_and_the_loop_load_from_the_disk_cache_in_a_new_process():
+    """The kind's entry points and the run loop are compiled once: a new process (after the
+    tests above compiled them) loads both from Numba's disk cache, and the loop has one
+    specialisation whatever kinds are registered."""
+    registry.register(KIND)
+    registry.entry_points("barometric_altimeter")  # compiled (or loaded) here first
+    api.run("nominal", seed=0)
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    out = subprocess.run(
+        [sys.executable, "-c", CACHED], env=env, cwd=ROOT, capture_output=True, text=True
+    )
+    entries, loop = out.stdout.split("\n")[:2]
+    assert entries == "1 1" and loop == "1 1", out.stderr

@@ -486,7 +486,7 @@ BAD_FAULTS = {
     "missing parameter": ({"target": "laser_rangefinder", "mode": "bias"}, "needs 'value'"),
     "wrong unit": (
         {"target": "laser_rangefinder", "mode": "bias", "value": "5 deg"},
-        "'value' must be in units of m, not rad",
+        "'value' must be in units of m, not in rad",
     ),
     "parameter of another mode": (
         {"target": "laser_rangefinder", "mode": "off", "factor": 2.0},
