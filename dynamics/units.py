@@ -1,24 +1,44 @@
 """Field types of scenario schemas: quantities written with units ("15 km", "2 deg") turned into
-SI floats once, unit directions, and the strict base model every section uses.
+SI floats once, unit directions, plain numbers, and the strict base model every section uses.
 
-astropy parses and converts; these helpers build pydantic field types that accept only
-quantities of the right dimension and say what was expected when they get something else.
-They live with the other shared foundations (constants, frames) so that every package's
-schema (a sensor kind's channel section, say) can use them.
+astropy parses and converts; these helpers build pydantic field types that accept only finite
+quantities of the right dimension (and sign, and range) and say what was expected when they
+get something else. Plain numbers are numbers: a string "15" or a boolean is refused, and so
+are NaN and infinities everywhere. They live with the other shared foundations (constants,
+frames) so that every package's schema (a sensor kind's channel section, say) can use them.
+
+A validated scenario is revalidated with the context {"si": True} to check a campaign's
+dispersed draws (`sims.dispersions`): quantities then arrive as SI numbers and every other
+check applies as written.
 """
 
+import math
 import warnings
 from typing import Annotated
 
 import astropy.units as u
 import numpy as np
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
+from pydantic import Strict as StrictType
+
+# Numbers written as numbers (an integer is a number, "15" and true are not).
+Number = Annotated[float, StrictType()]
+Count = Annotated[int, StrictType()]
+Flag = Annotated[bool, StrictType()]
+
+BODY_EXTENT_M = 100.0  # body-frame geometry (centres of mass, engines, legs, sensors) within this
 
 
 class Strict(BaseModel):
-    """A scenario section: unknown keys are errors, values are frozen once validated."""
+    """A scenario section: unknown keys are errors, values are frozen once validated, and no
+    number is NaN or infinite."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+def si_context(info):
+    """True when validating SI values (a dispersed scenario) rather than a written one."""
+    return bool(info.context and info.context.get("si"))
 
 
 # Angles, counts of turns and rates are converted with astropy's dimensionless-angle rules
@@ -58,7 +78,7 @@ _KIND = {
 
 
 def parse_quantity(value, si_unit: str, example: str) -> float:
-    """SI value of a quantity string; ValueError with the expected dimension otherwise."""
+    """SI value of a finite quantity string; ValueError with the expected dimension otherwise."""
     expected = f"{_KIND[si_unit]} with units, like '{example}'"
     if not isinstance(value, str):
         raise ValueError(f"got {value!r}; expected {expected}")
@@ -71,38 +91,77 @@ def parse_quantity(value, si_unit: str, example: str) -> float:
     if q.isscalar is False:
         raise ValueError(f"got {value!r}; expected a single value, {expected}")
     try:
-        return float(q.to_value(_SI[si_unit]))
+        x = float(q.to_value(_SI[si_unit]))
     except u.UnitConversionError:
         got = q.unit.physical_type if q.unit != u.dimensionless_unscaled else "no unit"
         raise ValueError(f"{value!r} has units of {got}; expected {expected}") from None
+    if not math.isfinite(x):
+        raise ValueError(f"{value!r} is not a finite value; expected {expected}")
+    return x
 
 
-def quantity(si_unit: str, example: str, *, positive: bool = False, non_negative: bool = False):
-    """Pydantic float type for a scalar quantity in si_unit, parsed from a unit string."""
+def _si_number(value):
+    """A dispersed SI value (context {"si": True}): a finite number."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"{value!r} is not a finite number")
+    return float(value)
 
-    def parse(value):
-        x = parse_quantity(value, si_unit, example)
+
+def quantity(
+    si_unit: str,
+    example: str,
+    *,
+    positive: bool = False,
+    non_negative: bool = False,
+    low: float = -math.inf,
+    high: float = math.inf,
+):
+    """Pydantic float type for a scalar quantity in si_unit, parsed from a unit string, finite,
+    optionally positive, non-negative, or within [low, high] (SI)."""
+
+    def parse(value, info):
+        x = _si_number(value) if si_context(info) else parse_quantity(value, si_unit, example)
         if positive and not x > 0.0:
             raise ValueError(f"{value!r} must be greater than zero")
         if non_negative and x < 0.0:
             raise ValueError(f"{value!r} must not be negative")
+        if not low <= x <= high:
+            raise ValueError(f"{value!r} must be within {low:g} to {high:g} {si_unit}")
         return x
 
     return Annotated[float, BeforeValidator(parse)]
 
 
-def vector(si_unit: str, example: str):
-    """Pydantic type for a 3-vector of quantity strings, e.g. ["0 m", "0 m", "1 m"]."""
+def vector(si_unit: str, example: str, *, positive: bool = False, bound: float = math.inf):
+    """Pydantic type for a 3-vector of quantity strings, e.g. ["0 m", "0 m", "1 m"]: finite,
+    optionally positive, each component within +-bound (SI)."""
 
-    def parse(value):
+    def parse(value, info):
         if not isinstance(value, list | tuple) or len(value) != 3:
             raise ValueError(
                 f"got {value!r}; expected a list of three quantities, like "
                 f"['{example}', '{example}', '{example}']"
             )
-        return tuple(parse_quantity(v, si_unit, example) for v in value)
+        si = si_context(info)
+        out = tuple(_si_number(v) if si else parse_quantity(v, si_unit, example) for v in value)
+        if positive and not all(x > 0.0 for x in out):
+            raise ValueError(f"{value!r}: every component must be greater than zero")
+        if any(abs(x) > bound for x in out):
+            raise ValueError(f"{value!r}: every component must be within +-{bound:g} {si_unit}")
+        return out
 
     return Annotated[tuple[float, float, float], BeforeValidator(parse)]
+
+
+def _principal_moments(moments):
+    """Principal moments of inertia of a rigid body: no one exceeds the sum of the others."""
+    a, b, c = moments
+    if a > b + c or b > a + c or c > a + b:
+        raise ValueError(
+            f"moments of inertia {moments} break the triangle inequality (no principal moment "
+            "of a rigid body exceeds the sum of the other two)"
+        )
+    return moments
 
 
 Length = quantity("m", "15 km")
@@ -114,6 +173,7 @@ PositiveMass = quantity("kg", "340 kg", positive=True)
 NonNegativeMass = quantity("kg", "360 kg", non_negative=True)
 PositiveForce = quantity("N", "2500 N", positive=True)
 Angle = quantity("rad", "2 deg")
+Latitude = quantity("rad", "60.5 deg", low=-math.pi / 2, high=math.pi / 2)
 NonNegativeAngle = quantity("rad", "2 deg", non_negative=True)
 PositiveRate = quantity("rad/s", "1 rad/s", positive=True)
 PositiveAngularRate = quantity("rad/s", "5 deg/s", positive=True)
@@ -127,7 +187,10 @@ AngleRandomWalk = quantity("rad/sqrt(s)", "0.05 deg/h(1/2)", non_negative=True)
 AccelerationRandomWalk = quantity("m/s2/sqrt(s)", "1e-6 m/s2/s(1/2)", non_negative=True)
 AngularRateRandomWalk = quantity("rad/s/sqrt(s)", "0.01 deg/h/h(1/2)", non_negative=True)
 LengthVector = vector("m", "0.5 m")
-InertiaVector = vector("kg m2", "300 kg m2")
+BodyVector = vector("m", "0.5 m", bound=BODY_EXTENT_M)  # a point on the lander, body axes
+InertiaVector = Annotated[
+    vector("kg m2", "300 kg m2", positive=True), AfterValidator(_principal_moments)
+]
 
 
 def _unit(v):
@@ -138,15 +201,17 @@ def _unit(v):
 
 
 # A unitless direction, normalised on load.
-Direction = Annotated[tuple[float, float, float], AfterValidator(_unit)]
+Direction = Annotated[tuple[Number, Number, Number], AfterValidator(_unit)]
 
 
-def parse_any_quantity(value):
+def parse_any_quantity(value, info):
     """(SI value, SI unit) of a quantity string ("50 m", "2 arcsec"), or (value, "") of a plain
     number: for fields whose unit depends on what they apply to (a fault's bias is in metres on
     a rangefinder, radians on a star tracker), checked against it later."""
+    if si_context(info) and isinstance(value, tuple | list) and len(value) == 2:
+        return _si_number(value[0]), str(value[1])
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value), ""
+        return _si_number(value), ""
     if not isinstance(value, str):
         raise ValueError(f"got {value!r}; expected a quantity with units, like '50 m', or a number")
     try:
@@ -158,6 +223,8 @@ def parse_any_quantity(value):
     if not q.isscalar:
         raise ValueError(f"got {value!r}; expected a single value")
     si = q.si
+    if not math.isfinite(si.value):
+        raise ValueError(f"{value!r} is not a finite value")
     return float(si.value), si.unit.to_string()
 
 

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from dynamics.units import LengthVector, PositiveFrequency, Strict
+from dynamics.units import BodyVector, Count, Number, PositiveFrequency, Strict
 
 
 class Gate(Strict):
@@ -15,9 +15,9 @@ class Gate(Strict):
     passes (the chi-square quantile for each measurement dimension)."""
 
     policy: Literal["accept_all", "latch", "recover"]
-    threshold: float | None = Field(default=None, gt=0.0)
-    probability: float | None = Field(default=None, gt=0.0, lt=1.0)
-    reject_limit: int = Field(default=1, ge=1)  # consecutive rejections before latch / recover
+    threshold: Number | None = Field(default=None, gt=0.0)
+    probability: Number | None = Field(default=None, gt=0.0, lt=1.0)
+    reject_limit: Count = Field(default=1, ge=1)  # consecutive rejections before latch / recover
 
     @model_validator(mode="after")
     def _one_threshold(self):
@@ -29,5 +29,5 @@ class Gate(Strict):
 class ChannelSpec(Strict):
     kind: str
     rate: PositiveFrequency  # must divide the control rate's truth steps (sampled at cycles)
-    position: LengthVector = (0.0, 0.0, 0.0)  # where the sensor sits, body axes
+    position: BodyVector = (0.0, 0.0, 0.0)  # where the sensor sits, body axes
     gate: Gate = Gate(policy="accept_all")

@@ -22,7 +22,7 @@ from numba import njit
 from pydantic import Field
 
 from dynamics import quaternion, terrain, vector
-from dynamics.units import Direction, NonNegativeLength, PositiveLength
+from dynamics.units import Direction, NonNegativeLength, Number, PositiveLength
 from sensors import bus, random_stream
 from sensors.channel_spec import ChannelSpec
 
@@ -35,7 +35,7 @@ class Spec(ChannelSpec):
     kind: Literal["laser_rangefinder"]
     beam: Direction  # body axes
     noise: NonNegativeLength  # 1 sigma, constant part
-    noise_fraction: float = Field(default=0.0, ge=0.0)  # 1 sigma, proportional to range
+    noise_fraction: Number = Field(default=0.0, ge=0.0, le=1.0)  # 1 sigma, prop. to range
     max_range: PositiveLength
     ray_step: PositiveLength = 5.0  # smallest ray-marching step (finest terrain feature)
 

@@ -129,8 +129,9 @@ def kind(name):
     return known[name]
 
 
-def validate_channel(value, handler):
-    """Pydantic wrap validator of a scenario's channel section: validated by its kind's Spec."""
+def validate_channel(value, handler, info):
+    """Pydantic wrap validator of a scenario's channel section: validated by its kind's Spec
+    (in the same validation context)."""
     if not isinstance(value, dict) or not isinstance(value.get("kind"), str):
         raise ValueError(
             "a sensor channel is a table with a 'kind' (one of " + ", ".join(sorted(kinds())) + ")"
@@ -139,7 +140,7 @@ def validate_channel(value, handler):
         spec = kind(value["kind"]).Spec
     except KeyError as exc:
         raise ValueError(exc.args[0]) from None
-    return spec.model_validate(value)
+    return spec.model_validate(value, context=info.context)
 
 
 def source_digest(module):

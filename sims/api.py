@@ -30,8 +30,9 @@ def prepare(source, seed=0, initial_orbit=None, seeds=None):
 
 
 def execute(b):
-    """Fly a prepared batch (one compiled call)."""
-    batch.execute(b)
+    """Fly a prepared batch (one compiled call); a run that raises inside the model ends as
+    diverged, with the error in b.errors."""
+    batch.execute(b, keep_going=True)
 
 
 def run(source, seed=0, initial_orbit=None):
@@ -66,6 +67,7 @@ def result_of(b, k=0):
             summary,
             batch.describe_events(b, k),
             batch.describe_faults(b, k),
+            b.errors.get(k),
         ),
         trajectory=results.trace_table(b.trace[k, : summary["n_trace"]]),
     )

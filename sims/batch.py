@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from dynamics import touchdown
 from gnc import flight_software, modes
 from gnc.navigation import gating, updates
 from sensors import bus, imu, random_stream, registry
@@ -220,7 +221,8 @@ def prepare(scenario, models, run_seeds, seeds, output_rate_hz=None):
 
 def execute(b, keep_going=False):
     """Fly every run of the batch in one compiled call. With keep_going, a run that raises
-    inside the model is recorded in b.errors and the others still fly; otherwise it raises."""
+    inside the model is recorded in b.errors (and as diverged in its summary) and the others
+    still fly; otherwise it raises."""
     next_run = np.zeros(1, np.int64)
     cycles = np.zeros(len(b) + 1, np.int64)
     t0 = time.perf_counter()
@@ -232,6 +234,8 @@ def execute(b, keep_going=False):
                 raise
             k = int(next_run[0])
             b.errors[k] = f"raised {type(exc).__name__}: {exc}"
+            b.summary[k]["outcome"] = touchdown.DIVERGED
+            b.summary[k]["diverged_reason"] = runloop.DIVERGED_RAISED
             next_run[0] = k + 1
     ticks = np.diff(cycles).astype(float)
     b.run_seconds = (time.perf_counter() - t0) * ticks / max(ticks.sum(), 1.0)

@@ -39,6 +39,7 @@ from sims import api, batch, dispersions, results, runloop, scenario
 from sims.errors import CampaignError
 
 TRACE_RATE_HZ = 1.0  # campaign traces: one sample a second, and the last
+SCHEDULER_TIMEOUT_S = 10.0
 FAILED = ("crashed", "fuel_exhausted", "tipped_over", "hard_landing", "timeout", "diverged")
 
 
@@ -248,9 +249,13 @@ class Results:
 
     def start(self, plan, source):
         if self.out.exists() and any(self.out.iterdir()):
+            if (self.out / "manifest.json").exists():
+                raise CampaignError(
+                    f"{self.out}: holds a campaign already; resume it with "
+                    f"'descent mc --resume {self.out}' or choose another --out"
+                )
             raise CampaignError(
-                f"{self.out}: folder is not empty; resume it with 'descent mc --resume {self.out}' "
-                "or choose another --out"
+                f"{self.out}: folder is not empty and holds no campaign; choose another --out"
             )
         self.parts.mkdir(parents=True, exist_ok=True)
         manifest = {
@@ -274,11 +279,16 @@ class Results:
 
     def manifest(self):
         path = self.out / "manifest.json"
+        if not path.is_file():
+            raise CampaignError(f"{self.out}: no manifest.json; not a campaign folder")
         try:
-            data = json.loads(path.read_text())
-            data["scenario_text"], data["campaign_seed"], data["runs"]
-        except (OSError, ValueError, KeyError, TypeError):
-            raise CampaignError(f"{path}: missing or unreadable; not a campaign folder") from None
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise CampaignError(f"{path}: corrupt, not readable as JSON ({exc})") from None
+        required = ("scenario", "scenario_text", "campaign_seed", "runs", "traces_first")
+        missing = [k for k in required if not isinstance(data, dict) or k not in data]
+        if missing:
+            raise CampaignError(f"{path}: corrupt, it lacks {', '.join(map(repr, missing))}")
         return data
 
     def write_manifest(self, manifest):
@@ -286,26 +296,39 @@ class Results:
         results.write_atomically(self.out / "manifest.json", lambda f: f.write(text.encode()))
 
     def done(self):
-        """Indices of the runs already stored."""
+        """Indices of the runs already stored, each batch with the traces it promised. A batch
+        whose runs part or traces part is missing or unreadable is dropped (both parts), to be
+        flown again; so is a traces part left without its runs part."""
         indices = set()
         for path in sorted(self.parts.glob("runs-*.parquet")):
+            traces = self.parts / path.name.replace("runs-", "traces-")
             try:
-                indices.update(pq.read_table(path, columns=["index"]).column("index").to_pylist())
-            except (OSError, pa.ArrowException):
-                raise CampaignError(
-                    f"{path}: unreadable part; remove it to re-run its runs"
-                ) from None
+                stored = pq.read_table(path, columns=["index"])
+                promised = int((stored.schema.metadata or {}).get(b"trace_rows", b"0"))
+                if promised and pq.read_metadata(traces).num_rows != promised:
+                    raise ValueError("traces part incomplete")
+            except (OSError, ValueError, pa.ArrowException):
+                path.unlink(missing_ok=True)
+                traces.unlink(missing_ok=True)
+                continue
+            indices.update(stored.column("index").to_pylist())
+        for traces in self.parts.glob("traces-*.parquet"):
+            if not (self.parts / traces.name.replace("traces-", "runs-")).exists():
+                traces.unlink()
         return indices
 
     def write_batch(self, runs, traces):
+        """Store a finished batch: its traces part first, then its runs part (which records
+        how many trace rows it expects): a batch is stored when its runs part is."""
         first = runs.column("index")[0].as_py()
-        results.write_atomically(
-            self.parts / f"runs-{first:09d}.parquet", lambda f: pq.write_table(runs, f)
-        )
         if traces.num_rows:
             results.write_atomically(
                 self.parts / f"traces-{first:09d}.parquet", lambda f: pq.write_table(traces, f)
             )
+        runs = runs.replace_schema_metadata({"trace_rows": str(traces.num_rows)})
+        results.write_atomically(
+            self.parts / f"runs-{first:09d}.parquet", lambda f: pq.write_table(runs, f)
+        )
 
     def consolidate(self):
         """Write runs.parquet and traces.parquet in run order, streaming the parts (one in
@@ -314,7 +337,7 @@ class Results:
             parts = sorted(self.parts.glob(f"{kind}-*.parquet"))
             schema = (
                 pa.unify_schemas([pq.read_schema(p) for p in parts]) if parts else pa.schema([])
-            )
+            ).remove_metadata()
 
             def write(f, parts=parts, schema=schema):
                 with pq.ParquetWriter(f, schema) as writer:
@@ -434,7 +457,12 @@ def run(
         raise CampaignError(f"--executor {executor!r}: expected 'local' or 'dask'")
     if runs < 1:
         raise CampaignError(f"--runs {runs}: expected at least one run")
+    if scheduler is not None:
+        reach_scheduler(scheduler, executor)
     plan = plan_for(source, runs, seed, traces_first)
+    sc, sampler = _compiled_plan(plan.scenario_text, plan.label, plan.kinds)
+    if sc.dispersions:  # every draw within its field's constraints, before any run
+        dispersions.check(sc, sampler.sample(seed, range(runs)), range(runs), plan.label)
     store = Results(out) if out is not None else None
     if store is not None:
         store.start(plan, source)
@@ -450,8 +478,27 @@ def run(
     )
 
 
+def reach_scheduler(scheduler, executor):
+    """CampaignError unless a Dask scheduler answers at the address (checked before anything
+    is written, so a wrong address leaves no folder behind)."""
+    if executor != "dask":
+        raise CampaignError("--scheduler ADDR is for --executor dask")
+    from dask.distributed import Client
+
+    try:
+        with Client(scheduler, timeout=SCHEDULER_TIMEOUT_S):
+            pass
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise CampaignError(
+            f"--scheduler {scheduler}: no Dask scheduler answered within "
+            f"{SCHEDULER_TIMEOUT_S:g} s ({type(exc).__name__})"
+        ) from None
+
+
 def resume(out, workers=None, executor="local", scheduler=None, batch_size=None, progress=None):
     """Run the missing runs of an interrupted campaign in out; refuse if the code changed."""
+    if scheduler is not None:
+        reach_scheduler(scheduler, executor)
     store = Results(out)
     manifest = store.manifest()
     source = manifest.get("scenario_source")
@@ -548,5 +595,5 @@ def replay(out, index):
     seed = manifest["campaign_seed"]
     m = dispersions.build(sc, sampler.sample(seed, [index])[0])
     b = batch.prepare(sc, [m], [dispersions.run_seed(seed, index)], [seed])
-    batch.execute(b)
+    batch.execute(b, keep_going=True)
     return sc, api.result_of(b)

@@ -5,7 +5,9 @@ on stderr and exit with status 2; they never show a traceback.
 """
 
 import argparse
+import os
 import sys
+from importlib import metadata
 from pathlib import Path
 
 from sensors.registry import KindError
@@ -13,6 +15,7 @@ from sims import scenario
 from sims.errors import CampaignError
 
 EXIT_USAGE = 2
+EXIT_BROKEN_PIPE = 141  # as a command killed by SIGPIPE
 
 
 class UsageError(Exception):
@@ -23,18 +26,26 @@ def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return args.handler(args)
+        status = args.handler(args)
+        sys.stdout.flush()  # a reader that went away is noticed here, not at exit
+        return status
     except (scenario.ScenarioError, UsageError, CampaignError, KindError) as exc:
         print(f"descent: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("descent: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`descent run nominal | head -1`)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
 
 
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="descent", description="Lunar powered-descent GNC simulator."
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"descent {metadata.version('lunar-descent')}"
     )
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
 
@@ -55,7 +66,12 @@ def build_parser():
     mc.add_argument("scenario", nargs="?", help="scenario file, or a bundled scenario name")
     mc.add_argument("--runs", type=positive_int, help="number of runs")
     mc.add_argument("--seed", type=non_negative_int, default=0, help="campaign seed (default 0)")
-    mc.add_argument("--workers", type=positive_int, help="processes (default: all cores)")
+    mc.add_argument(
+        "--workers",
+        type=positive_int,
+        help="worker threads of this process, or Dask worker processes with --executor dask "
+        "(default: all cores)",
+    )
     mc.add_argument("--executor", choices=("local", "dask"), default="local")
     mc.add_argument(
         "--scheduler",
@@ -83,21 +99,22 @@ def build_parser():
     return parser
 
 
-def non_negative_int(text):
+def whole_number(text, least):
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
+    if value < least:
+        raise argparse.ArgumentTypeError(f"expected a number >= {least}, got {value}")
     return value
+
+
+def non_negative_int(text):
+    return whole_number(text, 0)
 
 
 def positive_int(text):
-    value = non_negative_int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
-    return value
+    return whole_number(text, 1)
 
 
 def cmd_run(args):
@@ -173,8 +190,10 @@ def cmd_validate(args):
 
 
 def cmd_scenarios(args):
-    for name in scenario.bundled_names():
-        print(f"{name:16s} {scenario.load(name).meta.description}")
+    names = scenario.bundled_names()
+    width = max(map(len, names)) + 2
+    for name in names:
+        print(f"{name:{width}s}{scenario.load(name).meta.description}")
     return 0
 
 

@@ -17,6 +17,7 @@ import numpy as np
 from dynamics import frames, quaternion, truth
 from sensors import registry
 from sims import distributions, field_paths, model
+from sims.scenario import ScenarioError, parse
 
 RUN_STREAM = 0  # spawn-key slot of the run's own seed (sensors, navigation error)
 
@@ -69,6 +70,30 @@ class Sampler:
 def sample(scenario, campaign_seed, run_index):
     """{path: value} of every dispersed field for one run (tuples for vectors), in SI."""
     return Sampler(scenario).sample(campaign_seed, [run_index])[0]
+
+
+def check(scenario, sampled, indices, label):
+    """ScenarioError naming the first run whose draws break a field's constraint (a negative
+    mass, a throttle fraction above 1, propellant beyond the tank): each dispersed scenario
+    is validated again, in SI, with every check a written one gets."""
+    for k, values in zip(indices, sampled, strict=True):
+        dispersed = apply(scenario, values).model_dump(exclude={"dispersions"})
+        try:
+            parse(dispersed, label, context={"si": True})
+        except ScenarioError as exc:
+            reason = str(exc).removeprefix(f"{label}: ").removesuffix(".")
+            field = reason.split("'")[1] if reason.startswith("field '") else ""
+            drawn = [f"{p} = {_rounded(v)}" for p, v in values.items() if p.startswith(field)]
+            raise ScenarioError(
+                f"{label}: dispersions: run {k}: {reason} (drawn: {', '.join(drawn)}; truncate "
+                "the distribution, e.g. truncnorm, to keep draws in range)."
+            ) from None
+
+
+def _rounded(value):
+    if isinstance(value, tuple):
+        return "(" + ", ".join(f"{v:.6g}" for v in value) + ")"
+    return f"{value:.6g}"
 
 
 def apply(scenario, values):

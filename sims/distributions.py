@@ -27,6 +27,10 @@ def frozen(name, params, si_unit, nominal, component=None):
             f"distribution {name!r} is not a continuous scipy.stats distribution "
             "(e.g. 'norm', 'uniform', 'truncnorm', 'lognorm')"
         )
+    if "scale" not in params:
+        raise ValueError(
+            f"{name} needs a 'scale' in the field's unit (without one scipy would use 1 SI unit)"
+        )
     kwargs = {}
     for key, value in params.items():
         if isinstance(value, list):
@@ -36,6 +40,8 @@ def frozen(name, params, si_unit, nominal, component=None):
         if key in UNIT_PARAMETERS and si_unit:
             kwargs[key] = parse_quantity(value, si_unit, f"1 {si_unit}")
         elif isinstance(value, int | float) and not isinstance(value, bool):
+            if not np.isfinite(value):
+                raise ValueError(f"parameter {key!r} = {value!r} must be finite")
             kwargs[key] = float(value)
         else:
             raise ValueError(f"parameter {key!r} = {value!r} must be a plain number")

@@ -41,7 +41,7 @@ from gnc.navigation import filter as ekf
 from gnc.navigation import gating
 from sensors import bus, imu, registry
 from sims import fault_table, field_paths, records, runloop
-from sims.scenario import ScenarioError
+from sims.scenario import steps_per_sample
 
 CONTACT_CHECK_MARGIN_M = 5.0
 
@@ -222,21 +222,6 @@ def build(scenario, initial_state=None, knowledge=None):
         fsw=fsw,
         pdi_orbit_mci=np.concatenate([r_orbit, v_orbit]).astype(float),
     )
-
-
-def steps_per_sample(rate_hz, time_step_s, field, multiple_of=1):
-    """Truth steps between samples of a rate; the rate must divide the truth rate (and the
-    sample must fall on a multiple_of-step boundary)."""
-    ratio = 1.0 / (rate_hz * time_step_s)
-    n = round(ratio)
-    if n < 1 or abs(ratio - n) > 1e-6 * ratio or n % multiple_of:
-        raise ScenarioError(
-            f"field '{field}': {rate_hz:g} Hz must be the truth rate "
-            f"{1 / time_step_s:g} Hz divided by a whole number"
-            + (f" of control periods ({multiple_of} steps)" if multiple_of > 1 else "")
-            + "."
-        )
-    return n
 
 
 def pdi_axes(site, r_mci):

@@ -39,9 +39,10 @@ class RunResult:
         write_atomically(out / "summary.json", lambda f: f.write(text.encode()))
 
 
-def summarize(scenario, seed, model, summary, events, faults=()):
-    """Summary dict of a finished run from the loop's summary record, its event list and its
-    declared faults (name, target, mode, and whether it occurred in this run)."""
+def summarize(scenario, seed, model, summary, events, faults=(), error=None):
+    """Summary dict of a finished run from the loop's summary record, its event list, its
+    declared faults (name, target, mode, and whether it occurred in this run), and the error
+    of a run that raised inside the model."""
     m0 = model.x0[truth.X_MASS]
     dry = model.mass["dry_mass_kg"]
     outcome = touchdown.OUTCOMES[summary["outcome"]]
@@ -84,7 +85,8 @@ def summarize(scenario, seed, model, summary, events, faults=()):
         result["faults"] = list(faults)
     result["events"] = events
     if summary["outcome"] == touchdown.DIVERGED:
-        result["diverged_reason"] = runloop.DIVERGENCE_REASONS[int(summary["diverged_reason"])]
+        reason = runloop.DIVERGENCE_REASONS[int(summary["diverged_reason"])]
+        result["diverged_reason"] = error if error is not None else reason
     return result
 
 
@@ -102,12 +104,23 @@ def trace_table(trace) -> pa.Table:
     return pa.table(columns)
 
 
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+UMASK = _umask()  # read once: setting it is process-wide, and campaigns write from threads
+
+
 def write_atomically(path: Path, write):
-    """Call write(file) on a temporary file beside path, then rename it over path."""
+    """Call write(file) on a temporary file beside path, then rename it over path. The file
+    gets the permissions any new file gets (0666 less the umask), not the temporary's 0600."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
+        os.chmod(tmp, 0o666 & ~UMASK)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -45,10 +45,11 @@ from sensors import bus, contact_probe, imu
 from sims import faults as faults_model
 
 ATTITUDE_IDEAL, ATTITUDE_RCS = 0, 1
-DIVERGED_NOT_FINITE, DIVERGED_BODY_RATE = 1, 2
+DIVERGED_NOT_FINITE, DIVERGED_BODY_RATE, DIVERGED_RAISED = 1, 2, 3
 DIVERGENCE_REASONS = {
     DIVERGED_NOT_FINITE: "state not finite",
     DIVERGED_BODY_RATE: "body rate runaway",
+    DIVERGED_RAISED: "the model raised an error",  # its message is in the batch's errors
 }
 
 
@@ -421,7 +422,7 @@ def simulate(k, shared, per_run, states, outputs, work):
         if x[X_MASS] > mp.dry_mass_kg:
             thrust = vector.norm(engines_full[0]) * x[X_THROTTLE]
             summary.delta_v_mps += thrust / x[X_MASS] * dt
-        if applied > 0.0:
+        if applied > 0.0 and x[X_MASS] > mp.dry_mass_kg:  # commanded on, with propellant
             summary.burn_time_s += dt
         rcs_held = propulsion.rcs_force_torque(thrusters, on_time, pulse_start, t, dt, com)
         if closed:

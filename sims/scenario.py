@@ -7,6 +7,8 @@ sentence naming the file, the field path and what was expected.
 
 import difflib
 import itertools
+import math
+import re
 import tomllib
 from importlib import resources
 from pathlib import Path
@@ -19,17 +21,24 @@ from pydantic import (
     TypeAdapter,
     ValidationError,
     WrapValidator,
+    field_validator,
     model_validator,
 )
 
+from dynamics import craters
 from dynamics.units import (
+    BODY_EXTENT_M,
     AccelerationRandomWalk,
     Angle,
     AngleRandomWalk,
     AngularRateRandomWalk,
     AnyQuantity,
+    BodyVector,
+    Count,
     Direction,
+    Flag,
     InertiaVector,
+    Latitude,
     Length,
     LengthVector,
     NonNegativeAcceleration,
@@ -38,6 +47,7 @@ from dynamics.units import (
     NonNegativeLength,
     NonNegativeMass,
     NonNegativeTime,
+    Number,
     PositiveAngularRate,
     PositiveForce,
     PositiveFrequency,
@@ -57,6 +67,7 @@ from sensors import registry
 from sims import distributions, fault_table, field_paths
 
 SpeedVector = vector("m/s", "20 m/s")
+ProbeLength = quantity("m", "0.5 m", non_negative=True, high=BODY_EXTENT_M)
 AngleVector = vector("rad", "0.5 deg")
 AccelerationVector = vector("m/s2", "0 m/s2")
 
@@ -65,13 +76,35 @@ class ScenarioError(Exception):
     """A scenario that cannot be used; the message is one sentence for the user."""
 
 
+# What one run may ask of the machine; beyond these a scenario is refused before anything is
+# allocated (one sentence with the figure).
+MAX_TERRAIN_NODES = 50_000_000  # 400 MB of terrain heights
+MAX_CRATERS = 2_000_000  # expected craters generated over the tiles
+MAX_STEPS = 50_000_000  # truth steps of one run (~30 s of compute on the nominal)
+MAX_TRACE_BYTES = 2**30  # one run's trace
+
+
+def steps_per_sample(rate_hz, time_step_s, field, multiple_of=1):
+    """Truth steps between samples of a rate; the rate must divide the truth rate (and the
+    sample must fall on a multiple_of-step boundary)."""
+    ratio = 1.0 / (rate_hz * time_step_s)
+    n = round(ratio)
+    if n < 1 or abs(ratio - n) > 1e-6 * ratio or n % multiple_of:
+        raise ValueError(
+            f"field '{field}': {rate_hz:g} Hz must be the truth rate "
+            f"{1 / time_step_s:g} Hz divided by a whole number"
+            + (f" of control periods ({multiple_of} steps)" if multiple_of > 1 else "")
+        )
+    return n
+
+
 class HarmonicTerm(Strict):
     """One fully normalised spherical-harmonic coefficient pair of degree n, order m."""
 
-    n: int = Field(ge=2, le=50)
-    m: int = Field(ge=0)
-    c: float
-    s: float = 0.0
+    n: Count = Field(ge=2, le=50)
+    m: Count = Field(ge=0)
+    c: Number
+    s: Number = 0.0
 
     @model_validator(mode="after")
     def _order_within_degree(self):
@@ -83,8 +116,8 @@ class HarmonicTerm(Strict):
 class Moon(Strict):
     gravity: Literal["point_mass", "j2", "harmonics"] = "j2"
     harmonics: tuple[HarmonicTerm, ...] = ()
-    rotation: bool = True
-    gravity_gradient_torque: bool = True
+    rotation: Flag = True
+    gravity_gradient_torque: Flag = True
 
     @model_validator(mode="after")
     def _table_when_needed(self):
@@ -96,7 +129,7 @@ class Moon(Strict):
 
 
 class Site(Strict):
-    latitude: Angle
+    latitude: Latitude  # within +-90 deg
     longitude: Angle
     approach_azimuth: Angle  # heading of the ground track at the site, clockwise from north
 
@@ -120,7 +153,7 @@ class Elements(Strict):
     """Classical elements of the PDI state, Moon-centred inertial frame at the epoch."""
 
     semi_major_axis: PositiveLength
-    eccentricity: float = Field(ge=0.0, lt=1.0)
+    eccentricity: Number = Field(ge=0.0, lt=1.0)
     inclination: Angle
     raan: Angle
     argument_of_periapsis: Angle
@@ -145,11 +178,11 @@ class Initial(Strict):
 
 class MainEngine(Strict):
     max_thrust: PositiveForce
-    throttle_min: float = Field(ge=0.0, le=1.0)
-    throttle_max: float = Field(gt=0.0, le=1.0)
+    throttle_min: Number = Field(ge=0.0, le=1.0)
+    throttle_max: Number = Field(gt=0.0, le=1.0)
     time_constant: PositiveTime
     isp: PositiveTime
-    position: LengthVector
+    position: BodyVector
     misalignment: NonNegativeAngle = 0.0
     misalignment_azimuth: Angle = 0.0  # direction of the tilt, from body +x toward +y
 
@@ -160,15 +193,15 @@ class MainEngine(Strict):
         return self
 
 
-def _one_or_several_engines(value, handler):
+def _one_or_several_engines(value, handler, info):
     """A main-engine table, or a list of them (errors located in the table or the list)."""
     if isinstance(value, list | tuple):
-        return TypeAdapter(tuple[MainEngine, ...]).validate_python(value)
-    return MainEngine.model_validate(value)
+        return TypeAdapter(tuple[MainEngine, ...]).validate_python(value, context=info.context)
+    return MainEngine.model_validate(value, context=info.context)
 
 
 class Thruster(Strict):
-    position: LengthVector
+    position: BodyVector
     direction: Direction  # direction of the force on the vehicle, body axes
     thrust: PositiveForce
     isp: PositiveTime
@@ -183,15 +216,15 @@ class Vehicle(Strict):
     dry_mass: PositiveMass
     propellant_mass: NonNegativeMass  # at PDI
     propellant_capacity: PositiveMass  # full tank, for the propellant's inertia
-    dry_com: LengthVector
+    dry_com: BodyVector
     dry_inertia: InertiaVector  # principal moments about the dry centre of mass
-    propellant_com: LengthVector
+    propellant_com: BodyVector
     propellant_inertia: InertiaVector  # full tank, about its centroid
     # one table, or an array of tables for several engines (they share one throttle)
     main_engine: Annotated[Any, WrapValidator(_one_or_several_engines)]
     rcs: Rcs
-    landing_gear: tuple[LengthVector, ...] = Field(min_length=3)  # footpad centres
-    contact_probe_length: NonNegativeLength = 0.5  # probes hang this far below the footpads
+    landing_gear: tuple[BodyVector, ...] = Field(min_length=3)  # footpad centres
+    contact_probe_length: ProbeLength = 0.5  # probes hang this far below the footpads
 
     @property
     def engines(self):
@@ -235,10 +268,29 @@ class Simulation(Strict):
     output_rate: PositiveFrequency = 10.0
     max_body_rate: PositiveAngularRate = 6.283185307179586  # 1 rev/s: beyond it, diverged
 
+    @model_validator(mode="after")
+    def _fits_a_run(self):
+        if self.time_step > self.max_time:
+            raise ValueError("time_step must not exceed max_time")
+        steps = self.max_time / self.time_step
+        if steps > MAX_STEPS:
+            raise ValueError(
+                f"max_time / time_step = {steps:.3g} truth steps: a run is limited to "
+                f"{MAX_STEPS:.0e} (refused as it would take hours)"
+            )
+        if self.output_rate * self.time_step > 1.0 + 1e-9:
+            raise ValueError("output_rate must not exceed the truth rate 1 / time_step")
+        trace = (self.max_time * self.output_rate + 3) * 184  # records.TRACE_DTYPE bytes
+        if trace > MAX_TRACE_BYTES:
+            raise ValueError(
+                f"max_time x output_rate needs a {trace / 2**30:.3g} GiB trace: at most 1 GiB"
+            )
+        return self
+
 
 class ScheduleRow(Strict):
     t: Time
-    throttle: float = Field(ge=0.0, le=1.0)  # 0 = engine off
+    throttle: Number = Field(ge=0.0, le=1.0)  # 0 = engine off
     direction: Direction  # thrust direction in local (downrange, crossrange, up) axes
 
 
@@ -247,7 +299,7 @@ class Control(Strict):
 
     rate: PositiveFrequency = 10.0
     attitude_natural_frequency: PositiveRate = 1.0
-    attitude_damping_ratio: float = Field(default=0.8, gt=0.0)
+    attitude_damping_ratio: Number = Field(default=0.8, gt=0.0, le=10.0)
     max_slew_rate: PositiveAngularRate = 0.17453292519943295  # 10 deg/s
 
 
@@ -271,7 +323,7 @@ class PhaseTarget(Strict):
     position: LengthVector
     velocity: SpeedVector
     acceleration: AccelerationVector = (0.0, 0.0, 0.0)  # used by the Apollo law
-    throttle_design: float = Field(gt=0.0, le=1.0)  # most throttle the plan may use: sets t_go
+    throttle_design: Number = Field(gt=0.0, le=1.0)  # most throttle the plan may use: sets t_go
 
 
 class Terminal(Strict):
@@ -302,7 +354,7 @@ class Accelerometer(Strict):
     bias: NonNegativeAcceleration
     bias_instability: AccelerationRandomWalk
     noise_density: VelocityRandomWalk
-    scale_factor: float = Field(ge=0.0)  # 1 sigma, fraction (100 ppm = 1e-4)
+    scale_factor: Number = Field(ge=0.0, le=0.1)  # 1 sigma, fraction (100 ppm = 1e-4)
     misalignment: NonNegativeAngle
     quantum: quantity("m/s", "0.0001 m/s", non_negative=True)
     saturation: quantity("m/s2", "150 m/s2", positive=True)
@@ -312,7 +364,7 @@ class Gyro(Strict):
     bias: NonNegativeAngularRate
     bias_instability: AngularRateRandomWalk
     noise_density: AngleRandomWalk
-    scale_factor: float = Field(ge=0.0)
+    scale_factor: Number = Field(ge=0.0, le=0.1)
     misalignment: NonNegativeAngle
     quantum: NonNegativeAngle
     saturation: PositiveAngularRate
@@ -346,7 +398,7 @@ class TerrainTile(Strict):
     crossrange: tuple[Length, Length]
     spacing: PositiveLength
     min_crater_diameter: PositiveLength
-    crater_density: float = Field(default=1.0, ge=0.0)  # times the equilibrium density
+    crater_density: Number = Field(default=1.0, ge=0.0)  # times the equilibrium density
 
     @model_validator(mode="after")
     def _ordered(self):
@@ -366,7 +418,7 @@ class Feature(Strict):
 
 
 class Terrain(Strict):
-    seed: int = Field(ge=0)
+    seed: Count = Field(ge=0)
     base_height: Length = 0.0  # mean terrain height above the 1737.4 km datum
     max_crater_diameter: PositiveLength
     tiles: tuple[TerrainTile, ...] = ()  # coarsest first
@@ -377,6 +429,37 @@ class Terrain(Strict):
         spacings = [t.spacing for t in self.tiles]
         if spacings != sorted(spacings, reverse=True):
             raise ValueError("tiles must be listed coarsest first (decreasing spacing)")
+        return self
+
+    @model_validator(mode="after")
+    def _fits_in_memory(self):
+        """Grid nodes and expected craters (as `sims.model.build_terrain` makes them), in
+        logarithms: a tiny spacing or crater diameter must not overflow the estimate."""
+        nodes, log_craters, upper = 0.0, [], self.max_crater_diameter
+        for tile in self.tiles:
+            nx = (tile.downrange[1] - tile.downrange[0]) / tile.spacing + 1
+            ny = (tile.crossrange[1] - tile.crossrange[0]) / tile.spacing + 1
+            nodes += nx * ny
+            margin = craters.EJECTA_EXTENT_RADII * upper / 2
+            area = (tile.downrange[1] - tile.downrange[0] + 2 * margin) * (
+                tile.crossrange[1] - tile.crossrange[0] + 2 * margin
+            )
+            if tile.crater_density > 0.0 and tile.min_crater_diameter < upper:
+                log_craters.append(
+                    math.log10(tile.crater_density * craters.TRASK_EQUILIBRIUM_K_PER_M2 * area)
+                    - 2.0 * math.log10(tile.min_crater_diameter)
+                )
+            upper = tile.min_crater_diameter
+        if nodes > MAX_TERRAIN_NODES:
+            raise ValueError(
+                f"the tiles have {nodes:.3g} grid nodes ({nodes * 8 / 2**30:.3g} GiB of heights):"
+                f" at most {MAX_TERRAIN_NODES:.0e} (widen 'spacing' or shrink the tiles)"
+            )
+        if log_craters and max(log_craters) > math.log10(MAX_CRATERS):
+            raise ValueError(
+                f"a tile would hold about 1e{max(log_craters):.0f} craters: at most "
+                f"{MAX_CRATERS:.0e} (raise 'min_crater_diameter' or lower 'crater_density')"
+            )
         return self
 
 
@@ -416,14 +499,14 @@ class Fault(Strict):
     mode: Literal[fault_table.MODES]
     trigger: Trigger = Trigger(time="0 s")  # from PDI
     duration: PositiveTime | None = None  # for good when omitted
-    probability: float = Field(default=1.0, ge=0.0, le=1.0)  # that it occurs in a run
+    probability: Number = Field(default=1.0, ge=0.0, le=1.0)  # that it occurs in a run
     value: AnyQuantity | None = None  # in the unit of what the target measures
     rate: AnyQuantity | None = None  # that unit per second
-    factor: float | None = Field(default=None, gt=0.0)
-    fraction: float | None = Field(default=None, ge=0.0, le=1.0)
+    factor: Number | None = Field(default=None, gt=0.0)
+    fraction: Number | None = Field(default=None, ge=0.0, le=1.0)
     delay: PositiveTime | None = None
-    element: int | None = Field(default=None, ge=0)
-    index: int | None = Field(default=None, ge=0)
+    element: Count | None = Field(default=None, ge=0)
+    index: Count | None = Field(default=None, ge=0)
     triad: Literal[fault_table.TRIADS] | None = None  # both when omitted
     axis: Literal[fault_table.AXES] | None = None  # all when omitted
     reboot_time: NonNegativeTime | None = None
@@ -436,8 +519,18 @@ class Fault(Strict):
 
 
 class Meta(Strict):
-    name: str
+    name: str  # names the default output folder: letters, digits, '.', '_', '-'
     description: str = ""
+
+    @field_validator("name")
+    @classmethod
+    def _a_folder_name(cls, name):
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}", name):
+            raise ValueError(
+                f"{name!r} must be 1 to 100 letters, digits, '.', '_' or '-', starting with a "
+                "letter or digit (it names the default output folder)"
+            )
+        return name
 
 
 class Scenario(Strict):
@@ -508,6 +601,18 @@ class Scenario(Strict):
             raise ValueError("'flight_software' needs 'navigation' and 'sensors' sections")
         return self
 
+    @model_validator(mode="after")
+    def _rates_fit_the_truth_step(self):
+        """Every rate is the truth rate divided by a whole number; sensor channels sample at
+        flight-software cycles."""
+        dt = self.simulation.time_step
+        control = steps_per_sample(self.control.rate, dt, "control.rate")
+        if self.sensors is not None:
+            steps_per_sample(self.sensors.imu.rate, dt, "sensors.imu.rate")
+            for name, spec in self.sensors.channels.items():
+                steps_per_sample(spec.rate, dt, f"sensors.{name}.rate", control)
+        return self
+
 
 def bundled_names():
     """Names of the scenarios shipped with the package."""
@@ -521,7 +626,14 @@ def read_text(source):
     """(label, TOML text) of a scenario given as a path or a bundled scenario name."""
     path = Path(source)
     if path.is_file():
-        return str(path), path.read_text(encoding="utf-8")
+        try:
+            return str(path), path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise ScenarioError(
+                f"{path}: not UTF-8 text (byte {exc.start}); a scenario is a TOML text file."
+            ) from None
+        except OSError as exc:
+            raise ScenarioError(f"{path}: cannot be read ({exc.strerror}).") from None
     bundled = resources.files("sims") / "scenarios" / f"{source}.toml"
     if bundled.is_file():
         return f"{source} (bundled)", bundled.read_text(encoding="utf-8")
@@ -545,14 +657,18 @@ def parse_text(text, label):
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{label}: not valid TOML: {exc}.") from None
+    except RecursionError:
+        raise ScenarioError(f"{label}: its values are nested too deeply to be read.") from None
     return parse(data, label)
 
 
-def parse(data, label):
+def parse(data, label, context=None):
     try:
-        return Scenario.model_validate(data)
+        return Scenario.model_validate(data, context=context)
     except ValidationError as exc:
         raise ScenarioError(describe(exc, label)) from None
+    except RecursionError:
+        raise ScenarioError(f"{label}: its values are nested too deeply.") from None
 
 
 def describe(exc: ValidationError, label: str) -> str:

@@ -150,4 +150,17 @@ def test_bad_dispersion_spec_is_refused_before_anything_is_written(tmp_path, cap
 
 def test_unusable_results_folder_is_one_sentence(tmp_path, capsys):
     assert cli.main(["mc", "--resume", str(tmp_path)]) == 2
-    assert "manifest.json: missing or unreadable; not a campaign folder" in capsys.readouterr().err
+    assert f"{tmp_path}: no manifest.json; not a campaign folder" in capsys.readouterr().err
+    (tmp_path / "manifest.json").write_text('{"runs": 3,')
+    assert cli.main(["mc", "--resume", str(tmp_path)]) == 2
+    assert "manifest.json: corrupt, not readable as JSON" in capsys.readouterr().err
+    (tmp_path / "manifest.json").write_text('{"runs": 3}')
+    assert cli.main(["mc", "--resume", str(tmp_path)]) == 2
+    assert "manifest.json: corrupt, it lacks 'scenario', " in capsys.readouterr().err
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "notes.txt").write_text("mine")
+    assert cli.main(["mc", "nominal", "--runs", "2", "--out", str(other)]) == 2
+    err = capsys.readouterr().err
+    assert "folder is not empty and holds no campaign; choose another --out" in err
+    assert "--resume" not in err
