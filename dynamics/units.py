@@ -179,6 +179,8 @@ PositiveRate = quantity("rad/s", "1 rad/s", positive=True)
 PositiveAngularRate = quantity("rad/s", "5 deg/s", positive=True)
 PositiveSpeed = quantity("m/s", "2 m/s", positive=True)
 PositiveFrequency = quantity("Hz", "10 Hz", positive=True)
+# The smallest step of a ray march: below a centimetre a ray closing on the terrain crawls.
+RayStep = quantity("m", "5 m", low=0.01, high=1000.0)
 NonNegativeLength = quantity("m", "0.5 m", non_negative=True)
 NonNegativeAcceleration = quantity("m/s2", "0.0005 m/s2", non_negative=True)
 NonNegativeAngularRate = quantity("rad/s", "0.01 deg/h", non_negative=True)

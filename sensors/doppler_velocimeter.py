@@ -21,7 +21,7 @@ from numba import njit
 from pydantic import Field
 
 from dynamics import quaternion, terrain, vector
-from dynamics.units import Direction, NonNegativeAngle, PositiveLength, PositiveSpeed
+from dynamics.units import Direction, NonNegativeAngle, PositiveLength, PositiveSpeed, RayStep
 from sensors import bus, random_stream
 from sensors.channel_spec import ChannelSpec
 
@@ -36,7 +36,7 @@ class Spec(ChannelSpec):
     beams: tuple[Direction, ...] = Field(min_length=1, max_length=MAX_BEAMS)  # body axes
     noise: PositiveSpeed  # 1 sigma per beam
     max_range: PositiveLength
-    ray_step: PositiveLength = 5.0
+    ray_step: RayStep = 5.0
     max_incidence: NonNegativeAngle = math.radians(80.0)  # no return at grazing incidence
 
 

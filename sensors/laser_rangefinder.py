@@ -22,7 +22,7 @@ from numba import njit
 from pydantic import Field
 
 from dynamics import quaternion, terrain, vector
-from dynamics.units import Direction, NonNegativeLength, Number, PositiveLength
+from dynamics.units import Direction, NonNegativeLength, Number, PositiveLength, RayStep
 from sensors import bus, random_stream
 from sensors.channel_spec import ChannelSpec
 
@@ -37,7 +37,7 @@ class Spec(ChannelSpec):
     noise: NonNegativeLength  # 1 sigma, constant part
     noise_fraction: Number = Field(default=0.0, ge=0.0, le=1.0)  # 1 sigma, prop. to range
     max_range: PositiveLength
-    ray_step: PositiveLength = 5.0  # smallest ray-marching step (finest terrain feature)
+    ray_step: RayStep = 5.0  # smallest ray-marching step (finest terrain feature)
 
 
 SPEC_DTYPE = np.dtype(

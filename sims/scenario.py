@@ -82,6 +82,7 @@ MAX_TERRAIN_NODES = 50_000_000  # 400 MB of terrain heights
 MAX_CRATERS = 2_000_000  # expected craters generated over the tiles
 MAX_STEPS = 50_000_000  # truth steps of one run (~30 s of compute on the nominal)
 MAX_TRACE_BYTES = 2**30  # one run's trace
+MAX_CHANNELS = 32
 
 
 def steps_per_sample(rate_hz, time_step_s, field, multiple_of=1):
@@ -209,7 +210,7 @@ class Thruster(Strict):
 
 
 class Rcs(Strict):
-    thrusters: tuple[Thruster, ...] = Field(min_length=1)
+    thrusters: tuple[Thruster, ...] = Field(min_length=1, max_length=64)
 
 
 class Vehicle(Strict):
@@ -223,7 +224,7 @@ class Vehicle(Strict):
     # one table, or an array of tables for several engines (they share one throttle)
     main_engine: Annotated[Any, WrapValidator(_one_or_several_engines)]
     rcs: Rcs
-    landing_gear: tuple[BodyVector, ...] = Field(min_length=3)  # footpad centres
+    landing_gear: tuple[BodyVector, ...] = Field(min_length=3, max_length=32)  # footpad centres
     contact_probe_length: ProbeLength = 0.5  # probes hang this far below the footpads
 
     @property
@@ -305,7 +306,7 @@ class Control(Strict):
 
 class OpenLoop(Strict):
     attitude: Literal["ideal", "rcs"] = "ideal"
-    schedule: tuple[ScheduleRow, ...] = Field(min_length=1)
+    schedule: tuple[ScheduleRow, ...] = Field(min_length=1, max_length=10_000)
 
     @model_validator(mode="after")
     def _increasing_times(self):
@@ -383,7 +384,7 @@ Channel = Annotated[Any, WrapValidator(registry.validate_channel)]
 class Sensors(BaseModel):
     """The IMU, and any number of sensor channels by name: `[sensors.<name>]` with a `kind`."""
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, allow_inf_nan=False)
     __pydantic_extra__: dict[str, Channel]
     imu: Imu
 
@@ -391,6 +392,12 @@ class Sensors(BaseModel):
     def channels(self):
         """{name: kind Spec} of the channels, in the order of the file."""
         return dict(self.model_extra or {})
+
+    @model_validator(mode="after")
+    def _a_few_channels(self):
+        if len(self.channels) > MAX_CHANNELS:
+            raise ValueError(f"{len(self.channels)} sensor channels: at most {MAX_CHANNELS}")
+        return self
 
 
 class TerrainTile(Strict):
@@ -421,8 +428,8 @@ class Terrain(Strict):
     seed: Count = Field(ge=0)
     base_height: Length = 0.0  # mean terrain height above the 1737.4 km datum
     max_crater_diameter: PositiveLength
-    tiles: tuple[TerrainTile, ...] = ()  # coarsest first
-    features: tuple[Feature, ...] = ()
+    tiles: tuple[TerrainTile, ...] = Field(default=(), max_length=16)  # coarsest first
+    features: tuple[Feature, ...] = Field(default=(), max_length=10_000)
 
     @model_validator(mode="after")
     def _coarsest_first(self):
@@ -547,7 +554,7 @@ class Scenario(Strict):
     flight_software: FlightSoftware | None = None
     navigation: Navigation | None = None
     sensors: Sensors | None = None
-    faults: tuple[Fault, ...] = ()
+    faults: tuple[Fault, ...] = Field(default=(), max_length=64)
     dispersions: dict[str, Dispersion] = Field(default_factory=dict)
 
     @property
