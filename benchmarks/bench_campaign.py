@@ -118,7 +118,7 @@ def scale(runs):
 
 def compare_steps(runs):
     columns = (
-        "vertical_speed_mps",
+        "descent_rate_mps",
         "horizontal_speed_mps",
         "landing_error_m",
         "propellant_used_kg",

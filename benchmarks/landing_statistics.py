@@ -38,7 +38,7 @@ DISPERSIONS = {
     },
 }
 COLUMNS = (
-    "vertical_speed_mps",
+    "descent_rate_mps",
     "horizontal_speed_mps",
     "landing_error_m",
     "propellant_used_kg",

@@ -112,7 +112,7 @@ def cause_of(summary, limits, n_gear_points, error=None):
     if outcome == touchdown.FUEL_EXHAUSTED:
         return "propellant"
     checks = (
-        ("vertical_speed", summary["vertical_speed_mps"], limits.vertical_speed),
+        ("vertical_speed", summary["descent_rate_mps"], limits.vertical_speed),
         ("horizontal_speed", summary["horizontal_speed_mps"], limits.horizontal_speed),
         ("tilt", summary["tilt_rad"], limits.tilt),
         ("slope", summary["slope_rad"], limits.slope),
@@ -121,23 +121,43 @@ def cause_of(summary, limits, n_gear_points, error=None):
     return max(checks, key=lambda c: c[1] / c[2] if c[2] > 0 else 0.0)[0]
 
 
-def events_summary(events):
-    """Events of a run as 't:event[:sensor]' or 't:event:fault:target:mode', joined by ';'
-    (phase changes and single rejections left out: they happen in every run)."""
-    return ";".join(
-        f"{e['t_s']:.1f}:{e['event']}"
-        + (f":{e['sensor']}" if "sensor" in e else "")
-        + (f":{e['fault']}:{e['target']}:{e['mode']}" if "fault" in e else "")
+EVENT_TYPE = pa.struct(
+    [
+        ("t_s", pa.float64()),
+        ("kind", pa.string()),
+        ("subject", pa.string()),  # the sensor channel, fault or phase it is about
+        ("value", pa.float64()),  # its figure (NIS, measurement, altitude, ...; see gnc.modes)
+    ]
+)
+EVENT_VALUES = (
+    "nis",
+    "measurement",
+    "altitude_est_m",
+    "altitude_m",
+    "propellant_est_kg",
+    "offline_s",
+)
+
+
+def event_rows(events):
+    """A run's events (`batch.describe_events`) as rows of EVENT_TYPE."""
+    return [
+        {
+            "t_s": e.get("t_s"),
+            "kind": e["event"],
+            "subject": e.get("sensor") or e.get("fault") or e.get("phase"),
+            "value": next((e[k] for k in EVENT_VALUES if k in e), None),
+        }
         for e in events
-        if e["event"] not in ("phase_change", "measurement_rejected")
-    )
+    ]
 
 
 def runs_table(b, indices, campaign_seed, used):
-    """Arrow table of an executed batch, one row per run: index, seed, the dispersed values the
-    model used (used[k]), outcome and cause, touchdown state (null without a touchdown),
-    propellant, navigation errors (null in open loop), events and wall time. Every value of
-    a run that raised inside the model is null but its outcome ('diverged') and cause."""
+    """Arrow table of an executed batch, one row per run: its index (`run`), seed, the
+    dispersed values the model used (used[k]) and whether each fault occurred, outcome and
+    cause, touchdown state and point (null without a touchdown), propellant, navigation errors
+    (null in open loop), events (a list of structs) and wall time. Every value of a run that
+    raised inside the model is null but its outcome ('diverged') and cause."""
     sc, s = b.scenario, b.summary
     n = len(b)
     raised = np.zeros(n, bool)
@@ -154,7 +174,7 @@ def runs_table(b, indices, campaign_seed, used):
         return pa.array(np.asarray(x, float), mask=~valid)
 
     columns = {
-        "index": pa.array(indices, pa.int64()),
+        "run": pa.array(indices, pa.int64()),
         "campaign_seed": pa.array([campaign_seed] * n, pa.int64()),
     }
     for path in used[0] if used else ():
@@ -173,20 +193,37 @@ def runs_table(b, indices, campaign_seed, used):
             [cause_of(s[k], sc.touchdown_limits, n_gear[k], b.errors.get(k)) for k in range(n)]
         ),
         end_time_s=values(s["time_s"], flown),
-        vertical_speed_mps=values(s["vertical_speed_mps"], touched),
+        descent_rate_mps=values(s["descent_rate_mps"], touched),
         horizontal_speed_mps=values(s["horizontal_speed_mps"], touched),
         tilt_deg=values(np.degrees(s["tilt_rad"]), touched),
         slope_deg=values(np.degrees(s["slope_rad"]), touched),
         body_rate_dps=values(np.degrees(s["body_rate_radps"]), touched),
         landing_error_m=values(s["position_error_m"], touched),
+        touchdown_east_m=values(s["east_m"], touched),
+        touchdown_north_m=values(s["north_m"], touched),
+        touchdown_downrange_m=values(s["downrange_m"], touched),
+        touchdown_crossrange_m=values(s["crossrange_m"], touched),
+        contact=pa.array(
+            [
+                results.contact_name(b.models[k], int(s["contact_point"][k]))
+                if touched[k]
+                else None
+                for k in range(n)
+            ],
+            pa.string(),
+        ),
         burn_time_s=values(s["burn_time_s"], flown),
         delta_v_mps=values(s["delta_v_mps"], flown),
         propellant_used_kg=values(m0 - s["final_mass_kg"], flown),
         propellant_remaining_kg=values(s["final_mass_kg"] - dry, flown),
         max_altitude_error_m=values(s["max_altitude_error_m"], closed),
         max_velocity_error_mps=values(s["max_velocity_error_mps"], closed),
+        nav_position_error_m=values(s["nav_position_error_m"], closed),
+        nav_velocity_error_mps=values(s["nav_velocity_error_mps"], closed),
+        nav_altitude_error_m=values(s["nav_altitude_error_m"], closed),
         events=pa.array(
-            [events_summary(batch.describe_events(b, k)) if flown[k] else "" for k in range(n)]
+            [event_rows(batch.describe_events(b, k)) if flown[k] else [] for k in range(n)],
+            pa.list_(EVENT_TYPE),
         ),
         wall_time_s=pa.array(b.run_seconds, pa.float64()),
     )
@@ -194,12 +231,13 @@ def runs_table(b, indices, campaign_seed, used):
 
 
 def traces_table(b, indices, keep):
-    """Arrow table of the 1-Hz traces of the kept runs of an executed batch, with their index."""
+    """Arrow table of the 1-Hz traces of the kept runs of an executed batch, with their index
+    (`run`)."""
     tables = []
     for k, index in enumerate(indices):
         if keep[k] and k not in b.errors:
             trace = results.trace_table(b.trace[k, : b.summary[k]["n_trace"]])
-            tables.append(trace.append_column("index", pa.array([index] * trace.num_rows)))
+            tables.append(trace.append_column("run", pa.array([index] * trace.num_rows)))
     return concat(tables)
 
 
@@ -303,7 +341,7 @@ class Results:
         for path in sorted(self.parts.glob("runs-*.parquet")):
             traces = self.parts / path.name.replace("runs-", "traces-")
             try:
-                stored = pq.read_table(path, columns=["index"])
+                stored = pq.read_table(path, columns=["run"])
                 promised = int((stored.schema.metadata or {}).get(b"trace_rows", b"0"))
                 if promised and pq.read_metadata(traces).num_rows != promised:
                     raise ValueError("traces part incomplete")
@@ -311,7 +349,7 @@ class Results:
                 path.unlink(missing_ok=True)
                 traces.unlink(missing_ok=True)
                 continue
-            indices.update(stored.column("index").to_pylist())
+            indices.update(stored.column("run").to_pylist())
         for traces in self.parts.glob("traces-*.parquet"):
             if not (self.parts / traces.name.replace("traces-", "runs-")).exists():
                 traces.unlink()
@@ -320,7 +358,7 @@ class Results:
     def write_batch(self, runs, traces):
         """Store a finished batch: its traces part first, then its runs part (which records
         how many trace rows it expects): a batch is stored when its runs part is."""
-        first = runs.column("index")[0].as_py()
+        first = runs.column("run")[0].as_py()
         if traces.num_rows:
             results.write_atomically(
                 self.parts / f"traces-{first:09d}.parquet", lambda f: pq.write_table(traces, f)
@@ -551,7 +589,7 @@ def _run(plan, store, pending, workers, executor, scheduler, batch_size, progres
     finally:
         bar.close()
     if store is None:
-        return concat(collected_runs).sort_by("index")
+        return concat(collected_runs).sort_by("run")
     runs = store.consolidate()
     manifest = store.manifest()
     manifest["finished"] = now()

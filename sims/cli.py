@@ -5,6 +5,8 @@ on stderr and exit with status 2; they never show a traceback.
 """
 
 import argparse
+import json
+import math
 import os
 import sys
 from importlib import metadata
@@ -15,6 +17,7 @@ from sims import scenario
 from sims.errors import CampaignError
 
 EXIT_USAGE = 2
+EXIT_REGRESSION = 1
 EXIT_BROKEN_PIPE = 141  # as a command killed by SIGPIPE
 
 
@@ -94,6 +97,41 @@ def build_parser():
     validate.add_argument("scenario", help="scenario file, or the name of a bundled scenario")
     validate.set_defaults(handler=cmd_validate)
 
+    report = sub.add_parser("report", help="write a campaign's HTML report")
+    report.add_argument("campaign", type=Path, metavar="DIR", help="campaign results folder")
+    report.add_argument("--out", type=Path, help="HTML file (default DIR/report.html)")
+    report.set_defaults(handler=cmd_report)
+
+    base = sub.add_parser("baseline", help="store a campaign's landing statistics")
+    base.add_argument("campaign", type=Path, metavar="DIR", help="campaign results folder")
+    base.add_argument("--out", type=Path, required=True, help="baseline JSON file")
+    base.set_defaults(handler=cmd_baseline)
+
+    regress = sub.add_parser(
+        "regress", help="compare a campaign with a baseline: exit 0 pass, 1 regression"
+    )
+    regress.add_argument("campaign", type=Path, metavar="DIR", help="campaign results folder")
+    regress.add_argument("--baseline", type=Path, required=True, help="baseline JSON file")
+    regress.add_argument(
+        "--alpha", type=probability, default=0.01, help="significance level (default 0.01)"
+    )
+    regress.add_argument(
+        "--tolerance",
+        action="append",
+        default=[],
+        metavar="METRIC=VALUE",
+        help="allowed worsening of a metric before it counts (repeatable; default 0)",
+    )
+    regress.add_argument("--junit", type=Path, help="write JUnit XML, one test case per metric")
+    regress.add_argument("--markdown", type=Path, help="write a Markdown summary")
+    regress.set_defaults(handler=cmd_regress)
+
+    compare = sub.add_parser("compare", help="two campaigns side by side, as HTML")
+    compare.add_argument("first", type=Path, metavar="DIR_A", help="campaign A (the reference)")
+    compare.add_argument("second", type=Path, metavar="DIR_B", help="campaign B")
+    compare.add_argument("--out", type=Path, help="HTML file (default DIR_B/compare.html)")
+    compare.set_defaults(handler=cmd_compare)
+
     listing = sub.add_parser("scenarios", help="list the bundled scenarios")
     listing.set_defaults(handler=cmd_scenarios)
     return parser
@@ -115,6 +153,37 @@ def non_negative_int(text):
 
 def positive_int(text):
     return whole_number(text, 1)
+
+
+def probability(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {value:g}")
+    return value
+
+
+def tolerances(items):
+    """{metric: value} of repeated METRIC=VALUE arguments."""
+    out = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        try:
+            out[name] = float(value) if sep else math.nan
+        except ValueError:
+            out[name] = math.nan
+        if not math.isfinite(out[name]) or out[name] < 0:
+            raise UsageError(f"--tolerance {item}: expected METRIC=VALUE with a value >= 0")
+    return out
+
+
+def html_out(path, default):
+    out = path if path is not None else default
+    if out.is_dir() or not out.parent.is_dir():
+        raise UsageError(f"--out {out}: not a file in an existing folder")
+    return out
 
 
 def cmd_run(args):
@@ -182,6 +251,54 @@ def cmd_mc(args):
     return 0
 
 
+def cmd_report(args):
+    from sims import report, results
+
+    out = html_out(args.out, args.campaign / "report.html")
+    text = report.build(args.campaign)
+    results.write_atomically(out, lambda f: f.write(text.encode()))
+    print(f"wrote {out}")
+    return 0
+
+
+def cmd_compare(args):
+    from sims import report, results
+
+    out = html_out(args.out, args.second / "compare.html")
+    text = report.compare(args.first, args.second)
+    results.write_atomically(out, lambda f: f.write(text.encode()))
+    print(f"wrote {out}")
+    return 0
+
+
+def cmd_baseline(args):
+    from sims import regression, results
+
+    out = html_out(args.out, args.out)
+    text = json.dumps(regression.baseline(args.campaign)) + "\n"
+    results.write_atomically(out, lambda f: f.write(text.encode()))
+    print(f"wrote {out}")
+    return 0
+
+
+def cmd_regress(args):
+    from sims import regression, results
+
+    base = regression.read_baseline(args.baseline)
+    verdicts = regression.regress(args.campaign, base, args.alpha, tolerances(args.tolerance))
+    print(regression.text_table(verdicts))
+    for path, text in ((args.junit, regression.junit), (args.markdown, regression.markdown)):
+        if path is not None:
+            content = text(verdicts)
+            results.write_atomically(html_out(path, path), lambda f, c=content: f.write(c.encode()))
+    failed = [v.metric for v in verdicts if not v.passed]
+    print(
+        f"{len(failed)} of {len(verdicts)} metrics regressed"
+        + (f": {', '.join(failed)}" if failed else "")
+    )
+    return EXIT_REGRESSION if failed else 0
+
+
 def cmd_validate(args):
     label, _ = scenario.read_text(args.scenario)
     sc = scenario.load(args.scenario)
@@ -206,7 +323,7 @@ def describe(summary):
     td = summary["touchdown"]
     if td is not None:
         lines.append(
-            f"  touchdown on {td['contact']}: {td['vertical_speed_mps']:.2f} m/s down, "
+            f"  touchdown on {td['contact']}: {td['descent_rate_mps']:.2f} m/s down, "
             f"{td['horizontal_speed_mps']:.2f} m/s horizontal, tilt {td['tilt_deg']:.1f} deg, "
             f"slope {td['slope_deg']:.1f} deg, rates {td['body_rate_dps']:.2f} deg/s, "
             f"{td['position_error_m']:.1f} m from the target"

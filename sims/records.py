@@ -71,12 +71,16 @@ SUMMARY_DTYPE = np.dtype(
         ("outcome", np.int64),
         ("diverged_reason", np.int64),
         ("time_s", np.float64),
-        ("vertical_speed_mps", np.float64),
+        ("descent_rate_mps", np.float64),  # at contact, down positive
         ("horizontal_speed_mps", np.float64),
         ("tilt_rad", np.float64),
         ("slope_rad", np.float64),
         ("body_rate_radps", np.float64),
-        ("position_error_m", np.float64),
+        ("position_error_m", np.float64),  # centre of mass from the target, along the ground
+        ("east_m", np.float64),  # centre of mass at contact, from the target (site origin)
+        ("north_m", np.float64),
+        ("downrange_m", np.float64),
+        ("crossrange_m", np.float64),
         ("contact_point", np.int64),
         ("final_mass_kg", np.float64),
         ("flameout_time_s", np.float64),  # -1 if the propellant lasted

@@ -53,12 +53,16 @@ def summarize(scenario, seed, model, summary, events, faults=(), error=None):
         "outcome": outcome,
         "touchdown": {
             "time_s": float(summary["time_s"]),
-            "vertical_speed_mps": float(summary["vertical_speed_mps"]),
+            "descent_rate_mps": float(summary["descent_rate_mps"]),
             "horizontal_speed_mps": float(summary["horizontal_speed_mps"]),
             "tilt_deg": math.degrees(summary["tilt_rad"]),
             "body_rate_dps": math.degrees(summary["body_rate_radps"]),
             "slope_deg": math.degrees(summary["slope_rad"]),
             "position_error_m": float(summary["position_error_m"]),
+            "east_m": float(summary["east_m"]),
+            "north_m": float(summary["north_m"]),
+            "downrange_m": float(summary["downrange_m"]),
+            "crossrange_m": float(summary["crossrange_m"]),
             "contact": contact_name(model, int(summary["contact_point"])),
         }
         if contacted

@@ -168,11 +168,12 @@ def _check_touchdown(run, tt, contact_points, limits, work, t_s, dt, omega, summ
     v_c = _lerp(vector.load(x0, X_V), vector.load(x, X_V), f)
     w_c = _lerp(vector.load(x0, X_W), vector.load(x, X_W), f)
     q_c = quaternion.nlerp(truth.quaternion_of(x0), truth.quaternion_of(x), f)
+    r_c_mcmf = frames.mci_to_mcmf(r_c, t_c, omega)
     v_down, v_h, tilt, slope, rate, miss = touchdown.contact_state(
         site,
         tiles,
         heights,
-        frames.mci_to_mcmf(r_c, t_c, omega),
+        r_c_mcmf,
         frames.surface_relative_velocity_mcmf(r_c, v_c, t_c, omega),
         quaternion.multiply(frames.mci_to_mcmf_quaternion(t_c, omega), q_c),
         w_c,
@@ -188,12 +189,16 @@ def _check_touchdown(run, tt, contact_points, limits, work, t_s, dt, omega, summ
         summary.flameout_time_s >= 0.0,
     )
     summary.time_s = t_c
-    summary.vertical_speed_mps = v_down
+    summary.descent_rate_mps = v_down
     summary.horizontal_speed_mps = v_h
     summary.tilt_rad = tilt
     summary.slope_rad = slope
     summary.body_rate_radps = rate
     summary.position_error_m = miss
+    east, north, _ = frames.site_position_enu(site, r_c_mcmf)
+    downrange, crossrange, _ = frames.track_coordinates(site, r_c_mcmf)
+    summary.east_m, summary.north_m = east, north
+    summary.downrange_m, summary.crossrange_m = downrange, crossrange
     summary.contact_point = hit
 
 

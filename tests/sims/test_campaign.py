@@ -37,7 +37,7 @@ def test_serial_local_parallel_and_dask_give_identical_runs():
     serial = campaign.run(sc, runs=6, seed=11, workers=1)
     parallel = campaign.run(sc, runs=6, seed=11, workers=2, batch_size=2)
     on_dask = campaign.run(sc, runs=6, seed=11, workers=2, executor="dask", batch_size=1)
-    assert serial.num_rows == 6 and serial.column("index").to_pylist() == list(range(6))
+    assert serial.num_rows == 6 and serial.column("run").to_pylist() == list(range(6))
     assert without_wall_time(serial).equals(without_wall_time(parallel))
     assert without_wall_time(serial).equals(without_wall_time(on_dask))
 
@@ -47,7 +47,7 @@ def test_stored_dispersions_are_the_drawn_values():
     runs = campaign.run(sc_dict, runs=3, seed=5, workers=1)
     sc = scenario.load(sc_dict)
     for row in runs.to_pylist():
-        drawn = dispersions.sample(sc, 5, row["index"])
+        drawn = dispersions.sample(sc, 5, row["run"])
         assert row["vehicle.dry_mass"] == pytest.approx(drawn["vehicle.dry_mass"], rel=1e-12)
         assert row["vehicle.main_engine.max_thrust"] == pytest.approx(
             drawn["vehicle.main_engine.max_thrust"], rel=1e-12
@@ -103,9 +103,9 @@ def test_replay_of_one_run_matches_the_campaign(tmp_path):
     ticks = replayed["t_s"] * campaign.TRACE_RATE_HZ
     whole_seconds = np.isclose(ticks, np.round(ticks))
     kept = replayed[whole_seconds | (replayed.index == len(replayed) - 1)]
-    stored = traces[traces["index"] == 2].drop(columns="index").reset_index(drop=True)
+    stored = traces[traces["run"] == 2].drop(columns="run").reset_index(drop=True)
     assert len(stored) > 10 and stored.equals(kept.reset_index(drop=True))
-    assert traces["index"].is_monotonic_increasing
+    assert traces["run"].is_monotonic_increasing
 
 
 def test_replay_from_the_command_line_checks_the_scenario(tmp_path, capsys):

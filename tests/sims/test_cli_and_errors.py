@@ -109,7 +109,7 @@ def test_run_writes_summary_and_trajectory(tmp_path, capsys):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["outcome"] == "landed" and summary["seed"] == 5
     assert set(summary["touchdown"]) >= {
-        "vertical_speed_mps",
+        "descent_rate_mps",
         "horizontal_speed_mps",
         "tilt_deg",
         "body_rate_dps",

@@ -34,7 +34,7 @@ def test_short_closed_loop_descents_land_through_every_phase():
         cutoff = [e for e in s["events"] if e["event"] == "engine_cutoff"]
         assert len(cutoff) == 1 and cutoff[0]["altitude_est_m"] < 5.0
         # after the probe signal the lander falls ~0.5 m with the engine off, at ~1 m/s descent
-        assert 1.0 < s["touchdown"]["vertical_speed_mps"] < 2.0
+        assert 1.0 < s["touchdown"]["descent_rate_mps"] < 2.0
         trace = result.trajectory.to_pandas()
         assert set(trace["phase"]) == {"braking", "approach", "terminal", "engine_off"}
         # the estimate tracks the true altitude once the rangefinder is in
@@ -53,12 +53,12 @@ def test_nominal_lands_within_limits_on_most_noise_draws():
     assert len(landed) >= 8
     for s in landed:
         td = s["touchdown"]
-        assert td["vertical_speed_mps"] <= 2.0 and td["horizontal_speed_mps"] <= 0.5
+        assert td["descent_rate_mps"] <= 2.0 and td["horizontal_speed_mps"] <= 0.5
         assert td["tilt_deg"] <= 10.0 and s["propellant_remaining_kg"] > 10.0
     for s in summaries:
         td = s["touchdown"]
         if s["outcome"] == "hard_landing":
-            assert 0.5 < td["horizontal_speed_mps"] < 1.0 and td["vertical_speed_mps"] <= 2.0
+            assert 0.5 < td["horizontal_speed_mps"] < 1.0 and td["descent_rate_mps"] <= 2.0
         elif s["outcome"] == "tipped_over":
             assert td["slope_deg"] > 12.0 and td["tilt_deg"] <= 10.0
         else:

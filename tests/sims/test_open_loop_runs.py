@@ -36,7 +36,7 @@ def test_free_fall_touchdown_speed_matches_energy_conservation(step):
     r_contact = R + com_height_above_pads(sc)
     expected = math.sqrt(2 * GM * (1 / r_contact - 1 / (R + 100.0)))
     g = GM / R**2
-    assert td["vertical_speed_mps"] == pytest.approx(expected, abs=1e-4)
+    assert td["descent_rate_mps"] == pytest.approx(expected, abs=1e-4)
     assert td["horizontal_speed_mps"] < 1e-9 and td["tilt_deg"] < 1e-6
     assert result.outcome == "crashed"  # ~18 m/s, far beyond the 3 m/s hard limit
     assert result.summary["propellant_used_kg"] == 0.0
@@ -58,7 +58,7 @@ def test_harmonic_table_with_only_j2_flies_like_the_closed_form_j2():
     a, _ = drop(j2, 50.0)
     b, _ = drop(table, 50.0)
     ta, tb = a.summary["touchdown"], b.summary["touchdown"]
-    assert ta["vertical_speed_mps"] == pytest.approx(tb["vertical_speed_mps"], rel=1e-12)
+    assert ta["descent_rate_mps"] == pytest.approx(tb["descent_rate_mps"], rel=1e-12)
 
 
 def test_elements_initial_state_is_the_one_the_model_starts_from():
@@ -83,7 +83,7 @@ def test_open_loop_profile_lands_softly_on_target_with_propellant_left():
     s = result.summary
     assert s["outcome"] == "landed"
     td = s["touchdown"]
-    assert td["vertical_speed_mps"] <= 2.0 and td["horizontal_speed_mps"] <= 0.5
+    assert td["descent_rate_mps"] <= 2.0 and td["horizontal_speed_mps"] <= 0.5
     assert td["tilt_deg"] <= 10.0 and td["position_error_m"] < 50.0
     assert s["propellant_remaining_kg"] > 20.0
     # the braking burn starts at PDI: ~15 km up, ~1.69 km/s (facts file)
@@ -106,7 +106,7 @@ def test_a_20_ms_truth_step_flies_the_verification_profile_as_a_5_ms_one():
     fine, coarse = touchdown("5 ms"), touchdown("20 ms")
     a, b = fine["touchdown"], coarse["touchdown"]
     assert fine["outcome"] == coarse["outcome"] == "landed"
-    assert abs(a["vertical_speed_mps"] - b["vertical_speed_mps"]) < 1e-3
+    assert abs(a["descent_rate_mps"] - b["descent_rate_mps"]) < 1e-3
     assert abs(a["horizontal_speed_mps"] - b["horizontal_speed_mps"]) < 2e-3
     assert abs(a["position_error_m"] - b["position_error_m"]) < 0.2
     assert abs(a["time_s"] - b["time_s"]) < 0.2

@@ -1,0 +1,187 @@
+"""Statistics of a campaign: success rates with their confidence, landing dispersion and its
+distribution-free tolerance bound, navigation-error envelopes, what the faults did, and which
+dispersed parameters drive failures and landing error.
+
+Everything here reads a campaign folder's tables (`runs.parquet`, `traces.parquet`) as pandas
+DataFrames and returns plain numbers and tables; `sims.report` draws them.
+"""
+
+import math
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+LANDED = "landed"
+
+
+def wilson_interval(successes, n, confidence=0.95):
+    """Wilson score interval of a binomial proportion (Wilson 1927; Agresti & Coull 1998): it
+    keeps its coverage near 0 and 1, where landing rates live."""
+    if n == 0:
+        return math.nan, math.nan
+    z = stats.norm.ppf(0.5 + confidence / 2)
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return centre - half, centre + half
+
+
+def tolerance_bound(values, coverage=0.99, confidence=0.95):
+    """Distribution-free upper tolerance bound: the smallest order statistic X_(k) such that at
+    least `coverage` of the population lies below it with probability `confidence`
+    (P(F(X_(k)) >= p) = P(Binomial(n, p) < k)). Returns (bound, k), or (None, runs needed)
+    when there are too few values (299 for 99 % at 95 %)."""
+    x = np.sort(np.asarray(values, float))
+    n = len(x)
+    k = int(stats.binom.ppf(confidence, n, coverage)) + 1 if n else 1
+    while k <= n and stats.binom.cdf(k - 1, n, coverage) < confidence:
+        k += 1
+    if k > n:
+        return None, math.ceil(math.log(1 - confidence) / math.log(coverage))
+    return float(x[k - 1]), k
+
+
+def covariance_ellipse(x, y, n_sigma, points=100):
+    """(xs, ys) of the n-sigma ellipse of the points' covariance, around their mean."""
+    cov = np.cov(np.vstack([x, y]))
+    values, vectors = np.linalg.eigh(cov)
+    angle = np.linspace(0.0, 2.0 * np.pi, points)
+    radii = n_sigma * np.sqrt(np.maximum(values, 0.0))[:, None]
+    circle = np.vstack([np.cos(angle), np.sin(angle)]) * radii
+    xs, ys = vectors @ circle
+    return xs + np.mean(x), ys + np.mean(y)
+
+
+def outcome_table(runs):
+    """Counts of outcomes and of causes, largest first."""
+    outcomes = runs.outcome.value_counts()
+    causes = runs[runs.outcome != LANDED].groupby(["outcome", "cause"]).size()
+    return outcomes, causes.sort_values(ascending=False)
+
+
+def dispersed_columns(runs):
+    """The runs table's columns holding dispersed values (field paths)."""
+    return [
+        c
+        for c in runs.columns
+        if "." in c and not c.endswith(".occurs") and pd.api.types.is_float_dtype(runs[c])
+    ]
+
+
+def fault_names(runs):
+    return [
+        c.removeprefix("faults.").removesuffix(".occurs")
+        for c in runs.columns
+        if c.endswith(".occurs")
+    ]
+
+
+@dataclass(frozen=True)
+class FaultEffect:
+    """What one declared fault did over a campaign."""
+
+    name: str
+    occurred: int
+    landed_when_occurred: tuple  # (rate, low, high)
+    landed_otherwise: tuple
+    first_reaction_s: float  # median time from activation to the first sensor-gate reaction
+    windows: list  # (label, runs, landing rate) per quartile of a dispersed trigger
+
+    @property
+    def damage(self):
+        """Landing-rate drop when the fault occurs (NaN when it never did)."""
+        return self.landed_otherwise[0] - self.landed_when_occurred[0]
+
+
+SENSOR_REACTIONS = ("measurement_rejected", "sensor_latched_off", "sensor_recovered")
+
+
+def fault_effects(runs):
+    """A FaultEffect per declared fault, the most damaging first."""
+    effects = []
+    landed = runs.outcome == LANDED
+    for name in fault_names(runs):
+        occurred = runs[f"faults.{name}.occurs"].astype(bool)
+
+        def rate(mask):
+            n, k = int(mask.sum()), int((landed & mask).sum())
+            return (k / n if n else math.nan, *wilson_interval(k, n))
+
+        delays = [_reaction_delay(events, name) for events in runs.events[occurred] if len(events)]
+        delays = [d for d in delays if d is not None]
+        windows = []
+        trigger = f"faults.{name}.trigger"
+        if trigger in runs and occurred.sum() >= 8:
+            bins = pd.qcut(runs[trigger][occurred], 4, duplicates="drop")
+            for interval, group in runs[occurred].groupby(bins, observed=True):
+                label = f"{interval.left:.4g} to {interval.right:.4g}"
+                windows.append((label, len(group), float((group.outcome == LANDED).mean())))
+        effects.append(
+            FaultEffect(
+                name=name,
+                occurred=int(occurred.sum()),
+                landed_when_occurred=rate(occurred),
+                landed_otherwise=rate(~occurred),
+                first_reaction_s=float(np.median(delays)) if delays else math.nan,
+                windows=windows,
+            )
+        )
+    return sorted(effects, key=lambda e: -e.damage if math.isfinite(e.damage) else math.inf)
+
+
+def _reaction_delay(events, fault):
+    """Seconds from a fault's activation to the first sensor-gate reaction after it."""
+    start = next(
+        (e["t_s"] for e in events if e["kind"] == "fault_activated" and e["subject"] == fault),
+        None,
+    )
+    if start is None:
+        return None
+    return next(
+        (e["t_s"] - start for e in events if e["kind"] in SENSOR_REACTIONS and e["t_s"] >= start),
+        None,
+    )
+
+
+def sensitivity(runs):
+    """Spearman rank correlation of each dispersed value with failure (all runs) and with the
+    landing error (landed runs): (column, rho_failure, p, rho_error, p), strongest first."""
+    rows = []
+    failed = (runs.outcome != LANDED).astype(float)
+    landed = runs[runs.outcome == LANDED]
+    for column in dispersed_columns(runs):
+        if runs[column].nunique() < 3:
+            continue
+        rho_f, p_f = _spearman(runs[column], failed)
+        rho_e, p_e = _spearman(landed[column], landed.landing_error_m)
+        rows.append((column, rho_f, p_f, rho_e, p_e))
+    return sorted(rows, key=lambda r: -np.nanmax(np.abs([r[1], r[3]])))
+
+
+def _spearman(x, y):
+    ok = x.notna() & y.notna()
+    if ok.sum() < 3 or y[ok].nunique() < 2:
+        return math.nan, math.nan
+    result = stats.spearmanr(x[ok], y[ok])
+    return float(result.statistic), float(result.pvalue)
+
+
+def envelopes(traces, column, percentiles=(5, 50, 95), step_s=1.0):
+    """(times, {percentile: values}) of a trace column across the runs alive at each time."""
+    if traces.empty:
+        return np.zeros(0), {p: np.zeros(0) for p in percentiles}
+    grid = np.arange(0.0, traces.t_s.max() + step_s, step_s)
+    at = np.round(traces.t_s / step_s).astype(int)
+    table = traces.assign(at=at).pivot_table(index="at", columns="run", values=column)
+    table = table.reindex(range(len(grid)))
+    values = table.to_numpy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # times no run reached
+        bands = {
+            p: np.nanpercentile(values, p, axis=1) if values.size else np.full(len(grid), np.nan)
+            for p in percentiles
+        }
+    return grid, bands

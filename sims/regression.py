@@ -1,0 +1,264 @@
+"""`descent baseline` and `descent regress`: keep a campaign's landing statistics under
+regression in CI, with proper statistics rather than raw thresholds.
+
+A baseline stores what matters of a campaign — its identity, the success count, the failure
+causes, and the samples of the touchdown metrics — so that a later campaign can be compared
+with it: the success rate by a one-sided Fisher exact test, each metric's distribution by the
+two-sample Anderson-Darling test, and its percentiles by bootstrap confidence intervals of the
+difference. A metric regresses when the change is significant at `alpha` (one-sided: toward
+worse) *and* larger than its tolerance (0 by default; `--tolerance NAME=VALUE`).
+"""
+
+import json
+import math
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow.parquet as pq
+from scipy import stats
+
+from sims.errors import CampaignError
+
+FORMAT = 1
+BOOTSTRAP = 2000
+# (column, percentiles, which way is worse, which runs): the touchdown metrics kept under test
+METRICS = (
+    ("landing_error_m", (50, 99), "higher", "touched"),
+    ("descent_rate_mps", (50, 99), "higher", "touched"),
+    ("horizontal_speed_mps", (50, 99), "higher", "touched"),
+    ("tilt_deg", (99,), "higher", "touched"),
+    ("body_rate_dps", (99,), "higher", "touched"),
+    ("propellant_remaining_kg", (1, 50), "lower", "flown"),
+)
+
+
+def _runs(folder):
+    path = folder / "runs.parquet"
+    if not path.is_file():
+        raise CampaignError(f"{folder}: no runs.parquet; not a finished campaign folder")
+    try:
+        return pq.read_table(path).to_pandas()
+    except (OSError, ValueError) as exc:
+        raise CampaignError(f"{path}: cannot be read ({exc})") from None
+
+
+def baseline(folder):
+    """The baseline (a JSON-ready dict) of the finished campaign in folder."""
+    from sims import campaign
+
+    manifest = campaign.Results(folder).manifest()
+    runs = _runs(folder)
+    landed = runs.outcome == "landed"
+    samples = {}
+    for column, _, _, which in METRICS:
+        values = runs[column] if which == "flown" else runs[column][runs.descent_rate_mps.notna()]
+        samples[column] = [float(f"{v:.6g}") for v in values.dropna()]
+    return {
+        "format": FORMAT,
+        "campaign": {
+            key: manifest.get(key)
+            for key in (
+                "scenario",
+                "scenario_sha256",
+                "code_digest",
+                "git_revision",
+                "campaign_seed",
+                "runs",
+            )
+        },
+        "runs": len(runs),
+        "landed": int(landed.sum()),
+        "causes": {c: int(k) for c, k in runs.cause[~landed].value_counts().items()},
+        "samples": samples,
+        "percentiles": {
+            f"{column}.p{q}": float(np.percentile(samples[column], q))
+            for column, qs, _, _ in METRICS
+            if samples[column]
+            for q in qs
+        },
+    }
+
+
+def read_baseline(path):
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise CampaignError(f"{path}: not a readable baseline ({exc})") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise CampaignError(f"{path}: not a baseline written by 'descent baseline'")
+    return data
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One metric of a regression check."""
+
+    metric: str
+    baseline: float
+    campaign: float
+    test: str
+    p_value: float  # of the one-sided change toward worse (nan where not applicable)
+    interval: tuple  # confidence interval of the worsening (campaign - baseline, signed)
+    tolerance: float
+    passed: bool
+
+    @property
+    def worsening(self):
+        return self.interval[0] if self.interval else math.nan
+
+
+def metric_names(base):
+    """Every metric a baseline can be checked on (the names tolerances take)."""
+    names = ["success_rate", *[f"cause.{c}" for c in base["causes"]]]
+    for column, qs, _, _ in METRICS:
+        names.append(f"{column}.distribution")
+        names += [f"{column}.p{q}" for q in qs]
+    return names
+
+
+def regress(folder, base, alpha=0.01, tolerances=None):
+    """Verdicts of the campaign in folder against a baseline dict."""
+    tolerances = dict(tolerances or {})
+    unknown = sorted(set(tolerances) - set(metric_names(base)))
+    if unknown:
+        raise CampaignError(
+            f"--tolerance {unknown[0]}: no such metric; expected one of "
+            + ", ".join(metric_names(base))
+        )
+    current = baseline(folder)
+    verdicts = [_success(base, current, alpha, tolerances.get("success_rate", 0.0))]
+    for cause in sorted(set(base["causes"]) | set(current["causes"])):
+        verdicts.append(_cause(base, current, cause, alpha, tolerances.get(f"cause.{cause}", 0.0)))
+    rng = np.random.default_rng(20261201)  # bootstrap draws: the same verdict every time
+    for column, qs, worse, _ in METRICS:
+        a, b = np.asarray(base["samples"][column]), np.asarray(current["samples"][column])
+        if len(a) < 2 or len(b) < 2:
+            continue
+        sign = 1.0 if worse == "higher" else -1.0
+        name = f"{column}.distribution"
+        verdicts.append(_distribution(name, a, b, sign, alpha, tolerances.get(name, 0.0)))
+        for q in qs:
+            name = f"{column}.p{q}"
+            verdicts.append(_percentile(name, a, b, q, sign, alpha, tolerances.get(name, 0.0), rng))
+    return verdicts
+
+
+def _success(base, current, alpha, tolerance):
+    k0, n0, k1, n1 = base["landed"], base["runs"], current["landed"], current["runs"]
+    p = stats.fisher_exact([[k1, n1 - k1], [k0, n0 - k0]], alternative="less").pvalue
+    drop = k0 / n0 - k1 / n1
+    return Verdict(
+        "success_rate",
+        k0 / n0,
+        k1 / n1,
+        "Fisher exact, one-sided",
+        p,
+        (drop,),
+        tolerance,
+        not (p < alpha and drop > tolerance),
+    )
+
+
+def _cause(base, current, cause, alpha, tolerance):
+    k0, n0 = base["causes"].get(cause, 0), base["runs"]
+    k1, n1 = current["causes"].get(cause, 0), current["runs"]
+    p = stats.fisher_exact([[k1, n1 - k1], [k0, n0 - k0]], alternative="greater").pvalue
+    rise = k1 / n1 - k0 / n0
+    return Verdict(
+        f"cause.{cause}",
+        k0 / n0,
+        k1 / n1,
+        "Fisher exact, one-sided",
+        p,
+        (rise,),
+        tolerance,
+        not (p < alpha and rise > tolerance),
+    )
+
+
+def _distribution(name, a, b, sign, alpha, tolerance):
+    """Anderson-Darling k-sample test of equal distributions; a regression when they differ and
+    the median moved toward worse by more than the tolerance."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # scipy caps the p-value to [0.001, 0.25] and says so
+        p = float(stats.anderson_ksamp([a, b]).pvalue)
+    shift = sign * (np.median(b) - np.median(a))
+    return Verdict(
+        name,
+        float(np.median(a)),
+        float(np.median(b)),
+        "Anderson-Darling",
+        p,
+        (shift,),
+        tolerance,
+        not (p < alpha and shift > tolerance),
+    )
+
+
+def _percentile(name, a, b, q, sign, alpha, tolerance, rng):
+    """Bootstrap interval of the percentile's worsening; a regression when its lower bound (at
+    one-sided confidence 1 - alpha) exceeds the tolerance."""
+    ia = rng.integers(0, len(a), (BOOTSTRAP, len(a)))
+    ib = rng.integers(0, len(b), (BOOTSTRAP, len(b)))
+    diffs = sign * (np.percentile(b[ib], q, axis=1) - np.percentile(a[ia], q, axis=1))
+    low, high = np.percentile(diffs, [100 * alpha, 100 * (1 - alpha)])
+    p = float((diffs <= 0).mean())
+    return Verdict(
+        name,
+        float(np.percentile(a, q)),
+        float(np.percentile(b, q)),
+        "bootstrap",
+        p,
+        (float(low), float(high)),
+        tolerance,
+        not low > tolerance,
+    )
+
+
+def text_table(verdicts):
+    header = f"{'metric':34s} {'baseline':>11s} {'campaign':>11s} {'p':>8s}  {'tol':>6s}  verdict"
+    lines = [header, "-" * len(header)]
+    for v in verdicts:
+        p = f"{v.p_value:.3g}" if math.isfinite(v.p_value) else "-"
+        lines.append(
+            f"{v.metric:34s} {v.baseline:11.4g} {v.campaign:11.4g} {p:>8s}  {v.tolerance:6.3g}  "
+            + ("pass" if v.passed else "REGRESSION")
+        )
+    return "\n".join(lines)
+
+
+def markdown(verdicts):
+    lines = [
+        "| metric | baseline | campaign | test | p | tolerance | verdict |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for v in verdicts:
+        p = f"{v.p_value:.3g}" if math.isfinite(v.p_value) else "-"
+        verdict = "pass" if v.passed else "**regression**"
+        lines.append(
+            f"| {v.metric} | {v.baseline:.4g} | {v.campaign:.4g} | {v.test} | {p} | "
+            f"{v.tolerance:.3g} | {verdict} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def junit(verdicts, suite="descent regress"):
+    """JUnit XML: one test case per metric, a failure for each regression."""
+    root = ET.Element(
+        "testsuite",
+        name=suite,
+        tests=str(len(verdicts)),
+        failures=str(sum(not v.passed for v in verdicts)),
+    )
+    for v in verdicts:
+        case = ET.SubElement(root, "testcase", classname="landing", name=v.metric)
+        if not v.passed:
+            failure = ET.SubElement(case, "failure", message=f"{v.metric} regressed")
+            failure.text = (
+                f"baseline {v.baseline:.6g}, campaign {v.campaign:.6g}; {v.test} p = "
+                f"{v.p_value:.3g}; worsening interval {v.interval}; tolerance {v.tolerance:g}"
+            )
+    return ET.tostring(root, encoding="unicode")

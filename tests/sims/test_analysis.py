@@ -1,0 +1,195 @@
+"""Campaign analysis: the runs table's touchdown point and events, the statistics of the report
+against known answers, the report rendering in a real browser, and regression verdicts: a
+campaign identical to its baseline passes, one with a degraded rangefinder fails on the
+metrics a late rangefinder hurts."""
+
+import json
+import math
+import shutil
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from sims import analysis, campaign, cli, regression
+from tests.sims.scenarios import closed_loop
+
+DEGRADED = [
+    {"name": "late_rangefinder", "target": "laser_rangefinder", "mode": "degraded", "factor": 0.02}
+]
+
+
+@pytest.fixture(scope="module")
+def campaigns(tmp_path_factory):
+    """A nominal campaign and the same with the rangefinder's received power at 2 %: it
+    reaches 420 m instead of 3 km (ispace M2's late acquisition); 120 runs each, same seed."""
+    root = tmp_path_factory.mktemp("campaigns")
+    out = {}
+    for name, faults in (("nominal", []), ("degraded", DEGRADED)):
+        d = closed_loop(faults=faults)
+        d["dispersions"] = {"vehicle.dry_mass": {"distribution": "norm", "scale": "3 kg"}}
+        campaign.run(d, runs=120, seed=3, out=root / name, traces_first=5)
+        out[name] = root / name
+    return out
+
+
+def test_the_runs_table_holds_the_touchdown_point_contact_and_events(campaigns):
+    runs = pd.read_parquet(campaigns["nominal"] / "runs.parquet")
+    assert list(runs.run) == list(range(120))
+    touched = runs.dropna(subset=["touchdown_downrange_m"])
+    # the landing error is the touchdown point's distance along the ground (track coordinates)
+    along = np.hypot(touched.touchdown_downrange_m, touched.touchdown_crossrange_m)
+    assert np.allclose(along, touched.landing_error_m, rtol=1e-12)
+    # and the site's East-North plane agrees with it within the curvature over < 1 km
+    flat = np.hypot(touched.touchdown_east_m, touched.touchdown_north_m)
+    assert np.allclose(flat, touched.landing_error_m, rtol=1e-4)
+    assert set(touched.contact) <= {f"footpad {k}" for k in range(1, 5)} | {"engine nozzle"}
+    assert runs.nav_position_error_m.notna().all() and (runs.descent_rate_mps.dropna() > 0).all()
+    kinds = [e["kind"] for e in runs.events[0]]
+    assert kinds[:2] == ["sensor_acquired", "phase_change"] and "engine_cutoff" in kinds
+    phase = next(e for e in runs.events[0] if e["kind"] == "phase_change")
+    assert phase["subject"] == "braking" and phase["value"] > 14_000.0  # estimated altitude
+
+
+def test_wilson_interval_matches_its_formula_and_known_values():
+    # Agresti & Coull (1998): 95 % interval of 0 successes in 10 is (0, 0.2775)
+    low, high = analysis.wilson_interval(0, 10)
+    assert low == pytest.approx(0.0, abs=1e-12) and high == pytest.approx(0.2775, abs=1e-4)
+    low, high = analysis.wilson_interval(97, 100)
+    assert low < 0.97 < high and high - low == pytest.approx(0.0731, abs=2e-3)
+
+
+def test_the_tolerance_bound_covers_what_it_says():
+    """299 samples is the least for 99 % at 95 % (1 - 0.99^299 = 0.9505: the maximum); with
+    more, the bound is the order statistic whose coverage is at least 99 % with probability
+    95 %, checked by simulation."""
+    assert analysis.tolerance_bound(np.arange(298.0)) == (None, 299)
+    assert analysis.tolerance_bound(np.arange(299.0)) == (298.0, 299)
+    rng = np.random.default_rng(1)
+    covered = 0
+    for _ in range(2000):
+        x = rng.exponential(size=1000)
+        bound, _ = analysis.tolerance_bound(x)
+        covered += stats.expon.cdf(bound) >= 0.99
+    assert covered / 2000 == pytest.approx(0.95, abs=3 * math.sqrt(0.95 * 0.05 / 2000) + 0.02)
+
+
+def test_the_covariance_ellipse_has_the_sigma_radii():
+    rng = np.random.default_rng(2)
+    x, y = rng.normal(10.0, 3.0, 20_000), rng.normal(-5.0, 1.0, 20_000)
+    ex, ey = analysis.covariance_ellipse(x, y, 2)
+    assert ex.max() - 10.0 == pytest.approx(6.0, rel=0.03)
+    assert ey.max() + 5.0 == pytest.approx(2.0, rel=0.03)
+
+
+def test_sensitivity_ranks_the_parameter_that_drives_failures_first():
+    rng = np.random.default_rng(3)
+    n = 400
+    runs = pd.DataFrame(
+        {
+            "vehicle.dry_mass": rng.normal(340, 3, n),
+            "vehicle.main_engine.max_thrust": rng.normal(2500, 25, n),
+            "landing_error_m": rng.exponential(200, n),
+        }
+    )
+    runs["outcome"] = np.where(runs["vehicle.main_engine.max_thrust"] < 2460, "crashed", "landed")
+    ranked = analysis.sensitivity(runs)
+    assert ranked[0][0] == "vehicle.main_engine.max_thrust" and ranked[0][1] < -0.2
+    assert abs(ranked[1][1]) < 0.15
+
+
+def test_a_campaign_identical_to_its_baseline_passes(campaigns, tmp_path, capsys):
+    base = tmp_path / "baseline.json"
+    assert cli.main(["baseline", str(campaigns["nominal"]), "--out", str(base)]) == 0
+    capsys.readouterr()
+    assert cli.main(["regress", str(campaigns["nominal"]), "--baseline", str(base)]) == 0
+    assert "0 of " in capsys.readouterr().out
+
+
+def test_a_degraded_rangefinder_fails_on_the_metrics_it_hurts(campaigns, tmp_path, capsys):
+    base = tmp_path / "baseline.json"
+    base.write_text(json.dumps(regression.baseline(campaigns["nominal"])))
+    junit, md = tmp_path / "regress.xml", tmp_path / "regress.md"
+    args = ["regress", str(campaigns["degraded"]), "--baseline", str(base)]
+    assert cli.main([*args, "--junit", str(junit), "--markdown", str(md)]) == 1
+    failed = {
+        line.split()[0] for line in capsys.readouterr().out.splitlines() if "REGRESSION" in line
+    }
+    # acquired at 600 m the rangefinder comes too late: landings fail with speed and tilt
+    assert {"success_rate", "cause.horizontal_speed", "horizontal_speed_mps.p99"} <= failed
+    assert "landing_error_m.p50" not in failed and "descent_rate_mps.p50" not in failed
+    suite = ET.parse(junit).getroot()
+    assert int(suite.get("failures")) == len(failed) == len(suite.findall("testcase/failure"))
+    assert "| success_rate |" in md.read_text() and "**regression**" in md.read_text()
+    # a tolerance on a metric lets its change pass
+    drop = float(
+        next(
+            v.interval[0]
+            for v in regression.regress(campaigns["degraded"], regression.read_baseline(base))
+            if v.metric == "success_rate"
+        )
+    )
+    assert cli.main([*args, "--tolerance", f"success_rate={drop + 0.01}"]) == 1
+    assert "success_rate" not in {
+        line.split()[0] for line in capsys.readouterr().out.splitlines() if "REGRESSION" in line
+    }
+
+
+def test_bad_regression_input_is_one_sentence(campaigns, tmp_path, capsys):
+    base = tmp_path / "baseline.json"
+    base.write_text("{}")
+    assert cli.main(["regress", str(campaigns["nominal"]), "--baseline", str(base)]) == 2
+    assert "not a baseline written by 'descent baseline'" in capsys.readouterr().err
+    base.write_text(json.dumps(regression.baseline(campaigns["nominal"])))
+    args = ["regress", str(campaigns["nominal"]), "--baseline", str(base)]
+    assert cli.main([*args, "--tolerance", "speed=1"]) == 2
+    assert "--tolerance speed: no such metric" in capsys.readouterr().err
+    assert cli.main([*args, "--tolerance", "success_rate=-1"]) == 2
+    assert cli.main(["report", str(tmp_path)]) == 2
+    assert "not a campaign folder" in capsys.readouterr().err
+
+
+def test_the_report_and_the_comparison_render_in_a_browser(campaigns, tmp_path, capsys):
+    """A real headless Chromium opens each HTML file from disk: every image loads, no console
+    errors, and the page is not blank."""
+    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.skip("Debian's chromium is not installed (.ci/run installs it with apt-get)")
+    out = tmp_path / "report.html"
+    assert cli.main(["report", str(campaigns["degraded"]), "--out", str(out)]) == 0
+    compare = tmp_path / "compare.html"
+    assert (
+        cli.main(
+            [
+                "compare",
+                str(campaigns["nominal"]),
+                str(campaigns["degraded"]),
+                "--out",
+                str(compare),
+            ]
+        )
+        == 0
+    )
+    text = out.read_text()
+    assert "late_rangefinder" in text and "Landing dispersion" in text and "<script" not in text
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        for page_file in (out, compare):
+            page = browser.new_page(viewport={"width": 1200, "height": 900})
+            errors = []
+            page.on("console", lambda m, errors=errors: m.type == "error" and errors.append(m.text))
+            page.on("pageerror", lambda e, errors=errors: errors.append(str(e)))
+            page.goto(page_file.as_uri())
+            loaded = page.evaluate(
+                "Array.from(document.images).map(i => i.complete && i.naturalWidth > 0)"
+            )
+            assert loaded and all(loaded), page_file
+            assert errors == []
+            shot = np.frombuffer(page.screenshot(full_page=True, type="jpeg"), np.uint8)
+            assert len(shot) > 20_000  # a blank page compresses to a few kB
+        browser.close()
+    sizes = {"report": out.stat().st_size, "compare": compare.stat().st_size}
+    assert all(s < 10 * 2**20 for s in sizes.values()), sizes
