@@ -76,6 +76,18 @@ def plan_for(source, runs, seed, traces_first):
     return Plan(text, label, runs, seed, traces_first, kinds)
 
 
+def plan_of(manifest):
+    """The Plan a campaign's manifest records."""
+    return Plan(
+        manifest["scenario_text"],
+        manifest["scenario"],
+        manifest["runs"],
+        manifest["campaign_seed"],
+        manifest["traces_first"],
+        tuple(manifest.get("sensor_kinds", ())),
+    )
+
+
 def kind_names(sc):
     """The sensor kinds a scenario's channels are."""
     return {spec.kind for spec in sc.sensors.channels.values()} if sc.sensors else set()
@@ -545,14 +557,7 @@ def resume(out, workers=None, executor="local", scheduler=None, batch_size=None,
             f"{out}: the scenario file {source} changed since this campaign started; "
             "start a new campaign"
         )
-    plan = Plan(
-        manifest["scenario_text"],
-        manifest["scenario"],
-        manifest["runs"],
-        manifest["campaign_seed"],
-        manifest["traces_first"],
-        tuple(manifest.get("sensor_kinds", ())),
-    )
+    plan = plan_of(manifest)
     if manifest.get("code_digest") != code_digest(plan.scenario):
         raise CampaignError(
             f"{out}: the code changed since this campaign started; results would not be "

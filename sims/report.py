@@ -59,15 +59,7 @@ def load(folder):
         raise CampaignError(f"{folder}: its tables cannot be read ({exc})") from None
     if traces is None or traces.empty:
         traces = pd.DataFrame(columns=["t_s", "run", "altitude_m", "altitude_est_m"])
-    sc = campaign.Plan(
-        manifest["scenario_text"],
-        manifest["scenario"],
-        manifest["runs"],
-        manifest["campaign_seed"],
-        manifest["traces_first"],
-        tuple(manifest.get("sensor_kinds", ())),
-    ).scenario
-    return manifest, sc, runs, traces
+    return manifest, campaign.plan_of(manifest).scenario, runs, traces
 
 
 def figure(fig):
