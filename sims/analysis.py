@@ -88,6 +88,7 @@ class FaultEffect:
     landed_when_occurred: tuple  # (rate, low, high)
     landed_otherwise: tuple
     first_reaction_s: float  # median time from activation to the first sensor-gate reaction
+    recovery_s: float  # median time from activation to the first sensor recovery
     windows: list  # (label, runs, landing rate) per quartile of a dispersed trigger
 
     @property
@@ -110,8 +111,8 @@ def fault_effects(runs):
             n, k = int(mask.sum()), int((landed & mask).sum())
             return (k / n if n else math.nan, *wilson_interval(k, n))
 
-        delays = [_reaction_delay(events, name) for events in runs.events[occurred] if len(events)]
-        delays = [d for d in delays if d is not None]
+        reactions = _delays(runs.events[occurred], name, SENSOR_REACTIONS)
+        recoveries = _delays(runs.events[occurred], name, ("sensor_recovered",))
         windows = []
         trigger = f"faults.{name}.trigger"
         if trigger in runs and occurred.sum() >= 8:
@@ -125,25 +126,31 @@ def fault_effects(runs):
                 occurred=int(occurred.sum()),
                 landed_when_occurred=rate(occurred),
                 landed_otherwise=rate(~occurred),
-                first_reaction_s=float(np.median(delays)) if delays else math.nan,
+                first_reaction_s=float(np.median(reactions)) if reactions else math.nan,
+                recovery_s=float(np.median(recoveries)) if recoveries else math.nan,
                 windows=windows,
             )
         )
     return sorted(effects, key=lambda e: -e.damage if math.isfinite(e.damage) else math.inf)
 
 
-def _reaction_delay(events, fault):
-    """Seconds from a fault's activation to the first sensor-gate reaction after it."""
-    start = next(
-        (e["t_s"] for e in events if e["kind"] == "fault_activated" and e["subject"] == fault),
-        None,
-    )
-    if start is None:
-        return None
-    return next(
-        (e["t_s"] - start for e in events if e["kind"] in SENSOR_REACTIONS and e["t_s"] >= start),
-        None,
-    )
+def _delays(event_lists, fault, kinds):
+    """Seconds from a fault's activation to the first event of the kinds after it, per run
+    that has both."""
+    out = []
+    for events in event_lists:
+        start = next(
+            (e["t_s"] for e in events if e["kind"] == "fault_activated" and e["subject"] == fault),
+            None,
+        )
+        delay = None
+        if start is not None:
+            delay = next(
+                (e["t_s"] - start for e in events if e["kind"] in kinds and e["t_s"] >= start), None
+            )
+        if delay is not None:
+            out.append(delay)
+    return out
 
 
 def sensitivity(runs):

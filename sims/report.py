@@ -281,14 +281,15 @@ def faults(runs):
             percent(*e.landed_otherwise),
             f"{100 * e.damage:.1f} points" if math.isfinite(e.damage) else "-",
             f"{e.first_reaction_s:.1f}" if math.isfinite(e.first_reaction_s) else "-",
+            f"{e.recovery_s:.1f}" if math.isfinite(e.recovery_s) else "-",
         )
         for e in effects
     ]
     windows = [(e.name, label, n, percent(rate)) for e in effects for label, n, rate in e.windows]
     return (
         "<h2>Faults</h2><p>Most damaging first: the drop in landing rate when the fault occurs "
-        "(95 % Wilson intervals), and the median time from its activation to the first reaction "
-        "of a sensor gate (rejection, latch-off or recovery).</p>"
+        "(95 % Wilson intervals), and the median times from its activation to the first reaction "
+        "of a sensor gate (rejection, latch-off or recovery) and to the first recovery.</p>"
         + table(
             (
                 "fault",
@@ -297,6 +298,7 @@ def faults(runs):
                 "landed without",
                 "drop",
                 "first reaction [s]",
+                "recovery [s]",
             ),
             rows,
         )

@@ -193,3 +193,35 @@ def test_the_report_and_the_comparison_render_in_a_browser(campaigns, tmp_path, 
         browser.close()
     sizes = {"report": out.stat().st_size, "compare": compare.stat().st_size}
     assert all(s < 10 * 2**20 for s in sizes.values()), sizes
+
+
+def test_fault_effects_rank_the_damaging_fault_and_time_the_gate_reactions():
+    rng = np.random.default_rng(4)
+    n = 200
+    runs = pd.DataFrame(
+        {
+            "faults.harmless.occurs": rng.random(n) < 0.5,
+            "faults.bad.occurs": rng.random(n) < 0.5,
+            "faults.bad.trigger": rng.uniform(100.0, 500.0, n),
+        }
+    )
+    runs["outcome"] = np.where(runs["faults.bad.occurs"], "crashed", "landed")
+
+    def events(row):
+        out = []
+        if row["faults.bad.occurs"]:
+            t = row["faults.bad.trigger"]
+            out += [
+                {"t_s": t, "kind": "fault_activated", "subject": "bad", "value": 0.0},
+                {"t_s": t + 2.0, "kind": "measurement_rejected", "subject": "lrf", "value": 30.0},
+                {"t_s": t + 5.0, "kind": "sensor_recovered", "subject": "lrf", "value": 30.0},
+            ]
+        return out
+
+    runs["events"] = [events(row) for _, row in runs.iterrows()]
+    bad, harmless = analysis.fault_effects(runs)
+    assert (bad.name, harmless.name) == ("bad", "harmless")
+    assert bad.landed_when_occurred[0] == 0.0 and bad.landed_otherwise[0] == 1.0
+    assert bad.damage == 1.0 and abs(harmless.damage) < 0.2
+    assert (bad.first_reaction_s, bad.recovery_s) == (2.0, 5.0)
+    assert len(bad.windows) == 4 and all(rate == 0.0 for _, _, rate in bad.windows)
