@@ -103,6 +103,14 @@ def altitude(site, tiles, heights, r_mcmf):
 
 
 @njit(cache=True)
+def altitude_at(surface, r_mci, t_s, rotation_rate_radps):
+    """Radial height [m] above a surface (`TruthTerrain` or `OnboardMap`) of an inertial point
+    at t_s [s], the Moon turning at rotation_rate_radps."""
+    r_mcmf = frames.mci_to_mcmf(r_mci, t_s, rotation_rate_radps)
+    return altitude(surface.site, surface.tiles, surface.heights, r_mcmf)
+
+
+@njit(cache=True)
 def surface_normal(site, tiles, heights, r_mcmf):
     """Unit upward normal of the terrain beneath a Moon-fixed point, MCMF components."""
     x, y, _ = frames.track_coordinates(site, r_mcmf)

@@ -151,9 +151,7 @@ def local_to_mci(axes, v_local, t_s, omega):
 @njit(cache=True)
 def estimated_altitude(nav, onboard_map, t_s, omega):
     """Height [m] of the estimated position above the onboard terrain model."""
-    r_mcmf = frames.mci_to_mcmf(vector.load(nav.r_mci_m, 0), t_s, omega)
-    m = onboard_map
-    return terrain.altitude(m.site, m.tiles, m.heights, r_mcmf)
+    return terrain.altitude_at(onboard_map, vector.load(nav.r_mci_m, 0), t_s, omega)
 
 
 @njit(cache=True)
@@ -229,8 +227,9 @@ def _measurement_updates(fsw, state, gates, queue, t_s, grav, map_view, events, 
         gate_state = gates[meas.channel]
         if gate_state.latched_off:
             continue
-        if not posed:  # the covariance and the pose are brought up to date once per cycle
+        if not posed:  # the covariance is brought up to date once per cycle
             ekf.propagate_covariance(nav, p.nav_noise, grav.gm_m3ps2)
+        # the pose is refilled before each update: the previous update moved the estimate
         bus.fill_pose(
             state.pose,
             t_s,

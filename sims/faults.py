@@ -35,7 +35,7 @@ import math
 import numpy as np
 from numba import njit
 
-from dynamics import frames, terrain, vector
+from dynamics import terrain, vector
 from dynamics.truth import X_R
 from gnc import flight_software, modes
 from sensors import random_stream
@@ -92,7 +92,7 @@ def update(faults, fstates, held, log, tt, omega, t_s, x):
     terrain; x its truth state."""
     channel_states, imu_state, fsw_state, gates = held
     events, n_events = log
-    altitude = math.nan
+    r_mci, altitude = vector.load(x, X_R), math.nan
     for i in range(faults.shape[0]):
         f, st = faults[i], fstates[i]
         if not f.occurs or st.ended:
@@ -103,10 +103,11 @@ def update(faults, fstates, held, log, tt, omega, t_s, x):
             st.active = False
             st.ended = True
             _set_held_effects(f, channel_states, imu_state, False)
-            modes.log(events, n_events, t_s, modes.FAULT_ENDED, i, _altitude(tt, omega, x, t_s))
+            altitude_now_m = terrain.altitude_at(tt, r_mci, t_s, omega)
+            modes.log(events, n_events, t_s, modes.FAULT_ENDED, i, altitude_now_m)
             continue
         if f.trigger == ALTITUDE and math.isnan(altitude):
-            altitude = _altitude(tt, omega, x, t_s)
+            altitude = terrain.altitude_at(tt, r_mci, t_s, omega)
         if not _triggered(f, st, t_s, altitude, fsw_state, events, n_events):
             continue
         st.active = True
@@ -114,13 +115,8 @@ def update(faults, fstates, held, log, tt, omega, t_s, x):
         _set_held_effects(f, channel_states, imu_state, True)
         if f.target == FLIGHT_COMPUTER:
             flight_software.reset(fsw_state, gates, t_s, f.reboot_time_s, f.relight_delay_s)
-        modes.log(events, n_events, t_s, modes.FAULT_ACTIVATED, i, _altitude(tt, omega, x, t_s))
-
-
-@njit(cache=True)
-def _altitude(tt, omega, x, t_s):
-    r_mcmf = frames.mci_to_mcmf(vector.load(x, X_R), t_s, omega)
-    return terrain.altitude(tt.site, tt.tiles, tt.heights, r_mcmf)
+        altitude_now_m = terrain.altitude_at(tt, r_mci, t_s, omega)
+        modes.log(events, n_events, t_s, modes.FAULT_ACTIVATED, i, altitude_now_m)
 
 
 @njit(cache=True)

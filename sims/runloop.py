@@ -134,12 +134,6 @@ def _diverged(x, max_rate):
 
 
 @njit(cache=True)
-def _true_altitude(tt, x, t_s, omega):
-    r_mcmf = frames.mci_to_mcmf(vector.load(x, X_R), t_s, omega)
-    return terrain.altitude(tt.site, tt.tiles, tt.heights, r_mcmf)
-
-
-@njit(cache=True)
 def _check_touchdown(run, tt, contact_points, limits, work, t_s, dt, omega, summary):
     """If a contact point of the lander (truth state work.x at t_s) touches the terrain,
     record the touchdown and its outcome class in the summary. The touchdown state is the
@@ -385,7 +379,8 @@ def simulate(k, shared, per_run, states, outputs, work):
                     throttle_cmd = fsw_state.throttle_command
                     phase = fsw_state.phase
                     altitude_est = fsw_state.altitude_est_m
-                    error = abs(altitude_est - _true_altitude(tt, x, t, omega))
+                    altitude_true = terrain.altitude_at(tt, vector.load(x, X_R), t, omega)
+                    error = abs(altitude_est - altitude_true)
                     summary.max_altitude_error_m = max(summary.max_altitude_error_m, error)
                     v_error = vector.norm(
                         vector.sub(vector.load(fsw_state.nav.v_mci_mps, 0), vector.load(x, X_V))
@@ -500,7 +495,7 @@ def simulate(k, shared, per_run, states, outputs, work):
         )
         summary.nav_altitude_error_m = flight_software.estimated_altitude(
             nav, onboard_map, t, omega
-        ) - _true_altitude(tt, x, t, omega)
+        ) - terrain.altitude_at(tt, vector.load(x, X_R), t, omega)
 
 
 @intrinsic
