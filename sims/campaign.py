@@ -341,6 +341,19 @@ class Results:
             raise CampaignError(f"{path}: corrupt, it lacks {', '.join(map(repr, missing))}")
         return data
 
+    def runs(self):
+        """The runs table (pandas) of the finished campaign."""
+        path = self.out / "runs.parquet"
+        if not path.is_file():
+            raise CampaignError(
+                f"{self.out}: no runs.parquet: the campaign has not finished (resume it with "
+                f"'descent mc --resume {self.out}')"
+            )
+        try:
+            return pq.read_table(path).to_pandas()
+        except (OSError, ValueError) as exc:
+            raise CampaignError(f"{path}: cannot be read ({exc})") from None
+
     def write_manifest(self, manifest):
         text = json.dumps(manifest, indent=2) + "\n"
         results.write_atomically(self.out / "manifest.json", lambda f: f.write(text.encode()))

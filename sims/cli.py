@@ -179,11 +179,11 @@ def tolerances(items):
     return out
 
 
-def html_out(path, default):
-    out = path if path is not None else default
-    if out.is_dir() or not out.parent.is_dir():
-        raise UsageError(f"--out {out}: not a file in an existing folder")
-    return out
+def out_file(path, flag):
+    """path, checked to be a file that can be written in an existing folder (given as flag)."""
+    if path.is_dir() or not path.parent.is_dir():
+        raise UsageError(f"{flag} {path}: not a file in an existing folder")
+    return path
 
 
 def cmd_run(args):
@@ -254,7 +254,7 @@ def cmd_mc(args):
 def cmd_report(args):
     from sims import report, results
 
-    out = html_out(args.out, args.campaign / "report.html")
+    out = out_file(args.out or args.campaign / "report.html", "--out")
     text = report.build(args.campaign)
     results.write_atomically(out, lambda f: f.write(text.encode()))
     print(f"wrote {out}")
@@ -264,7 +264,7 @@ def cmd_report(args):
 def cmd_compare(args):
     from sims import report, results
 
-    out = html_out(args.out, args.second / "compare.html")
+    out = out_file(args.out or args.second / "compare.html", "--out")
     text = report.compare(args.first, args.second)
     results.write_atomically(out, lambda f: f.write(text.encode()))
     print(f"wrote {out}")
@@ -274,7 +274,7 @@ def cmd_compare(args):
 def cmd_baseline(args):
     from sims import regression, results
 
-    out = html_out(args.out, args.out)
+    out = out_file(args.out, "--out")
     text = json.dumps(regression.baseline(args.campaign)) + "\n"
     results.write_atomically(out, lambda f: f.write(text.encode()))
     print(f"wrote {out}")
@@ -284,13 +284,20 @@ def cmd_baseline(args):
 def cmd_regress(args):
     from sims import regression, results
 
+    writers = [
+        (out_file(path, flag), text)
+        for path, flag, text in (
+            (args.junit, "--junit", regression.junit),
+            (args.markdown, "--markdown", regression.markdown),
+        )
+        if path is not None
+    ]
     base = regression.read_baseline(args.baseline)
     verdicts = regression.regress(args.campaign, base, args.alpha, tolerances(args.tolerance))
     print(regression.text_table(verdicts))
-    for path, text in ((args.junit, regression.junit), (args.markdown, regression.markdown)):
-        if path is not None:
-            content = text(verdicts)
-            results.write_atomically(html_out(path, path), lambda f, c=content: f.write(c.encode()))
+    for path, text in writers:
+        content = text(verdicts)
+        results.write_atomically(path, lambda f, c=content: f.write(c.encode()))
     failed = [v.metric for v in verdicts if not v.passed]
     print(
         f"{len(failed)} of {len(verdicts)} metrics regressed"

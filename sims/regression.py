@@ -15,7 +15,6 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
 import numpy as np
-import pyarrow.parquet as pq
 from scipy import stats
 
 from sims.errors import CampaignError
@@ -33,22 +32,16 @@ METRICS = (
 )
 
 
-def _runs(folder):
-    path = folder / "runs.parquet"
-    if not path.is_file():
-        raise CampaignError(f"{folder}: no runs.parquet; not a finished campaign folder")
-    try:
-        return pq.read_table(path).to_pandas()
-    except (OSError, ValueError) as exc:
-        raise CampaignError(f"{path}: cannot be read ({exc})") from None
-
-
 def baseline(folder):
     """The baseline (a JSON-ready dict) of the finished campaign in folder."""
     from sims import campaign
 
-    manifest = campaign.Results(folder).manifest()
-    runs = _runs(folder)
+    store = campaign.Results(folder)
+    return baseline_of(store.manifest(), store.runs())
+
+
+def baseline_of(manifest, runs):
+    """The baseline of a campaign from its manifest and runs table."""
     landed = runs.outcome == "landed"
     samples = {}
     for column, _, _, which in METRICS:
@@ -119,6 +112,11 @@ def metric_names(base):
 
 def regress(folder, base, alpha=0.01, tolerances=None):
     """Verdicts of the campaign in folder against a baseline dict."""
+    return verdicts(baseline(folder), base, alpha, tolerances)
+
+
+def verdicts(current, base, alpha=0.01, tolerances=None):
+    """Verdicts of a campaign's baseline dict against a reference baseline dict."""
     tolerances = dict(tolerances or {})
     unknown = sorted(set(tolerances) - set(metric_names(base)))
     if unknown:
@@ -126,10 +124,9 @@ def regress(folder, base, alpha=0.01, tolerances=None):
             f"--tolerance {unknown[0]}: no such metric; expected one of "
             + ", ".join(metric_names(base))
         )
-    current = baseline(folder)
-    verdicts = [_success(base, current, alpha, tolerances.get("success_rate", 0.0))]
+    checks = [_success(base, current, alpha, tolerances.get("success_rate", 0.0))]
     for cause in sorted(set(base["causes"]) | set(current["causes"])):
-        verdicts.append(_cause(base, current, cause, alpha, tolerances.get(f"cause.{cause}", 0.0)))
+        checks.append(_cause(base, current, cause, alpha, tolerances.get(f"cause.{cause}", 0.0)))
     rng = np.random.default_rng(20261201)  # bootstrap draws: the same verdict every time
     for column, qs, worse, _ in METRICS:
         a, b = np.asarray(base["samples"][column]), np.asarray(current["samples"][column])
@@ -137,11 +134,11 @@ def regress(folder, base, alpha=0.01, tolerances=None):
             continue
         sign = 1.0 if worse == "higher" else -1.0
         name = f"{column}.distribution"
-        verdicts.append(_distribution(name, a, b, sign, alpha, tolerances.get(name, 0.0)))
+        checks.append(_distribution(name, a, b, sign, alpha, tolerances.get(name, 0.0)))
         for q in qs:
             name = f"{column}.p{q}"
-            verdicts.append(_percentile(name, a, b, q, sign, alpha, tolerances.get(name, 0.0), rng))
-    return verdicts
+            checks.append(_percentile(name, a, b, q, sign, alpha, tolerances.get(name, 0.0), rng))
+    return checks
 
 
 def _success(base, current, alpha, tolerance):

@@ -45,18 +45,12 @@ def load(folder):
     from sims import campaign
 
     store = campaign.Results(folder)
-    manifest = store.manifest()
-    runs_path, traces_path = store.out / "runs.parquet", store.out / "traces.parquet"
-    if not runs_path.is_file():
-        raise CampaignError(
-            f"{folder}: no runs.parquet: the campaign has not finished (resume it with "
-            f"'descent mc --resume {folder}')"
-        )
+    manifest, runs = store.manifest(), store.runs()
+    traces_path = store.out / "traces.parquet"
     try:
-        runs = pq.read_table(runs_path).to_pandas()
         traces = pq.read_table(traces_path).to_pandas() if traces_path.is_file() else None
     except (OSError, ValueError) as exc:
-        raise CampaignError(f"{folder}: its tables cannot be read ({exc})") from None
+        raise CampaignError(f"{traces_path}: cannot be read ({exc})") from None
     if traces is None or traces.empty:
         traces = pd.DataFrame(columns=["t_s", "run", "altitude_m", "altitude_est_m"])
     return manifest, campaign.plan_of(manifest).scenario, runs, traces
@@ -402,7 +396,8 @@ def compare(first, second):
     )
     ax.set_aspect("equal")
     ax.legend()
-    verdicts = regression.regress(second, regression.baseline(first))
+    reference, current = (regression.baseline_of(manifest, runs) for manifest, _, runs, _ in (a, b))
+    verdicts = regression.verdicts(current, reference)
     metrics = [
         (
             v.metric,

@@ -147,6 +147,9 @@ def test_bad_regression_input_is_one_sentence(campaigns, tmp_path, capsys):
     assert cli.main([*args, "--tolerance", "speed=1"]) == 2
     assert "--tolerance speed: no such metric" in capsys.readouterr().err
     assert cli.main([*args, "--tolerance", "success_rate=-1"]) == 2
+    md = tmp_path / "regress.md"
+    assert cli.main([*args, "--junit", str(tmp_path / "no" / "r.xml"), "--markdown", str(md)]) == 2
+    assert "--junit" in capsys.readouterr().err and not md.exists()  # nothing half-written
     assert cli.main(["report", str(tmp_path)]) == 2
     assert "not a campaign folder" in capsys.readouterr().err
 
