@@ -11,8 +11,15 @@
   surfaces hold mostly old, softened craters.
 """
 
+import functools
+import math
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit
+from scipy import special
+
+from dynamics.terrain import REGION_SIGMAS_M
 
 CRATER_DTYPE = np.dtype(
     [
@@ -88,3 +95,83 @@ def render(heights, downrange_min_m, crossrange_min_m, spacing_m, craters, min_d
                 dy = crossrange_min_m + j * spacing_m - c.crossrange_m
                 rho = np.sqrt(dx * dx + dy * dy) / radius
                 heights[i, j] += profile_m(rho, c.depth_m, c.rim_height_m)
+
+
+class ReliefStatistics(NamedTuple):
+    """Statistics of the relief of crater populations: its rms height [m], its correlation
+    length along a track [m], and the variance [m^2] a plane over a Gaussian region of each
+    extent of `dynamics.terrain.REGION_SIGMAS_M` leaves of it."""
+
+    rms_m: float
+    correlation_m: float
+    unexplained_m2: np.ndarray
+
+
+@functools.cache
+def relief_statistics(populations):
+    """`ReliefStatistics` of crater populations, a tuple of (density_scale, d_min_m, d_max_m).
+
+    The craters are a Poisson field of shapes, so by Campbell's theorem the power spectrum of
+    their summed heights is the intensity-weighted one of a single crater:
+    S(k) = integral n(D) E[a^2] |F_D(k)|^2 dD, with n(D) = 2 K s D^-3 the differential
+    equilibrium density, a the degradation factor and F_D(k) = D^3 G(k D) the Fourier
+    transform of a crater of diameter D (the profile scales with D; G is a unit crater's
+    Hankel transform). Their mean is integral n(D) E[a] D^3 V_1 dD (V_1: a unit crater's net
+    volume); the rms is sqrt(variance + mean^2).
+
+    The variance is integral S d^2k / (2 pi)^2. The correlation length is the integral of
+    the correlation along a track, one way, for an isotropic field integral S dk / (2 pi var):
+    samples of the relief every ds along a track (ds small against it) hold as much
+    information on a slowly varying quantity as independent ones every 2 length / ds samples,
+    bowls and rims included. Over a region N(0, s^2 I) about an estimate, the residual of the
+    best plane at the true point (the region's mean and mean gradient, by Stein's lemma)
+    passes each wavenumber with |H(k)|^2 = 1 - exp(-s^2 k^2) (1 + s^2 k^2) on average over the
+    true point's offset: the variance left is integral S |H|^2 d^2k / (2 pi)^2.
+    """
+    sigmas = REGION_SIGMAS_M
+    populations = [p for p in populations if p[0] > 0.0 and p[2] > p[1]]
+    if not populations:
+        return ReliefStatistics(0.0, 0.0, np.zeros_like(sigmas))
+    a, b = DEGRADATION_RANGE
+    mean_a, mean_square_a = (a + b) / 2, (a * a + a * b + b * b) / 3
+    q, transform, volume = _unit_crater_transform()
+    smallest, largest = min(p[1] for p in populations), max(p[2] for p in populations)
+    k = np.geomspace(1e-3 / largest, q[-1] / smallest, 1500)
+    spectrum, mean = np.zeros_like(k), 0.0
+    for density_scale, d_min, d_max in populations:
+        diameters = np.geomspace(d_min, d_max, 300)
+        intensity = 2.0 * TRASK_EQUILIBRIUM_K_PER_M2 * density_scale
+        mean += intensity * mean_a * volume * (d_max - d_min)
+        g2 = np.interp(k[:, None] * diameters[None, :], q, transform**2, right=0.0)
+        spectrum += intensity * mean_square_a * np.trapezoid(diameters**3 * g2, diameters, axis=1)
+
+    variance = np.trapezoid(spectrum * k, k) / (2 * math.pi)
+    length = np.trapezoid(spectrum, k) / (2 * math.pi) / variance
+    unexplained = np.zeros_like(sigmas)
+    for i, s in enumerate(sigmas):
+        u = (s * k) ** 2
+        unexplained[i] = np.trapezoid(spectrum * (-np.expm1(-u) - u * np.exp(-u)) * k, k)
+    unexplained /= 2 * math.pi
+    unexplained.flags.writeable = False
+    return ReliefStatistics(math.sqrt(variance + mean * mean), float(length), unexplained)
+
+
+@functools.cache
+def _unit_crater_transform():
+    """(q [rad per diameter], G(q) [m^3 per m^3], V_1): the Hankel transform
+    G(q) = 2 pi integral g(r) J0(q r) r dr of a fresh crater of unit diameter, and its net
+    volume V_1 = G(0)."""
+    r = np.linspace(0.0, EJECTA_EXTENT_RADII * 0.5, 6001)
+    g = _profiles(r / 0.5)
+    q = np.concatenate([[0.0], np.geomspace(1e-3, 2e3, 3000)])
+    transform = np.array([2 * math.pi * np.trapezoid(g * special.j0(x * r) * r, r) for x in q])
+    return q, transform, float(transform[0])
+
+
+@njit(cache=True)
+def _profiles(rho):
+    """Heights of a fresh crater of unit diameter at distances rho (in radii)."""
+    out = np.empty_like(rho)
+    for i in range(rho.shape[0]):
+        out[i] = profile_m(rho[i], PIKE_DEPTH_RATIO, PIKE_RIM_RATIO)
+    return out

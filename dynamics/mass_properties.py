@@ -38,9 +38,11 @@ def evaluate(mp, mass_kg, com_out, inertia_out, inertia_inv_out):
     """Centre of mass [m], inertia and its inverse about it, for total mass mass_kg, in place."""
     m_dry = mp.dry_mass_kg
     m_prop = max(mass_kg - m_dry, 0.0)
-    m = m_dry + m_prop
+    com = vector.weighted_mean(
+        vector.load(mp.dry_com_m, 0), m_dry, vector.load(mp.propellant_com_m, 0), m_prop
+    )
     for i in range(3):
-        com_out[i] = (m_dry * mp.dry_com_m[i] + m_prop * mp.propellant_com_m[i]) / m
+        com_out[i] = com[i]
     fill = m_prop / mp.propellant_capacity_kg if mp.propellant_capacity_kg > 0.0 else 0.0
     for i in range(3):
         for j in range(3):

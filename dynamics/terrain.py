@@ -28,6 +28,11 @@ TILE_DTYPE = np.dtype(
 )
 
 
+# Extents (1 sigma) of the Gaussian regions for which an onboard map knows how much of its
+# relief no plane over them explains (`OnboardMap.unexplained_relief_m2`): 1 m to 4 km.
+REGION_SIGMAS_M = 2.0 ** (np.arange(25) / 2)
+
+
 class TruthTerrain(NamedTuple):
     """The true surface: what sensors see and the lander touches (site datum, tiles, heights)."""
 
@@ -37,14 +42,20 @@ class TruthTerrain(NamedTuple):
 
 
 class OnboardMap(NamedTuple):
-    """The flight software's terrain model: its site datum, its map tiles and their heights, and
-    the 1-sigma error it assumes for those heights [m]. A distinct type from `TruthTerrain`:
-    compiled code that reads `height_error_m` cannot be handed the truth."""
+    """The flight software's terrain model: its site datum, its map tiles and their heights;
+    the error it assumes for those heights, 1 sigma [m] and the distance over which it stays
+    correlated [m]; and statistics of the relief it holds: for a region of each extent of
+    REGION_SIGMAS_M the variance no plane over it explains [m^2], and its correlation length
+    along a track [m] (`dynamics.craters.relief_statistics`). A distinct type from
+    `TruthTerrain`: compiled code that reads `height_error_m` cannot be handed the truth."""
 
     site: np.void
     tiles: np.ndarray
     heights: np.ndarray
     height_error_m: float
+    error_correlation_m: float
+    unexplained_relief_m2: np.ndarray
+    relief_correlation_m: float
 
 
 def steepest_slope(grids):
@@ -92,6 +103,69 @@ def height_and_gradient(tiles, heights, downrange_m, crossrange_m):
         dh_dv = (1 - fu) * (h01 - h00) + fu * (h11 - h10)
         return h, dh_du * t.per_metre, dh_dv * t.per_metre
     return 0.0, 0.0, 0.0
+
+
+# Probabilists' Gauss-Hermite rule of five nodes: E[g(s)] for s ~ N(0, 1), exact for g a
+# polynomial of degree up to 9 (numpy.polynomial.hermite_e.hermegauss(5), weights normalised).
+GAUSS_HERMITE_NODES = (
+    -2.856970013872806,
+    -1.355626179974266,
+    0.0,
+    1.355626179974266,
+    2.856970013872806,
+)
+GAUSS_HERMITE_WEIGHTS = (
+    0.0112574113277207,
+    0.2220759220056126,
+    0.5333333333333333,
+    0.2220759220056126,
+    0.0112574113277207,
+)
+SMALLEST_REGION_M = 0.5  # floor on the 1-sigma extent of a region (well below any map spacing)
+
+
+@njit(cache=True)
+def plane_over_region(tiles, heights, downrange_m, crossrange_m, c_xx, c_xy, c_yy):
+    """The terrain as a plane over a Gaussian region of a point's uncertain horizontal position
+    (mean (downrange, crossrange), covariance [[c_xx, c_xy], [c_xy, c_yy]] in m^2): the
+    regression of the height on the position weighted by that distribution (statistical
+    linearisation, as in SITAN terrain-aided navigation: Hostetler & Andreas 1983, IEEE TAC
+    28(3), 315-323). Where the region is small it is the local slope; where it covers many
+    craters, their mean tilt. Returns (mean height [m], dh/d(downrange), dh/d(crossrange)),
+    by a 5 x 5 Gauss-Hermite rule in the region's Cholesky coordinates (the mean gradient
+    over the region, by Stein's lemma). What the plane leaves out is not taken from these 25
+    samples, which step over craters smaller than the region: see `unexplained_relief`."""
+    floor = SMALLEST_REGION_M * SMALLEST_REGION_M
+    l11 = math.sqrt(c_xx + floor)
+    l21 = c_xy / l11
+    l22 = math.sqrt(max(c_yy + floor - l21 * l21, floor))
+    mean = slope_s = slope_t = 0.0
+    for i in range(5):
+        s = GAUSS_HERMITE_NODES[i]
+        for j in range(5):
+            t = GAUSS_HERMITE_NODES[j]
+            w = GAUSS_HERMITE_WEIGHTS[i] * GAUSS_HERMITE_WEIGHTS[j]
+            h, _, _ = height_and_gradient(
+                tiles, heights, downrange_m + l11 * s, crossrange_m + l21 * s + l22 * t
+            )
+            mean += w * h
+            slope_s += w * h * s
+            slope_t += w * h * t
+    # {1, s, t} are orthonormal under the rule: the regression coefficients are projections
+    gradient_t = slope_t / l22
+    gradient_s = (slope_s - l21 * gradient_t) / l11
+    return mean, gradient_s, gradient_t
+
+
+@njit(cache=True)
+def unexplained_relief(onboard_map, sigma_m):
+    """Variance [m^2] of the map's relief that a plane over a region of extent sigma_m leaves,
+    as its statistics expect (interpolated in log extent, held beyond the table's ends)."""
+    table = onboard_map.unexplained_relief_m2
+    u = math.log2(max(sigma_m, REGION_SIGMAS_M[0])) * 2.0  # REGION_SIGMAS_M[k] = 2^(k / 2)
+    k = min(int(u), table.shape[0] - 2)
+    f = min(u - k, 1.0)
+    return (1.0 - f) * table[k] + f * table[k + 1]
 
 
 @njit(cache=True)

@@ -43,6 +43,17 @@ def unit(a):
 
 
 @njit(cache=True)
+def weighted_mean(a, weight_a, b, weight_b):
+    """(weight_a a + weight_b b) / (weight_a + weight_b): e.g. the centre of two masses."""
+    total = weight_a + weight_b
+    return (
+        (weight_a * a[0] + weight_b * b[0]) / total,
+        (weight_a * a[1] + weight_b * b[1]) / total,
+        (weight_a * a[2] + weight_b * b[2]) / total,
+    )
+
+
+@njit(cache=True)
 def matvec(m, a):
     """Product of a 3x3 array and a 3-tuple."""
     return (

@@ -27,6 +27,7 @@ PHASE_TARGET_DTYPE = np.dtype(
         ("velocity_mps", np.float64, (3,)),  # along local (downrange, crossrange, up)
         ("acceleration_mps2", np.float64, (3,)),  # used by k != 6
         ("throttle_design", np.float64),  # most throttle the planned flight may use, sets t_go
+        ("position_hold_s", np.float64),  # horizontal position not chased in the last seconds
     ],
     align=True,
 )
@@ -50,11 +51,14 @@ FSW_DTYPE = np.dtype(
         ("dry_mass_kg", np.float64),
         ("low_propellant_kg", np.float64),
         ("rcs_min_on_time_s", np.float64),  # pulse dead band of its RCS modulation
-        ("com_body_m", np.float64, (3,)),  # centre of mass at PDI (sensor lever arms)
+        # centres of mass of the dry vehicle and of the propellant: the lander's, at the
+        # estimated mass, sets the sensors' lever arms
+        ("dry_com_body_m", np.float64, (3,)),
+        ("propellant_com_body_m", np.float64, (3,)),
         ("nav_noise", ekf.NAV_NOISE_DTYPE),
         # 1 sigma of the navigation error it starts with (position and velocity along local
-        # downrange, crossrange, up; attitude; gyro and accelerometer biases): at PDI, and
-        # again after a computer reset
+        # downrange, crossrange, up; attitude; the IMU's biases, scale factors and
+        # misalignments): at PDI, and again after a computer reset
         ("initial_sigma", np.float64, (ekf.N_ERR,)),
     ],
     align=True,
@@ -242,9 +246,15 @@ def _measurement_updates(fsw, state, gates, queue, t_s, grav, map_view, events, 
                 nav.q_body_to_mci[3],
             ),
             vector.load(nav.rate_body_radps, 0),
-            vector.load(p.com_body_m, 0),
+            vector.weighted_mean(
+                vector.load(p.dry_com_body_m, 0),
+                p.dry_mass_kg,
+                vector.load(p.propellant_com_body_m, 0),
+                max(state.mass_est_kg - p.dry_mass_kg, 0.0),
+            ),
             omega,
         )
+        state.pose.position_cov_mci_m2[:, :] = nav.P[ekf.DR : ekf.DR + 3, ekf.DR : ekf.DR + 3]
         posed = True
         verdict, nis, _ = updates.update(
             nav, channel, gate_state, fsw.knowledge, state.pose, map_view, meas, state.model
@@ -271,8 +281,9 @@ def reset(state, gates, t_s, reboot_time_s, relight_delay_s):
 def _restart(p, state, t_s, grav, c, s, site, events, n_events):
     """Restart after a reset from what survives it (the navigation state saved at the reset,
     the mass estimate, the configuration): dead-reckon the saved state under gravity over
-    the time the computer was off, forget the bias estimates, re-initialise the covariance
-    to the PDI uncertainty (local axes at the estimate), and restart the current phase."""
+    the time the computer was off, forget the bias and scale-factor estimates, re-initialise
+    the covariance to the PDI uncertainty (local axes at the estimate), and restart the
+    current phase."""
     nav = state.nav
     t = state.reset_time_s
     while t < t_s:
@@ -283,6 +294,9 @@ def _restart(p, state, t_s, grav, c, s, site, events, n_events):
     for i in range(3):
         nav.gyro_bias_radps[i] = 0.0
         nav.accel_bias_mps2[i] = 0.0
+        nav.accel_thrust_axis_error[i] = 0.0
+        for j in range(3):
+            nav.gyro_matrix_error[i, j] = 0.0
         state.thrust_direction_mci[i] = 0.0
     r_mcmf = frames.mci_to_mcmf(vector.load(nav.r_mci_m, 0), t_s, grav.rotation_rate_radps)
     down, left, up = frames.local_track_axes(site, r_mcmf)
@@ -350,15 +364,14 @@ def cycle(
     # --- guidance: thrust acceleration in guidance coordinates
     if state.phase == modes.BRAKING or state.phase == modes.APPROACH:
         tgt = p.braking if state.phase == modes.BRAKING else p.approach
+        t_go = state.phase_end_s - t_s
+        r_f = vector.load(tgt.position_m, 0)
+        v_f = vector.load(tgt.velocity_mps, 0)
+        a_f = vector.load(tgt.acceleration_mps2, 0)
+        if t_go < tgt.position_hold_s:
+            r_f = powered_descent.holding_position(tgt.gain, r_site, v_site, r_f, v_f, a_f, t_go)
         u = powered_descent.thrust_acceleration(
-            tgt.gain,
-            r_site,
-            v_site,
-            vector.load(tgt.position_m, 0),
-            vector.load(tgt.velocity_mps, 0),
-            vector.load(tgt.acceleration_mps2, 0),
-            g_site,
-            state.phase_end_s - t_s,
+            tgt.gain, r_site, v_site, r_f, v_f, a_f, g_site, t_go
         )
     elif state.phase == modes.TERMINAL:
         a = powered_descent.terminal_acceleration(

@@ -43,6 +43,10 @@ POSE_DTYPE = np.dtype(
         ("v_mcmf_mps", np.float64, (3,)),  # relative to the surface
         ("q_body_to_mcmf", np.float64, (4,)),
         ("com_body_m", np.float64, (3,)),  # centre of mass in body axes (sensor lever arms)
+        # the flight software's covariance of its position estimate, MCI [m^2] (zero for the
+        # truth): a model uses it to linearise over where the lander may be, not only at the
+        # estimate
+        ("position_cov_mci_m2", np.float64, (3, 3)),
     ],
     align=True,
 )
@@ -66,6 +70,7 @@ MEASUREMENT_DTYPE = np.dtype(
         ("m", np.int64),
         ("t_s", np.float64),  # time of validity
         ("deliver_s", np.float64),  # when the flight software gets it; inf = empty queue slot
+        ("period_s", np.float64),  # the channel's sampling period
         ("y", np.float64, (MAX_DIMENSION,)),
         ("sigma", np.float64, (MAX_DIMENSION,)),
     ],
@@ -111,7 +116,10 @@ SURFACE_DTYPE = np.dtype(
         ("n_tiles", np.int64),
         ("heights", np.int64),
         ("n_heights", np.int64),
-        ("height_error_m", np.float64),  # onboard maps only
+        ("height_error_m", np.float64),  # onboard maps only: their error statistics
+        ("error_correlation_m", np.float64),
+        ("unexplained_relief_m2", np.float64, terrain.REGION_SIGMAS_M.shape),
+        ("relief_correlation_m", np.float64),
     ],
     align=True,
 )
@@ -145,14 +153,24 @@ def call_entry(typingctx, entry, a, b, c, d, e):
 
 
 @njit(cache=True)
-def describe_surface(view, site, tiles, heights, height_error_m):
+def describe_surface(view, site, tiles, heights):
     """Fill a `SURFACE_DTYPE` view of a terrain's arrays (valid while they are alive)."""
     view.site = address_of(site)
     view.tiles = tiles.ctypes.data
     view.n_tiles = tiles.shape[0]
     view.heights = heights.ctypes.data
     view.n_heights = heights.shape[0]
-    view.height_error_m = height_error_m
+
+
+@njit(cache=True)
+def describe_map(view, onboard_map):
+    """Fill a `SURFACE_DTYPE` view of an `OnboardMap`: its arrays and its error statistics."""
+    m = onboard_map
+    describe_surface(view, m.site, m.tiles, m.heights)
+    view.height_error_m = m.height_error_m
+    view.error_correlation_m = m.error_correlation_m
+    view.unexplained_relief_m2[:] = m.unexplained_relief_m2
+    view.relief_correlation_m = m.relief_correlation_m
 
 
 @njit(cache=True, inline="always")
@@ -176,7 +194,15 @@ def onboard_map_at(address):
     """The `OnboardMap` a surface view at an address describes (predict entry points)."""
     view = carray(pointer(address), 1, SURFACE_DTYPE)[0]
     site, tiles, heights = _surface_arrays(view)
-    return OnboardMap(site, tiles, heights, view.height_error_m)
+    return OnboardMap(
+        site,
+        tiles,
+        heights,
+        view.height_error_m,
+        view.error_correlation_m,
+        view.unexplained_relief_m2,
+        view.relief_correlation_m,
+    )
 
 
 @njit(cache=True)

@@ -7,11 +7,19 @@ maximum range is that of the link budget at nominal received power; a degraded c
 (performance factor p < 1 on the received power, e.g. a weaker laser) reaches sqrt(p) of it,
 since an extended Lambertian target returns power falling as 1 / range^2.
 
-The filter predicts the range by casting the same beam on its onboard map from its estimated
-pose; for a locally planar surface with upward normal n hit at range rho along d from a
-sensor at lever arm a from the centre of mass:
-d rho / d r = -n / (n.d), d rho / d theta = (n_body x (rho b + a)) / (n.d),
-and the map's height error adds (sigma_map / n.d)^2 to the noise variance.
+The filter's model is honest about its map (statistical linearisation, as SITAN's
+terrain-aided navigation: Hostetler & Andreas 1983, IEEE TAC 28(3)). It casts the beam on the
+onboard map from the estimated pose; where the foot may be (the position covariance, slid
+along the beam onto level ground) it fits the plane of the map's heights, and predicts the
+range to that plane (normal n, along d, from a sensor at lever arm a from the centre of mass):
+d rho / d r = -n / (n.d), d rho / d theta = (n_body x (rho b + a)) / (n.d).
+So ranging over sloped terrain gives horizontal information, but only the slope the map holds
+over the whole region the lander may be in. To the sensor's noise the variance adds, over
+(n.d)^2, the map's own height error (the craters it leaves out) and the relief the plane
+leaves, both as the terrain's statistics expect (`dynamics.craters.relief_statistics`), each
+times 2 L / ds: samples every ds along the ground inside a correlation length L share their
+error, and carry the information of independent ones every 2 L. The relief's L is its whole
+correlation length, a bound (shorter ones measured overconfident over the nominal terrain).
 """
 
 import math
@@ -21,7 +29,7 @@ import numpy as np
 from numba import njit
 from pydantic import Field
 
-from dynamics import quaternion, terrain, vector
+from dynamics import frames, quaternion, terrain, vector
 from dynamics.units import Direction, NonNegativeLength, Number, PositiveLength, RayStep
 from sensors import bus, random_stream
 from sensors.channel_spec import ChannelSpec
@@ -102,10 +110,31 @@ def predict(spec, pose, onboard_map, measurement, out):
     out.usable = False
     if rho < 0.0:
         return
-    n = terrain.surface_normal(m.site, m.tiles, m.heights, vector.add(origin, vector.scale(d, rho)))
+    hit = vector.add(origin, vector.scale(d, rho))
+    x, y, _ = frames.track_coordinates(m.site, hit)
+    down, left, up = frames.local_track_axes(m.site, hit)
+    # where the beam may meet the ground: the hit point moves with the lander's position
+    # error, slid along the beam back onto a level surface (J = I - d up' / (up.d))
+    slide = 1.0 / vector.dot(up, d)
+    a_down = bus.gradient_to_mci(
+        pose, vector.sub(down, vector.scale(up, vector.dot(d, down) * slide))
+    )
+    a_left = bus.gradient_to_mci(
+        pose, vector.sub(left, vector.scale(up, vector.dot(d, left) * slide))
+    )
+    cov = pose.position_cov_mci_m2
+    c_xx = _quadratic(cov, a_down, a_down)
+    c_xy = _quadratic(cov, a_down, a_left)
+    c_yy = _quadratic(cov, a_left, a_left)
+    mean, hx, hy = terrain.plane_over_region(m.tiles, m.heights, x, y, c_xx, c_xy, c_yy)
+    extent = math.sqrt(0.5 * (c_xx + c_yy) + math.sqrt(0.25 * (c_xx - c_yy) ** 2 + c_xy * c_xy))
+    residual = terrain.unexplained_relief(m, extent)
+    n = vector.unit(vector.sub(up, vector.add(vector.scale(down, hx), vector.scale(left, hy))))
     nd = vector.dot(n, d)
     if nd > -1e-3:  # grazing or from below: no usable geometry
         return
+    h_hit, _, _ = terrain.height_and_gradient(m.tiles, m.heights, x, y)
+    rho += (mean - h_hit) / nd  # to the region's mean surface
     q = pose.q_body_to_mcmf
     n_body = quaternion.rotate_inverse((q[0], q[1], q[2], q[3]), n)
     arm = vector.sub(position, vector.load(pose.com_body_m, 0))
@@ -118,5 +147,27 @@ def predict(spec, pose, onboard_map, measurement, out):
         out.j_position[0, i] = j_r[i]
         out.j_velocity[0, i] = 0.0
         out.j_attitude[0, i] = j_theta[i]
+    # the map's error and what the plane leaves out (the map's relief) stay correlated along
+    # the hit point's track: n samples in a correlation length carry the information of
+    # independent ones every 2 lengths, so each counts with that many times its variance;
+    # the hit point moves with the lander and the turning beam
+    w = bus.body_to_mcmf(pose, vector.load(pose.w_body_radps, 0))
+    v_beam = vector.add(vector.load(pose.v_mcmf_mps, 0), vector.scale(vector.cross(w, d), rho))
+    v_hit = vector.sub(v_beam, vector.scale(d, vector.dot(up, v_beam) * slide))
+    moved = vector.norm(v_hit) * measurement.period_s + 1e-9
+    correlated = (
+        max(1.0, 2.0 * m.error_correlation_m / moved) * m.height_error_m**2
+        + max(1.0, 2.0 * m.relief_correlation_m / moved) * residual
+    )
     sigma = spec.noise_m + spec.noise_fraction * rho
-    out.noise_cov[0, 0] = sigma * sigma + (m.height_error_m / nd) ** 2
+    out.noise_cov[0, 0] = sigma * sigma + correlated / (nd * nd)
+
+
+@njit(cache=True)
+def _quadratic(matrix, a, b):
+    """a' M b for a 3 x 3 matrix."""
+    acc = 0.0
+    for i in range(3):
+        for j in range(3):
+            acc += a[i] * matrix[i, j] * b[j]
+    return acc

@@ -35,7 +35,7 @@ import pyarrow.parquet as pq
 
 from dynamics import compile_cache, touchdown, truth
 from sensors import registry
-from sims import api, batch, dispersions, results, runloop, scenario
+from sims import api, batch, consistency, dispersions, results, runloop, scenario
 from sims.errors import CampaignError
 
 TRACE_RATE_HZ = 1.0  # campaign traces: one sample a second, and the last
@@ -233,6 +233,15 @@ def runs_table(b, indices, campaign_seed, used):
         nav_position_error_m=values(s["nav_position_error_m"], closed),
         nav_velocity_error_mps=values(s["nav_velocity_error_mps"], closed),
         nav_altitude_error_m=values(s["nav_altitude_error_m"], closed),
+        nav_position_3sigma_m=values(s["nav_position_3sigma_m"], closed),
+        nav_velocity_3sigma_mps=values(s["nav_velocity_3sigma_mps"], closed),
+        **{
+            f"nees_{block}_{checkpoint}": values(
+                s["nees"][:, k][block], closed & ~np.isnan(s["nees"][:, k][block])
+            )
+            for k, checkpoint in enumerate(consistency.CHECKPOINTS)
+            for block in consistency.BLOCKS
+        },
         events=pa.array(
             [event_rows(batch.describe_events(b, k)) if flown[k] else [] for k in range(n)],
             pa.list_(EVENT_TYPE),

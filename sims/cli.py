@@ -339,7 +339,9 @@ def describe(summary):
     if nav is not None:
         lines.append(
             f"  navigation: max altitude error {nav['max_altitude_error_m']:.1f} m; at the end "
-            f"{nav['final_position_error_m']:.1f} m, {nav['final_velocity_error_mps']:.2f} m/s"
+            f"{nav['final_position_error_m']:.1f} m, {nav['final_velocity_error_mps']:.2f} m/s "
+            f"off (the filter's 3-sigma: {nav['final_position_3sigma_m']:.1f} m, "
+            f"{nav['final_velocity_3sigma_mps']:.2f} m/s)"
         )
     events = [e for e in summary["events"] if e["event"] != "measurement_rejected"]
     if events:

@@ -176,17 +176,18 @@ def build(scenario, initial_state=None, knowledge=None):
     if closed_loop:
         x0[truth.X_Q : truth.X_Q + 4] = retrograde_attitude(site, r0, v0, omega)
         m0_known = knowledge.vehicle.dry_mass + knowledge.vehicle.propellant_mass
-        fsw = build_flight_software(knowledge, control_every, m0_known, com_known)
+        fsw = build_flight_software(knowledge, control_every, m0_known)
         imu_record = build_imu(scenario)
         channels = build_channels(scenario, knowledge, control_every)
-        onboard_map = build_map(scenario.navigation, site, tiles, heights)
+        onboard_map = build_map(scenario.navigation, scenario.terrain, site, tiles, heights)
     else:
         _, q0 = runloop.commanded_attitude(site, schedule, x0, 0.0, omega)
         x0[truth.X_Q : truth.X_Q + 4] = q0
         fsw = np.zeros(1, flight_software.FSW_DTYPE)[0]
         imu_record = np.zeros(1, imu.IMU_DTYPE)[0]
         channels = ()
-        onboard_map = OnboardMap(site, tiles, heights, 0.0)
+        none = np.zeros_like(terrain.REGION_SIGMAS_M)
+        onboard_map = OnboardMap(site, tiles, heights, 0.0, 0.0, none, 0.0)
     offset = quaternion.from_rotation_vector(scenario.initial.attitude_offset)
     x0[truth.X_Q : truth.X_Q + 4] = quaternion.multiply(
         tuple(x0[truth.X_Q : truth.X_Q + 4]), offset
@@ -258,6 +259,7 @@ def build_phase_target(target):
         velocity_mps=target.velocity,
         acceleration_mps2=target.acceleration,
         throttle_design=target.throttle_design,
+        position_hold_s=target.position_hold,
     )
 
 
@@ -279,10 +281,10 @@ def build_gate(gate):
     )
 
 
-def build_flight_software(scenario, control_every, initial_mass_kg, com_body_m):
+def build_flight_software(scenario, control_every, initial_mass_kg):
     """The flight software's configuration: guidance targets, gains, and its knowledge of the
-    vehicle (the engines' total thrust and their mean Isp, the centre of mass at PDI), of its
-    IMU's noise and of its PDI navigation error."""
+    vehicle (the engines' total thrust and their mean Isp, its masses and centres of mass), of
+    its IMU's noise and of its PDI navigation error."""
     fs, veh = scenario.flight_software, scenario.vehicle
     term = fs.terminal
     engines = veh.engines
@@ -304,7 +306,8 @@ def build_flight_software(scenario, control_every, initial_mass_kg, com_body_m):
         dry_mass_kg=veh.dry_mass,
         low_propellant_kg=fs.low_propellant,
         rcs_min_on_time_s=max(th.min_on_time for th in veh.rcs.thrusters),
-        com_body_m=com_body_m,
+        dry_com_body_m=veh.dry_com,
+        propellant_com_body_m=veh.propellant_com,
         initial_sigma=nav_initial_sigma(scenario),
     )
     p["braking"] = build_phase_target(fs.braking)
@@ -360,29 +363,63 @@ def build_channels(scenario, knowledge, control_every):
     return tuple(channels)
 
 
-def build_map(nav, site, tiles, heights):
+def build_map(nav, terrain_spec, site, tiles, heights):
     """The flight software's terrain: 'flat' is a sphere at the site's elevation; 'map' is the
-    terrain tiles no finer than the map resolution (small craters are not on board), with
-    the height error it assumes."""
+    terrain tiles no finer than the map resolution (the craters of finer tiles are not on
+    board). The error it assumes for its heights is the relief of the crater populations it
+    leaves out, rms and correlation length (`dynamics.craters.relief_statistics`), and it knows
+    how much of the relief it holds a plane over a region leaves: the flight software knows
+    the site's crater statistics, not where the small craters are.
+    Features placed in the scenario are in every tile, so on the map too (or, flat, unknown)."""
     map_site = site.copy()
     if nav.terrain_model == "flat":
         map_site["map_radius_m"] = float(np.linalg.norm(site["origin_mcmf_m"]))
-        return OnboardMap(map_site, tiles[:0], heights, 0.0)
-    keep = int(np.sum(tiles["spacing_m"] >= nav.map_resolution - 1e-9))
-    return OnboardMap(map_site, tiles[:keep], heights, nav.map_height_error)
+        keep = 0
+    else:
+        keep = int(np.sum(tiles["spacing_m"] >= nav.map_resolution - 1e-9))
+    populations = crater_populations(terrain_spec)
+    left_out = craters.relief_statistics(tuple(populations[keep:]))
+    held = craters.relief_statistics(tuple(populations[:keep]))
+    return OnboardMap(
+        map_site,
+        tiles[:keep],
+        heights,
+        left_out.rms_m,
+        left_out.correlation_m,
+        held.unexplained_m2.copy(),  # writeable like every array the loop takes (one typing)
+        held.correlation_m,
+    )
+
+
+def crater_populations(terrain_spec):
+    """(density scale, smallest diameter, largest diameter) of each tile's crater population:
+    a tile adds the craters from its smallest diameter up to its coarser neighbour's."""
+    upper, out = terrain_spec.max_crater_diameter, []
+    for tile in terrain_spec.tiles:
+        out.append((tile.crater_density, tile.min_crater_diameter, upper))
+        upper = tile.min_crater_diameter
+    return out
 
 
 def nav_initial_sigma(scenario):
     """1-sigma PDI navigation error per error state: position and velocity in the local
-    (downrange, crossrange, up) axes, then attitude and the IMU's turn-on biases."""
+    (downrange, crossrange, up) axes, then attitude, the IMU's turn-on biases, the gyro's
+    error matrix (scale factors on the diagonal, misalignments off it) and the
+    accelerometer's along the thrust axis (misalignments, then the scale factor)."""
     nav, imu_spec = scenario.navigation, scenario.sensors.imu
+    gyro = imu_spec.gyro
+    matrix = np.full((3, 3), gyro.misalignment)
+    np.fill_diagonal(matrix, gyro.scale_factor)
     return np.concatenate(
         [
             nav.initial_position_error,
             nav.initial_velocity_error,
             [nav.initial_attitude_error] * 3,
-            [imu_spec.gyro.bias] * 3,
+            [gyro.bias] * 3,
             [imu_spec.accelerometer.bias] * 3,
+            matrix.ravel(),
+            [imu_spec.accelerometer.misalignment] * 2,
+            [imu_spec.accelerometer.scale_factor],
         ]
     )
 
@@ -469,20 +506,20 @@ def build_terrain(site_spec, terrain_spec):
     )
     seeds = np.random.SeedSequence(terrain_spec.seed).spawn(len(terrain_spec.tiles))
     populations = []
-    upper = terrain_spec.max_crater_diameter
-    for tile, seed in zip(terrain_spec.tiles, seeds, strict=True):
-        margin = craters.EJECTA_EXTENT_RADII * upper / 2
+    for tile, seed, (density, d_min, d_max) in zip(
+        terrain_spec.tiles, seeds, crater_populations(terrain_spec), strict=True
+    ):
+        margin = craters.EJECTA_EXTENT_RADII * d_max / 2
         populations.append(
             craters.sample_population(
                 np.random.default_rng(seed),
                 (tile.downrange[0] - margin, tile.downrange[1] + margin),
                 (tile.crossrange[0] - margin, tile.crossrange[1] + margin),
-                tile.min_crater_diameter,
-                upper,
-                tile.crater_density,
+                d_min,
+                d_max,
+                density,
             )
         )
-        upper = tile.min_crater_diameter
     features = np.zeros(len(terrain_spec.features), craters.CRATER_DTYPE)
     for k, f in enumerate(terrain_spec.features):
         features[k] = (f.downrange, f.crossrange, f.diameter, f.depth, f.rim_height)

@@ -15,6 +15,7 @@ import numpy as np
 
 from dynamics.gravity import GravityField
 from dynamics.terrain import OnboardMap, TruthTerrain
+from sims.consistency import CHECKPOINTS, NEES_DTYPE
 
 RUN_DTYPE = np.dtype(
     [
@@ -58,6 +59,9 @@ TRACE_DTYPE = np.dtype(
         ("altitude_est_m", np.float64),  # flight software's, above its own terrain model
         ("nav_position_error_m", np.float64),  # |estimated - true|, NaN in open loop
         ("nav_velocity_error_mps", np.float64),
+        ("nees_position", np.float64),  # the filter's errors normalised by its covariance
+        ("nees_velocity", np.float64),  # (`sims.consistency`), NaN in open loop
+        ("nees_attitude", np.float64),
         ("phase", np.int64),  # gnc.modes.PHASES index; -1 in open loop
         ("tilt_deg", np.float64),  # body +z from the local vertical
         ("wx_dps", np.float64),
@@ -91,6 +95,9 @@ SUMMARY_DTYPE = np.dtype(
         ("nav_position_error_m", np.float64),  # at the end of the run
         ("nav_velocity_error_mps", np.float64),
         ("nav_altitude_error_m", np.float64),  # estimated - true
+        ("nav_position_3sigma_m", np.float64),  # what the filter claims at the end of the run
+        ("nav_velocity_3sigma_mps", np.float64),
+        ("nees", NEES_DTYPE, (len(CHECKPOINTS),)),  # at the end of braking, approach, the run
         ("n_trace", np.int64),
     ]
 )

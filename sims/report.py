@@ -24,7 +24,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 from matplotlib.colors import LightSource
 
-from sims import analysis, model
+from sims import analysis, consistency, model
 from sims.errors import CampaignError
 
 DPI = 110
@@ -215,9 +215,32 @@ def touchdown_state(sc, runs):
     )
 
 
+def consistency_table(runs):
+    """Mean NEES at each checkpoint over the runs that reached it, against the band a filter
+    that knows what it does not know keeps its mean in (95 %)."""
+    rows = []
+    for checkpoint in consistency.CHECKPOINTS:
+        columns = [f"nees_{block}_{checkpoint}" for block in consistency.BLOCKS]
+        if not set(columns) <= set(runs):
+            return ""  # a campaign from before the NEES was kept
+        reached = runs[columns].dropna()
+        if reached.empty:
+            continue
+        low, high = consistency.band(len(reached))
+        means = [f"{reached[c].mean():.2f}" for c in columns]
+        rows.append([checkpoint.replace("_", " "), len(reached), *means, f"{low:.2f}-{high:.2f}"])
+    return (
+        "<p>Does the filter know what it does not know? The mean NEES (its errors against the "
+        "covariance it claims) is 3 for a consistent filter; above the band it claims more "
+        "than it knows, below it less.</p>"
+        + table(("checkpoint", "runs", "position", "velocity", "attitude", "95 % band"), rows)
+    )
+
+
 def navigation(runs, traces):
+    claims = consistency_table(runs)
     if traces.empty or "altitude_est_m" not in traces:
-        return "<h2>Navigation</h2><p class='note'>no traces kept</p>"
+        return "<h2>Navigation</h2>" + claims + "<p class='note'>no traces kept</p>"
     traces = traces.assign(altitude_error_m=traces.altitude_est_m - traces.altitude_m)
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     for ax, (column, label) in zip(
@@ -256,6 +279,7 @@ def navigation(runs, traces):
     ax.legend(ncol=3, fontsize=8)
     return (
         "<h2>Navigation</h2>"
+        + claims
         + figure(fig)
         + figure(fig2)
         + '<p class="note">Traces are kept for the first runs and for every failure, so the '

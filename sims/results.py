@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 
 from dynamics import touchdown, truth
 from gnc import modes
-from sims import runloop
+from sims import consistency, runloop
 
 
 @dataclass(frozen=True)
@@ -83,6 +83,15 @@ def summarize(scenario, seed, model, summary, events, faults=(), error=None):
             "final_position_error_m": float(summary["nav_position_error_m"]),
             "final_velocity_error_mps": float(summary["nav_velocity_error_mps"]),
             "final_altitude_error_m": float(summary["nav_altitude_error_m"]),
+            # what the filter claims at the end, and how its errors compare with its claims
+            "final_position_3sigma_m": float(summary["nav_position_3sigma_m"]),
+            "final_velocity_3sigma_mps": float(summary["nav_velocity_3sigma_mps"]),
+            "nees": {
+                checkpoint: {
+                    block: _number(summary["nees"][k][block]) for block in consistency.BLOCKS
+                }
+                for k, checkpoint in enumerate(consistency.CHECKPOINTS)
+            },
         }
         result["max_altitude_error_m"] = float(summary["max_altitude_error_m"])
     if faults:
@@ -92,6 +101,11 @@ def summarize(scenario, seed, model, summary, events, faults=(), error=None):
         reason = runloop.DIVERGENCE_REASONS[int(summary["diverged_reason"])]
         result["diverged_reason"] = error if error is not None else reason
     return result
+
+
+def _number(x):
+    """A float for JSON, None for NaN (a checkpoint the run did not reach)."""
+    return None if math.isnan(x) else float(x)
 
 
 def contact_name(model, index):

@@ -41,7 +41,9 @@ from dynamics.views import unowned
 from gnc import flight_software, modes
 from gnc.control import attitude, rcs
 from gnc.flight_software import FlightSoftware
+from gnc.navigation.filter import DR, DV
 from sensors import bus, contact_probe, imu
+from sims import consistency
 from sims import faults as faults_model
 
 ATTITUDE_IDEAL, ATTITUDE_RCS = 0, 1
@@ -114,9 +116,11 @@ def record(trace, k, tt, x, t_s, throttle_command, rotation_rate_radps, altitude
     if phase >= 0:
         s.nav_position_error_m = vector.norm(vector.sub(vector.load(nav.r_mci_m, 0), r_mci))
         s.nav_velocity_error_mps = vector.norm(vector.sub(vector.load(nav.v_mci_mps, 0), v_mci))
+        s.nees_position, s.nees_velocity, s.nees_attitude = consistency.nees(nav, x)
     else:
         s.nav_position_error_m = math.nan
         s.nav_velocity_error_mps = math.nan
+        s.nees_position = s.nees_velocity = s.nees_attitude = math.nan
     s.tilt_deg = math.degrees(math.acos(max(-1.0, min(1.0, cos_tilt))))
     s.wx_dps = math.degrees(x[X_W])
     s.wy_dps = math.degrees(x[X_W + 1])
@@ -203,11 +207,12 @@ def _lerp(a, b, f):
 
 @njit(cache=True)
 def _sample_channels(
-    channels, specs, channel_states, queue, faults, fault_states, step, t_s, work, sequence
+    channels, specs, channel_states, queue, faults, fault_states, step, dt_s, work, sequence
 ):
     """Sample the channels due at this step (the truth pose is in work.pose), let the faults
     act on each record, and queue it for the flight software; returns the sequence number of
     the next record."""
+    t_s = step * dt_s
     sample = work.sample
     for ch in range(channels.shape[0]):
         channel = channels[ch]
@@ -244,6 +249,7 @@ def _sample_channels(
         q.m = sample.m
         q.t_s = t_s
         q.deliver_s = t_s + delay
+        q.period_s = channel.every_steps * dt_s
         for j in range(bus.MAX_DIMENSION):
             q.y[j] = sample.y[j]
             q.sigma[j] = sample.sigma[j]
@@ -264,7 +270,15 @@ def simulate(k, shared, per_run, states, outputs, work):
     tt = TruthTerrain(site, tiles, heights)
     schedule = unowned(shared.schedule)
     m = shared.onboard_map
-    onboard_map = OnboardMap(m.site, unowned(m.tiles), unowned(m.heights), m.height_error_m)
+    onboard_map = OnboardMap(
+        m.site,
+        unowned(m.tiles),
+        unowned(m.heights),
+        m.height_error_m,
+        m.error_correlation_m,
+        unowned(m.unexplained_relief_m2),
+        m.relief_correlation_m,
+    )
     mp, engines = per_run.mass[k], unowned(per_run.engines[k])
     thrusters, contact_points = unowned(per_run.thrusters[k]), unowned(per_run.contact_points[k])
     fsw = FlightSoftware(
@@ -299,9 +313,8 @@ def simulate(k, shared, per_run, states, outputs, work):
     g0 = gravity.acceleration_mci(grav, c, s, vector.load(x, X_R), 0.0)
     if closed:
         imu.init(imu_spec, imu_state)
-        bus.describe_surface(work.surface, site, tiles, heights, 0.0)
-        m = onboard_map
-        bus.describe_surface(work.map_view, m.site, m.tiles, m.heights, m.height_error_m)
+        bus.describe_surface(work.surface, site, tiles, heights)
+        bus.describe_map(work.map_view, onboard_map)
         throttle_cmd, q_cmd = 0.0, truth.quaternion_of(x)
         phase = modes.BRAKING
         altitude_est = flight_software.estimated_altitude(fsw_state.nav, onboard_map, 0.0, omega)
@@ -314,6 +327,8 @@ def simulate(k, shared, per_run, states, outputs, work):
     n_trace += 1
     summary.flameout_time_s = -1.0
     summary.outcome = -1
+    for checkpoint in summary.nees:
+        checkpoint.position = checkpoint.velocity = checkpoint.attitude = math.nan
     step = 0
     while summary.outcome < 0:
         t = step * dt
@@ -342,7 +357,7 @@ def simulate(k, shared, per_run, states, outputs, work):
                         faults,
                         fault_states,
                         step,
-                        t,
+                        dt,
                         work,
                         sequence,
                     )
@@ -377,6 +392,8 @@ def simulate(k, shared, per_run, states, outputs, work):
                     if n_faults:
                         faults_model.update(faults, fault_states, held, log, tt, omega, t, x)
                     throttle_cmd = fsw_state.throttle_command
+                    if fsw_state.phase != phase and phase < modes.TERMINAL:
+                        consistency.keep(fsw_state.nav, x, summary.nees[phase])  # phase ended
                     phase = fsw_state.phase
                     altitude_est = fsw_state.altitude_est_m
                     altitude_true = terrain.altitude_at(tt, vector.load(x, X_R), t, omega)
@@ -496,6 +513,9 @@ def simulate(k, shared, per_run, states, outputs, work):
         summary.nav_altitude_error_m = flight_software.estimated_altitude(
             nav, onboard_map, t, omega
         ) - terrain.altitude_at(tt, vector.load(x, X_R), t, omega)
+        summary.nav_position_3sigma_m = consistency.three_sigma(nav, DR)
+        summary.nav_velocity_3sigma_mps = consistency.three_sigma(nav, DV)
+        consistency.keep(nav, x, summary.nees[consistency.END])
 
 
 @intrinsic

@@ -44,7 +44,6 @@ from dynamics.units import (
     NonNegativeAcceleration,
     NonNegativeAngle,
     NonNegativeAngularRate,
-    NonNegativeLength,
     NonNegativeMass,
     NonNegativeTime,
     Number,
@@ -325,6 +324,9 @@ class PhaseTarget(Strict):
     velocity: SpeedVector
     acceleration: AccelerationVector = (0.0, 0.0, 0.0)  # used by the Apollo law
     throttle_design: Number = Field(gt=0.0, le=1.0)  # most throttle the plan may use: sets t_go
+    # for this long before the phase ends the horizontal position is not chased, only the
+    # velocity (`gnc.guidance.powered_descent.holding_position`)
+    position_hold: NonNegativeTime = 0.0
 
 
 class Terminal(Strict):
@@ -345,7 +347,6 @@ class FlightSoftware(Strict):
 class Navigation(Strict):
     terrain_model: Literal["flat", "map"] = "map"
     map_resolution: PositiveLength = 25.0  # onboard map: the terrain tiles at least this coarse
-    map_height_error: NonNegativeLength = 5.0  # 1 sigma of the onboard heights
     initial_position_error: LengthVector  # 1 sigma (downrange, crossrange, up) at PDI
     initial_velocity_error: SpeedVector
     initial_attitude_error: NonNegativeAngle

@@ -27,17 +27,37 @@ from dynamics.constants import STANDARD_GRAVITY_MPS2
 LAWS = {"e_guidance": 6.0, "apollo": 12.0}
 
 
+@njit(cache=True, inline="always")
+def _coefficients(k, t_go):
+    """The law's coefficients on the velocity error, the zero-effort miss and a_f."""
+    return 2.0 / t_go * (1.0 - k / 3.0), k / (t_go * t_go), k / 6.0 - 1.0
+
+
 @njit(cache=True)
 def acceleration(k, r, v, r_f, v_f, a_f, t_go):
     """Total acceleration command [m/s^2] of the A2PDG law with gain k."""
-    c_v = 2.0 / t_go * (1.0 - k / 3.0)
-    c_r = k / (t_go * t_go)
-    c_a = k / 6.0 - 1.0
+    c_v, c_r, c_a = _coefficients(k, t_go)
     return (
         c_v * (v_f[0] - v[0]) + c_r * (r_f[0] - r[0] - v[0] * t_go) + c_a * a_f[0],
         c_v * (v_f[1] - v[1]) + c_r * (r_f[1] - r[1] - v[1] * t_go) + c_a * a_f[1],
         c_v * (v_f[2] - v[2]) + c_r * (r_f[2] - r[2] - v[2] * t_go) + c_a * a_f[2],
     )
+
+
+@njit(cache=True)
+def holding_position(k, r, v, r_f, v_f, a_f, t_go):
+    """r_f with its horizontal components where the law, from (r, v), flies the horizontal
+    velocity to v_f at constant acceleration (v_f - v) / t_go: the horizontal position is no
+    longer chased. Late in a phase a navigation update that moves the estimate by d asks
+    k d / t_go^2 of the law (60 deg of tilt for 20 m at 5 s, then a terminal phase that cannot
+    null the speed it leaves); held, it asks nothing, and the lander lands off by d."""
+    c_v, c_r, c_a = _coefficients(k, t_go)
+    held = [0.0, 0.0]
+    for i in range(2):
+        dv = v_f[i] - v[i]
+        miss = (dv / t_go - c_v * dv - c_a * a_f[i]) / c_r
+        held[i] = r[i] + v[i] * t_go + miss
+    return (held[0], held[1], r_f[2])
 
 
 @njit(cache=True)

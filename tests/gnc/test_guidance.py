@@ -71,3 +71,29 @@ def test_terminal_descent_and_tilt_limit():
     assert u[2] == 1.62
     assert math.degrees(math.atan2(math.hypot(u[0], u[1]), u[2])) == pytest.approx(10.0)
     assert u[0] / u[1] == pytest.approx(0.75)  # direction kept
+
+
+@pytest.mark.parametrize("law", ["e_guidance", "apollo"])
+def test_a_held_position_is_not_chased_and_the_velocity_is_still_met(law):
+    """Holding: the horizontal command is the constant deceleration (v_f - v) / t_go whatever
+    the estimated position, so a navigation update that moves the estimate by 20 m five
+    seconds before the end changes nothing (unheld, k 20 m / 25 s^2 of acceleration: ~5 m/s^2
+    for E-guidance, a 70-degree tilt)."""
+    k = pd.LAWS[law]
+    r, v = (-30.0, 4.0, 80.0), (6.0, -1.0, -3.0)
+    r_f, v_f, a_f = (0.0, 0.0, 60.0), (0.0, 0.0, -1.5), (0.0, 0.0, 0.0)
+    t_go = 5.0
+    held = pd.holding_position(k, r, v, r_f, v_f, a_f, t_go)
+    a = pd.acceleration(k, r, v, held, v_f, a_f, t_go)
+    assert a[:2] == pytest.approx(((v_f[0] - v[0]) / t_go, (v_f[1] - v[1]) / t_go), rel=1e-12)
+    assert held[2] == r_f[2]
+    moved = (r[0] + 20.0, r[1], r[2])  # the estimate jumps 20 m downrange
+    a_moved = pd.acceleration(
+        k, moved, v, pd.holding_position(k, moved, v, r_f, v_f, a_f, t_go), v_f, a_f, t_go
+    )
+    assert a_moved[:2] == pytest.approx(a[:2], abs=1e-12)
+    unheld = (
+        pd.acceleration(k, moved, v, r_f, v_f, a_f, t_go)[0]
+        - pd.acceleration(k, r, v, r_f, v_f, a_f, t_go)[0]
+    )
+    assert unheld == pytest.approx(-k * 20.0 / t_go**2)

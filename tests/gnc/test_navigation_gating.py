@@ -36,13 +36,15 @@ def hovering_nav():
     nav["q_body_to_mci"] = quaternion.from_axes(
         tuple(SITE["east"]), tuple(SITE["north"]), tuple(up)
     )
-    nav["P"] = np.diag([20.0**2] * 3 + [0.1**2] * 3 + [1e-8] * 3 + [1e-12] * 3 + [1e-8] * 3)
+    nav["P"] = np.diag(
+        [20.0**2] * 3 + [0.1**2] * 3 + [1e-8] * 3 + [1e-12] * 3 + [1e-8] * 3 + [1e-10] * 12
+    )
     return nav
 
 
 @njit
 def _update(nav, channel, gate_state, knowledge, pose, site, tiles, heights, meas, model, view):
-    bus.describe_surface(view, site, tiles, heights, 0.0)
+    bus.describe_surface(view, site, tiles, heights)
     bus.fill_pose(
         pose,
         0.0,

@@ -22,7 +22,8 @@ from sims.model import record
 SITE = frames.make_site(0.0, 0.0, 0.0, 0.0, MOON_MEAN_RADIUS_M)
 NO_TILES, NO_HEIGHTS = terrain.make_tiles([])
 FLAT = TruthTerrain(SITE, NO_TILES, NO_HEIGHTS)
-MAP = OnboardMap(SITE, NO_TILES, NO_HEIGHTS, 0.0)
+NONE = np.zeros_like(terrain.REGION_SIGMAS_M)
+MAP = OnboardMap(SITE, NO_TILES, NO_HEIGHTS, 0.0, 0.0, NONE, 0.0)
 UP = tuple(SITE["up"])
 
 

@@ -87,6 +87,7 @@ def short_closed_loop():
             "position": ["0 m", "0 m", "30 m"],
             "velocity": ["0 m/s", "0 m/s", "-1 m/s"],
             "throttle_design": 0.45,
+            "position_hold": "20 s",
         },
         simulation={"time_step": "10 ms", "max_time": "200 s", "output_rate": "10 Hz"},
     )
@@ -122,4 +123,16 @@ def full_suite(base=None):
         "max_range": "5 km",
         "gate": {"policy": "recover", "probability": 0.9999, "reject_limit": 5},
     }
+    return d
+
+
+def terrain_variant(base=None, density=None, map_resolution=None):
+    """A closed-loop scenario (the nominal by default) with every terrain tile's crater
+    density and the onboard map's resolution changed where given."""
+    d = copy.deepcopy(base if base is not None else CLOSED_LOOP)
+    if density is not None:
+        for tile in d["terrain"]["tiles"]:
+            tile["crater_density"] = density
+    if map_resolution is not None:
+        d["navigation"]["map_resolution"] = map_resolution
     return d

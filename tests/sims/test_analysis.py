@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from sims import analysis, campaign, cli, regression
+from sims import analysis, campaign, cli, consistency, regression, report
 from tests.sims.scenarios import closed_loop
 
 DEGRADED = [
@@ -117,9 +117,11 @@ def test_a_degraded_rangefinder_fails_on_the_metrics_it_hurts(campaigns, tmp_pat
     failed = {
         line.split()[0] for line in capsys.readouterr().out.splitlines() if "REGRESSION" in line
     }
-    # acquired at 600 m the rangefinder comes too late: landings fail with speed and tilt
+    # acquired at 420 m the rangefinder comes too late: landings fail with speed and tilt, and
+    # the typical landing error grows (ranging over the relief no longer narrows the horizontal
+    # position); the typical descent rate, held by the terminal loop, does not change
     assert {"success_rate", "cause.horizontal_speed", "horizontal_speed_mps.p99"} <= failed
-    assert "landing_error_m.p50" not in failed and "descent_rate_mps.p50" not in failed
+    assert "landing_error_m.p50" in failed and "descent_rate_mps.p50" not in failed
     suite = ET.parse(junit).getroot()
     assert int(suite.get("failures")) == len(failed) == len(suite.findall("testcase/failure"))
     assert "| success_rate |" in md.read_text() and "**regression**" in md.read_text()
@@ -228,3 +230,17 @@ def test_fault_effects_rank_the_damaging_fault_and_time_the_gate_reactions():
     assert bad.damage == 1.0 and abs(harmless.damage) < 0.2
     assert (bad.first_reaction_s, bad.recovery_s) == (2.0, 5.0)
     assert len(bad.windows) == 4 and all(rate == 0.0 for _, _, rate in bad.windows)
+
+
+def test_the_report_sets_the_filter_s_claims_against_its_errors(campaigns):
+    """The navigation section's table: per checkpoint, the runs that reached it and their mean
+    NEES, which is the runs table's, beside the band of a consistent filter for that count."""
+    runs = pd.read_parquet(campaigns["nominal"] / "runs.parquet")
+    text = report.consistency_table(runs)
+    for checkpoint in consistency.CHECKPOINTS:
+        reached = runs[f"nees_position_{checkpoint}"].dropna()
+        low, high = consistency.band(len(reached))
+        row = f"<td>{checkpoint.replace('_', ' ')}</td><td>{len(reached)}</td>"
+        row += f"<td>{reached.mean():.2f}</td>"
+        assert row in text and f"{low:.2f}-{high:.2f}" in text
+    assert report.consistency_table(runs.drop(columns="nees_position_end")) == ""
