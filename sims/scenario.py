@@ -704,8 +704,18 @@ def describe(exc: ValidationError, label: str) -> str:
     return f"{label}: field '{path}' {what}{more}."
 
 
+# Fields a scenario may still carry from an earlier version: why each is gone.
+REMOVED_FIELDS = {
+    ("navigation", "map_height_error"): "the onboard map's error is now derived from the "
+    "terrain's crater statistics (remove it)",
+}
+
+
 def _suggestion(unknown, errors):
     parent, key = unknown["loc"][:-1], str(unknown["loc"][-1])
+    removed = REMOVED_FIELDS.get(tuple(str(p) for p in unknown["loc"]))
+    if removed:
+        return f": {removed}"
     missing = [
         str(e["loc"][-1]) for e in errors if e["type"] == "missing" and e["loc"][:-1] == parent
     ]

@@ -7,8 +7,8 @@ import sys
 import pyarrow.parquet as pq
 import pytest
 
-from sims import cli
-from tests.sims.scenarios import NOMINAL_TEXT
+from sims import cli, scenario
+from tests.sims.scenarios import NOMINAL_TEXT, closed_loop
 
 BAD_EDITS = {
     "missing field": (
@@ -135,3 +135,14 @@ def test_run_writes_summary_and_trajectory(tmp_path, capsys):
     # the trace ends with the step in which contact happened (20 ms in the nominal)
     assert t[0] == 0.0 and 0.0 <= t[-1] - summary["touchdown"]["time_s"] <= 0.02 + 1e-9
     assert [p.name for p in out.iterdir() if p.name.startswith(".")] == []  # no temp files left
+
+
+def test_a_field_an_earlier_version_had_says_why_it_is_gone():
+    d = closed_loop()
+    d["navigation"]["map_height_error"] = "5 m"
+    with pytest.raises(scenario.ScenarioError) as exc:
+        scenario.load(d)
+    assert str(exc.value) == (
+        "<dict>: field 'navigation.map_height_error' is not a known field: the onboard map's "
+        "error is now derived from the terrain's crater statistics (remove it)."
+    )
