@@ -1,8 +1,9 @@
 """Navigation consistency over full descents: the mean NEES of position, velocity and attitude
 at the end of braking, of the approach and of the run, over N seeds of the nominal and of
 terrain variants (no craters, craters at the equilibrium density, the map at 5 m and at
-50 m), with the two-sided 95 % band of a consistent filter for that many runs, and the
-median position error against the filter's claimed position sigma at the end.
+50 m) and of the full sensor suite, with the two-sided 95 % band of a consistent filter for
+that many runs, and the median position error against the filter's claimed position sigma at
+the end.
 
     python benchmarks/nav_consistency.py [--runs N]
 """
@@ -16,7 +17,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sims import api, consistency
-from tests.sims.scenarios import terrain_variant
+from tests.sims.scenarios import full_suite, terrain_variant
 
 
 def variants():
@@ -27,6 +28,7 @@ def variants():
         "dense craters": terrain_variant(density=1.0),
         "map at 5 m": terrain_variant(map_resolution="5 m"),
         "map at 50 m": terrain_variant(map_resolution="50 m"),
+        "full suite (2 rangefinders, 3-beam velocimeter)": full_suite(),
     }
 
 

@@ -11,11 +11,11 @@ import pytest
 from dynamics.truth import X_R, X_V
 from gnc.navigation import filter as ekf
 from sims import api, campaign, consistency
-from tests.sims.scenarios import closed_loop, terrain_variant
+from tests.sims.scenarios import closed_loop, full_suite, terrain_variant
 
 RUNS = 60
-# 45 means checked (5 terrains, 3 checkpoints, 3 blocks): each is held to its 99.9 % band,
-# so that a consistent filter passes them all with 95 % probability (Bonferroni)
+# 54 means checked (6 cases, 3 checkpoints, 3 blocks): each is held to its 99.9 % band,
+# so that a consistent filter passes them all with about 95 % probability (Bonferroni)
 LOW, HIGH = consistency.band(RUNS, probability=0.999)
 
 
@@ -38,6 +38,7 @@ def mean_nees(d):
         pytest.param(terrain_variant(), id="nominal (mare, 25 m map)"),
         pytest.param(terrain_variant(density=0.0), id="no craters"),
         pytest.param(terrain_variant(map_resolution="5 m"), id="map at 5 m (all craters on board)"),
+        pytest.param(full_suite(), id="two rangefinders and a 3-beam velocimeter"),
     ],
 )
 def test_the_filter_is_consistent_at_every_checkpoint(terrain):
