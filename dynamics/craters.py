@@ -9,6 +9,9 @@
   (r/R)^-3 outside it (McGetchin et al. 1973, EPSL 20, 226-236), tapered to zero at 3 R.
   Each crater is degraded by a uniform factor in [0.2, 1] on depth and rim, as equilibrium
   surfaces hold mostly old, softened craters.
+- Placed features: craters of any shape, including a flat floor (large complex craters have
+  one, walled by terraces: the wall here rises from the floor's edge to the rim as the bowl
+  would), and scarps, straight or curved cliffs (a crater rim seen at the lander's scale).
 """
 
 import functools
@@ -28,6 +31,19 @@ CRATER_DTYPE = np.dtype(
         ("diameter_m", np.float64),
         ("depth_m", np.float64),  # rim crest to floor
         ("rim_height_m", np.float64),  # above the surrounding surface
+        ("floor_fraction", np.float64),  # flat floor's diameter / the rim's (0: a bowl)
+    ],
+    align=True,
+)
+
+SCARP_DTYPE = np.dtype(
+    [
+        ("downrange_m", np.float64),  # a point at the middle of the cliff face
+        ("crossrange_m", np.float64),
+        ("azimuth_rad", np.float64),  # the way down, from the downrange axis toward crossrange
+        ("height_m", np.float64),  # top to foot
+        ("width_m", np.float64),  # horizontal run of the face
+        ("radius_m", np.float64),  # of a curved cliff, its centre on the low side (0: straight)
     ],
     align=True,
 )
@@ -66,10 +82,14 @@ def sample_population(rng, downrange_m, crossrange_m, d_min_m, d_max_m, density_
 
 
 @njit(cache=True)
-def profile_m(rho, depth_m, rim_height_m):
-    """Height [m] of a crater at rho = distance / radius, relative to the surrounding surface."""
+def profile_m(rho, depth_m, rim_height_m, floor_fraction=0.0):
+    """Height [m] of a crater at rho = distance / radius, relative to the surrounding surface;
+    with a flat floor out to rho = floor_fraction, the bowl's wall between it and the rim."""
+    if rho < floor_fraction:
+        return rim_height_m - depth_m
     if rho < 1.0:
-        return rim_height_m - depth_m * (1.0 - rho * rho)
+        t = (rho - floor_fraction) / (1.0 - floor_fraction)
+        return rim_height_m - depth_m * (1.0 - t * t)
     if rho < EJECTA_EXTENT_RADII:
         tail = EJECTA_EXTENT_RADII**-3
         return rim_height_m * (rho**-3 - tail) / (1.0 - tail)
@@ -94,7 +114,41 @@ def render(heights, downrange_min_m, crossrange_min_m, spacing_m, craters, min_d
             for j in range(j0, j1 + 1):
                 dy = crossrange_min_m + j * spacing_m - c.crossrange_m
                 rho = np.sqrt(dx * dx + dy * dy) / radius
-                heights[i, j] += profile_m(rho, c.depth_m, c.rim_height_m)
+                heights[i, j] += profile_m(rho, c.depth_m, c.rim_height_m, c.floor_fraction)
+
+
+@njit(cache=True)
+def scarp_height_m(s, scarp):
+    """Height [m] of a scarp at signed distance s [m] across it (positive toward its foot),
+    relative to its top: a cubic smooth step over the face's width (steepest at the middle,
+    1.5 height / width)."""
+    u = min(max(s / scarp.width_m + 0.5, 0.0), 1.0)
+    return -scarp.height_m * u * u * (3.0 - 2.0 * u)
+
+
+@njit(cache=True)
+def scarp_distance_m(scarp, downrange_m, crossrange_m):
+    """Signed distance [m] of a point across a scarp, positive toward its foot: along the
+    azimuth for a straight one; for a curved one, in from the circle of its radius."""
+    dx = downrange_m - scarp.downrange_m
+    dy = crossrange_m - scarp.crossrange_m
+    ax, ay = math.cos(scarp.azimuth_rad), math.sin(scarp.azimuth_rad)
+    if scarp.radius_m <= 0.0:
+        return dx * ax + dy * ay
+    cx, cy = scarp.radius_m * ax, scarp.radius_m * ay  # the centre, from the reference point
+    return scarp.radius_m - math.hypot(dx - cx, dy - cy)
+
+
+@njit(cache=True)
+def render_scarps(heights, downrange_min_m, crossrange_min_m, spacing_m, scarps):
+    """Add scarps to a grid of heights, in place."""
+    nx, ny = heights.shape
+    for c in scarps:
+        for i in range(nx):
+            x = downrange_min_m + i * spacing_m
+            for j in range(ny):
+                s = scarp_distance_m(c, x, crossrange_min_m + j * spacing_m)
+                heights[i, j] += scarp_height_m(s, c)
 
 
 class ReliefStatistics(NamedTuple):

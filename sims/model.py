@@ -520,9 +520,15 @@ def build_terrain(site_spec, terrain_spec):
                 density,
             )
         )
-    features = np.zeros(len(terrain_spec.features), craters.CRATER_DTYPE)
-    for k, f in enumerate(terrain_spec.features):
-        features[k] = (f.downrange, f.crossrange, f.diameter, f.depth, f.rim_height)
+    placed = [f for f in terrain_spec.features if f.kind == "crater"]
+    features = np.zeros(len(placed), craters.CRATER_DTYPE)
+    for k, f in enumerate(placed):
+        floor = f.floor_diameter / f.diameter
+        features[k] = (f.downrange, f.crossrange, f.diameter, f.depth, f.rim_height, floor)
+    cliffs = [f for f in terrain_spec.features if f.kind == "scarp"]
+    scarps = np.zeros(len(cliffs), craters.SCARP_DTYPE)
+    for k, f in enumerate(cliffs):
+        scarps[k] = (f.downrange, f.crossrange, f.azimuth, f.height, f.width, f.radius)
     field = np.concatenate([*populations, np.zeros(0, craters.CRATER_DTYPE)])
     grids = []
     for tile in terrain_spec.tiles:
@@ -532,6 +538,7 @@ def build_terrain(site_spec, terrain_spec):
         x0, y0 = tile.downrange[0], tile.crossrange[0]
         craters.render(h, x0, y0, tile.spacing, field, tile.min_crater_diameter)
         craters.render(h, x0, y0, tile.spacing, features, 0.0)
+        craters.render_scarps(h, x0, y0, tile.spacing, scarps)
         grids.append((x0, y0, tile.spacing, h))
     tiles, heights = terrain.make_tiles(grids)
     site_height, _, _ = terrain.height_and_gradient(tiles, heights, 0.0, 0.0)

@@ -44,6 +44,7 @@ from dynamics.units import (
     NonNegativeAcceleration,
     NonNegativeAngle,
     NonNegativeAngularRate,
+    NonNegativeLength,
     NonNegativeMass,
     NonNegativeTime,
     Number,
@@ -416,13 +417,37 @@ class TerrainTile(Strict):
         return self
 
 
-class Feature(Strict):
+class CraterFeature(Strict):
     kind: Literal["crater"]
     downrange: Length
     crossrange: Length = 0.0
     diameter: PositiveLength
     depth: PositiveLength  # rim crest to floor
     rim_height: Length = 0.0
+    floor_diameter: NonNegativeLength = 0.0  # a flat floor (0: a bowl)
+
+    @model_validator(mode="after")
+    def _floor_inside(self):
+        if self.floor_diameter >= self.diameter:
+            raise ValueError("floor_diameter must be smaller than the diameter")
+        return self
+
+
+class ScarpFeature(Strict):
+    """A cliff across the terrain: from its top the ground falls by `height` over `width`
+    toward `azimuth` (from the downrange axis toward crossrange); straight, or curved with its
+    centre `radius` away on the low side (a crater rim: the centre is the crater's)."""
+
+    kind: Literal["scarp"]
+    downrange: Length  # a point at the middle of the face
+    crossrange: Length = 0.0
+    azimuth: Angle = 0.0
+    height: PositiveLength
+    width: PositiveLength
+    radius: NonNegativeLength = 0.0
+
+
+Feature = Annotated[CraterFeature | ScarpFeature, Field(discriminator="kind")]
 
 
 class Terrain(Strict):

@@ -122,7 +122,7 @@ def test_crater_population_follows_the_equilibrium_size_frequency_law():
 
 def test_rendered_crater_has_its_depth_at_the_centre():
     crater = np.zeros(1, craters.CRATER_DTYPE)
-    crater[0] = (0.0, 0.0, 100.0, 19.6, 3.6)
+    crater[0] = (0.0, 0.0, 100.0, 19.6, 3.6, 0.0)
     h = np.zeros((81, 81))
     craters.render(h, -200.0, -200.0, 5.0, crater, 0.0)
     assert h[40, 40] == pytest.approx(3.6 - 19.6)
@@ -223,3 +223,61 @@ def test_unexplained_relief_interpolates_the_map_table():
     assert terrain.unexplained_relief(onboard, 8.0 * 2**0.25) == pytest.approx(6.5)
     assert terrain.unexplained_relief(onboard, 0.1) == 0.0
     assert terrain.unexplained_relief(onboard, 1e6) == 24.0
+
+
+def scarp(**fields):
+    record = np.zeros(1, craters.SCARP_DTYPE)[0]
+    for name, value in fields.items():
+        record[name] = value
+    return record
+
+
+def test_a_straight_scarp_falls_by_its_height_over_its_width():
+    """A 3-km cliff over 6 km, falling toward +30 deg: flat on either side, half-way down at
+    its middle, steepest there at 1.5 height / width (a cubic smooth step)."""
+    c = scarp(
+        downrange_m=1000.0,
+        crossrange_m=-200.0,
+        azimuth_rad=math.radians(30.0),
+        height_m=3000.0,
+        width_m=6000.0,
+    )
+    along = np.array([math.cos(c["azimuth_rad"]), math.sin(c["azimuth_rad"])])
+    start = np.array([1000.0, -200.0])
+
+    def height_at(s, sideways=0.0):
+        x, y = start + s * along + sideways * np.array([-along[1], along[0]])
+        return craters.scarp_height_m(craters.scarp_distance_m(c, x, y), c)
+
+    assert height_at(-3000.0) == 0.0 and height_at(-9000.0) == 0.0
+    assert height_at(3000.0) == -3000.0 and height_at(20000.0) == -3000.0
+    assert height_at(0.0, sideways=12345.0) == pytest.approx(-1500.0)
+    slope = (height_at(1.0) - height_at(-1.0)) / 2.0
+    assert slope == pytest.approx(-1.5 * 3000.0 / 6000.0, rel=1e-6)
+
+
+def test_a_curved_scarp_rings_its_centre():
+    """Radius 40 km, centre 40 km down its azimuth: every point 40 km from the centre is
+    half-way down; the centre and everything inside 37 km is at the foot."""
+    c = scarp(azimuth_rad=0.0, height_m=2000.0, width_m=6000.0, radius_m=40000.0)
+    for angle in np.radians([0.0, 70.0, 180.0, 250.0]):
+        x, y = 40000.0 + 40000.0 * math.cos(angle), 40000.0 * math.sin(angle)
+        assert craters.scarp_height_m(craters.scarp_distance_m(c, x, y), c) == pytest.approx(
+            -1000.0
+        )
+    for x, y in ((40000.0, 0.0), (40000.0, 36000.0)):
+        assert craters.scarp_height_m(craters.scarp_distance_m(c, x, y), c) == -2000.0
+
+
+def test_a_flat_floored_crater_has_its_floor_and_a_smooth_wall():
+    depth, rim, floor = 500.0, 50.0, 0.6
+    for rho in (0.0, 0.3, 0.599):
+        assert craters.profile_m(rho, depth, rim, floor) == pytest.approx(rim - depth)
+    # the wall leaves the floor level (no kink) and reaches the rim
+    eps = 1e-9
+    wall = (craters.profile_m(floor + eps, depth, rim, floor) - (rim - depth)) / eps
+    assert abs(wall) < 1e-3 and craters.profile_m(1.0 - 1e-12, depth, rim, floor) == (
+        pytest.approx(rim)
+    )
+    # without a floor it is the bowl
+    assert craters.profile_m(0.5, depth, rim, 0.0) == pytest.approx(rim - depth * 0.75)

@@ -194,6 +194,45 @@ def test_placed_crater_rim_is_in_the_terrain():
     assert terrain.height_and_gradient(tiles, heights, 0.0, 0.0)[0] == 0.0
 
 
+def test_placed_scarp_and_flat_floored_crater_are_in_the_terrain():
+    """A 3-km scarp across the track 45 km before the site (ispace M1's crater rim at this
+    scale), falling toward the site over 6 km, and an 8-km crater with a 4-km flat floor 20 km
+    before it: the plain above the scarp, the floor below it, the crater's floor and rim."""
+    from dynamics import terrain
+
+    tile = {
+        "downrange": ["-60 km", "5 km"],
+        "crossrange": ["-15 km", "15 km"],
+        "spacing": "100 m",
+        "min_crater_diameter": "1 km",
+        "crater_density": 0.0,
+    }
+    features = [
+        {"kind": "scarp", "downrange": "-45 km", "height": "3 km", "width": "6 km"},
+        {
+            "kind": "crater",
+            "downrange": "-20 km",
+            "diameter": "8 km",
+            "depth": "1 km",
+            "floor_diameter": "4 km",
+        },
+    ]
+    terrain_spec = {"seed": 1, "max_crater_diameter": "1 km", "tiles": [tile]}
+    sc = scenario.load(variant(terrain=terrain_spec | {"features": features}))
+    _, tiles, heights = model.build_terrain(sc.site, sc.terrain)
+
+    def h(x):
+        return terrain.height_and_gradient(tiles, heights, x, 0.0)[0]
+
+    assert h(-55_000.0) == 0.0 and h(-45_000.0) == pytest.approx(-1500.0)
+    assert h(-30_000.0) == pytest.approx(-3000.0) and h(0.0) == pytest.approx(-3000.0)
+    assert h(-20_000.0) == pytest.approx(-4000.0) and h(-21_900.0) == pytest.approx(-4000.0)
+    assert h(-16_000.0) == pytest.approx(-3000.0)  # the rim, at the surrounding floor
+    bad = features[1] | {"floor_diameter": "8 km"}
+    with pytest.raises(scenario.ScenarioError, match="floor_diameter must be smaller"):
+        scenario.load(variant(terrain=terrain_spec | {"features": [bad]}))
+
+
 def test_runaway_spin_is_recorded_as_diverged_not_raised():
     """A 10 deg engine misalignment overpowers the 44 N m of RCS: the lander spins up, and the
     run ends as 'diverged' with its reason instead of raising."""
