@@ -370,20 +370,26 @@ def build_map(nav, terrain_spec, site, tiles, heights):
     leaves out, rms and correlation length (`dynamics.craters.relief_statistics`), and it knows
     how much of the relief it holds a plane over a region leaves: the flight software knows
     the site's crater statistics, not where the small craters are.
-    Features placed in the scenario are in every tile, so on the map too (or, flat, unknown)."""
+    Placed features are on the map unless marked `on_map = false`: its tiles are then
+    rendered without them (a cliff the map does not know)."""
     map_site = site.copy()
     if nav.terrain_model == "flat":
         map_site["map_radius_m"] = float(np.linalg.norm(site["origin_mcmf_m"]))
         keep = 0
     else:
         keep = int(np.sum(tiles["spacing_m"] >= nav.map_resolution - 1e-9))
+    map_tiles_, map_heights = tiles[:keep], heights
+    if keep and not all(f.on_map for f in terrain_spec.features):
+        map_tiles_, map_heights = map_tiles(terrain_spec, keep)
+        highest = max(map_site["highest_terrain_m"], float(map_heights.max(initial=0.0)))
+        map_site["highest_terrain_m"] = highest  # the ray casts' early miss must hold for both
     populations = crater_populations(terrain_spec)
     left_out = craters.relief_statistics(tuple(populations[keep:]))
     held = craters.relief_statistics(tuple(populations[:keep]))
     return OnboardMap(
         map_site,
-        tiles[:keep],
-        heights,
+        map_tiles_,
+        map_heights,
         left_out.rms_m,
         left_out.correlation_m,
         held.unexplained_m2.copy(),  # writeable like every array the loop takes (one typing)
@@ -504,6 +510,18 @@ def build_terrain(site_spec, terrain_spec):
     site = frames.make_site(
         site_spec.latitude, site_spec.longitude, site_spec.approach_azimuth, 0.0, MOON_MEAN_RADIUS_M
     )
+    grids = render_tiles(terrain_spec, len(terrain_spec.tiles), on_map_only=False)
+    tiles, heights = terrain.make_tiles(grids)
+    site_height, _, _ = terrain.height_and_gradient(tiles, heights, 0.0, 0.0)
+    site["origin_mcmf_m"] = (MOON_MEAN_RADIUS_M + site_height) * site["up"]
+    site["highest_terrain_m"] = max(float(heights.max(initial=0.0)), 0.0)
+    site["steepest_slope"] = terrain.steepest_slope(grids)
+    return site, tiles, heights
+
+
+@functools.lru_cache(maxsize=4)
+def crater_field(terrain_spec):
+    """Every tile's crater population, drawn from the terrain's seed (one stream per tile)."""
     seeds = np.random.SeedSequence(terrain_spec.seed).spawn(len(terrain_spec.tiles))
     populations = []
     for tile, seed, (density, d_min, d_max) in zip(
@@ -520,32 +538,41 @@ def build_terrain(site_spec, terrain_spec):
                 density,
             )
         )
-    placed = [f for f in terrain_spec.features if f.kind == "crater"]
-    features = np.zeros(len(placed), craters.CRATER_DTYPE)
+    return np.concatenate([*populations, np.zeros(0, craters.CRATER_DTYPE)])
+
+
+def render_tiles(terrain_spec, n_tiles, on_map_only):
+    """(downrange_min, crossrange_min, spacing, heights) of the first n_tiles tiles: the crater
+    field and the placed features (only those on the onboard map, if on_map_only)."""
+    features = [f for f in terrain_spec.features if f.on_map or not on_map_only]
+    placed = [f for f in features if f.kind == "crater"]
+    bowls = np.zeros(len(placed), craters.CRATER_DTYPE)
     for k, f in enumerate(placed):
         floor = f.floor_diameter / f.diameter
-        features[k] = (f.downrange, f.crossrange, f.diameter, f.depth, f.rim_height, floor)
-    cliffs = [f for f in terrain_spec.features if f.kind == "scarp"]
+        bowls[k] = (f.downrange, f.crossrange, f.diameter, f.depth, f.rim_height, floor)
+    cliffs = [f for f in features if f.kind == "scarp"]
     scarps = np.zeros(len(cliffs), craters.SCARP_DTYPE)
     for k, f in enumerate(cliffs):
         scarps[k] = (f.downrange, f.crossrange, f.azimuth, f.height, f.width, f.radius)
-    field = np.concatenate([*populations, np.zeros(0, craters.CRATER_DTYPE)])
+    field = crater_field(terrain_spec)
     grids = []
-    for tile in terrain_spec.tiles:
+    for tile in terrain_spec.tiles[:n_tiles]:
         nx = round((tile.downrange[1] - tile.downrange[0]) / tile.spacing) + 1
         ny = round((tile.crossrange[1] - tile.crossrange[0]) / tile.spacing) + 1
         h = np.full((nx, ny), terrain_spec.base_height)
         x0, y0 = tile.downrange[0], tile.crossrange[0]
         craters.render(h, x0, y0, tile.spacing, field, tile.min_crater_diameter)
-        craters.render(h, x0, y0, tile.spacing, features, 0.0)
+        craters.render(h, x0, y0, tile.spacing, bowls, 0.0)
         craters.render_scarps(h, x0, y0, tile.spacing, scarps)
         grids.append((x0, y0, tile.spacing, h))
-    tiles, heights = terrain.make_tiles(grids)
-    site_height, _, _ = terrain.height_and_gradient(tiles, heights, 0.0, 0.0)
-    site["origin_mcmf_m"] = (MOON_MEAN_RADIUS_M + site_height) * site["up"]
-    site["highest_terrain_m"] = max(float(heights.max(initial=0.0)), 0.0)
-    site["steepest_slope"] = terrain.steepest_slope(grids)
-    return site, tiles, heights
+    return grids
+
+
+@functools.lru_cache(maxsize=4)
+def map_tiles(terrain_spec, n_tiles):
+    """(tiles, heights) of an onboard map of the first n_tiles tiles that lacks the features
+    placed off the map (`on_map = false`)."""
+    return terrain.make_tiles(render_tiles(terrain_spec, n_tiles, on_map_only=True))
 
 
 def pdi_state(scenario, site):

@@ -425,6 +425,7 @@ class CraterFeature(Strict):
     depth: PositiveLength  # rim crest to floor
     rim_height: Length = 0.0
     floor_diameter: NonNegativeLength = 0.0  # a flat floor (0: a bowl)
+    on_map: Flag = True  # false: in the truth only, a feature the onboard map does not know
 
     @model_validator(mode="after")
     def _floor_inside(self):
@@ -445,6 +446,7 @@ class ScarpFeature(Strict):
     height: PositiveLength
     width: PositiveLength
     radius: NonNegativeLength = 0.0
+    on_map: Flag = True  # false: in the truth only, a cliff the onboard map does not know
 
 
 Feature = Annotated[CraterFeature | ScarpFeature, Field(discriminator="kind")]

@@ -259,3 +259,25 @@ def test_attitude_step_response_settles_in_its_designed_time():
     assert (tilt.loc[settle:15.0] - 4.0).abs().max() < 0.05 * 4.0
     # and it is a real transient, not already there: halfway through, not yet settled
     assert abs(tilt.loc[1.0 + 1.0] - 4.0) > 0.05 * 4.0
+
+
+def test_a_feature_off_the_map_is_in_the_truth_only():
+    """A 500-m scarp 5 km before the site marked `on_map = false`: the truth terrain falls by
+    500 m across it, the flight software's map does not, and elsewhere the two agree."""
+    from dynamics import terrain
+    from tests.sims.scenarios import closed_loop
+
+    d = closed_loop()
+    cliff = {"kind": "scarp", "downrange": "-5 km", "height": "500 m", "width": "1 km"}
+    d["terrain"]["features"] = [cliff | {"on_map": False}]
+    m = model.build(scenario.load(d))
+
+    def heights(surface, x):
+        return terrain.height_and_gradient(surface.tiles, surface.heights, x, 1000.0)[0]
+
+    # 15 km out both are the 25-m tile, above the cliff: the same heights
+    assert heights(m.onboard_map, -15_000.0) == heights(m.terrain, -15_000.0)
+    # 2 km out the truth is 500 m lower, give or take the small craters of its 5-m tile
+    assert heights(m.terrain, -2_000.0) - heights(m.onboard_map, -2_000.0) == pytest.approx(
+        -500.0, abs=10.0
+    )
