@@ -97,3 +97,41 @@ def test_the_runs_carry_the_nees_the_final_states_give(tmp_path):
     summary = api.run(d).summary["navigation"]
     assert set(summary["nees"]) == set(consistency.CHECKPOINTS)
     assert summary["nees"]["end_braking"]["attitude"] is None
+
+
+def _over_a_cliff(on_map, faults=()):
+    """The nominal over a 300-m scarp 2.5 km before the site (its foot crossed by the beam
+    during braking), with a latching gate: events and outcomes of seeds 0-3."""
+    d = closed_loop()
+    d["terrain"]["features"] = [
+        {"kind": "scarp", "downrange": "-2.5 km", "height": "300 m", "width": "600 m"}
+        | {"on_map": on_map}
+    ]
+    d["sensors"]["laser_rangefinder"]["gate"] = {"policy": "latch", "threshold": 9.0}
+    d["faults"] = list(faults)
+    return [(r.outcome, r.summary["events"]) for r in api.run_seeds(d, range(4))]
+
+
+def _rejections(events):
+    return [e for e in events if e["event"] in ("measurement_rejected", "sensor_latched_off")]
+
+
+def test_the_map_predicting_gate_accepts_a_mapped_cliff_and_rejects_a_fault_there():
+    """Ranges predicted from a map that holds the cliff, with the map's honest error, pass the
+    gate all the way down; the cliff left off the map is refused as the beam's foot reaches
+    it (459-462 s: ispace M1's rim, the latching gate then flies on without the rangefinder);
+    and on the mapped cliff a 300-m bias step (the cliff's height, as a fault would fake it)
+    from 459 s is refused at once. A rangefinder stuck from 457 s, before the foot reaches the
+    cliff its readings do not show, is refused too, but later (0.2-23 s): its frozen range
+    leaves the prediction only as the lander moves, against a prediction honestly uncertain
+    by tens of metres near a cliff when the position is known to ~100 m."""
+    for outcome, events in _over_a_cliff(on_map=True):
+        assert outcome == "landed" and not _rejections(events)
+    for _, events in _over_a_cliff(on_map=False):
+        assert 458.0 < _rejections(events)[0]["t_s"] < 462.0
+    step = {"name": "step", "target": "laser_rangefinder", "mode": "bias", "value": "-300 m"}
+    for _, events in _over_a_cliff(True, [step | {"trigger": {"time": "459 s"}}]):
+        assert 459.0 <= _rejections(events)[0]["t_s"] < 459.5
+    stuck = {"name": "stuck", "target": "laser_rangefinder", "mode": "stuck"}
+    for _, events in _over_a_cliff(True, [stuck | {"trigger": {"time": "457 s"}}]):
+        assert 457.0 <= _rejections(events)[0]["t_s"] < 482.0
