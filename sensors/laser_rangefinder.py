@@ -127,6 +127,7 @@ def predict(spec, pose, onboard_map, measurement, out):
     c_xy = _quadratic(cov, a_down, a_left)
     c_yy = _quadratic(cov, a_left, a_left)
     mean, hx, hy = terrain.plane_over_region(m.tiles, m.heights, x, y, c_xx, c_xy, c_yy)
+    # the region's largest 1-sigma extent: the relief a plane leaves grows with it
     extent = math.sqrt(0.5 * (c_xx + c_yy) + math.sqrt(0.25 * (c_xx - c_yy) ** 2 + c_xy * c_xy))
     residual = terrain.unexplained_relief(m, extent)
     n = vector.unit(vector.sub(up, vector.add(vector.scale(down, hx), vector.scale(left, hy))))

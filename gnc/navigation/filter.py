@@ -221,7 +221,7 @@ def set_covariance(nav, sigma, down, left, up):
 
 @njit(cache=True)
 def normalized_innovation_squared(nav, y, h, r, m):
-    """NIS of the first m values of innovation y with Jacobian rows h[:m] (15 columns) and noise
+    """NIS of the first m values of innovation y with Jacobian rows h[:m] (N_ERR columns) and noise
     covariance r[:m, :m]: y' S^-1 y with S = H P H' + R, through S's Cholesky factor (kept in
     nav, with H P, for `apply_update`). Infinite when S is not positive definite."""
     hp, s, chol = nav.hp, nav.s, nav.chol
@@ -284,7 +284,7 @@ def apply_update(nav, y, h, r, m):
 
     Gain K = P H' S^-1 (solved through the factor). Covariance in Joseph form,
     P <- A P A' + K R K' with A = I - K H, as products: B = A P = P - K (H P), then
-    B A' + K R K' = B - (B H' - K R) K', O(n^2 m) operations for n = 15 states. Unlike the
+    B A' + K R K' = B - (B H' - K R) K', O(n^2 m) operations for n = N_ERR states. Unlike the
     plain P - K H P it stays positive definite through updates far more precise than the
     prior (tests/gnc/test_filter_updates.py). The upper triangle is computed and mirrored;
     the gain and the other m x n products are stored transposed, so that the inner loops run
