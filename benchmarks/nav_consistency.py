@@ -44,9 +44,10 @@ def main():
         b = api.prepare(d, seeds=range(args.runs))
         api.execute(b)
         s = b.summary
+        means = consistency.mean_nees(s["nees"])
         cells = [
-            "/".join(f"{np.nanmean(s['nees'][:, k][block]):.2f}" for block in consistency.BLOCKS)
-            for k in range(len(consistency.CHECKPOINTS))
+            "/".join(f"{means[checkpoint, block][0]:.2f}" for block in consistency.BLOCKS)
+            for checkpoint in consistency.CHECKPOINTS
         ]
         landed = np.mean(s["outcome"] == 0)
         error = np.median(s["nav_position_error_m"])

@@ -89,6 +89,21 @@ def three_sigma(nav, first):
     )
 
 
+def mean_nees(nees):
+    """{(checkpoint, block): (mean NEES, runs)} over the runs that reached each checkpoint,
+    from the runs' `nees` records (a `NEES_DTYPE` array, runs x checkpoints)."""
+    out = {}
+    for k, checkpoint in enumerate(CHECKPOINTS):
+        for block in BLOCKS:
+            values = nees[:, k][block]
+            reached = values[~np.isnan(values)]
+            out[checkpoint, block] = (
+                float(reached.mean()) if reached.size else np.nan,
+                reached.size,
+            )
+    return out
+
+
 def band(runs, dof=3, probability=0.95):
     """Two-sided band of the mean NEES over runs for a consistent filter."""
     tail = (1.0 - probability) / 2.0

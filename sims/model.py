@@ -383,7 +383,7 @@ def build_map(nav, terrain_spec, site, tiles, heights):
         map_tiles_, map_heights = map_tiles(terrain_spec, keep)
         highest = max(map_site["highest_terrain_m"], float(map_heights.max(initial=0.0)))
         map_site["highest_terrain_m"] = highest  # the ray casts' early miss must hold for both
-    populations = crater_populations(terrain_spec)
+    populations = terrain_spec.populations
     left_out = craters.relief_statistics(tuple(populations[keep:]))
     held = craters.relief_statistics(tuple(populations[:keep]))
     return OnboardMap(
@@ -395,16 +395,6 @@ def build_map(nav, terrain_spec, site, tiles, heights):
         held.unexplained_m2.copy(),  # writeable like every array the loop takes (one typing)
         held.correlation_m,
     )
-
-
-def crater_populations(terrain_spec):
-    """(density scale, smallest diameter, largest diameter) of each tile's crater population:
-    a tile adds the craters from its smallest diameter up to its coarser neighbour's."""
-    upper, out = terrain_spec.max_crater_diameter, []
-    for tile in terrain_spec.tiles:
-        out.append((tile.crater_density, tile.min_crater_diameter, upper))
-        upper = tile.min_crater_diameter
-    return out
 
 
 def nav_initial_sigma(scenario):
@@ -525,7 +515,7 @@ def crater_field(terrain_spec):
     seeds = np.random.SeedSequence(terrain_spec.seed).spawn(len(terrain_spec.tiles))
     populations = []
     for tile, seed, (density, d_min, d_max) in zip(
-        terrain_spec.tiles, seeds, crater_populations(terrain_spec), strict=True
+        terrain_spec.tiles, seeds, terrain_spec.populations, strict=True
     ):
         margin = craters.EJECTA_EXTENT_RADII * d_max / 2
         populations.append(

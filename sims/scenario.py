@@ -466,25 +466,35 @@ class Terrain(Strict):
             raise ValueError("tiles must be listed coarsest first (decreasing spacing)")
         return self
 
+    @property
+    def populations(self):
+        """(density scale, smallest diameter, largest diameter) of each tile's crater
+        population: a tile adds the craters from its smallest diameter up to its coarser
+        neighbour's (the largest: max_crater_diameter)."""
+        upper, out = self.max_crater_diameter, []
+        for tile in self.tiles:
+            out.append((tile.crater_density, tile.min_crater_diameter, upper))
+            upper = tile.min_crater_diameter
+        return out
+
     @model_validator(mode="after")
     def _fits_in_memory(self):
         """Grid nodes and expected craters (as `sims.model.build_terrain` makes them), in
         logarithms: a tiny spacing or crater diameter must not overflow the estimate."""
-        nodes, log_craters, upper = 0.0, [], self.max_crater_diameter
-        for tile in self.tiles:
+        nodes, log_craters = 0.0, []
+        for tile, (density, d_min, d_max) in zip(self.tiles, self.populations, strict=True):
             nx = (tile.downrange[1] - tile.downrange[0]) / tile.spacing + 1
             ny = (tile.crossrange[1] - tile.crossrange[0]) / tile.spacing + 1
             nodes += nx * ny
-            margin = craters.EJECTA_EXTENT_RADII * upper / 2
+            margin = craters.EJECTA_EXTENT_RADII * d_max / 2
             area = (tile.downrange[1] - tile.downrange[0] + 2 * margin) * (
                 tile.crossrange[1] - tile.crossrange[0] + 2 * margin
             )
-            if tile.crater_density > 0.0 and tile.min_crater_diameter < upper:
+            if density > 0.0 and d_min < d_max:
                 log_craters.append(
-                    math.log10(tile.crater_density * craters.TRASK_EQUILIBRIUM_K_PER_M2 * area)
-                    - 2.0 * math.log10(tile.min_crater_diameter)
+                    math.log10(density * craters.TRASK_EQUILIBRIUM_K_PER_M2 * area)
+                    - 2.0 * math.log10(d_min)
                 )
-            upper = tile.min_crater_diameter
         if nodes > MAX_TERRAIN_NODES:
             raise ValueError(
                 f"the tiles have {nodes:.3g} grid nodes ({nodes * 8 / 2**30:.3g} GiB of heights):"
