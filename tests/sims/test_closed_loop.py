@@ -115,3 +115,26 @@ def test_perfect_imu_and_known_start_navigate_exactly():
     nav_state = r.fsw_state[0]["nav"]
     assert np.linalg.norm(nav_state["r_mci_m"] - r.x[0, 0:3]) < 0.05
     assert np.linalg.norm(nav_state["v_mci_mps"] - r.x[0, 3:6]) < 1e-3
+
+
+def test_sensor_lever_arms_follow_the_centre_of_mass_as_propellant_burns():
+    """After 120 s of braking the flight software's pose puts the centre of mass where the
+    vehicle's mass properties put it at the mass it estimates, over a centimetre above the
+    one at PDI (the propellant sits below the dry centre of mass)."""
+    from dynamics import mass_properties
+
+    sc = closed_loop(simulation={"time_step": "20 ms", "max_time": "120 s", "output_rate": "1 Hz"})
+    b = api.prepare(sc, seed=0)
+    api.execute(b)
+    state, m = b.fsw_state[0], b.models[0]
+
+    def centre_of_mass(mass_kg):
+        com = np.zeros(3)
+        mass_properties.evaluate(m.mass, mass_kg, com, np.zeros((3, 3)), np.zeros((3, 3)))
+        return com
+
+    pdi = centre_of_mass(m.fsw["initial_mass_kg"])
+    now = centre_of_mass(state["mass_est_kg"])
+    # the pose was filled at the last measurement, one control period (~0.1 kg) earlier
+    assert np.allclose(state["pose"]["com_body_m"], now, atol=1e-4)
+    assert now[2] - pdi[2] > 0.01
