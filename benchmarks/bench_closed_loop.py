@@ -2,7 +2,7 @@
 10 Hz with star tracker, rangefinder and probes), with its 20-ms truth step and 50-Hz IMU and
 with a 10-ms step and 100-Hz IMU; the compiled call alone (a batch of runs, one call) and a
 whole `api.run` (packing and result tables included). Then the cost of sensors on the bus:
-the full suite (IMU, star tracker, two rangefinders, a 3-beam Doppler velocimeter) against
+the full suite (IMU, star tracker, two rangefinders, a 3-beam Doppler lidar) against
 the nominal, as a ratio repeat by repeat in this process.
 
 With --baseline DIR (a checkout of another revision, e.g. `git worktree add DIR HEAD~1`), the
@@ -95,7 +95,7 @@ def suite_ratio(runs, repeats):
         ms["full"].append(t_full * 1e3)
         ratios.append(t_full / t_nominal)
     print(
-        f"full suite (IMU, star tracker, 2 rangefinders, 3-beam velocimeter): "
+        f"full suite (IMU, star tracker, 2 rangefinders, 3-beam Doppler lidar): "
         f"{spread(ms['full'])} ms per run against the nominal's {spread(ms['nominal'])} ms; "
         f"ratio {spread(ratios)}"
     )

@@ -28,7 +28,7 @@ def variants():
         "dense craters": terrain_variant(density=1.0),
         "map at 5 m": terrain_variant(map_resolution="5 m"),
         "map at 50 m": terrain_variant(map_resolution="50 m"),
-        "full suite (2 rangefinders, 3-beam velocimeter)": full_suite(),
+        "full suite (2 rangefinders, 3-beam Doppler lidar)": full_suite(),
     }
 
 

@@ -27,3 +27,8 @@ MOON_ROTATION_RATE_RADPS = 2.0 * math.pi / (27.321661 * 86_400.0)
 # Standard acceleration of gravity used to turn specific impulse into exhaust velocity
 # [m/s^2]; exact by definition (3rd CGPM 1901, BIPM SI Brochure 9th ed.).
 STANDARD_GRAVITY_MPS2 = 9.80665
+
+# Normal albedo of the lunar maria at 1064 nm, the reflectance laser rangefinders and lidars
+# see [-]: about 0.15-0.25 on the maria, 0.3-0.45 on the highlands. Lucey et al. (2014),
+# "The global albedo of the Moon at 1064 nm from LOLA", JGR Planets 119, 1665-1679.
+MARE_NORMAL_ALBEDO_1064NM = 0.2

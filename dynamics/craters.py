@@ -22,7 +22,7 @@ import numpy as np
 from numba import njit
 from scipy import special
 
-from dynamics.terrain import REGION_SIGMAS_M
+from dynamics.terrain import GAUSS_HERMITE_NODES, GAUSS_HERMITE_WEIGHTS, REGION_SIGMAS_M
 
 CRATER_DTYPE = np.dtype(
     [
@@ -153,12 +153,14 @@ def render_scarps(heights, downrange_min_m, crossrange_min_m, spacing_m, scarps)
 
 class ReliefStatistics(NamedTuple):
     """Statistics of the relief of crater populations: its rms height [m], its correlation
-    length along a track [m], and the variance [m^2] a plane over a Gaussian region of each
-    extent of `dynamics.terrain.REGION_SIGMAS_M` leaves of it."""
+    length along a track [m]; for a Gaussian region of each extent of
+    `dynamics.terrain.REGION_SIGMAS_M`, the variance [m^2] a plane over it leaves of the relief,
+    and the part of that the 25 samples of `dynamics.terrain.plane_over_region` do not show."""
 
     rms_m: float
     correlation_m: float
     unexplained_m2: np.ndarray
+    unseen_m2: np.ndarray
 
 
 @functools.cache
@@ -180,12 +182,14 @@ def relief_statistics(populations):
     bowls and rims included. Over a region N(0, s^2 I) about an estimate, the residual of the
     best plane at the true point (the region's mean and mean gradient, by Stein's lemma)
     passes each wavenumber with |H(k)|^2 = 1 - exp(-s^2 k^2) (1 + s^2 k^2) on average over the
-    true point's offset: the variance left is integral S |H|^2 d^2k / (2 pi)^2.
+    true point's offset: the variance left is integral S |H|^2 d^2k / (2 pi)^2. Of that, the
+    25 samples of the region's Gauss-Hermite rule show (about their own plane) the part a wave
+    leaves of their weighted mean square, `_sampled_transfer`; the rest is unseen.
     """
     sigmas = REGION_SIGMAS_M
     populations = [p for p in populations if p[0] > 0.0 and p[2] > p[1]]
     if not populations:
-        return ReliefStatistics(0.0, 0.0, np.zeros_like(sigmas))
+        return ReliefStatistics(0.0, 0.0, np.zeros_like(sigmas), np.zeros_like(sigmas))
     a, b = DEGRADATION_RANGE
     mean_a, mean_square_a = (a + b) / 2, (a * a + a * b + b * b) / 3
     q, transform, volume = _unit_crater_transform()
@@ -201,13 +205,37 @@ def relief_statistics(populations):
 
     variance = np.trapezoid(spectrum * k, k) / (2 * math.pi)
     length = np.trapezoid(spectrum, k) / (2 * math.pi) / variance
-    unexplained = np.zeros_like(sigmas)
+    unexplained, sampled = np.zeros_like(sigmas), np.zeros_like(sigmas)
+    scaled, transfer = _sampled_transfer()
     for i, s in enumerate(sigmas):
         u = (s * k) ** 2
         unexplained[i] = np.trapezoid(spectrum * (-np.expm1(-u) - u * np.exp(-u)) * k, k)
+        sampled[i] = np.trapezoid(spectrum * np.interp(s * k, scaled, transfer) * k, k)
     unexplained /= 2 * math.pi
-    unexplained.flags.writeable = False
-    return ReliefStatistics(math.sqrt(variance + mean * mean), float(length), unexplained)
+    unseen = np.maximum(unexplained - sampled / (2 * math.pi), 0.0)
+    for table in (unexplained, unseen):
+        table.flags.writeable = False
+    return ReliefStatistics(math.sqrt(variance + mean * mean), float(length), unexplained, unseen)
+
+
+@functools.cache
+def _sampled_transfer():
+    """(k sigma, T): the share of a random-phase wave's variance (wavenumber k, direction
+    uniform) that the 5 x 5 Gauss-Hermite samples of a region of extent sigma leave about
+    their fitted plane: T = 1 - C0^2 - |Cs|^2 - |Ct|^2, with C0, Cs, Ct the rule's weighted
+    sums of exp(i k.x) times 1, s and t (the mean and the slopes it takes out)."""
+    nodes = np.array(GAUSS_HERMITE_NODES)
+    w = np.outer(GAUSS_HERMITE_WEIGHTS, GAUSS_HERMITE_WEIGHTS)
+    s, t = np.meshgrid(nodes, nodes, indexing="ij")
+    scaled = np.linspace(0.0, 40.0, 801)
+    angles = np.linspace(0.0, math.pi, 64, endpoint=False)
+    phase = scaled[:, None, None, None] * (
+        np.cos(angles)[None, :, None, None] * s + np.sin(angles)[None, :, None, None] * t
+    )
+    c0 = np.sum(w * np.cos(phase), axis=(2, 3))
+    cs = np.sum(w * s * np.sin(phase), axis=(2, 3))
+    ct = np.sum(w * t * np.sin(phase), axis=(2, 3))
+    return scaled, np.mean(1.0 - c0**2 - cs**2 - ct**2, axis=1)
 
 
 @functools.cache

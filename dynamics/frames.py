@@ -18,6 +18,7 @@ import numpy as np
 from numba import njit
 
 from dynamics import vector
+from dynamics.constants import MARE_NORMAL_ALBEDO_1064NM
 
 SITE_DTYPE = np.dtype(
     [
@@ -30,14 +31,23 @@ SITE_DTYPE = np.dtype(
         ("map_radius_m", np.float64),  # radius the track coordinates are measured on
         ("highest_terrain_m", np.float64),  # terrain never rises above this over map_radius_m
         ("steepest_slope", np.float64),  # terrain gradient never exceeds this (dh/dx, unitless)
+        ("albedo", np.float64),  # the surface's normal albedo at laser wavelengths (Lambertian)
     ],
     align=True,
 )
 
 
-def make_site(latitude_rad, longitude_rad, azimuth_rad, site_height_m, map_radius_m):
+def make_site(
+    latitude_rad,
+    longitude_rad,
+    azimuth_rad,
+    site_height_m,
+    map_radius_m,
+    albedo=MARE_NORMAL_ALBEDO_1064NM,
+):
     """Site record for a landing site at (latitude, longitude), approached on a ground track of
-    the given azimuth (clockwise from north), with the terrain `site_height_m` above the map radius.
+    the given azimuth (clockwise from north), with the terrain `site_height_m` above the map
+    radius and of the given normal albedo.
     """
     clat, slat = math.cos(latitude_rad), math.sin(latitude_rad)
     clon, slon = math.cos(longitude_rad), math.sin(longitude_rad)
@@ -51,6 +61,7 @@ def make_site(latitude_rad, longitude_rad, azimuth_rad, site_height_m, map_radiu
     site["track_downrange"] = downrange
     site["track_left"] = np.cross(up, downrange)
     site["map_radius_m"] = map_radius_m
+    site["albedo"] = albedo
     return site
 
 

@@ -29,7 +29,8 @@ TILE_DTYPE = np.dtype(
 
 
 # Extents (1 sigma) of the Gaussian regions for which an onboard map knows how much of its
-# relief no plane over them explains (`OnboardMap.unexplained_relief_m2`): 1 m to 4 km.
+# relief no plane over them explains and their samples do not show
+# (`OnboardMap.unseen_relief_m2`): 1 m to 4 km.
 REGION_SIGMAS_M = 2.0 ** (np.arange(25) / 2)
 
 
@@ -45,7 +46,8 @@ class OnboardMap(NamedTuple):
     """The flight software's terrain model: its site datum, its map tiles and their heights;
     the error it assumes for those heights, 1 sigma [m] and the distance over which it stays
     correlated [m]; and statistics of the relief it holds: for a region of each extent of
-    REGION_SIGMAS_M the variance no plane over it explains [m^2], and its correlation length
+    REGION_SIGMAS_M the variance no plane over it explains and its samples do not show [m^2]
+    (`plane_over_region` measures the rest where it is), and its correlation length
     along a track [m] (`dynamics.craters.relief_statistics`). A distinct type from
     `TruthTerrain`: compiled code that reads `height_error_m` cannot be handed the truth."""
 
@@ -54,7 +56,7 @@ class OnboardMap(NamedTuple):
     heights: np.ndarray
     height_error_m: float
     error_correlation_m: float
-    unexplained_relief_m2: np.ndarray
+    unseen_relief_m2: np.ndarray
     relief_correlation_m: float
 
 
@@ -131,15 +133,16 @@ def plane_over_region(tiles, heights, downrange_m, crossrange_m, c_xx, c_xy, c_y
     regression of the height on the position weighted by that distribution (statistical
     linearisation, as in SITAN terrain-aided navigation: Hostetler & Andreas 1983, IEEE TAC
     28(3), 315-323). Where the region is small it is the local slope; where it covers many
-    craters, their mean tilt. Returns (mean height [m], dh/d(downrange), dh/d(crossrange)),
-    by a 5 x 5 Gauss-Hermite rule in the region's Cholesky coordinates (the mean gradient
-    over the region, by Stein's lemma). What the plane leaves out is not taken from these 25
-    samples, which step over craters smaller than the region: see `unexplained_relief`."""
+    craters, their mean tilt. Returns (mean height [m], dh/d(downrange), dh/d(crossrange),
+    the variance of the heights about the plane [m^2]), by a 5 x 5 Gauss-Hermite rule in the
+    region's Cholesky coordinates (the mean gradient over the region, by Stein's lemma). That
+    variance is this region's own (a large crater in it shows), but the 25 samples step over
+    craters smaller than the region: the statistics' share is `unseen_relief`."""
     floor = SMALLEST_REGION_M * SMALLEST_REGION_M
     l11 = math.sqrt(c_xx + floor)
     l21 = c_xy / l11
     l22 = math.sqrt(max(c_yy + floor - l21 * l21, floor))
-    mean = slope_s = slope_t = 0.0
+    mean = slope_s = slope_t = square = 0.0
     for i in range(5):
         s = GAUSS_HERMITE_NODES[i]
         for j in range(5):
@@ -151,17 +154,21 @@ def plane_over_region(tiles, heights, downrange_m, crossrange_m, c_xx, c_xy, c_y
             mean += w * h
             slope_s += w * h * s
             slope_t += w * h * t
-    # {1, s, t} are orthonormal under the rule: the regression coefficients are projections
+            square += w * h * h
+    # {1, s, t} are orthonormal under the rule: the regression coefficients are projections,
+    # and what they leave is the rest of the mean square
     gradient_t = slope_t / l22
     gradient_s = (slope_s - l21 * gradient_t) / l11
-    return mean, gradient_s, gradient_t
+    residual = max(square - mean * mean - slope_s * slope_s - slope_t * slope_t, 0.0)
+    return mean, gradient_s, gradient_t, residual
 
 
 @njit(cache=True)
-def unexplained_relief(onboard_map, sigma_m):
-    """Variance [m^2] of the map's relief that a plane over a region of extent sigma_m leaves,
-    as its statistics expect (interpolated in log extent, held beyond the table's ends)."""
-    table = onboard_map.unexplained_relief_m2
+def unseen_relief(onboard_map, sigma_m):
+    """Variance [m^2] of the map's relief that a plane over a region of extent sigma_m leaves
+    and the region's 25 samples do not show, as its statistics expect (interpolated in log
+    extent, held beyond the table's ends)."""
+    table = onboard_map.unseen_relief_m2
     u = math.log2(max(sigma_m, REGION_SIGMAS_M[0])) * 2.0  # REGION_SIGMAS_M[k] = 2^(k / 2)
     k = min(int(u), table.shape[0] - 2)
     f = min(u - k, 1.0)

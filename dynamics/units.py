@@ -58,6 +58,7 @@ _SI = {
     "rad/sqrt(s)": u.rad / u.s**0.5,
     "m/s2/sqrt(s)": u.m / u.s**2.5,
     "rad/s/sqrt(s)": u.rad / u.s**1.5,
+    "W": u.W,
 }
 _KIND = {
     "m": "a length",
@@ -74,6 +75,7 @@ _KIND = {
     "rad/sqrt(s)": "an angle random walk",
     "m/s2/sqrt(s)": "an acceleration random walk",
     "rad/s/sqrt(s)": "an angular-rate random walk",
+    "W": "a power",
 }
 
 
@@ -172,6 +174,7 @@ NonNegativeTime = quantity("s", "10 ms", non_negative=True)
 PositiveMass = quantity("kg", "340 kg", positive=True)
 NonNegativeMass = quantity("kg", "360 kg", non_negative=True)
 PositiveForce = quantity("N", "2500 N", positive=True)
+PositivePower = quantity("W", "1 kW", positive=True)
 Angle = quantity("rad", "2 deg")
 Latitude = quantity("rad", "60.5 deg", low=-math.pi / 2, high=math.pi / 2)
 NonNegativeAngle = quantity("rad", "2 deg", non_negative=True)

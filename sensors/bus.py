@@ -28,7 +28,7 @@ from dynamics import frames, quaternion, terrain, vector
 from dynamics.terrain import OnboardMap, TruthTerrain
 from dynamics.views import pointer
 
-MAX_DIMENSION = 8  # most values in one record (e.g. a 4-beam velocimeter with ranges)
+MAX_DIMENSION = 8  # most values in one record (e.g. a 4-beam Doppler lidar: velocities and ranges)
 
 # A pose of the lander: the truth at a sample instant, or the flight software's estimate.
 POSE_DTYPE = np.dtype(
@@ -118,7 +118,7 @@ SURFACE_DTYPE = np.dtype(
         ("n_heights", np.int64),
         ("height_error_m", np.float64),  # onboard maps only: their error statistics
         ("error_correlation_m", np.float64),
-        ("unexplained_relief_m2", np.float64, terrain.REGION_SIGMAS_M.shape),
+        ("unseen_relief_m2", np.float64, terrain.REGION_SIGMAS_M.shape),
         ("relief_correlation_m", np.float64),
     ],
     align=True,
@@ -169,7 +169,7 @@ def describe_map(view, onboard_map):
     describe_surface(view, m.site, m.tiles, m.heights)
     view.height_error_m = m.height_error_m
     view.error_correlation_m = m.error_correlation_m
-    view.unexplained_relief_m2[:] = m.unexplained_relief_m2
+    view.unseen_relief_m2[:] = m.unseen_relief_m2
     view.relief_correlation_m = m.relief_correlation_m
 
 
@@ -200,7 +200,7 @@ def onboard_map_at(address):
         heights,
         view.height_error_m,
         view.error_correlation_m,
-        view.unexplained_relief_m2,
+        view.unseen_relief_m2,
         view.relief_correlation_m,
     )
 

@@ -21,7 +21,7 @@ import numba
 
 from sensors import bus
 
-BUNDLED = ("sensors.star_tracker", "sensors.laser_rangefinder", "sensors.doppler_velocimeter")
+BUNDLED = ("sensors.star_tracker", "sensors.laser_rangefinder", "sensors.doppler_lidar")
 ENVIRONMENT_VARIABLE = "DESCENT_SENSOR_KINDS"
 CONTRACT = (
     "NAME",

@@ -148,7 +148,7 @@ FAULT_STATE_DTYPE = np.dtype(
 def expected_units(fault, unit_of_channel):
     """(unit of `value`, unit of `rate`) a fault's target measures in (SI), or None."""
     if fault.target_class == CHANNEL:
-        unit = unit_of_channel(fault.target)
+        unit = unit_of_channel(fault.target, fault.element)
     elif fault.target_class == IMU:
         unit = {"accelerometer": "m/s2", "gyro": "rad/s"}.get(fault.triad)
     elif fault.mode == "throttle_stuck":
@@ -238,6 +238,11 @@ def pack(fault, unit_of_channel, channels, faults):
     names; `occurs` is left for the run's draw."""
     row = np.zeros(1, FAULT_DTYPE)[0]
     value_unit, rate_unit = expected_units(fault, unit_of_channel)
+    given = fault.value is not None or fault.rate is not None
+    if given and fault.target_class == CHANNEL and value_unit is None:
+        raise ValueError(
+            f"the values of channel {fault.target!r} differ in units: give the fault an 'element'"
+        )
     trig = fault.trigger
     kind = next(k for k in TRIGGERS if getattr(trig, k) is not None)
     row["target"] = fault.target_class

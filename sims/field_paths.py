@@ -112,12 +112,16 @@ def _fault_unit(scenario, fault, field, path):
 
 
 def channel_unit(scenario):
-    """unit_of_channel(name): the SI unit of a channel's values (None if no such channel)."""
+    """unit_of_channel(name, element): the SI unit of a channel's values, or of one of them
+    (element None: all of them; None if there is no such channel, or its values differ)."""
     channels = scenario.sensors.channels if scenario.sensors is not None else {}
 
-    def unit_of(name):
+    def unit_of(name, element=None):
         spec = channels.get(name)
-        return registry.kind(spec.kind).UNIT if spec is not None else None
+        if spec is None:
+            return None
+        unit = registry.kind(spec.kind).UNIT
+        return unit(spec, element) if callable(unit) else unit
 
     return unit_of
 

@@ -392,7 +392,7 @@ def build_map(nav, terrain_spec, site, tiles, heights):
         map_heights,
         left_out.rms_m,
         left_out.correlation_m,
-        held.unexplained_m2.copy(),  # writeable like every array the loop takes (one typing)
+        held.unseen_m2.copy(),  # writeable like every array the loop takes (one typing)
         held.correlation_m,
     )
 
@@ -498,7 +498,12 @@ def build_engine(e):
 def build_terrain(site_spec, terrain_spec):
     """(site, tiles, heights) for a site and terrain; generated once per process and cached."""
     site = frames.make_site(
-        site_spec.latitude, site_spec.longitude, site_spec.approach_azimuth, 0.0, MOON_MEAN_RADIUS_M
+        site_spec.latitude,
+        site_spec.longitude,
+        site_spec.approach_azimuth,
+        0.0,
+        MOON_MEAN_RADIUS_M,
+        terrain_spec.albedo,
     )
     grids = render_tiles(terrain_spec, len(terrain_spec.tiles), on_map_only=False)
     tiles, heights = terrain.make_tiles(grids)

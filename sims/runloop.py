@@ -276,7 +276,7 @@ def simulate(k, shared, per_run, states, outputs, work):
         unowned(m.heights),
         m.height_error_m,
         m.error_correlation_m,
-        unowned(m.unexplained_relief_m2),
+        unowned(m.unseen_relief_m2),
         m.relief_correlation_m,
     )
     mp, engines = per_run.mass[k], unowned(per_run.engines[k])

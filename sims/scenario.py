@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from dynamics import craters
+from dynamics.constants import MARE_NORMAL_ALBEDO_1064NM
 from dynamics.units import (
     BODY_EXTENT_M,
     AccelerationRandomWalk,
@@ -89,6 +90,8 @@ def steps_per_sample(rate_hz, time_step_s, field, multiple_of=1):
     """Truth steps between samples of a rate; the rate must divide the truth rate (and the
     sample must fall on a multiple_of-step boundary)."""
     ratio = 1.0 / (rate_hz * time_step_s)
+    if ratio > 2.0**53:  # beyond any run's length, and beyond the step counters
+        raise ValueError(f"field '{field}': {rate_hz:g} Hz is slower than any run samples")
     n = round(ratio)
     if n < 1 or abs(ratio - n) > 1e-6 * ratio or n % multiple_of:
         raise ValueError(
@@ -455,6 +458,7 @@ Feature = Annotated[CraterFeature | ScarpFeature, Field(discriminator="kind")]
 class Terrain(Strict):
     seed: Count = Field(ge=0)
     base_height: Length = 0.0  # mean terrain height above the 1737.4 km datum
+    albedo: Number = Field(default=MARE_NORMAL_ALBEDO_1064NM, gt=0.0, le=1.0)  # normal, at 1064 nm
     max_crater_diameter: PositiveLength
     tiles: tuple[TerrainTile, ...] = Field(default=(), max_length=16)  # coarsest first
     features: tuple[Feature, ...] = Field(default=(), max_length=10_000)

@@ -10,7 +10,7 @@ Policies (one per sensor channel):
   over the estimate: re-initialise the altitude (vertical position variance) and admit it.
   A measurement that does not see altitude cannot be recovered this way and stays rejected.
 
-The gate's threshold depends on the measurement's dimension (a velocimeter with a beam lost
+The gate's threshold depends on the measurement's dimension (a Doppler lidar with a beam lost
 updates with fewer values): it is kept per dimension.
 """
 

