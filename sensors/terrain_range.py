@@ -1,23 +1,21 @@
-"""The filter's model of a distance to the terrain measured over its onboard map: along a beam
-(a laser's range) or to the nearest surface (a wide-beam radar's). Honest about the map: the
-prediction, its slope and its variance are the map's over where the lander may be, not at the
-estimate alone.
+"""The filter's model of a range to the terrain along a beam, over its onboard map. Honest
+about the map: the prediction, its slope and its variance are the map's over where the
+lander may be, not at the estimate alone.
 
 Statistical linearisation, as SITAN's terrain-aided navigation (Hostetler & Andreas 1983,
 IEEE TAC 28(3)): where the foot may be (the position covariance, slid along the line of sight
 onto level ground) the model fits the plane of the map's heights and predicts the distance to
 that plane. For a range along d from a sensor at lever arm a from the centre of mass (normal
-n): d rho / d r = -n / (n.d), d rho / d theta = (n_body x (rho b + a)) / (n.d); for the
-distance to the nearest surface, along -n: d D / d r = n, d D / d theta = a x n_body. So
+n): d rho / d r = -n / (n.d), d rho / d theta = (n_body x (rho b + a)) / (n.d). So
 ranging over sloped terrain gives horizontal information, but only the slope the map holds
 over the whole region the lander may be in. The variance adds, over (n.d)^2, the map's own
 height error (the craters it leaves out, as the terrain's statistics expect:
 `dynamics.craters.relief_statistics`) and the relief the plane leaves: what the region's
 samples show of it there (a large crater in the region shows: the statistics are an average
 over the site, their tails are local), and what the statistics expect the samples to miss
-(the craters between them). Each counts times 2 L / ds: samples every ds
-along the ground inside a correlation length L share their error, and carry the information
-of independent ones every 2 L. The relief's L is its whole correlation length, a bound
+(the craters between them). Each counts times 2 L / ds: samples every ds along the ground
+inside a correlation length L share their error, and carry the information of independent
+ones every 2 L. The relief's L is its whole correlation length, a bound
 (shorter ones measured overconfident over the nominal terrain). The caller adds its sensor's
 own noise to the row's variance.
 """
@@ -103,34 +101,6 @@ def ray_range(pose, onboard_map, position_body, b, reach_m, step_m, period_s, y,
     clear_row(out, row)
     out.noise_cov[row, row] = variance / (nd * nd)
     return True, rho, -nd
-
-
-@njit(cache=True)
-def nearest_distance(pose, onboard_map, position_body, foot, period_s, y, out, row):
-    """Fill row `row` of a model record with the distance [m] from the sensor to the map's
-    surface about `foot` (MCMF), the nearest point of the map's surface, measured as y, and the
-    map's share of its variance; returns the predicted distance [m]."""
-    m = onboard_map
-    origin = bus.sensor_position_mcmf(pose, position_body)
-    d = vector.unit(vector.sub(foot, origin))
-    up = vector.unit(foot)
-    v = vector.load(pose.v_mcmf_mps, 0)
-    v_foot = vector.sub(v, vector.scale(up, vector.dot(up, v)))  # the foot keeps under it
-    n, offset, variance = map_plane(pose, m, foot, d, vector.norm(v_foot), period_s)
-    distance = vector.dot(n, vector.sub(origin, foot)) - offset * vector.dot(n, up)
-    q = pose.q_body_to_mcmf
-    n_body = quaternion.rotate_inverse((q[0], q[1], q[2], q[3]), n)
-    arm = vector.sub(position_body, vector.load(pose.com_body_m, 0))
-    j_theta = vector.cross(arm, n_body)
-    j_r = bus.gradient_to_mci(pose, n)
-    out.innovation[row] = y - distance
-    for i in range(3):
-        out.j_position[row, i] = j_r[i]
-        out.j_velocity[row, i] = 0.0
-        out.j_attitude[row, i] = j_theta[i]
-    clear_row(out, row)
-    out.noise_cov[row, row] = variance * vector.dot(n, up) ** 2
-    return distance
 
 
 @njit(cache=True)
