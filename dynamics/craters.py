@@ -212,7 +212,8 @@ def relief_statistics(populations):
         unexplained[i] = np.trapezoid(spectrum * (-np.expm1(-u) - u * np.exp(-u)) * k, k)
         sampled[i] = np.trapezoid(spectrum * np.interp(s * k, scaled, transfer) * k, k)
     unexplained /= 2 * math.pi
-    unseen = np.maximum(unexplained - sampled / (2 * math.pi), 0.0)
+    sampled /= 2 * math.pi
+    unseen = np.maximum(unexplained - sampled, 0.0)
     for table in (unexplained, unseen):
         table.flags.writeable = False
     return ReliefStatistics(math.sqrt(variance + mean * mean), float(length), unexplained, unseen)

@@ -16,8 +16,8 @@ sigma = sqrt(noise^2 + (noise_at_threshold P_min / P_r)^2).
 Footprint: a Gaussian beam of full divergence theta (at 1/e^2) lights an area of R theta
 across. The return is the centroid of the received pulse: the power-weighted mean range over
 the footprint, by the four-point cubature of the beam's Gaussian profile (rays theta / (2
-sqrt 2) off the boresight along two axes, exact for a plane and for curvature). Over a cliff
-edge the range is between the two levels, as a real pulse's centroid is.
+sqrt 2) off the boresight along two axes: exact for the profile's moments to third order).
+Over a cliff edge the range is between the two levels, as a real pulse's centroid is.
 
 The filter's model of the range over its map is `sensors.terrain_range.ray_range`; the
 link budget adds the noise it expects for that range and incidence (`model_range`).
@@ -101,9 +101,17 @@ def link_area_m2(spec):
 
 
 @njit(cache=True)
-def max_range_m(spec, albedo, cos_incidence):
-    """Longest range [m] with a detectable return from a surface of that albedo and incidence."""
-    return math.sqrt(link_area_m2(spec) * albedo * max(cos_incidence, 0.0))
+def max_range_m(spec, albedo):
+    """Longest range [m] with a detectable return from a surface of that albedo, met at normal
+    incidence (the reach of a ray cast: any other incidence returns less)."""
+    return math.sqrt(link_area_m2(spec) * albedo)
+
+
+@njit(cache=True)
+def signal_over_threshold(spec, albedo, cos_incidence, range_m):
+    """Received power over the receiver's sensitivity of a return from range_m [m] off a
+    surface of that albedo and incidence."""
+    return link_area_m2(spec) * albedo * cos_incidence / (range_m * range_m)
 
 
 @njit(cache=True)
@@ -128,7 +136,7 @@ def footprint_return(spec, pose, terrain_truth, position_body, beam_body, perfor
     t = terrain_truth
     origin = bus.sensor_position_mcmf(pose, position_body)
     reflectance = t.site.albedo * performance  # both scale the received power
-    reach = max_range_m(spec, reflectance, 1.0)
+    reach = max_range_m(spec, reflectance)
     p1, p2 = _perpendiculars(beam_body)
     off = math.tan(0.5 * spec.beam_divergence_rad / math.sqrt(2.0))
     rays = FOOTPRINT_RAYS if spec.beam_divergence_rad > 0.0 else 1
@@ -151,7 +159,7 @@ def footprint_return(spec, pose, terrain_truth, position_body, beam_body, perfor
         cos_incidence = max(
             -vector.dot(terrain.surface_normal(t.site, t.tiles, t.heights, hit), d), 0.0
         )
-        ratio = link_area_m2(spec) * reflectance * cos_incidence / (rho * rho)
+        ratio = signal_over_threshold(spec, reflectance, cos_incidence, rho)
         power += ratio / rays
         weighted += ratio / rays * rho
     if power < 1.0:
@@ -172,12 +180,12 @@ def model_range(spec, pose, onboard_map, position_body, b, measurement, element,
     if not math.isfinite(y):
         return False
     m = onboard_map
-    reach = max_range_m(spec, m.site.albedo, 1.0)
+    reach = max_range_m(spec, m.site.albedo)
     usable, rho, cos_incidence = terrain_range.ray_range(
         pose, m, position_body, b, reach, spec.ray_step_m, measurement.period_s, y, out, row
     )
     if usable:
-        signal = link_area_m2(spec) * m.site.albedo * cos_incidence / (rho * rho)
+        signal = signal_over_threshold(spec, m.site.albedo, cos_incidence, rho)
         sigma = range_sigma_m(spec, max(signal, 1.0))
         reported = measurement.sigma[element]  # from the return's strength, where it is weaker
         if math.isfinite(reported) and reported > sigma:

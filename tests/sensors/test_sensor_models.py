@@ -252,20 +252,15 @@ def test_rangefinder_range_is_the_centroid_of_its_footprint():
     )
     spacing = 2.0
     xs = np.arange(-400.0, 400.0 + spacing / 2, spacing)
-    step = np.where(xs[None, :] < 0.0, 10.0, 0.0) + 0.0 * xs[:, None]  # higher on the east side
+    step = np.tile(np.where(xs < 0.0, 10.0, 0.0), (xs.size, 1))  # higher on the east side
     tiles, heights = terrain.make_tiles([(-400.0, -400.0, spacing, step)])
     site = SITE.copy()
     site["highest_terrain_m"] = 10.0
     site["steepest_slope"] = 10.0 / spacing
     cliff = TruthTerrain(site, tiles, heights)
     stepped = sample(laser_rangefinder, wide, pose_at(above(1000.0), Q_UP), channel_state(7), cliff)
-    narrow = link(
-        laser_rangefinder.SPEC_DTYPE,
-        beam_body=(0, 0, -1),
-        beam_divergence_rad=0.0,
-        noise_m=0.0,
-        noise_at_threshold_m=0.0,
-    )
+    narrow = wide.copy()
+    narrow["beam_divergence_rad"] = 0.0
     single = sample(
         laser_rangefinder, narrow, pose_at(above(1000.0), Q_UP), channel_state(7), cliff
     )
