@@ -746,15 +746,20 @@ def describe(exc: ValidationError, label: str) -> str:
 
 
 # Fields a scenario may still carry from an earlier version: why each is gone.
-REMOVED_FIELDS = {
+REMOVED_FIELDS = {  # a sensor channel's field under any channel name: ("sensors", "*", field)
     ("navigation", "map_height_error"): "the onboard map's error is now derived from the "
     "terrain's crater statistics (remove it)",
+    ("sensors", "*", "max_range"): "a laser's reach now follows its link budget (laser_power, "
+    "receiver_aperture, optics_transmission, sensitivity: sensors/README.md; remove it)",
+    ("sensors", "*", "noise_fraction"): "a laser's range noise now follows its signal "
+    "(noise, noise_at_threshold; remove it)",
 }
 
 
 def _suggestion(unknown, errors):
     parent, key = unknown["loc"][:-1], str(unknown["loc"][-1])
-    removed = REMOVED_FIELDS.get(tuple(str(p) for p in unknown["loc"]))
+    loc = tuple(str(p) for p in unknown["loc"])
+    removed = REMOVED_FIELDS.get(loc) or REMOVED_FIELDS.get(("sensors", "*", *loc[2:]))
     if removed:
         return f": {removed}"
     missing = [

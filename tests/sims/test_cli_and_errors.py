@@ -146,3 +146,15 @@ def test_a_field_an_earlier_version_had_says_why_it_is_gone():
         "<dict>: field 'navigation.map_height_error' is not a known field: the onboard map's "
         "error is now derived from the terrain's crater statistics (remove it)."
     )
+
+
+def test_a_laser_field_an_earlier_version_had_says_why_it_is_gone_whatever_the_channel():
+    d = closed_loop()
+    d["sensors"]["down_laser"] = dict(d["sensors"]["laser_rangefinder"], max_range="3 km")
+    with pytest.raises(scenario.ScenarioError) as exc:
+        scenario.load(d)
+    assert str(exc.value) == (
+        "<dict>: field 'sensors.down_laser.max_range' is not a known field: a laser's reach "
+        "now follows its link budget (laser_power, receiver_aperture, optics_transmission, "
+        "sensitivity: sensors/README.md; remove it)."
+    )
