@@ -17,7 +17,7 @@ import math
 import numpy as np
 from numba import njit
 
-from dynamics import vector
+from dynamics import sun, vector
 from dynamics.constants import MARE_NORMAL_ALBEDO_1064NM
 
 SITE_DTYPE = np.dtype(
@@ -32,9 +32,19 @@ SITE_DTYPE = np.dtype(
         ("highest_terrain_m", np.float64),  # terrain never rises above this over map_radius_m
         ("steepest_slope", np.float64),  # terrain gradient never exceeds this (dh/dx, unitless)
         ("albedo", np.float64),  # the surface's normal albedo at laser wavelengths (Lambertian)
+        ("sun_mcmf", np.float64, (3,)),  # unit vector toward the Sun, held over the descent
     ],
     align=True,
 )
+
+
+def east_north_up(latitude_rad, longitude_rad):
+    """Moon-fixed unit vectors (east, north, up) at a latitude and longitude."""
+    clat, slat = math.cos(latitude_rad), math.sin(latitude_rad)
+    clon, slon = math.cos(longitude_rad), math.sin(longitude_rad)
+    up = np.array([clat * clon, clat * slon, slat])
+    east = np.array([-slon, clon, 0.0])
+    return east, np.cross(up, east), up
 
 
 def make_site(
@@ -44,17 +54,19 @@ def make_site(
     site_height_m,
     map_radius_m,
     albedo=MARE_NORMAL_ALBEDO_1064NM,
+    sun_mcmf=None,
 ):
     """Site record for a landing site at (latitude, longitude), approached on a ground track of
     the given azimuth (clockwise from north), with the terrain `site_height_m` above the map
-    radius and of the given normal albedo.
+    radius and of the given normal albedo, lit by the Sun along `sun_mcmf` (default: 10 deg
+    up in the east, `dynamics.sun`).
     """
-    clat, slat = math.cos(latitude_rad), math.sin(latitude_rad)
-    clon, slon = math.cos(longitude_rad), math.sin(longitude_rad)
-    up = np.array([clat * clon, clat * slon, slat])
-    east = np.array([-slon, clon, 0.0])
-    north = np.cross(up, east)
+    east, north, up = east_north_up(latitude_rad, longitude_rad)
     downrange = math.cos(azimuth_rad) * north + math.sin(azimuth_rad) * east
+    if sun_mcmf is None:
+        sun_mcmf = sun.direction_from_horizon(
+            east, north, up, sun.DEFAULT_ELEVATION_RAD, sun.DEFAULT_AZIMUTH_RAD
+        )
     site = np.zeros(1, SITE_DTYPE)[0]
     site["origin_mcmf_m"] = (map_radius_m + site_height_m) * up
     site["east"], site["north"], site["up"] = east, north, up
@@ -62,6 +74,7 @@ def make_site(
     site["track_left"] = np.cross(up, downrange)
     site["map_radius_m"] = map_radius_m
     site["albedo"] = albedo
+    site["sun_mcmf"] = sun_mcmf
     return site
 
 
@@ -128,6 +141,29 @@ def track_coordinates(site, r_mcmf):
     downrange = site.map_radius_m * _atan2(along, radial)
     crossrange = site.map_radius_m * _asin(left / r)
     return downrange, crossrange, r
+
+
+@njit(cache=True)
+def track_coordinates_gradient(site, r_mcmf):
+    """Gradients of downrange and crossrange [m] (`track_coordinates`) with respect to a
+    Moon-fixed position, MCMF components: d atan2(a, p) = (p grad a - a grad p) / (a^2 + p^2)
+    and d asin(l / r) = (grad l / r - l r_vec / r^3) / sqrt(1 - (l / r)^2)."""
+    d_site = vector.load(site.track_downrange, 0)
+    up_site = vector.load(site.up, 0)
+    left_site = vector.load(site.track_left, 0)
+    along = vector.dot(r_mcmf, d_site)
+    radial = vector.dot(r_mcmf, up_site)
+    left = vector.dot(r_mcmf, left_site)
+    r = vector.norm(r_mcmf)
+    g_down = vector.scale(
+        vector.sub(vector.scale(d_site, radial), vector.scale(up_site, along)),
+        site.map_radius_m / (along * along + radial * radial),
+    )
+    g_cross = vector.scale(
+        vector.sub(vector.scale(left_site, 1.0 / r), vector.scale(r_mcmf, left / r**3)),
+        site.map_radius_m / math.sqrt(max(1.0 - (left / r) ** 2, 1e-12)),
+    )
+    return g_down, g_cross
 
 
 @njit(cache=True)

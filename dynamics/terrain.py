@@ -23,6 +23,7 @@ TILE_DTYPE = np.dtype(
         ("n_downrange", np.int64),
         ("n_crossrange", np.int64),
         ("offset", np.int64),  # index of node (0, 0) in the flat heights array
+        ("crater_density", np.float64),  # the tile's craters, times the equilibrium density
     ],
     align=True,
 )
@@ -64,7 +65,8 @@ def steepest_slope(grids):
     """Bound on the gradient of the bilinear surface of the grids: within a cell each slope
     component lies between those of the cell's edges."""
     steepest = 0.0
-    for _, _, spacing, h in grids:
+    for grid in grids:
+        spacing, h = grid[2], grid[3]
         sx = np.abs(np.diff(h, axis=0)).max(initial=0.0) / spacing
         sy = np.abs(np.diff(h, axis=1)).max(initial=0.0) / spacing
         steepest = max(steepest, math.hypot(sx, sy))
@@ -73,14 +75,28 @@ def steepest_slope(grids):
 
 def make_tiles(grids):
     """(tiles, heights) from a coarsest-first list of (downrange_min, crossrange_min, spacing,
-    heights[n_downrange, n_crossrange]) grids."""
+    heights[n_downrange, n_crossrange][, crater density]) grids (density 0 if not given)."""
     tiles = np.zeros(len(grids), TILE_DTYPE)
     offset = 0
-    for k, (x0, y0, spacing, h) in enumerate(grids):
-        tiles[k] = (x0, y0, spacing, 1.0 / spacing, h.shape[0], h.shape[1], offset)
+    for k, (x0, y0, spacing, h, *density) in enumerate(grids):
+        shape = h.shape
+        tiles[k] = (x0, y0, spacing, 1.0 / spacing, *shape, offset, density[0] if density else 0.0)
         offset += h.size
     flat = np.concatenate([g[3].ravel() for g in grids]) if grids else np.zeros(0)
     return tiles, flat
+
+
+@njit(cache=True)
+def crater_density(tiles, downrange_m, crossrange_m):
+    """Crater density (times the equilibrium one) of the finest tile holding a point; 0 off
+    every tile (the datum is featureless)."""
+    for k in range(tiles.shape[0] - 1, -1, -1):
+        t = tiles[k]
+        u = (downrange_m - t.downrange_min_m) * t.per_metre
+        v = (crossrange_m - t.crossrange_min_m) * t.per_metre
+        if 0.0 <= u <= t.n_downrange - 1 and 0.0 <= v <= t.n_crossrange - 1:
+            return t.crater_density
+    return 0.0
 
 
 @njit(cache=True)

@@ -85,3 +85,11 @@ def invert3(a, out):
     out[2, 0] = c02 * inv_det
     out[2, 1] = (a[0, 1] * a[2, 0] - a[0, 0] * a[2, 1]) * inv_det
     out[2, 2] = (a[0, 0] * a[1, 1] - a[0, 1] * a[1, 0]) * inv_det
+
+
+@njit(cache=True)
+def perpendiculars(b):
+    """Two unit vectors perpendicular to unit b and to each other (b, p, q right-handed)."""
+    other = (1.0, 0.0, 0.0) if abs(b[0]) < 0.9 else (0.0, 1.0, 0.0)
+    p = unit(cross(b, other))
+    return p, cross(b, p)

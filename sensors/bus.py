@@ -27,6 +27,7 @@ from numba.extending import intrinsic
 from dynamics import frames, quaternion, terrain, vector
 from dynamics.terrain import OnboardMap, TruthTerrain
 from dynamics.views import pointer
+from sensors import random_stream
 
 MAX_DIMENSION = 8  # most values in one record (e.g. a 4-beam Doppler lidar: velocities and ranges)
 
@@ -94,6 +95,7 @@ MODEL_DTYPE = np.dtype(
 CHANNEL_DTYPE = np.dtype(
     [
         ("every_steps", np.int64),  # truth steps between samples (a multiple of the control's)
+        ("latency_s", np.float64),  # from time of validity to delivery (faults may add)
         ("spec_offset", np.int64),  # byte offset of the kind's spec record in the run's specs
         ("sample_entry", np.int64),  # address of the kind's compiled sample entry point
     ],
@@ -255,3 +257,14 @@ def gradient_to_mci(pose, gradient_mcmf):
     """A gradient with respect to a Moon-fixed position (or velocity) as one with respect to
     the MCI one: r_mcmf = R r_mci, so d/dr_mci = R' d/dr_mcmf."""
     return frames.mcmf_to_mci(gradient_mcmf, pose.t_s, pose.rotation_rate_radps)
+
+
+@njit(cache=True)
+def put_value(out, i, value, sigma, spread, stream):
+    """Set value i of a sample record to `value` plus an error of 1 sigma `spread` drawn from
+    the channel's stream (kept in out.noise, which noise faults scale); the sensor reports
+    1 sigma `sigma` (a false match's spread is not what it reports)."""
+    error = spread * random_stream.standard_normal(stream)
+    out.y[i] = value + error
+    out.sigma[i] = sigma
+    out.noise[i] = error

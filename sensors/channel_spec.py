@@ -1,12 +1,12 @@
 """What every sensor channel of a scenario has, whatever its kind: a rate, where it sits on the
-body, and the gate the flight software puts on its measurements. A kind's `Spec` extends
-`ChannelSpec` with its mounting directions and error parameters."""
+body, its processing latency, and the gate the flight software puts on its measurements. A
+kind's `Spec` extends `ChannelSpec` with its mounting directions and error parameters."""
 
 from typing import Literal
 
 from pydantic import Field, model_validator
 
-from dynamics.units import BodyVector, Count, Number, PositiveFrequency, Strict
+from dynamics.units import BodyVector, Count, NonNegativeTime, Number, PositiveFrequency, Strict
 
 
 class Gate(Strict):
@@ -30,4 +30,7 @@ class ChannelSpec(Strict):
     kind: str
     rate: PositiveFrequency  # must divide the control rate's truth steps (sampled at cycles)
     position: BodyVector = (0.0, 0.0, 0.0)  # where the sensor sits, body axes
+    # from the sample's time of validity to its delivery to the flight software (processing,
+    # e.g. an image's matching); the data carry their time of validity
+    latency: NonNegativeTime = 0.0
     gate: Gate = Gate(policy="accept_all")

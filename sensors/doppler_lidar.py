@@ -23,7 +23,7 @@ from pydantic import Field
 
 from dynamics import quaternion, terrain, vector
 from dynamics.units import Direction, NonNegativeAngle, PositiveSpeed
-from sensors import bus, lidar_return, random_stream, terrain_range
+from sensors import bus, lidar_return, terrain_range
 from sensors.channel_spec import ChannelSpec
 
 NAME = "doppler_lidar"
@@ -93,15 +93,10 @@ def sample(spec, pose, terrain_truth, state, out):
             out.y[i] = out.y[n + i] = np.nan
             continue
         out.valid = True
-        error = spec.velocity_noise_mps * random_stream.standard_normal(state.stream)
-        out.y[i] = vector.dot(velocity, beam) + error
-        out.sigma[i] = spec.velocity_noise_mps
-        out.noise[i] = error
+        noise = spec.velocity_noise_mps
+        bus.put_value(out, i, vector.dot(velocity, beam), noise, noise, state.stream)
         sigma = lidar_return.range_sigma_m(spec, signal)
-        error = sigma * random_stream.standard_normal(state.stream)
-        out.y[n + i] = rho + error
-        out.sigma[n + i] = sigma
-        out.noise[n + i] = error
+        bus.put_value(out, n + i, rho, sigma, sigma, state.stream)
 
 
 @njit(cache=True)

@@ -17,7 +17,7 @@ from numba import njit
 
 from dynamics import vector
 from dynamics.units import Direction
-from sensors import lidar_return, random_stream
+from sensors import bus, lidar_return
 from sensors.channel_spec import ChannelSpec
 
 NAME = "laser_rangefinder"
@@ -63,11 +63,8 @@ def sample(spec, pose, terrain_truth, state, out):
         out.y[0] = np.nan
         return
     sigma = lidar_return.range_sigma_m(spec, signal)
-    error = sigma * random_stream.standard_normal(state.stream)
     out.valid = True
-    out.y[0] = rho + error
-    out.sigma[0] = sigma
-    out.noise[0] = error
+    bus.put_value(out, 0, rho, sigma, sigma, state.stream)
 
 
 @njit(cache=True)

@@ -122,14 +122,6 @@ def range_sigma_m(spec, signal_over_threshold):
 
 
 @njit(cache=True)
-def _perpendiculars(b):
-    """Two unit vectors perpendicular to unit b and to each other."""
-    other = (1.0, 0.0, 0.0) if abs(b[0]) < 0.9 else (0.0, 1.0, 0.0)
-    p = vector.unit(vector.cross(b, other))
-    return p, vector.cross(b, p)
-
-
-@njit(cache=True)
 def footprint_return(spec, pose, terrain_truth, position_body, beam_body, performance):
     """(range [m], received power over the threshold) of a beam's return from the true terrain,
     or (-1, 0) when nothing detectable comes back."""
@@ -137,7 +129,7 @@ def footprint_return(spec, pose, terrain_truth, position_body, beam_body, perfor
     origin = bus.sensor_position_mcmf(pose, position_body)
     reflectance = t.site.albedo * performance  # both scale the received power
     reach = max_range_m(spec, reflectance)
-    p1, p2 = _perpendiculars(beam_body)
+    p1, p2 = vector.perpendiculars(beam_body)
     off = math.tan(0.5 * spec.beam_divergence_rad / math.sqrt(2.0))
     rays = FOOTPRINT_RAYS if spec.beam_divergence_rad > 0.0 else 1
     power = weighted = start = 0.0
@@ -181,7 +173,7 @@ def model_range(spec, pose, onboard_map, position_body, b, measurement, element,
         return False
     m = onboard_map
     reach = max_range_m(spec, m.site.albedo)
-    usable, rho, cos_incidence = terrain_range.ray_range(
+    usable, rho, cos_incidence, _ = terrain_range.ray_range(
         pose, m, position_body, b, reach, spec.ray_step_m, measurement.period_s, y, out, row
     )
     if usable:

@@ -21,7 +21,13 @@ import numba
 
 from sensors import bus
 
-BUNDLED = ("sensors.star_tracker", "sensors.laser_rangefinder", "sensors.doppler_lidar")
+BUNDLED = (
+    "sensors.star_tracker",
+    "sensors.laser_rangefinder",
+    "sensors.doppler_lidar",
+    "sensors.image_navigation",
+    "sensors.radar_altimeter",
+)
 ENVIRONMENT_VARIABLE = "DESCENT_SENSOR_KINDS"
 CONTRACT = (
     "NAME",

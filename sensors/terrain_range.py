@@ -70,13 +70,14 @@ def map_plane(pose, onboard_map, hit, d, foot_speed_mps, period_s):
 def ray_range(pose, onboard_map, position_body, b, reach_m, step_m, period_s, y, out, row):
     """Fill row `row` of a model record with the range [m] along body beam b, measured as y,
     and the map's share of its variance; returns (usable, predicted range [m], cos of the
-    incidence). Not usable (the row left alone) when the beam meets no map or only grazes it."""
+    incidence, the map plane's unit normal, MCMF). Not usable (the row left alone) when the
+    beam meets no map or only grazes it."""
     m = onboard_map
     origin = bus.sensor_position_mcmf(pose, position_body)
     d = bus.body_to_mcmf(pose, b)
     rho = terrain.ray_cast(m.site, m.tiles, m.heights, origin, d, reach_m, step_m)
     if rho <= 0.0:
-        return False, 0.0, 0.0
+        return False, 0.0, 0.0, d
     hit = vector.add(origin, vector.scale(d, rho))
     # the foot moves with the lander and the turning beam, along the ground
     up = vector.unit(hit)
@@ -86,7 +87,7 @@ def ray_range(pose, onboard_map, position_body, b, reach_m, step_m, period_s, y,
     n, offset, variance = map_plane(pose, m, hit, d, vector.norm(v_foot), period_s)
     nd = vector.dot(n, d)
     if nd > -1e-3:  # grazing or from below: no usable geometry
-        return False, 0.0, 0.0
+        return False, 0.0, 0.0, n
     rho += offset * vector.dot(n, up) / nd  # to the region's mean surface
     q = pose.q_body_to_mcmf
     n_body = quaternion.rotate_inverse((q[0], q[1], q[2], q[3]), n)
@@ -100,7 +101,7 @@ def ray_range(pose, onboard_map, position_body, b, reach_m, step_m, period_s, y,
         out.j_attitude[row, i] = j_theta[i]
     clear_row(out, row)
     out.noise_cov[row, row] = variance / (nd * nd)
-    return True, rho, -nd
+    return True, rho, -nd, n
 
 
 @njit(cache=True)

@@ -115,13 +115,15 @@ def _channel_tables(models):
         fsw_channels[:, i]["predict_entry"] = predict
         for k, m in enumerate(models):
             channels[k, i]["every_steps"] = m.channels[i].every_steps
+            channels[k, i]["latency_s"] = m.channels[i].latency_s
             fsw_channels[k, i]["gate"] = m.channels[i].gate
     return channels, specs, fsw_channels, knowledge
 
 
 def queue_slots(m):
-    """Measurements a run can have in flight: one per channel, and for a channel that a
-    latency fault delays, one per sample period of the delay."""
+    """Measurements a run can have in flight: one per channel, and for a channel whose data
+    arrive late (its latency and any latency fault's delay), one per sample period of the
+    delay."""
     slots = 0
     for i, c in enumerate(m.channels):
         latency = m.faults[
@@ -130,7 +132,7 @@ def queue_slots(m):
             & (m.faults["mode"] == fault_table.LATENCY)
         ]
         period = c.every_steps * float(m.run["time_step_s"])
-        slots += 1 + math.ceil(float(latency["delay_s"].sum()) / period)
+        slots += 1 + math.ceil((c.latency_s + float(latency["delay_s"].sum())) / period)
     return slots
 
 

@@ -6,10 +6,10 @@ Targets and modes (parameters in brackets):
   from t = 0), `stuck` (at the value it had [or `value`]), `bias` [`value`], `drift` [`rate`:
   the offset grows from zero], `noise_scaled` [`factor` on the noise it draws], `dropout`
   [`fraction` of samples lost, drawn per sample], `latency` [`delay`: data arrive late, with
-  their time of validity], `degraded` [`factor` on the received power: the kind decides what
-  that costs, e.g. range], `invalid_flag` (good data flagged invalid), `false_valid` (no data
-  flagged valid [reporting `value`, default 0]); `element` picks one value of a multi-value
-  record (default all);
+  their time of validity, at which the flight software predicts them], `degraded` [`factor`
+  on the received power: the kind decides what that costs, e.g. range], `invalid_flag` (good
+  data flagged invalid), `false_valid` (no data flagged valid [reporting `value`, default 0]);
+  `element` picks one value of a multi-value record (default all);
 - the IMU, on its output increments: `off`, `zero`, `stuck`, `bias` [`value`, acceleration or
   rate], `drift` [`rate`], `noise_scaled` [`factor`]; `triad` (accelerometer, gyro, both) and
   `axis` (x, y, z, all) pick what;

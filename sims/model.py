@@ -21,6 +21,7 @@ from dynamics import (
     orbit,
     propulsion,
     quaternion,
+    sun,
     terrain,
     touchdown,
     truth,
@@ -50,13 +51,14 @@ CONTACT_CHECK_MARGIN_M = 5.0
 class Channel:
     """A sensor channel of a model: its name and kind, its kind's spec record for the truth
     (what the sensor is) and for the flight software (what it is told: the nominal one in a
-    dispersed run), its sampling period in truth steps and its gate."""
+    dispersed run), its sampling period in truth steps, its latency [s] and its gate."""
 
     name: str
     kind: str
     truth: np.void
     knowledge: np.void
     every_steps: int
+    latency_s: float
     gate: np.void  # gating.GATE_DTYPE
 
 
@@ -357,6 +359,7 @@ def build_channels(scenario, knowledge, control_every):
                 truth=kind.pack(spec),
                 knowledge=kind.pack(known[name]),
                 every_steps=steps_per_sample(spec.rate, dt, f"sensors.{name}.rate", control_every),
+                latency_s=spec.latency,
                 gate=build_gate(known[name].gate),
             )
         )
@@ -494,6 +497,21 @@ def build_engine(e):
     )
 
 
+def sun_direction(site_spec):
+    """Moon-fixed unit vector toward the Sun of a scenario's site (`dynamics.sun`)."""
+    if site_spec.epoch is not None:
+        return sun.direction_at_epoch(site_spec.epoch)
+    east, north, up = frames.east_north_up(site_spec.latitude, site_spec.longitude)
+    elevation, azimuth = site_spec.sun_elevation, site_spec.sun_azimuth
+    return sun.direction_from_horizon(
+        east,
+        north,
+        up,
+        sun.DEFAULT_ELEVATION_RAD if elevation is None else elevation,
+        sun.DEFAULT_AZIMUTH_RAD if azimuth is None else azimuth,
+    )
+
+
 @functools.lru_cache(maxsize=4)
 def build_terrain(site_spec, terrain_spec):
     """(site, tiles, heights) for a site and terrain; generated once per process and cached."""
@@ -504,6 +522,7 @@ def build_terrain(site_spec, terrain_spec):
         0.0,
         MOON_MEAN_RADIUS_M,
         terrain_spec.albedo,
+        sun_direction(site_spec),
     )
     grids = render_tiles(terrain_spec, len(terrain_spec.tiles), on_map_only=False)
     tiles, heights = terrain.make_tiles(grids)
@@ -537,8 +556,9 @@ def crater_field(terrain_spec):
 
 
 def render_tiles(terrain_spec, n_tiles, on_map_only):
-    """(downrange_min, crossrange_min, spacing, heights) of the first n_tiles tiles: the crater
-    field and the placed features (only those on the onboard map, if on_map_only)."""
+    """(downrange_min, crossrange_min, spacing, heights, crater density) of the first n_tiles
+    tiles: the crater field and the placed features (only those on the onboard map, if
+    on_map_only)."""
     features = [f for f in terrain_spec.features if f.on_map or not on_map_only]
     placed = [f for f in features if f.kind == "crater"]
     bowls = np.zeros(len(placed), craters.CRATER_DTYPE)
@@ -559,7 +579,7 @@ def render_tiles(terrain_spec, n_tiles, on_map_only):
         craters.render(h, x0, y0, tile.spacing, field, tile.min_crater_diameter)
         craters.render(h, x0, y0, tile.spacing, bowls, 0.0)
         craters.render_scarps(h, x0, y0, tile.spacing, scarps)
-        grids.append((x0, y0, tile.spacing, h))
+        grids.append((x0, y0, tile.spacing, h, tile.crater_density))
     return grids
 
 

@@ -248,7 +248,7 @@ def _sample_channels(
         q.valid = sample.valid
         q.m = sample.m
         q.t_s = t_s
-        q.deliver_s = t_s + delay
+        q.deliver_s = t_s + channel.latency_s + delay
         q.period_s = channel.every_steps * dt_s
         for j in range(bus.MAX_DIMENSION):
             q.y[j] = sample.y[j]

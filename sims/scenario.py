@@ -133,9 +133,37 @@ class Moon(Strict):
 
 
 class Site(Strict):
+    """The landing site, and where the Sun stands over it: from the epoch of the landing (UTC,
+    ISO 8601) or given directly (elevation, azimuth clockwise from north); by default 10 deg
+    in the east, a morning landing (`dynamics.sun`)."""
+
     latitude: Latitude  # within +-90 deg
     longitude: Angle
     approach_azimuth: Angle  # heading of the ground track at the site, clockwise from north
+    epoch: str | None = None
+    sun_elevation: Annotated[Angle, Field(ge=-math.pi / 2, le=math.pi / 2)] | None = None
+    sun_azimuth: Angle | None = None
+
+    @field_validator("epoch")
+    @classmethod
+    def _an_epoch(cls, value):
+        from astropy.time import Time
+
+        if value is None:
+            return value
+        try:
+            Time(value, scale="utc")
+        except ValueError:
+            raise ValueError(
+                f"{value!r} is not a UTC epoch (ISO 8601, e.g. '1969-07-20T20:17:40')"
+            ) from None
+        return value
+
+    @model_validator(mode="after")
+    def _one_sun(self):
+        if self.epoch is not None and (self.sun_elevation, self.sun_azimuth) != (None, None):
+            raise ValueError("give the Sun by 'epoch' or by 'sun_elevation' and 'sun_azimuth'")
+        return self
 
 
 class DescentOrbit(Strict):

@@ -357,21 +357,36 @@ def apply_update(nav, y, h, r, m):
 
 
 @njit(cache=True)
-def reinitialise_altitude(nav, y, h, m):
+def reinitialise_position(nav, y, h, m):
     """Make a rejected measurement admissible by trusting it over the estimate: add position
-    variance along the local vertical only (an altitude re-initialisation), so that the
-    variance of each value that sees altitude grows by at least twice its innovation squared,
-    and the update corrects altitude, not the horizontal position. Returns False when no
-    value of the measurement depends on altitude (nothing to re-initialise)."""
+    variance along what it measures, so that the variance of each value grows by at least
+    twice its innovation squared and the update corrects that, not the rest of the position.
+    A value whose position gradient lies within 60 deg of the local vertical measures
+    altitude (a range): variance along the vertical (an altitude re-initialisation); beyond
+    60 deg, a horizontal position (an image fix): variance along the gradient's horizontal
+    direction. Only values that a metre moves by half a unit or more count: a velocity's
+    position gradient (the Moon's rotation) is a millionth, and re-initialising on it would
+    blow the position up by its innovation over that. Returns False when no value counts."""
     up = vector.unit(vector.load(nav.r_mci_m, 0))
-    k = 0.0
+    k_up = 0.0
+    added = False
     for i in range(m):
-        hv = h[i, DR] * up[0] + h[i, DR + 1] * up[1] + h[i, DR + 2] * up[2]
-        if abs(hv) >= 1e-6:
-            k = max(k, 2.0 * y[i] * y[i] / (hv * hv))
-    if k == 0.0:
-        return False
+        h_r = (h[i, DR], h[i, DR + 1], h[i, DR + 2])
+        vertical = vector.dot(h_r, up)
+        across = vector.sub(h_r, vector.scale(up, vertical))
+        if abs(vertical) >= 0.5 and abs(vertical) >= 0.5 * vector.norm(h_r):
+            k_up = max(k_up, 2.0 * y[i] * y[i] / (vertical * vertical))
+        elif vector.norm(across) >= 0.5:
+            g = vector.norm(across)
+            _add_position_variance(nav, vector.unit(across), 2.0 * y[i] * y[i] / (g * g))
+            added = True
+    if k_up > 0.0:
+        _add_position_variance(nav, up, k_up)
+    return added or k_up > 0.0
+
+
+@njit(cache=True)
+def _add_position_variance(nav, direction, variance):
     for i in range(3):
         for j in range(3):
-            nav.P[DR + i, DR + j] += k * up[i] * up[j]
-    return True
+            nav.P[DR + i, DR + j] += variance * direction[i] * direction[j]

@@ -7,8 +7,9 @@ Policies (one per sensor channel):
   of the flight. This is the legacy logic that lost ispace's M1 lander: a correct rangefinder
   reading after a crater-rim cliff was rejected and the sensor was never used again.
 - recover: reject as above, but after `reject_limit` consecutive rejections trust the sensor
-  over the estimate: re-initialise the altitude (vertical position variance) and admit it.
-  A measurement that does not see altitude cannot be recovered this way and stays rejected.
+  over the estimate: re-initialise the position along what it measures (the altitude for a
+  range, the horizontal position for an image fix) and admit it. A measurement that sees no
+  position (a velocity) cannot be recovered this way and stays rejected.
 
 The gate's threshold depends on the measurement's dimension (a Doppler lidar with a beam lost
 updates with fewer values): it is kept per dimension.
@@ -64,7 +65,7 @@ def process(gate, state, nav, y, h, r, m):
     if gate.policy == LATCH:
         state.latched_off = True
         return LATCHED_NOW, nis
-    if not ekf.reinitialise_altitude(nav, y, h, m):
+    if not ekf.reinitialise_position(nav, y, h, m):
         return REJECTED, nis
     ekf.normalized_innovation_squared(nav, y, h, r, m)
     ekf.apply_update(nav, y, h, r, m)

@@ -58,7 +58,7 @@ def _update(nav, channel, gate_state, knowledge, pose, site, tiles, heights, mea
         (0.0, 0.0, 0.0),
         0.0,
     )
-    return updates.update(nav, channel, gate_state, knowledge, pose, view, meas, model)
+    return updates.update(nav, channel, gate_state, knowledge, pose, view, meas, 0.0, model)
 
 
 def range_update(gate, state, nav, measured):
@@ -132,3 +132,30 @@ def test_recovering_gate_reinitialises_altitude_and_readmits():
     assert verdict == gating.ACCEPTED
     assert altitude_of(nav) == pytest.approx(ALTITUDE + 3000.0, abs=30.0)
     assert not state["latched_off"] and math.isfinite(nav["P"].sum())
+
+
+def test_recovery_reinitialises_the_position_along_what_the_measurement_sees():
+    """A slant range 45 deg off the vertical re-initialises the altitude; a horizontal fix
+    whose gradient leans 15 deg toward the vertical (track coordinates far from the site) the
+    horizontal position along it; a velocity whose position gradient is the Moon's rotation
+    nothing: over that sensitivity a 1-m/s innovation would make a 1e12-m^2 variance. Each
+    grows its value's variance by twice its innovation squared."""
+    up, east = SITE["up"], SITE["east"]
+    slant = np.sqrt(0.5) * (up + east) / 0.5  # d rho / d r = -n / (n.d): 1.41 along up
+    leaning = np.cos(np.radians(75.0)) * up + np.sin(np.radians(75.0)) * east
+    rotation = 1e-6 * (0.6 * up + 0.8 * east)
+    for gradient, innovation, axis in ((slant, 200.0, up), (leaning, 200.0, east)):
+        nav = hovering_nav()
+        before = nav["P"][:3, :3].copy()
+        h = np.zeros((bus.MAX_DIMENSION, ekf.N_ERR))
+        h[0, ekf.DR : ekf.DR + 3] = gradient
+        y = np.array([innovation] + [0.0] * 7)
+        assert ekf.reinitialise_position(nav, y, h, 1)
+        grown = nav["P"][:3, :3] - before
+        assert grown == pytest.approx(
+            np.outer(axis, axis) * 2.0 * innovation**2 / (gradient @ axis) ** 2, rel=1e-9, abs=1e-6
+        )
+    nav = hovering_nav()
+    h = np.zeros((bus.MAX_DIMENSION, ekf.N_ERR))
+    h[0, ekf.DR : ekf.DR + 3] = rotation
+    assert not ekf.reinitialise_position(nav, np.array([1.0] + [0.0] * 7), h, 1)

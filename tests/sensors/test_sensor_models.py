@@ -111,6 +111,14 @@ def pose_at(r_mcmf, q_body_to_mcmf, v_mcmf=(0.0, 0.0, 0.0), w_body=(0.0, 0.0, 0.
     return pose
 
 
+def changed(spec, **fields):
+    """A copy of a kind's spec record with fields changed."""
+    spec = spec.copy()
+    for name, value in fields.items():
+        spec[name] = value
+    return spec
+
+
 def channel_state(seed):
     state = np.zeros(1, bus.CHANNEL_STATE_DTYPE)[0]
     state["stream"] = stream(seed)

@@ -133,6 +133,54 @@ DOPPLER_LIDAR = {
 }
 
 
+# A descent camera matched to the onboard map (Mars 2020 LVS / SLIM class: facts): 40 deg field,
+# 1024 pixels, fixes to half a pixel over a 2-m floor (5 m from 15 km, 2 m near the ground),
+# at 1 Hz, each a second after its image; looking 45 deg forward-down like the rangefinder
+IMAGE_NAVIGATION = {
+    "kind": "image_navigation",
+    "rate": "1 Hz",
+    "latency": "1 s",
+    "position": ["0 m", "0.3 m", "0 m"],
+    "boresight": [-0.7071067812, 0.0, -0.7071067812],
+    "field_of_view": "40 deg",
+    "pixels": 1024,
+    "exposure": "2 ms",
+    "match_error": 0.5,
+    "noise": "2 m",
+    "min_altitude": "100 m",
+    "max_altitude": "20 km",
+}
+
+
+# A wide-beam radar altimeter (Ka-band landing-altimeter class): 30-deg beam looking 45 deg
+# forward-down like the rangefinder, 20-km range gate, 1 m + 0.5 % of the distance
+RADAR_ALTIMETER = {
+    "kind": "radar_altimeter",
+    "rate": "10 Hz",
+    "position": ["0 m", "-0.3 m", "0 m"],
+    "boresight": [-0.7071067812, 0.0, -0.7071067812],
+    "beamwidth": "30 deg",
+    "max_altitude": "20 km",
+    "noise": "1 m",
+    "relative_noise": 0.005,
+}
+
+
+def with_channel(base, name, spec):
+    """A scenario dict with one more sensor channel."""
+    d = copy.deepcopy(base)
+    d["sensors"][name] = copy.deepcopy(spec)
+    return d
+
+
+def radar_suite(camera, base=None):
+    """A closed-loop scenario (the nominal by default) with the radar altimeter for the laser
+    rangefinder, and the descent camera if asked."""
+    d = with_channel(base if base is not None else CLOSED_LOOP, "radar_altimeter", RADAR_ALTIMETER)
+    del d["sensors"]["laser_rangefinder"]
+    return with_channel(d, "camera", IMAGE_NAVIGATION) if camera else d
+
+
 def terrain_variant(base=None, density=None, map_resolution=None):
     """A closed-loop scenario (the nominal by default) with every terrain tile's crater
     density and the onboard map's resolution changed where given."""

@@ -132,6 +132,17 @@ BAD_FILES = {
         edited('approach_azimuth = "0 deg"', 'approach_azimuth = "inf deg"'),
         "field 'site.approach_azimuth' is invalid",
     ),
+    "an epoch that is not a date": (
+        edited('approach_azimuth = "0 deg"', 'approach_azimuth = "0 deg"\nepoch = "tomorrow"'),
+        "field 'site.epoch' is invalid: 'tomorrow' is not a UTC epoch (ISO 8601",
+    ),
+    "the Sun given twice": (
+        edited(
+            'approach_azimuth = "0 deg"',
+            'approach_azimuth = "0 deg"\nepoch = "2025-06-06T00:00:00"\nsun_elevation = "5 deg"',
+        ),
+        "give the Sun by 'epoch' or by 'sun_elevation' and 'sun_azimuth'",
+    ),
     "infinite downrange": (
         edited('downrange_to_site = "460 km"', 'downrange_to_site = "inf km"'),
         "field 'initial.descent_orbit.downrange_to_site' is invalid",
