@@ -2,8 +2,8 @@
 10 Hz with star tracker, rangefinder and probes), with its 20-ms truth step and 50-Hz IMU and
 with a 10-ms step and 100-Hz IMU; the compiled call alone (a batch of runs, one call) and a
 whole `api.run` (packing and result tables included). Then the cost of sensors on the bus:
-the full suite (IMU, star tracker, two rangefinders, a 3-beam Doppler lidar) against
-the nominal, as a ratio repeat by repeat in this process.
+each bundled sensor suite (nominal_doppler_lidar, nominal_radar_camera, nominal_full_suite)
+against the nominal, as a ratio repeat by repeat in this process.
 
 With --baseline DIR (a checkout of another revision, e.g. `git worktree add DIR HEAD~1`), the
 nominal's compiled call is also timed there, in processes alternating with this checkout's,
@@ -19,16 +19,15 @@ import statistics
 import subprocess
 import sys
 import time
-import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sims import api, scenario  # noqa: E402
-from tests.sims.scenarios import full_suite  # noqa: E402
 
 RATES = (("20 ms", "50 Hz"), ("10 ms", "100 Hz"))
+SUITES = ("nominal_doppler_lidar", "nominal_radar_camera", "nominal_full_suite")
 
 # Milliseconds per run of the nominal's compiled call, written for any revision's API.
 NOMINAL_IN_A_PROCESS = """
@@ -46,7 +45,7 @@ print(json.dumps(best * 1e3))
 
 
 def nominal_at(step, imu_rate):
-    data = tomllib.loads(scenario.read_text("nominal")[1])
+    data = scenario.read_data("nominal")[1]
     data["simulation"]["time_step"] = step
     data["sensors"]["imu"]["rate"] = imu_rate
     return scenario.load(data)
@@ -83,22 +82,25 @@ def rates(runs, repeats):
         )
 
 
-def suite_ratio(runs, repeats):
-    nominal, full = scenario.load("nominal"), scenario.load(full_suite())
-    for sc in (nominal, full):
+def suite_ratio(runs, repeats, suites=SUITES):
+    """Each bundled sensor suite's milliseconds per run against the nominal's (rangefinder
+    only), and their ratio repeat by repeat."""
+    nominal = scenario.load("nominal")
+    flown = {name: scenario.load(name) for name in suites}
+    for sc in (nominal, *flown.values()):
         api.execute(api.prepare(sc, seed=99))
-    ratios, ms = [], {"nominal": [], "full": []}
-    for r in range(repeats):
-        t_nominal = per_run_seconds(nominal, runs, r)[0]
-        t_full = per_run_seconds(full, runs, r)[0]
-        ms["nominal"].append(t_nominal * 1e3)
-        ms["full"].append(t_full * 1e3)
-        ratios.append(t_full / t_nominal)
-    print(
-        f"full suite (IMU, star tracker, 2 rangefinders, 3-beam Doppler lidar): "
-        f"{spread(ms['full'])} ms per run against the nominal's {spread(ms['nominal'])} ms; "
-        f"ratio {spread(ratios)}"
-    )
+    for name, sc in flown.items():
+        ratios, ms_nominal, ms_suite = [], [], []
+        for r in range(repeats):
+            t_nominal = per_run_seconds(nominal, runs, r)[0]
+            t_suite = per_run_seconds(sc, runs, r)[0]
+            ms_nominal.append(t_nominal * 1e3)
+            ms_suite.append(t_suite * 1e3)
+            ratios.append(t_suite / t_nominal)
+        print(
+            f"{name}: {spread(ms_suite)} ms per run against the nominal's "
+            f"{spread(ms_nominal)} ms; ratio {spread(ratios)}"
+        )
 
 
 def in_process(root, runs, repeats):

@@ -14,7 +14,6 @@ import argparse
 import json
 import math
 import sys
-import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -48,7 +47,7 @@ COLUMNS = (
 
 def statistics(name, runs, seed):
     """{measure: (mean, standard error of the mean, standard deviation)} of one campaign."""
-    data = tomllib.loads(scenario.read_text(name)[1])
+    data = scenario.read_data(name)[1]
     data["dispersions"] = DISPERSIONS[name]
     table = campaign.run(data, runs=runs, seed=seed).to_pandas()
     landed = float((table.outcome == "landed").mean())

@@ -87,16 +87,24 @@ def make_tiles(grids):
 
 
 @njit(cache=True)
-def crater_density(tiles, downrange_m, crossrange_m):
-    """Crater density (times the equilibrium one) of the finest tile holding a point; 0 off
-    every tile (the datum is featureless)."""
+def finest_tile(tiles, downrange_m, crossrange_m):
+    """Index of the finest tile holding a point (the one its height comes from), or -1 off
+    every tile."""
     for k in range(tiles.shape[0] - 1, -1, -1):
         t = tiles[k]
         u = (downrange_m - t.downrange_min_m) * t.per_metre
         v = (crossrange_m - t.crossrange_min_m) * t.per_metre
         if 0.0 <= u <= t.n_downrange - 1 and 0.0 <= v <= t.n_crossrange - 1:
-            return t.crater_density
-    return 0.0
+            return k
+    return -1
+
+
+@njit(cache=True)
+def crater_density(tiles, downrange_m, crossrange_m):
+    """Crater density (times the equilibrium one) of the finest tile holding a point; 0 off
+    every tile (the datum is featureless)."""
+    k = finest_tile(tiles, downrange_m, crossrange_m)
+    return tiles[k].crater_density if k >= 0 else 0.0
 
 
 @njit(cache=True)

@@ -17,7 +17,8 @@ Footprint: a Gaussian beam of full divergence theta (at 1/e^2) lights an area of
 across. The return is the centroid of the received pulse: the power-weighted mean range over
 the footprint, by the four-point cubature of the beam's Gaussian profile (rays theta / (2
 sqrt 2) off the boresight along two axes: exact for the profile's moments to third order).
-Over a cliff edge the range is between the two levels, as a real pulse's centroid is.
+Over a cliff edge the range is between the two levels, as a real pulse's centroid is. A
+footprint far inside one cell of the terrain grid is one ray (`footprint_return`).
 
 The filter's model of the range over its map is `sensors.terrain_range.ray_range`; the
 link budget adds the noise it expects for that range and incidence (`model_range`).
@@ -29,7 +30,7 @@ import numpy as np
 from numba import njit
 from pydantic import Field
 
-from dynamics import terrain, vector
+from dynamics import frames, terrain, vector
 from dynamics.units import (
     NonNegativeAngle,
     NonNegativeLength,
@@ -42,6 +43,9 @@ from dynamics.units import (
 from sensors import bus, terrain_range
 
 FOOTPRINT_RAYS = 4
+# a footprint narrower than this fraction of the terrain grid's cell is one ray's return
+FOOTPRINT_CELL_FRACTION = 0.5
+SAME_RANGE_M = 0.01  # and whose rays' obliquity lengthens them by less than this
 # where the footprint's other rays start marching: this fraction of the first one's range
 # (rays milliradians apart cannot meet terrain much nearer than their neighbour)
 NEAR_START = 0.9
@@ -122,38 +126,59 @@ def range_sigma_m(spec, signal_over_threshold):
 
 
 @njit(cache=True)
+def _ray_return(spec, t, origin, d, start, reach, reflectance):
+    """(range [m], received power over the threshold) along one ray from `start` metres out,
+    or (-1, 0) when it meets no ground within reach."""
+    begin = vector.add(origin, vector.scale(d, start))
+    if start > 0.0 and terrain.altitude(t.site, t.tiles, t.heights, begin) <= 0.0:
+        begin, start = origin, 0.0
+    rho = terrain.ray_cast(t.site, t.tiles, t.heights, begin, d, reach - start, spec.ray_step_m)
+    if rho < 0.0 or rho + start <= 0.0:  # no return, or the sensor at the ground
+        return -1.0, 0.0
+    rho += start
+    hit = vector.add(origin, vector.scale(d, rho))
+    cos_incidence = max(
+        -vector.dot(terrain.surface_normal(t.site, t.tiles, t.heights, hit), d), 0.0
+    )
+    return rho, signal_over_threshold(spec, reflectance, cos_incidence, rho)
+
+
+@njit(cache=True)
 def footprint_return(spec, pose, terrain_truth, position_body, beam_body, performance):
     """(range [m], received power over the threshold) of a beam's return from the true terrain,
-    or (-1, 0) when nothing detectable comes back."""
+    or (-1, 0) when nothing detectable comes back. The central ray first: when the footprint
+    (range x divergence) spans under half a cell of the terrain grid it lands on, the ground
+    under it is one bilinear patch, over which the four rays' centroid differs from the central
+    ray's range only in second order (the bilinear term cancels on rays in symmetric pairs;
+    what is left is the rays' own obliquity, range x offset^2 / 2: 0.6 mm at 10 km for a
+    1-mrad beam), and when that is under SAME_RANGE_M the central ray is the return."""
     t = terrain_truth
     origin = bus.sensor_position_mcmf(pose, position_body)
     reflectance = t.site.albedo * performance  # both scale the received power
     reach = max_range_m(spec, reflectance)
-    p1, p2 = vector.perpendiculars(beam_body)
+    centre = bus.body_to_mcmf(pose, beam_body)
+    rho, ratio = _ray_return(spec, t, origin, centre, 0.0, reach, reflectance)
     off = math.tan(0.5 * spec.beam_divergence_rad / math.sqrt(2.0))
-    rays = FOOTPRINT_RAYS if spec.beam_divergence_rad > 0.0 else 1
-    power = weighted = start = 0.0
-    for k in range(rays):
+    if rho > 0.0 and 0.5 * rho * off * off < SAME_RANGE_M:
+        x, y, _ = frames.track_coordinates(t.site, vector.add(origin, vector.scale(centre, rho)))
+        k = terrain.finest_tile(t.tiles, x, y)
+        cell = t.tiles[k].spacing_m if k >= 0 else math.inf
+        if rho * spec.beam_divergence_rad < FOOTPRINT_CELL_FRACTION * cell:
+            return (rho, ratio) if ratio >= 1.0 else (-1.0, 0.0)
+    p1, p2 = vector.perpendiculars(beam_body)
+    power = weighted = 0.0
+    start = NEAR_START * rho if rho > 0.0 else 0.0
+    for k in range(FOOTPRINT_RAYS):
         side = p1 if k < 2 else p2
         sign = 1.0 if k % 2 == 0 else -1.0
         d = bus.body_to_mcmf(
             pose, vector.unit(vector.add(beam_body, vector.scale(side, sign * off)))
         )
-        begin = vector.add(origin, vector.scale(d, start))
-        if start > 0.0 and terrain.altitude(t.site, t.tiles, t.heights, begin) <= 0.0:
-            begin, start = origin, 0.0
-        rho = terrain.ray_cast(t.site, t.tiles, t.heights, begin, d, reach - start, spec.ray_step_m)
-        if rho < 0.0 or rho + start <= 0.0:  # no return, or the sensor at the ground
-            continue
-        rho += start
-        start = NEAR_START * rho
-        hit = vector.add(origin, vector.scale(d, rho))
-        cos_incidence = max(
-            -vector.dot(terrain.surface_normal(t.site, t.tiles, t.heights, hit), d), 0.0
-        )
-        ratio = signal_over_threshold(spec, reflectance, cos_incidence, rho)
-        power += ratio / rays
-        weighted += ratio / rays * rho
+        rho, ratio = _ray_return(spec, t, origin, d, start, reach, reflectance)
+        if rho > 0.0:
+            start = NEAR_START * rho
+            power += ratio / FOOTPRINT_RAYS
+            weighted += ratio / FOOTPRINT_RAYS * rho
     if power < 1.0:
         return -1.0, 0.0
     return weighted / power, power

@@ -140,14 +140,15 @@ def sample(spec, pose, terrain_truth, state, out):
     b = vector.load(spec.boresight_body, 0)
     half = spec.half_beam_rad
     reach = _reach_m(spec, t.site)
+    # the ray nearest the vertical first: the others need only march as far as it reached
     nearest = _ray(spec, pose, t, origin, _nearest_vertical(spec, pose, origin), reach)
-    nearest = min(nearest, _ray(spec, pose, t, origin, b, reach))
+    nearest = min(nearest, _ray(spec, pose, t, origin, b, min(reach, nearest)))
     p1, p2 = vector.perpendiculars(b)
     for k in range(RING_RAYS):
         a = 2.0 * math.pi * k / RING_RAYS
         side = vector.add(vector.scale(p1, math.cos(a)), vector.scale(p2, math.sin(a)))
         ring = vector.add(vector.scale(b, math.cos(half)), vector.scale(side, math.sin(half)))
-        nearest = min(nearest, _ray(spec, pose, t, origin, ring, reach))
+        nearest = min(nearest, _ray(spec, pose, t, origin, ring, min(reach, nearest)))
     out.m = 1
     if not nearest <= spec.max_altitude_m:
         out.valid = False

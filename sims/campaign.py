@@ -60,8 +60,6 @@ class Plan:
     def scenario(self):
         for module in self.kinds:
             registry.register(module)
-        if self.scenario_text.lstrip().startswith("{"):
-            return scenario.parse(json.loads(self.scenario_text), self.label)
         return scenario.parse_text(self.scenario_text, self.label)
 
 
@@ -574,7 +572,11 @@ def resume(out, workers=None, executor="local", scheduler=None, batch_size=None,
     store = Results(out)
     manifest = store.manifest()
     source = manifest.get("scenario_source")
-    if source and Path(source).is_file() and Path(source).read_text() != manifest["scenario_text"]:
+    if (
+        source
+        and Path(source).is_file()
+        and scenario.read_text(source)[1] != manifest["scenario_text"]
+    ):
         raise CampaignError(
             f"{out}: the scenario file {source} changed since this campaign started; "
             "start a new campaign"

@@ -7,6 +7,7 @@ sentence naming the file, the field path and what was expected.
 
 import difflib
 import itertools
+import json
 import math
 import re
 import tomllib
@@ -699,23 +700,108 @@ def bundled_names():
     )
 
 
+MAX_BASE_DEPTH = 8  # scenarios built on scenarios, at the most
+
+
 def read_text(source):
-    """(label, TOML text) of a scenario given as a path or a bundled scenario name."""
+    """(label, text) of a scenario given as a path or a bundled scenario name: its TOML, or,
+    for a scenario built on another (`base`), the resolved scenario as JSON (so that a
+    campaign records, and a resume compares, what was flown)."""
+    label, text, folder = _read(source)
+    try:
+        data = tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, RecursionError):
+        return label, text  # parse_text says what is wrong
+    if "base" not in data:
+        return label, text
+    resolved = _resolved(data, label, folder, depth=1)
+    return label, json.dumps(resolved, default=str)
+
+
+def read_data(source):
+    """(label, dict) of a scenario given as a path or a bundled scenario name (resolved over
+    its base, if it is built on one)."""
+    label, text = read_text(source)
+    if text.lstrip().startswith("{"):
+        return label, json.loads(text)
+    try:
+        return label, tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{label}: not valid TOML: {exc}.") from None
+
+
+def _read(source, label_of_includer=None):
+    """(label, TOML text, folder a relative base is found in) of a path or bundled name."""
     path = Path(source)
+    where = f"{label_of_includer}: field 'base': " if label_of_includer else ""
     if path.is_file():
         try:
-            return str(path), path.read_text(encoding="utf-8")
+            return str(path), path.read_text(encoding="utf-8"), path.resolve().parent
         except UnicodeDecodeError as exc:
             raise ScenarioError(
-                f"{path}: not UTF-8 text (byte {exc.start}); a scenario is a TOML text file."
+                f"{where}{path}: not UTF-8 text (byte {exc.start}); a scenario is a TOML text file."
             ) from None
         except OSError as exc:
-            raise ScenarioError(f"{path}: cannot be read ({exc.strerror}).") from None
+            raise ScenarioError(f"{where}{path}: cannot be read ({exc.strerror}).") from None
     bundled = resources.files("sims") / "scenarios" / f"{source}.toml"
     if bundled.is_file():
-        return f"{source} (bundled)", bundled.read_text(encoding="utf-8")
+        return f"{source} (bundled)", bundled.read_text(encoding="utf-8"), None
     names = ", ".join(bundled_names())
-    raise ScenarioError(f"{source}: no such file, and no bundled scenario of that name ({names}).")
+    raise ScenarioError(
+        f"{where}{source}: no such file, and no bundled scenario of that name ({names})."
+    )
+
+
+def _resolved(data, label, folder, depth):
+    """A scenario dict built on its `base`: the base (itself resolved) without the dotted
+    paths listed in `remove` (and the dispersions under them), with this file's tables merged
+    over it key by key (other values, arrays included, replace the base's)."""
+    base = data.pop("base")
+    remove = data.pop("remove", [])
+    if depth > MAX_BASE_DEPTH:
+        raise ScenarioError(
+            f"{label}: field 'base': scenarios built on more than "
+            f"{MAX_BASE_DEPTH} others (a cycle?)."
+        )
+    if not isinstance(base, str):
+        raise ScenarioError(f"{label}: field 'base' must be a scenario name or path (a string).")
+    if not isinstance(remove, list) or not all(isinstance(r, str) for r in remove):
+        raise ScenarioError(f"{label}: field 'remove' must be a list of dotted paths (strings).")
+    relative = folder / base if folder is not None and not Path(base).is_absolute() else None
+    base_label, text, base_folder = _read(
+        relative if relative is not None and relative.is_file() else base, label
+    )
+    try:
+        inherited = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{base_label}: not valid TOML: {exc}.") from None
+    if "base" in inherited:
+        inherited = _resolved(inherited, base_label, base_folder, depth + 1)
+    for path in remove:
+        *parents, leaf = path.split(".")
+        table = inherited
+        for key in parents:
+            table = table.get(key) if isinstance(table, dict) else None
+        if not isinstance(table, dict) or leaf not in table:
+            raise ScenarioError(
+                f"{label}: field 'remove': {path!r} is not in its base {base_label}."
+            )
+        del table[leaf]
+        dispersions = inherited.get("dispersions", {})
+        for key in [k for k in dispersions if k.startswith(path + ".")]:
+            del dispersions[key]
+    return _merged(inherited, data)
+
+
+def _merged(base, over):
+    """base with over's keys merged in: tables recursively, anything else replaced."""
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merged(out[key], value)
+        else:
+            out[key] = value
+    return out
 
 
 def load(source):
@@ -729,7 +815,10 @@ def load(source):
 
 
 def parse_text(text, label):
-    """Validated Scenario from TOML text; label names it in error messages."""
+    """Validated Scenario from TOML text, or from the JSON `read_text` resolves a scenario
+    built on another to; label names it in error messages."""
+    if text.lstrip().startswith("{"):
+        return parse(json.loads(text), label)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from dynamics import frames, quaternion, terrain
+from dynamics import frames, quaternion, terrain, vector
 from dynamics.constants import MOON_MEAN_RADIUS_M
 from dynamics.terrain import OnboardMap, TruthTerrain
 from sensors import (
@@ -275,6 +275,43 @@ def test_rangefinder_range_is_the_centroid_of_its_footprint():
     # one ray of four on the high side: a quarter of the step (its power a little more)
     assert stepped["y"][0] == pytest.approx(out["y"][0] - 2.5, abs=0.05)
     assert single["y"][0] == pytest.approx(1000.0, abs=0.01)  # the edge's foot
+
+
+def test_a_footprint_inside_one_grid_cell_is_its_central_ray():
+    """A 1-mrad beam 1.5 km over rough ground on a 5-m grid (a 1.5-m footprint): the return is
+    the central ray's range, and the four rays' power-weighted centroid agrees with it to a
+    centimetre (the shortcut `footprint_return` takes)."""
+    rng = np.random.default_rng(3)
+    spacing = 5.0
+    rough = rng.normal(0.0, 2.0, (161, 161))  # 2-m rms heights, slopes up to ~1
+    tiles, heights = terrain.make_tiles([(-400.0, -400.0, spacing, rough)])
+    site = SITE.copy()
+    site["highest_terrain_m"] = rough.max()
+    site["steepest_slope"] = terrain.steepest_slope([(-400.0, -400.0, spacing, rough)])
+    ground = TruthTerrain(site, tiles, heights)
+    spec = link(
+        laser_rangefinder.SPEC_DTYPE,
+        beam_body=(0.3, 0.0, -0.954),
+        noise_m=0.0,
+        noise_at_threshold_m=0.0,
+        ray_step_m=0.5,
+    )
+    spec["beam_body"] = np.array(spec["beam_body"]) / np.linalg.norm(spec["beam_body"])
+    for east in (-60.0, 0.0, 35.0):
+        pose = pose_at(above(1500.0) + np.array(SITE["east"]) * east, Q_UP)
+        out = sample(laser_rangefinder, spec, pose, channel_state(2), ground)
+        origin = np.array(pose["r_mcmf_m"])
+        p1, p2 = (np.array(v) for v in vector.perpendiculars(tuple(spec["beam_body"])))
+        off = math.tan(0.5e-3 / math.sqrt(2.0))
+        ranges, powers = [], []
+        for side, sign in ((p1, 1), (p1, -1), (p2, 1), (p2, -1)):
+            d = np.array(bus.body_to_mcmf(pose, tuple(spec["beam_body"] + sign * off * side)))
+            d /= np.linalg.norm(d)
+            rho = terrain.ray_cast(site, tiles, heights, tuple(origin), tuple(d), 5000.0, 0.5)
+            n = terrain.surface_normal(site, tiles, heights, tuple(origin + rho * d))
+            ranges.append(rho)
+            powers.append(max(-np.dot(n, d), 0.0) / rho**2)
+        assert out["y"][0] == pytest.approx(np.average(ranges, weights=powers), abs=0.01)
 
 
 def test_doppler_lidar_reads_velocity_and_range_along_each_beam_and_drops_beams_without_return():

@@ -7,6 +7,8 @@ from importlib import resources
 import astropy.units as u
 import numpy as np
 
+from sims import scenario
+
 NOMINAL_TEXT = (resources.files("sims") / "scenarios" / "nominal_open_loop.toml").read_text()
 NOMINAL = tomllib.loads(NOMINAL_TEXT)
 
@@ -50,7 +52,14 @@ class Orbit:
 
 
 CLOSED_LOOP_TEXT = (resources.files("sims") / "scenarios" / "nominal.toml").read_text()
-CLOSED_LOOP = tomllib.loads(CLOSED_LOOP_TEXT)
+# the closed-loop nominal without its dispersions: a test disperses what it tests
+UNDISPERSED_TEXT = CLOSED_LOOP_TEXT[: CLOSED_LOOP_TEXT.index("\n[dispersions]")] + "\n"
+CLOSED_LOOP = tomllib.loads(UNDISPERSED_TEXT)
+# the sensors of the bundled suites (nominal_doppler_lidar, nominal_full_suite)
+SUITE_SENSORS = scenario.read_data("nominal_full_suite")[1]["sensors"]
+DOPPLER_LIDAR = SUITE_SENSORS["doppler_lidar"]
+RADAR_ALTIMETER = SUITE_SENSORS["radar_altimeter"]
+IMAGE_NAVIGATION = SUITE_SENSORS["camera"]
 
 
 def closed_loop(**sections):
@@ -93,13 +102,6 @@ def short_closed_loop():
     )
 
 
-DOPPLER_LIDAR_BEAMS = [  # three beams 22.5 deg off the -z axis, 120 deg apart (NDL-like)
-    [0.3826834324, 0.0, -0.9238795325],
-    [-0.1913417162, 0.3314135846, -0.9238795325],
-    [-0.1913417162, -0.3314135846, -0.9238795325],
-]
-
-
 def full_suite(base=None):
     """A closed-loop scenario (the nominal by default) with a second, nadir-looking
     rangefinder and a 3-beam Doppler lidar on the sensor bus, every range channel ungated (the
@@ -113,57 +115,6 @@ def full_suite(base=None):
     for channel in ("laser_rangefinder", "nadir_rangefinder", "doppler_lidar"):
         d["sensors"][channel]["gate"] = {"policy": "accept_all"}
     return d
-
-
-# NASA NDL class (facts: 3 beams, valid from ~5 km, a few cm/s and a few m): a coherent
-# receiver's picowatt sensitivity reaches 6 km on albedo 0.2 with 2 W
-DOPPLER_LIDAR = {
-    "kind": "doppler_lidar",
-    "rate": "10 Hz",
-    "position": ["-0.3 m", "0 m", "0 m"],
-    "beams": DOPPLER_LIDAR_BEAMS,
-    "velocity_noise": "0.02 m/s",
-    "laser_power": "2 W",
-    "receiver_aperture": "25 mm",
-    "optics_transmission": 0.7,
-    "sensitivity": "1.2 pW",
-    "beam_divergence": "0.5 mrad",
-    "noise": "1 m",
-    "noise_at_threshold": "5 m",
-}
-
-
-# A descent camera matched to the onboard map (Mars 2020 LVS / SLIM class: facts): 40 deg field,
-# 1024 pixels, fixes to half a pixel over a 2-m floor (5 m from 15 km, 2 m near the ground),
-# at 1 Hz, each a second after its image; looking 45 deg forward-down like the rangefinder
-IMAGE_NAVIGATION = {
-    "kind": "image_navigation",
-    "rate": "1 Hz",
-    "latency": "1 s",
-    "position": ["0 m", "0.3 m", "0 m"],
-    "boresight": [-0.7071067812, 0.0, -0.7071067812],
-    "field_of_view": "40 deg",
-    "pixels": 1024,
-    "exposure": "2 ms",
-    "match_error": 0.5,
-    "noise": "2 m",
-    "min_altitude": "100 m",
-    "max_altitude": "20 km",
-}
-
-
-# A wide-beam radar altimeter (Ka-band landing-altimeter class): 30-deg beam looking 45 deg
-# forward-down like the rangefinder, 20-km range gate, 1 m + 0.5 % of the distance
-RADAR_ALTIMETER = {
-    "kind": "radar_altimeter",
-    "rate": "10 Hz",
-    "position": ["0 m", "-0.3 m", "0 m"],
-    "boresight": [-0.7071067812, 0.0, -0.7071067812],
-    "beamwidth": "30 deg",
-    "max_altitude": "20 km",
-    "noise": "1 m",
-    "relative_noise": 0.005,
-}
 
 
 def with_channel(base, name, spec):

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from dynamics import touchdown
 from sims import api, campaign, cli, scenario
-from tests.sims.scenarios import CLOSED_LOOP_TEXT, closed_loop
+from tests.sims.scenarios import CLOSED_LOOP_TEXT, UNDISPERSED_TEXT, closed_loop
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -183,8 +183,10 @@ BAD_FILES = {
     ),
     # item 10: a dispersion needs its scale
     "a dispersion without a scale": (
-        CLOSED_LOOP_TEXT
-        + '\n[dispersions]\n"initial.attitude_offset" = { distribution = "norm" }\n',
+        edited(
+            '"initial.attitude_offset" = { distribution = "norm", scale = "0.33 deg" }',
+            '"initial.attitude_offset" = { distribution = "norm" }',
+        ),
         "dispersions: 'initial.attitude_offset': norm needs a 'scale'",
     ),
 }
@@ -238,7 +240,7 @@ def test_a_campaign_whose_draws_break_a_constraint_stops_before_any_run(
         f'"{k}" = {{ {", ".join(f"{a} = {v!r}" for a, v in spec.items())} }}'.replace("'", '"')
         for k, spec in dispersion.items()
     )
-    path.write_text(CLOSED_LOOP_TEXT + "\n[dispersions]\n" + lines + "\n")
+    path.write_text(UNDISPERSED_TEXT + "\n[dispersions]\n" + lines + "\n")
     out = tmp_path / "campaign"
     assert cli.main(["mc", str(path), "--runs", "50", "--seed", "1", "--out", str(out)]) == 2
     err = capsys.readouterr().err
@@ -414,7 +416,7 @@ def mutate(d, path, action, value, factor):
 @st.composite
 def mutants(draw):
     name = draw(st.sampled_from(scenario.bundled_names()))
-    d = tomllib.loads(scenario.read_text(name)[1])
+    d = scenario.read_data(name)[1]
     for _ in range(draw(st.integers(1, 3))):
         paths = list(leaves(d))
         path = draw(st.sampled_from(paths))

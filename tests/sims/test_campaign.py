@@ -14,7 +14,7 @@ import pytest
 
 from sims import campaign, cli, dispersions, scenario
 from sims.errors import CampaignError
-from tests.sims.scenarios import CLOSED_LOOP_TEXT, closed_loop
+from tests.sims.scenarios import UNDISPERSED_TEXT, closed_loop
 
 SHORT = {"time_step": "10 ms", "max_time": "20 s", "output_rate": "1 Hz"}
 DISPERSED = {
@@ -141,7 +141,7 @@ def test_bad_dispersion_spec_is_refused_before_anything_is_written(tmp_path, cap
     # and from the command line: one sentence, exit 2, nothing written
     toml_path = tmp_path / "bad.toml"
     toml_path.write_text(
-        CLOSED_LOOP_TEXT + '\n[dispersions]\n"vehicle.dry_mass" = { distribution = "gauss" }\n'
+        UNDISPERSED_TEXT + '\n[dispersions]\n"vehicle.dry_mass" = { distribution = "gauss" }\n'
     )
     assert cli.main(["mc", str(toml_path), "--runs", "2", "--out", str(out)]) == 2
     err = capsys.readouterr().err
