@@ -3,7 +3,8 @@
 with a 10-ms step and 100-Hz IMU; the compiled call alone (a batch of runs, one call) and a
 whole `api.run` (packing and result tables included). Then the cost of sensors on the bus:
 each bundled sensor suite (nominal_doppler_lidar, nominal_radar_camera, nominal_full_suite)
-against the nominal, as a ratio repeat by repeat in this process.
+against the nominal, as a ratio repeat by repeat in this process, and what each channel
+costs.
 
 With --baseline DIR (a checkout of another revision, e.g. `git worktree add DIR HEAD~1`), the
 nominal's compiled call is also timed there, in processes alternating with this checkout's,
@@ -103,6 +104,37 @@ def suite_ratio(runs, repeats, suites=SUITES):
         )
 
 
+def channel_costs(runs, repeats):
+    """Milliseconds per run of the nominal with its channels removed, and with each of the
+    full suite's other channels alone for its rangefinder: what each costs."""
+    nominal = scenario.read_data("nominal")[1]
+    suite = scenario.read_data("nominal_full_suite")[1]["sensors"]
+
+    def flown(remove=(), add=None):
+        data = json.loads(json.dumps(nominal))
+        data.pop("dispersions")
+        for name in remove:
+            del data["sensors"][name]
+        if add:
+            data["sensors"][add] = suite[add]
+        return scenario.load(data)
+
+    cases = {
+        "truth, IMU and strapdown": flown(("laser_rangefinder", "star_tracker")),
+        "+ star tracker": flown(("laser_rangefinder",)),
+        "+ star tracker, rangefinder (the nominal)": flown(),
+        **{
+            f"+ star tracker, {name}": flown(("laser_rangefinder",), name)
+            for name in ("radar_altimeter", "doppler_lidar", "camera")
+        },
+    }
+    for sc in cases.values():
+        api.execute(api.prepare(sc, seed=99))
+    for label, sc in cases.items():
+        best = min(per_run_seconds(sc, runs, r)[0] for r in range(repeats))
+        print(f"{label}: {best * 1e3:.1f} ms per run (best of {repeats} x {runs})")
+
+
 def in_process(root, runs, repeats):
     code = NOMINAL_IN_A_PROCESS.format(runs=runs, repeats=repeats)
     env = dict(os.environ, PYTHONPATH=str(root))
@@ -137,6 +169,7 @@ def main():
     args = parser.parse_args()
     rates(args.runs, args.repeats)
     suite_ratio(args.runs, args.repeats)
+    channel_costs(args.runs, args.repeats)
     if args.baseline:
         against(args.baseline.resolve(), args.runs, args.repeats, args.pairs)
 

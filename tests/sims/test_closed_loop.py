@@ -67,11 +67,14 @@ def test_nominal_lands_within_limits_on_most_noise_draws():
             assert s["outcome"] == "landed"
 
 
-def test_apollo11_burn_and_delta_v_match_the_published_descent():
-    """Published: 756 s burn, ~2,051 m/s planned including ~145 m/s for the manual phase
+def test_apollo11_lands_and_its_burn_and_delta_v_match_the_published_descent():
+    """The LM lands within its touchdown limits on at least 9 of seeds 0-9 (measured: 10).
+    Published: 756 s burn, ~2,051 m/s planned including ~145 m/s for the manual phase
     (not flown here), so the automatic descent should be shorter, with a delta-v between
     the automatic 1,906 m/s and the full 2,051 m/s within 5 %."""
-    s = api.run("apollo11", seed=0).summary
+    results = api.run_seeds("apollo11", range(10))
+    assert sum(r.outcome == "landed" for r in results) >= 9
+    s = results[0].summary
     assert 0.85 * 756.0 < s["burn_time_s"] < 756.0
     assert 0.95 * 1906.0 < s["delta_v_mps"] < 1.05 * 2051.0
     assert s["propellant_used_kg"] < 8248.0
