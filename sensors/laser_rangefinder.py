@@ -23,6 +23,7 @@ from sensors.channel_spec import ChannelSpec
 NAME = "laser_rangefinder"
 DIMENSION = 1
 UNIT = "m"
+MEASURES_ALTITUDE = True  # its value is a distance to the ground (`sims.failure_class`)
 
 
 class Spec(ChannelSpec, lidar_return.Link):

@@ -43,6 +43,7 @@ from sensors.channel_spec import ChannelSpec
 NAME = "radar_altimeter"
 DIMENSION = 1
 UNIT = "m"
+MEASURES_ALTITUDE = True  # its value is a distance to the ground (`sims.failure_class`)
 
 Beamwidth = quantity("rad", "30 deg", positive=True, high=math.radians(120.0))
 RING_RAYS = 6

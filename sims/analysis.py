@@ -56,10 +56,13 @@ def covariance_ellipse(x, y, n_sigma, points=100):
 
 
 def outcome_table(runs):
-    """Counts of outcomes and of causes, largest first."""
+    """Counts of outcomes, and of failures by (outcome, failure class, limit cause), largest
+    first (a campaign flown before failure classes existed: the class is '-')."""
     outcomes = runs.outcome.value_counts()
-    causes = runs[runs.outcome != LANDED].groupby(["outcome", "cause"]).size()
-    return outcomes, causes.sort_values(ascending=False)
+    failed = runs[runs.outcome != LANDED]
+    classes = failed.failure_class if "failure_class" in failed else "-"
+    causes = failed.assign(failure_class=classes).groupby(["outcome", "failure_class", "cause"])
+    return outcomes, causes.size().sort_values(ascending=False)
 
 
 def dispersed_columns(runs):

@@ -35,7 +35,7 @@ import pyarrow.parquet as pq
 
 from dynamics import compile_cache, touchdown, truth
 from sensors import registry
-from sims import api, batch, consistency, dispersions, results, runloop, scenario
+from sims import api, batch, consistency, dispersions, failure_class, results, scenario
 from sims.errors import CampaignError
 
 TRACE_RATE_HZ = 1.0  # campaign traces: one sample a second, and the last
@@ -106,31 +106,6 @@ def _compiled_plan(scenario_text, label, kinds=()):
     return sc, dispersions.Sampler(sc)
 
 
-def cause_of(summary, limits, n_gear_points, error=None):
-    """Which limit a run broke first (or why it ended): a class to group failures by.
-    summary is the run's record from the compiled loop; error the message of a run that
-    raised inside the model."""
-    if error is not None:
-        return error
-    outcome = int(summary["outcome"])
-    if outcome == touchdown.DIVERGED:
-        return runloop.DIVERGENCE_REASONS[int(summary["diverged_reason"])]
-    if outcome in (touchdown.TIMEOUT, touchdown.LANDED):
-        return touchdown.OUTCOMES[outcome]
-    if summary["contact_point"] >= n_gear_points:
-        return "structure_contact"
-    if outcome == touchdown.FUEL_EXHAUSTED:
-        return "propellant"
-    checks = (
-        ("vertical_speed", summary["descent_rate_mps"], limits.vertical_speed),
-        ("horizontal_speed", summary["horizontal_speed_mps"], limits.horizontal_speed),
-        ("tilt", summary["tilt_rad"], limits.tilt),
-        ("slope", summary["slope_rad"], limits.slope),
-        ("body_rate", summary["body_rate_radps"], limits.body_rate),
-    )
-    return max(checks, key=lambda c: c[1] / c[2] if c[2] > 0 else 0.0)[0]
-
-
 EVENT_TYPE = pa.struct(
     [
         ("t_s", pa.float64()),
@@ -164,10 +139,11 @@ def event_rows(events):
 
 def runs_table(b, indices, campaign_seed, used):
     """Arrow table of an executed batch, one row per run: its index (`run`), seed, the
-    dispersed values the model used (used[k]) and whether each fault occurred, outcome and
-    cause, touchdown state and point (null without a touchdown), propellant, navigation errors
-    (null in open loop), events (a list of structs) and wall time. Every value of a run that
-    raised inside the model is null but its outcome ('diverged') and cause."""
+    dispersed values the model used (used[k]) and whether each fault occurred, outcome, the
+    limit it broke (`cause`) and why it failed (`failure_class`), touchdown state and point
+    (null without a touchdown), propellant, navigation errors (null in open loop), events (a
+    list of structs) and wall time. Every value of a run that raised inside the model is
+    null but its outcome ('diverged') and cause."""
     sc, s = b.scenario, b.summary
     n = len(b)
     raised = np.zeros(n, bool)
@@ -195,13 +171,30 @@ def runs_table(b, indices, campaign_seed, used):
         else:
             columns[path] = pa.array([u[path] for u in used], pa.float64())
     occurred = [dispersions.occurrences(b, k) for k in range(n)]
+    described = [batch.describe_events(b, k) if flown[k] else [] for k in range(n)]
+    causes = [
+        failure_class.cause_of(s[k], sc.touchdown_limits, n_gear[k], b.errors.get(k))
+        for k in range(n)
+    ]
+    altitude_sensors = failure_class.altitude_channels(sc)
+    classes = [
+        failure_class.classify(
+            touchdown.OUTCOMES[code[k]],
+            causes[k],
+            described[k],
+            altitude_sensors,
+            float(s["nav_altitude_error_m"][k]) if closed[k] else None,
+            float(s["position_error_m"][k]) if touched[k] else None,
+            float(s["flameout_time_s"][k]) if flown[k] and s["flameout_time_s"][k] >= 0 else None,
+        )
+        for k in range(n)
+    ]
     for path in occurred[0]:
         columns[path] = pa.array([o[path] for o in occurred], pa.bool_())
     columns.update(
         outcome=pa.array([touchdown.OUTCOMES[c] for c in code]),
-        cause=pa.array(
-            [cause_of(s[k], sc.touchdown_limits, n_gear[k], b.errors.get(k)) for k in range(n)]
-        ),
+        cause=pa.array(causes),
+        failure_class=pa.array(classes, pa.string()),
         end_time_s=values(s["time_s"], flown),
         descent_rate_mps=values(s["descent_rate_mps"], touched),
         horizontal_speed_mps=values(s["horizontal_speed_mps"], touched),
@@ -240,10 +233,7 @@ def runs_table(b, indices, campaign_seed, used):
             for k, checkpoint in enumerate(consistency.CHECKPOINTS)
             for block in consistency.BLOCKS
         },
-        events=pa.array(
-            [event_rows(batch.describe_events(b, k)) if flown[k] else [] for k in range(n)],
-            pa.list_(EVENT_TYPE),
-        ),
+        events=pa.array([event_rows(d) for d in described], pa.list_(EVENT_TYPE)),
         wall_time_s=pa.array(b.run_seconds, pa.float64()),
     )
     return pa.table(columns)

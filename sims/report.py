@@ -102,7 +102,10 @@ def overview(manifest, sc, runs):
         + table(("outcome", "runs", "share"), [(o, c, percent(c / n)) for o, c in outcomes.items()])
         + "<h3>Causes of failure</h3>"
         + (
-            table(("outcome", "cause", "runs"), [(o, c, k) for (o, c), k in causes.items()])
+            table(
+                ("outcome", "why (failure class)", "limit broken", "runs"),
+                [(o, w, c, k) for (o, w, c), k in causes.items()],
+            )
             if len(causes)
             else '<p class="note">every run landed</p>'
         )

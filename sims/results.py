@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 
 from dynamics import touchdown, truth
 from gnc import modes
-from sims import consistency, runloop
+from sims import consistency, failure_class, runloop
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,8 @@ class RunResult:
 def summarize(scenario, seed, model, summary, events, faults=(), error=None):
     """Summary dict of a finished run from the loop's summary record, its event list, its
     declared faults (name, target, mode, and whether it occurred in this run), and the error
-    of a run that raised inside the model."""
+    of a run that raised inside the model; with the limit a failed run broke (`cause`) and
+    why it failed (`failure_class`, `sims.failure_class`)."""
     m0 = model.x0[truth.X_MASS]
     dry = model.mass["dry_mass_kg"]
     outcome = touchdown.OUTCOMES[summary["outcome"]]
@@ -94,6 +95,19 @@ def summarize(scenario, seed, model, summary, events, faults=(), error=None):
             },
         }
         result["max_altitude_error_m"] = float(summary["max_altitude_error_m"])
+    cause = failure_class.cause_of(
+        summary, scenario.touchdown_limits, int(model.run["n_gear_points"]), error
+    )
+    result["cause"] = None if outcome == "landed" else cause
+    result["failure_class"] = failure_class.classify(
+        outcome,
+        cause,
+        events,
+        failure_class.altitude_channels(scenario),
+        float(summary["nav_altitude_error_m"]) if model.run["closed_loop"] else None,
+        float(summary["position_error_m"]) if contacted else None,
+        result["flameout_time_s"],
+    )
     if faults:
         result["faults"] = list(faults)
     result["events"] = events

@@ -1,0 +1,119 @@
+"""Why a run failed, as a class read from what happened in flight (its faults, sensor events,
+propellant and navigation), not only from the touchdown limit it broke: what a fault-analysis
+report groups failures by. A landed run has no class.
+
+The first that holds, in this order (a cause before its consequences: a lander that hovers
+out of propellant because it believes itself higher has a wrong altitude estimate):
+- `engine_out`, `engine_shutdown`, `computer_reset`, `imu_fault`: a fault of that kind fired
+  in flight (the earliest such fault names it);
+- `sensor_latched_off`: the flight software declared an altitude sensor failed and ignored it
+  for the rest of the flight (ispace M1);
+- `altitude_estimate_diverged`: at the end the altitude estimate was off by more than
+  ALTITUDE_DIVERGED_M (IM-1, its rangefinders never enabled: ~100 m near the surface);
+- `late_altitude_acquisition`: the estimate was right at the end, but no altitude sensor was
+  acquired, or the first acquisition's range was under LATE_ACQUISITION_M (ispace M2: valid
+  data only below ~900 m, too late to brake);
+- `propellant_exhausted_hovering`: the propellant ran out in the air, the estimate right;
+- `lands_long`: touched down more than LANDS_LONG_M from the target (Apollo 11: ~3 nmi);
+- `tipped_on_slope`: tipped over on ground steeper than the limit;
+- otherwise the touchdown limit it broke or the reason the run ended (`cause_of`).
+
+Altitude sensors are the channels of kinds that declare `MEASURES_ALTITUDE`: their (first)
+value is a distance to the ground, which their acquisition event carries (the laser
+rangefinder, the radar altimeter, or a kind of your own; not the Doppler lidar, whose first
+value is a velocity).
+"""
+
+from dynamics import touchdown
+from sensors import registry
+from sims import runloop
+
+LATE_ACQUISITION_M = 1500.0  # a first range below this leaves under a minute to brake on it
+ALTITUDE_DIVERGED_M = 10.0  # the terminal descent's margin: seconds at its 1.5 m/s
+LANDS_LONG_M = 1000.0
+
+FAULT_CLASSES = {
+    ("main_engine", "engine_out"): "engine_out",
+    ("main_engine", "thrust_loss"): "engine_out",
+    ("main_engine", "shutdown"): "engine_shutdown",
+    ("flight_computer", "reset"): "computer_reset",
+}
+
+
+def cause_of(summary, limits, n_gear_points, error=None):
+    """Which limit a run broke first (or why it ended): a class to group failures by.
+    summary is the run's record from the compiled loop; error the message of a run that
+    raised inside the model."""
+    if error is not None:
+        return error
+    outcome = int(summary["outcome"])
+    if outcome == touchdown.DIVERGED:
+        return runloop.DIVERGENCE_REASONS[int(summary["diverged_reason"])]
+    if outcome in (touchdown.TIMEOUT, touchdown.LANDED):
+        return touchdown.OUTCOMES[outcome]
+    if summary["contact_point"] >= n_gear_points:
+        return "structure_contact"
+    if outcome == touchdown.FUEL_EXHAUSTED:
+        return "propellant"
+    checks = (
+        ("vertical_speed", summary["descent_rate_mps"], limits.vertical_speed),
+        ("horizontal_speed", summary["horizontal_speed_mps"], limits.horizontal_speed),
+        ("tilt", summary["tilt_rad"], limits.tilt),
+        ("slope", summary["slope_rad"], limits.slope),
+        ("body_rate", summary["body_rate_radps"], limits.body_rate),
+    )
+    return max(checks, key=lambda c: c[1] / c[2] if c[2] > 0 else 0.0)[0]
+
+
+def altitude_channels(scenario):
+    """Names of a scenario's channels whose kind measures altitude."""
+    channels = scenario.sensors.channels if scenario.sensors else {}
+    return {
+        name
+        for name, spec in channels.items()
+        if getattr(registry.kind(spec.kind), "MEASURES_ALTITUDE", False)
+    }
+
+
+def classify(
+    outcome,
+    limit_cause,
+    events,
+    altitude_sensors,
+    final_altitude_error_m,
+    landing_error_m,
+    flameout_time_s,
+):
+    """The failure class of a run (None if it landed) from its outcome, the limit cause
+    (`cause_of`), its events (`gnc.modes.describe`), the names of its altitude
+    channels, the navigation's altitude error at the end (None in open loop), the distance
+    from the target at touchdown (None without one) and the flame-out time (None if none)."""
+    if outcome == "landed":
+        return None
+    for e in events:
+        if e["event"] != "fault_activated":
+            continue
+        target = "main_engine" if e["target"].startswith("main_engine") else e["target"]
+        if (target, e["mode"]) in FAULT_CLASSES:
+            return FAULT_CLASSES[target, e["mode"]]
+        if target == "imu":
+            return "imu_fault"
+    if any(e["event"] == "sensor_latched_off" and e["sensor"] in altitude_sensors for e in events):
+        return "sensor_latched_off"
+    if final_altitude_error_m is not None and abs(final_altitude_error_m) > ALTITUDE_DIVERGED_M:
+        return "altitude_estimate_diverged"
+    first = next(
+        (e for e in events if e["event"] == "sensor_acquired" and e["sensor"] in altitude_sensors),
+        None,
+    )
+    if final_altitude_error_m is not None and (
+        first is None or first["measurement"] < LATE_ACQUISITION_M
+    ):
+        return "late_altitude_acquisition"
+    if flameout_time_s is not None:
+        return "propellant_exhausted_hovering"
+    if landing_error_m is not None and landing_error_m > LANDS_LONG_M:
+        return "lands_long"
+    if outcome == "tipped_over" and limit_cause == "slope":
+        return "tipped_on_slope"
+    return limit_cause

@@ -1,0 +1,99 @@
+"""Why a run failed, from what happened in flight (sims/failure_class.py): each class from the
+events that make it, in the order that puts a cause before its consequences, and in flown
+runs, in summary.json and in the runs table."""
+
+import pytest
+
+from sims import api, campaign
+from sims.failure_class import classify
+from tests.sims.scenarios import closed_loop
+
+ALTITUDE = {"laser_rangefinder", "radar_altimeter"}
+ACQUIRED_HIGH = {"event": "sensor_acquired", "sensor": "laser_rangefinder", "measurement": 3400.0}
+ACQUIRED_LOW = {"event": "sensor_acquired", "sensor": "laser_rangefinder", "measurement": 900.0}
+LATCHED = {"event": "sensor_latched_off", "sensor": "laser_rangefinder", "nis": 400.0}
+ENGINE_OUT = {"event": "fault_activated", "target": "main_engine", "mode": "engine_out"}
+RESET = {"event": "fault_activated", "target": "flight_computer", "mode": "reset"}
+IMU = {"event": "fault_activated", "target": "imu", "mode": "zero"}
+FAULTY = {"event": "fault_activated", "target": "laser_rangefinder", "mode": "degraded"}
+
+
+def failed(
+    events,
+    cause="vertical_speed",
+    outcome="crashed",
+    altitude_error=0.5,
+    landing_error=20.0,
+    flameout=None,
+):
+    return classify(outcome, cause, events, ALTITUDE, altitude_error, landing_error, flameout)
+
+
+@pytest.mark.parametrize(
+    ("run", "expected"),
+    [
+        ({"events": [ACQUIRED_HIGH, ENGINE_OUT, LATCHED]}, "engine_out"),
+        ({"events": [RESET, LATCHED], "altitude_error": 500.0}, "computer_reset"),
+        ({"events": [IMU], "altitude_error": 500.0}, "imu_fault"),
+        # a sensor fault is not a class: what it did to the navigation is
+        ({"events": [FAULTY, ACQUIRED_HIGH, LATCHED], "flameout": 700.0}, "sensor_latched_off"),
+        ({"events": [ACQUIRED_LOW], "altitude_error": 120.0}, "altitude_estimate_diverged"),
+        ({"events": [], "altitude_error": 120.0, "flameout": 650.0}, "altitude_estimate_diverged"),
+        ({"events": [ACQUIRED_LOW], "flameout": 650.0}, "late_altitude_acquisition"),
+        ({"events": []}, "late_altitude_acquisition"),
+        ({"events": [ACQUIRED_HIGH], "flameout": 650.0}, "propellant_exhausted_hovering"),
+        ({"events": [ACQUIRED_HIGH], "landing_error": 5500.0}, "lands_long"),
+        (
+            {"events": [ACQUIRED_HIGH], "outcome": "tipped_over", "cause": "slope"},
+            "tipped_on_slope",
+        ),
+        ({"events": [ACQUIRED_HIGH], "cause": "horizontal_speed"}, "horizontal_speed"),
+        ({"events": [ACQUIRED_HIGH], "outcome": "landed", "cause": "landed"}, None),
+    ],
+)
+def test_each_class_from_the_events_that_make_it(run, expected):
+    assert failed(**run) == expected
+
+
+def test_a_velocity_sensor_acquired_high_is_no_altitude_fix():
+    """The Doppler lidar's acquisition carries a velocity: it does not count as an altitude
+    sensor's first range, however large."""
+    ndl = {"event": "sensor_acquired", "sensor": "doppler_lidar", "measurement": 4000.0}
+    assert failed([ndl]) == "late_altitude_acquisition"
+
+
+def test_flown_failures_carry_their_class_in_the_summary_and_the_runs_table():
+    """An engine lost at 50 m: every run crashes, `engine_out` (its limit: vertical speed);
+    150 kg less propellant: every run runs dry in the air with a sound estimate,
+    `propellant_exhausted_hovering`; the rangefinder never enabled and a 300-m PDI altitude
+    uncertainty: every run that fails (3 of 6) does with its altitude estimate off,
+    `altitude_estimate_diverged`. The runs table carries the same class and cause."""
+    engine = closed_loop(
+        faults=[
+            {
+                "name": "out",
+                "target": "main_engine",
+                "mode": "engine_out",
+                "trigger": {"altitude": "50 m"},
+            }
+        ]
+    )
+    for r in api.run_seeds(engine, range(3)):
+        assert (r.outcome, r.summary["cause"], r.summary["failure_class"]) == (
+            "crashed",
+            "vertical_speed",
+            "engine_out",
+        )
+    dry = closed_loop()
+    dry["vehicle"]["propellant_mass"] = "210 kg"
+    assert {r.summary["failure_class"] for r in api.run_seeds(dry, range(3))} == {
+        "propellant_exhausted_hovering"
+    }
+    blind = closed_loop(faults=[{"name": "never", "target": "laser_rangefinder", "mode": "off"}])
+    blind["navigation"]["initial_position_error"] = ["200 m", "200 m", "300 m"]
+    classes = [r.summary["failure_class"] for r in api.run_seeds(blind, range(6))]
+    assert classes.count(None) == 3
+    assert set(classes) == {None, "altitude_estimate_diverged"}
+    table = campaign.run(engine, runs=2, seed=0).to_pandas()
+    assert list(table.failure_class) == ["engine_out"] * 2
+    assert list(table.cause) == ["vertical_speed"] * 2
