@@ -41,7 +41,7 @@ from gnc.guidance import powered_descent
 from gnc.navigation import filter as ekf
 from gnc.navigation import gating
 from sensors import bus, imu, registry
-from sims import fault_table, field_paths, records, runloop
+from sims import dem, fault_table, field_paths, records, runloop
 from sims.scenario import steps_per_sample
 
 CONTACT_CHECK_MARGIN_M = 5.0
@@ -181,7 +181,7 @@ def build(scenario, initial_state=None, knowledge=None):
         fsw = build_flight_software(knowledge, control_every, m0_known)
         imu_record = build_imu(scenario)
         channels = build_channels(scenario, knowledge, control_every)
-        onboard_map = build_map(scenario.navigation, scenario.terrain, site, tiles, heights)
+        onboard_map = build_map(scenario, site, tiles, heights)
     else:
         _, q0 = runloop.commanded_attitude(site, schedule, x0, 0.0, omega)
         x0[truth.X_Q : truth.X_Q + 4] = q0
@@ -366,7 +366,7 @@ def build_channels(scenario, knowledge, control_every):
     return tuple(channels)
 
 
-def build_map(nav, terrain_spec, site, tiles, heights):
+def build_map(scenario, site, tiles, heights):
     """The flight software's terrain: 'flat' is a sphere at the site's elevation; 'map' is the
     terrain tiles no finer than the map resolution (the craters of finer tiles are not on
     board). The error it assumes for its heights is the relief of the crater populations it
@@ -375,6 +375,7 @@ def build_map(nav, terrain_spec, site, tiles, heights):
     the site's crater statistics, not where the small craters are.
     Placed features are on the map unless marked `on_map = false`: its tiles are then
     rendered without them (a cliff the map does not know)."""
+    nav, terrain_spec = scenario.navigation, scenario.terrain
     map_site = site.copy()
     if nav.terrain_model == "flat":
         map_site["map_radius_m"] = float(np.linalg.norm(site["origin_mcmf_m"]))
@@ -383,7 +384,7 @@ def build_map(nav, terrain_spec, site, tiles, heights):
         keep = int(np.sum(tiles["spacing_m"] >= nav.map_resolution - 1e-9))
     map_tiles_, map_heights = tiles[:keep], heights
     if keep and not all(f.on_map for f in terrain_spec.features):
-        map_tiles_, map_heights = map_tiles(terrain_spec, keep)
+        map_tiles_, map_heights = map_tiles(scenario.site, terrain_spec, keep)
         highest = max(map_site["highest_terrain_m"], float(map_heights.max(initial=0.0)))
         map_site["highest_terrain_m"] = highest  # the ray casts' early miss must hold for both
     populations = terrain_spec.populations
@@ -524,7 +525,7 @@ def build_terrain(site_spec, terrain_spec):
         terrain_spec.albedo,
         sun_direction(site_spec),
     )
-    grids = render_tiles(terrain_spec, len(terrain_spec.tiles), on_map_only=False)
+    grids = render_tiles(site_spec, terrain_spec, len(terrain_spec.tiles), on_map_only=False)
     tiles, heights = terrain.make_tiles(grids)
     site_height, _, _ = terrain.height_and_gradient(tiles, heights, 0.0, 0.0)
     site["origin_mcmf_m"] = (MOON_MEAN_RADIUS_M + site_height) * site["up"]
@@ -555,10 +556,10 @@ def crater_field(terrain_spec):
     return np.concatenate([*populations, np.zeros(0, craters.CRATER_DTYPE)])
 
 
-def render_tiles(terrain_spec, n_tiles, on_map_only):
+def render_tiles(site_spec, terrain_spec, n_tiles, on_map_only):
     """(downrange_min, crossrange_min, spacing, heights, crater density) of the first n_tiles
-    tiles: the crater field and the placed features (only those on the onboard map, if
-    on_map_only)."""
+    tiles: the crater field or the DEM (with the craters below its resolution if asked), and
+    the placed features (only those on the onboard map, if on_map_only)."""
     features = [f for f in terrain_spec.features if f.on_map or not on_map_only]
     placed = [f for f in features if f.kind == "crater"]
     bowls = np.zeros(len(placed), craters.CRATER_DTYPE)
@@ -570,13 +571,22 @@ def render_tiles(terrain_spec, n_tiles, on_map_only):
     for k, f in enumerate(cliffs):
         scarps[k] = (f.downrange, f.crossrange, f.azimuth, f.height, f.width, f.radius)
     field = crater_field(terrain_spec)
+    site = frames.make_site(
+        site_spec.latitude, site_spec.longitude, site_spec.approach_azimuth, 0.0, MOON_MEAN_RADIUS_M
+    )
     grids = []
     for tile in terrain_spec.tiles[:n_tiles]:
         nx = round((tile.downrange[1] - tile.downrange[0]) / tile.spacing) + 1
         ny = round((tile.crossrange[1] - tile.crossrange[0]) / tile.spacing) + 1
-        h = np.full((nx, ny), terrain_spec.base_height)
         x0, y0 = tile.downrange[0], tile.crossrange[0]
-        craters.render(h, x0, y0, tile.spacing, field, tile.min_crater_diameter)
+        if tile.dem is None:
+            h = np.full((nx, ny), terrain_spec.base_height)
+            craters.render(h, x0, y0, tile.spacing, field, tile.min_crater_diameter)
+        else:
+            h, cell = dem.heights_on_tile(tile.dem, site, x0, y0, tile.spacing, (nx, ny))
+            if tile.dem_craters:
+                small = field[field["diameter_m"] < 2.0 * cell]
+                craters.render(h, x0, y0, tile.spacing, small, tile.min_crater_diameter)
         craters.render(h, x0, y0, tile.spacing, bowls, 0.0)
         craters.render_scarps(h, x0, y0, tile.spacing, scarps)
         grids.append((x0, y0, tile.spacing, h, tile.crater_density))
@@ -584,10 +594,10 @@ def render_tiles(terrain_spec, n_tiles, on_map_only):
 
 
 @functools.lru_cache(maxsize=4)
-def map_tiles(terrain_spec, n_tiles):
+def map_tiles(site_spec, terrain_spec, n_tiles):
     """(tiles, heights) of an onboard map of the first n_tiles tiles that lacks the features
     placed off the map (`on_map = false`)."""
-    return terrain.make_tiles(render_tiles(terrain_spec, n_tiles, on_map_only=True))
+    return terrain.make_tiles(render_tiles(site_spec, terrain_spec, n_tiles, on_map_only=True))
 
 
 def pdi_state(scenario, site):

@@ -26,8 +26,8 @@ from pydantic import (
     model_validator,
 )
 
-from dynamics import craters
-from dynamics.constants import MARE_NORMAL_ALBEDO_1064NM
+from dynamics import craters, frames
+from dynamics.constants import MARE_NORMAL_ALBEDO_1064NM, MOON_MEAN_RADIUS_M
 from dynamics.units import (
     BODY_EXTENT_M,
     AccelerationRandomWalk,
@@ -66,7 +66,7 @@ from dynamics.units import (
 )
 from gnc.modes import PHASES
 from sensors import registry
-from sims import distributions, fault_table, field_paths
+from sims import dem, distributions, fault_table, field_paths
 
 SpeedVector = vector("m/s", "20 m/s")
 ProbeLength = quantity("m", "0.5 m", non_negative=True, high=BODY_EXTENT_M)
@@ -435,17 +435,27 @@ class Sensors(BaseModel):
 
 
 class TerrainTile(Strict):
+    """A grid of the terrain in track coordinates: procedural craters (`crater_density` times
+    the equilibrium density, from `min_crater_diameter` up), or the heights of a DEM file
+    (`sims.dem`: a path, relative to the scenario file), with the procedural craters too small
+    for the DEM (under two of its cells) added if `dem_craters`. `crater_density` also tells
+    the onboard map's error model what craters a DEM tile holds."""
+
     downrange: tuple[Length, Length]
     crossrange: tuple[Length, Length]
     spacing: PositiveLength
     min_crater_diameter: PositiveLength
     crater_density: Number = Field(default=1.0, ge=0.0)  # times the equilibrium density
+    dem: str | None = None
+    dem_craters: Flag = False
 
     @model_validator(mode="after")
     def _ordered(self):
         for name, (lo, hi) in (("downrange", self.downrange), ("crossrange", self.crossrange)):
             if hi - lo < 2 * self.spacing:
                 raise ValueError(f"{name} must span at least two grid spacings, low to high")
+        if self.dem_craters and self.dem is None:
+            raise ValueError("dem_craters adds craters to a DEM: give the tile a 'dem'")
         return self
 
 
@@ -633,6 +643,24 @@ class Scenario(Strict):
         return tuple(self.sensors.channels) if self.sensors is not None else ()
 
     @model_validator(mode="after")
+    def _dems_cover_their_tiles(self):
+        site = frames.make_site(
+            self.site.latitude,
+            self.site.longitude,
+            self.site.approach_azimuth,
+            0.0,
+            MOON_MEAN_RADIUS_M,
+        )
+        for k, tile in enumerate(self.terrain.tiles):
+            if tile.dem is None:
+                continue
+            try:
+                dem.check(tile.dem, site, tile.downrange, tile.crossrange)
+            except dem.DemError as exc:
+                raise ValueError(f"field 'terrain.tiles.{k}.dem': {exc}") from None
+        return self
+
+    @model_validator(mode="after")
     def _faults_are_usable(self):
         names = [f.name for f in self.faults]
         for i, fault in enumerate(self.faults):
@@ -712,10 +740,23 @@ def read_text(source):
         data = tomllib.loads(text)
     except (tomllib.TOMLDecodeError, RecursionError):
         return label, text  # parse_text says what is wrong
-    if "base" not in data:
+    if "base" not in data and not _anchor_dems(data, folder):
         return label, text
-    resolved = _resolved(data, label, folder, depth=1)
+    resolved = _resolved(data, label, folder, depth=1) if "base" in data else data
     return label, json.dumps(resolved, default=str)
+
+
+def _anchor_dems(data, folder):
+    """Make the relative DEM paths of a scenario dict's tiles relative to its file's folder;
+    True if any was."""
+    tiles = data.get("terrain", {}).get("tiles", []) if isinstance(data, dict) else []
+    anchored = False
+    for tile in tiles if isinstance(tiles, list) else []:
+        path = tile.get("dem") if isinstance(tile, dict) else None
+        if isinstance(path, str) and folder is not None and not Path(path).is_absolute():
+            tile["dem"] = str(folder / path)
+            anchored = True
+    return anchored
 
 
 def read_data(source):
@@ -756,6 +797,7 @@ def _resolved(data, label, folder, depth):
     """A scenario dict built on its `base`: the base (itself resolved) without the dotted
     paths listed in `remove` (and the dispersions under them), with this file's tables merged
     over it key by key (other values, arrays included, replace the base's)."""
+    _anchor_dems(data, folder)
     base = data.pop("base")
     remove = data.pop("remove", [])
     if depth > MAX_BASE_DEPTH:
@@ -775,6 +817,7 @@ def _resolved(data, label, folder, depth):
         inherited = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{base_label}: not valid TOML: {exc}.") from None
+    _anchor_dems(inherited, base_folder)
     if "base" in inherited:
         inherited = _resolved(inherited, base_label, base_folder, depth + 1)
     for path in remove:
