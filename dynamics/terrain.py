@@ -240,18 +240,31 @@ def ray_cast(site, tiles, heights, origin_mcmf, direction_mcmf, max_range_m, min
     site.steepest_slope, so a step of height / sqrt(1 + slope^2) stays above it (never less
     than min_step_m, which should be below the finest feature width). Then it closes in on
     the crossing by regula falsi (Illinois variant: it keeps the bracket and converges even
-    where the bilinear surface bends) to 0.1 mm of height or a 1-mm bracket. A ray whose
-    closest approach to the Moon's centre within its range stays above the highest terrain
-    misses without a look-up.
+    where the bilinear surface bends) to 0.1 mm of height or a 1-mm bracket. A ray that starts
+    farther above the highest terrain than its range, or whose closest approach to the Moon's
+    centre within its range stays above it, misses without a look-up; any other starts its
+    march where it enters the sphere of the highest terrain.
     """
+    ceiling = site.map_radius_m + site.highest_terrain_m
+    if vector.norm(origin_mcmf) - ceiling > max_range_m:  # the terrain is out of reach
+        return -1.0
     along = min(max(-vector.dot(origin_mcmf, direction_mcmf), 0.0), max_range_m)
     closest = vector.norm(vector.add(origin_mcmf, vector.scale(direction_mcmf, along)))
-    if closest > site.map_radius_m + site.highest_terrain_m:
+    if closest > ceiling:
         return -1.0
+    # nothing to meet above the highest terrain: march from where the ray enters its sphere
+    b = vector.dot(origin_mcmf, direction_mcmf)
+    c = vector.dot(origin_mcmf, origin_mcmf) - ceiling * ceiling
     s_prev = 0.0
-    h_prev = altitude(site, tiles, heights, origin_mcmf)
+    if c > 0.0 and b < 0.0:  # outside it, heading in: the nearer root, in its stable form
+        s_prev = c / (-b + math.sqrt(max(b * b - c, 0.0)))
+    if s_prev > max_range_m:
+        return -1.0
+    h_prev = altitude(
+        site, tiles, heights, vector.add(origin_mcmf, vector.scale(direction_mcmf, s_prev))
+    )
     if h_prev <= 0.0:
-        return 0.0
+        return s_prev
     safe = 1.0 / math.sqrt(1.0 + site.steepest_slope * site.steepest_slope)
     while s_prev < max_range_m:
         s = min(s_prev + max(safe * h_prev, min_step_m), max_range_m)

@@ -151,15 +151,19 @@ def footprint_return(spec, pose, terrain_truth, position_body, beam_body, perfor
     under it is one bilinear patch, over which the four rays' centroid differs from the central
     ray's range only in second order (the bilinear term cancels on rays in symmetric pairs;
     what is left is the rays' own obliquity, range x offset^2 / 2: 0.6 mm at 10 km for a
-    1-mrad beam), and when that is under SAME_RANGE_M the central ray is the return."""
+    1-mrad beam), and when that is under SAME_RANGE_M the central ray is the return. When the
+    central ray meets nothing within reach, its neighbours (a fraction of the divergence
+    away) are taken to meet nothing either."""
     t = terrain_truth
     origin = bus.sensor_position_mcmf(pose, position_body)
     reflectance = t.site.albedo * performance  # both scale the received power
     reach = max_range_m(spec, reflectance)
     centre = bus.body_to_mcmf(pose, beam_body)
     rho, ratio = _ray_return(spec, t, origin, centre, 0.0, reach, reflectance)
+    if rho < 0.0:  # nothing within reach along the boresight: nor along its neighbours
+        return -1.0, 0.0
     off = math.tan(0.5 * spec.beam_divergence_rad / math.sqrt(2.0))
-    if rho > 0.0 and 0.5 * rho * off * off < SAME_RANGE_M:
+    if 0.5 * rho * off * off < SAME_RANGE_M:
         x, y, _ = frames.track_coordinates(t.site, vector.add(origin, vector.scale(centre, rho)))
         k = terrain.finest_tile(t.tiles, x, y)
         cell = t.tiles[k].spacing_m if k >= 0 else math.inf
@@ -167,7 +171,7 @@ def footprint_return(spec, pose, terrain_truth, position_body, beam_body, perfor
             return (rho, ratio) if ratio >= 1.0 else (-1.0, 0.0)
     p1, p2 = vector.perpendiculars(beam_body)
     power = weighted = 0.0
-    start = NEAR_START * rho if rho > 0.0 else 0.0
+    start = NEAR_START * rho
     for k in range(FOOTPRINT_RAYS):
         side = p1 if k < 2 else p2
         sign = 1.0 if k % 2 == 0 else -1.0

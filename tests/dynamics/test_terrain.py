@@ -43,6 +43,7 @@ def test_ray_cast_hits_a_tilted_plane_at_the_analytic_range(direction):
     site = flat_site(1.0e10)  # a huge map radius makes the datum flat to < 1e-5 m over 1 km
     tiles, heights = plane_terrain(a, b, c)
     site["steepest_slope"] = math.hypot(a, b)
+    site["highest_terrain_m"] = heights.max()
     x0, y0, h0 = -40.0, 30.0, 300.0
     d = np.array(direction) / np.linalg.norm(direction)
     expected = (a * x0 + b * y0 + c - h0) / (d[2] - a * d[0] - b * d[1])
@@ -68,6 +69,7 @@ def test_ray_cast_finds_the_first_crossing_at_a_steep_narrow_ridge():
     grids = [(-500.0, -500.0, spacing, h)]
     tiles, heights = terrain.make_tiles(grids)
     site["steepest_slope"] = terrain.steepest_slope(grids)
+    site["highest_terrain_m"] = h.max()
     assert site["steepest_slope"] == pytest.approx(4.0)
     down = math.radians(20.0)
     origin = local_to_mcmf(site, 0.0, 0.0, 100.0)
