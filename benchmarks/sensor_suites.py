@@ -44,7 +44,7 @@ def compare(suite, runs, seed):
         "runs": len(table),
         "landed": landed,
         "interval": analysis.wilson_interval(landed, len(table)),
-        "causes": collections.Counter(failed.cause.fillna(failed.outcome)),
+        "causes": collections.Counter(failed.failure_class.fillna(failed.outcome)),
         "failed_runs": failed.run.tolist(),
         "measures": {
             column: (float(np.median(touched[column])), float(np.percentile(touched[column], 99)))
