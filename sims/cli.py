@@ -323,9 +323,11 @@ def cmd_scenarios(args):
 
 def describe(summary):
     """A few lines a person reads after a run."""
+    why = summary.get("failure_class")
     lines = [
         f"{summary['scenario']} (seed {summary['seed']}): {summary['outcome']} "
         f"at t = {summary['end_time_s']:.1f} s"
+        + (f": {why} (limit: {summary['cause']})" if why is not None else "")
     ]
     td = summary["touchdown"]
     if td is not None:

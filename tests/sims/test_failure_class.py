@@ -4,7 +4,7 @@ runs, in summary.json and in the runs table."""
 
 import pytest
 
-from sims import api, campaign
+from sims import api, campaign, cli
 from sims.failure_class import classify
 from tests.sims.scenarios import closed_loop
 
@@ -97,3 +97,17 @@ def test_flown_failures_carry_their_class_in_the_summary_and_the_runs_table():
     table = campaign.run(engine, runs=2, seed=0).to_pandas()
     assert list(table.failure_class) == ["engine_out"] * 2
     assert list(table.cause) == ["vertical_speed"] * 2
+
+
+def test_descent_run_says_why_a_run_failed(tmp_path, capsys):
+    """A variant of the nominal in a few lines (its engine lost at 50 m): `descent run`'s
+    first line names the outcome, the failure class and the limit broken."""
+    path = tmp_path / "engine_lost.toml"
+    path.write_text(
+        'base = "nominal"\n[meta]\nname = "engine_lost"\n[[faults]]\nname = "out"\n'
+        'target = "main_engine"\nmode = "engine_out"\ntrigger = { altitude = "50 m" }\n'
+    )
+    assert cli.main(["run", str(path), "--out", str(tmp_path / "out")]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith("engine_lost (seed 0): crashed at t = ")
+    assert first.endswith(": engine_out (limit: vertical_speed)")
