@@ -42,11 +42,11 @@ def heights_at(path, site, downrange_m, crossrange_m):
     if Path(path).suffix == ".npz":
         grid, x0, y0, cell = _npz(path)
         return _bilinear(path, grid, (downrange_m - x0) / cell, (crossrange_m - y0) / cell), cell
-    band, to_pixel, cell, nodata = _geotiff(path)
+    band, to_pixel, cell = _geotiff(path)
     columns, rows = to_pixel(*lon_lat_deg(site, downrange_m, crossrange_m))
     # pixel centres are at half-integer raster coordinates
     h = _bilinear(path, band, rows - 0.5, columns - 0.5)
-    if nodata is not None and np.any(np.isclose(h, nodata)):
+    if np.isnan(h).any():
         raise DemError(f"{path}: no-data samples under the tile")
     return h, cell
 
@@ -105,6 +105,8 @@ def _geotiff(path):
         raise DemError(f"{path}: not a readable GeoTIFF ({exc})") from None
     if crs is None:
         raise DemError(f"{path}: the GeoTIFF has no coordinate reference system")
+    if nodata is not None:
+        band[band == nodata] = np.nan  # any node next to one has no height
     inverse = ~affine
 
     def to_pixel(lon, lat):
@@ -112,7 +114,7 @@ def _geotiff(path):
         x, y = (np.asarray(c) for c in transform(CRS.from_proj4(MOON_GEOGRAPHIC), crs, lon, lat))
         return inverse.a * x + inverse.b * y + inverse.c, inverse.d * x + inverse.e * y + inverse.f
 
-    return band, to_pixel, math.hypot(affine.a, affine.b), nodata
+    return band, to_pixel, math.hypot(affine.a, affine.b)
 
 
 def _bilinear(path, grid, u, v):

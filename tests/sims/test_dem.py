@@ -72,46 +72,52 @@ def test_track_coordinates_go_to_latitude_and_longitude_and_back():
         assert back[:2] == pytest.approx((x[k], y[k]), abs=1e-6)
 
 
-def test_a_geotiff_in_a_lunar_projection_gives_the_tile_its_heights(tmp_path):
-    """An equirectangular GeoTIFF of the Moon's mean sphere (standard parallel at the site),
-    heights a plane in its projected metres: each tile node gets the plane at its own
-    projected coordinates (computed here from its latitude and longitude by the projection's
-    formulas, x = R cos(lat_ts) (lon - lon0), y = R lat)."""
+LAT_TS, LON_0, R = 60.5, -4.6, MOON_MEAN_RADIUS_M  # the nominal site's parallel and meridian
+Y_SITE = R * math.radians(LAT_TS)
+
+
+def write_geotiff(path, hole=False):
+    """An equirectangular GeoTIFF of the Moon's mean sphere, standard parallel at the site,
+    18 km square at 30 m, heights a plane in its projected metres (with a no-data hole at the
+    site if asked)."""
     rasterio = pytest.importorskip("rasterio")
     from rasterio.transform import from_origin
 
-    lat_ts, lon0, r = 60.5, -4.6, MOON_MEAN_RADIUS_M
-    crs = f"+proj=eqc +lat_ts={lat_ts} +lon_0={lon0} +R={r} +units=m +no_defs"
-    cell = 30.0
-    y_site = r * math.radians(lat_ts)
-    west, north = -9000.0, y_site + 9000.0
-    cols, rows = 600, 600
-    xc = west + cell * (np.arange(cols) + 0.5)
-    yc = north - cell * (np.arange(rows) + 0.5)
-    gx, gy = np.meshgrid(xc, yc)  # rows run south
-    band = 100.0 + 0.02 * gx - 0.01 * (gy - y_site)
-    path = tmp_path / "site.tif"
+    cell, west, north, n = 30.0, -9000.0, Y_SITE + 9000.0, 600
+    gx, gy = np.meshgrid(west + cell * (np.arange(n) + 0.5), north - cell * (np.arange(n) + 0.5))
+    band = 100.0 + 0.02 * gx - 0.01 * (gy - Y_SITE)  # rows run south
+    if hole:
+        band[295:305, 295:305] = -9999.0
+    crs = f"+proj=eqc +lat_ts={LAT_TS} +lon_0={LON_0} +R={R} +units=m +no_defs"
+    profile = {"driver": "GTiff", "width": n, "height": n, "count": 1, "dtype": "float64"}
     with rasterio.open(
         path,
         "w",
-        driver="GTiff",
-        width=cols,
-        height=rows,
-        count=1,
-        dtype="float64",
+        **profile,
         crs=crs,
         transform=from_origin(west, north, cell, cell),
+        nodata=-9999.0,
     ) as ds:
         ds.write(band, 1)
-    sc = with_tiles(TILE | {"dem": str(path)})
+    return path
+
+
+def test_a_geotiff_in_a_lunar_projection_gives_the_tile_its_heights(tmp_path):
+    """Each tile node gets the GeoTIFF's plane at its own projected coordinates (computed here
+    from its latitude and longitude by the projection's formulas, x = R cos(lat_ts)
+    (lon - lon0), y = R lat); a no-data hole under the tile is one sentence."""
+    sc = with_tiles(TILE | {"dem": str(write_geotiff(tmp_path / "site.tif"))})
     (x, y), h = tile_heights(sc)
     site = frames.make_site(
         sc.site.latitude, sc.site.longitude, sc.site.approach_azimuth, 0.0, MOON_MEAN_RADIUS_M
     )
     lon, lat = dem.lon_lat_deg(site, x.ravel(), y.ravel())
-    px = r * math.cos(math.radians(lat_ts)) * np.radians(lon - lon0)
-    py = r * np.radians(lat)
-    np.testing.assert_allclose(h.ravel(), 100.0 + 0.02 * px - 0.01 * (py - y_site), atol=1e-6)
+    px = R * math.cos(math.radians(LAT_TS)) * np.radians(lon - LON_0)
+    py = R * np.radians(lat)
+    np.testing.assert_allclose(h.ravel(), 100.0 + 0.02 * px - 0.01 * (py - Y_SITE), atol=1e-6)
+    holed = write_geotiff(tmp_path / "holed.tif", hole=True)
+    with pytest.raises(dem.DemError, match="no-data samples under the tile"):
+        dem.heights_on_tile(holed, site, -4000.0, -3000.0, 50.0, (161, 121))
 
 
 def test_craters_below_the_dems_resolution_are_added_when_asked(tmp_path):
