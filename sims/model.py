@@ -89,6 +89,9 @@ class Model:
     fault_names: tuple
     fsw: np.void  # closed loop: the flight software's configuration
     pdi_orbit_mci: np.ndarray  # (r, v) of the orbit at PDI, before the initial offsets
+    # closed loop: the error of the PDI position it is handed beyond its covariance [m]
+    # (local downrange, crossrange, up)
+    navigation_bias_m: np.ndarray
 
 
 def record(dtype, **fields):
@@ -224,6 +227,9 @@ def build(scenario, initial_state=None, knowledge=None):
         fault_names=names,
         fsw=fsw,
         pdi_orbit_mci=np.concatenate([r_orbit, v_orbit]).astype(float),
+        navigation_bias_m=np.array(
+            scenario.navigation.initial_position_bias if scenario.navigation else (0.0,) * 3
+        ),
     )
 
 
@@ -426,7 +432,8 @@ def nav_initial_sigma(scenario):
 
 def initial_flight_software_state(m, rng):
     """Per-run flight-software state: the navigation filter starts from the truth plus an
-    error drawn from rng (the run's own stream for it), with the matching covariance."""
+    error drawn from rng (the run's own stream for it), with the matching covariance, plus
+    the scenario's position bias, which that covariance does not cover."""
     state = np.zeros(1, flight_software.FSW_STATE_DTYPE)[0]
     nav = state["nav"]
     sigma = m.fsw["initial_sigma"]
@@ -435,7 +442,7 @@ def initial_flight_software_state(m, rng):
     axes = frames.local_track_axes(m.terrain.site, r_mcmf)  # MCI = MCMF at t = 0
     local = np.array(axes).T  # columns: down, left, up
     error = sigma * rng.standard_normal(ekf.N_ERR)
-    nav["r_mci_m"] = x0[0:3] + local @ error[0:3]
+    nav["r_mci_m"] = x0[0:3] + local @ (error[0:3] + m.navigation_bias_m)
     nav["v_mci_mps"] = x0[3:6] + local @ error[3:6]
     q_true = tuple(x0[truth.X_Q : truth.X_Q + 4])
     nav["q_body_to_mci"] = quaternion.multiply(

@@ -381,6 +381,9 @@ class Navigation(Strict):
     terrain_model: Literal["flat", "map"] = "map"
     map_resolution: PositiveLength = 25.0  # onboard map: the terrain tiles at least this coarse
     initial_position_error: LengthVector  # 1 sigma (downrange, crossrange, up) at PDI
+    # an error of the PDI position the flight software is handed that its covariance does not
+    # know (a wrong uplinked state: Apollo 11's ~3 nmi from unmodelled venting), same axes
+    initial_position_bias: LengthVector = (0.0, 0.0, 0.0)
     initial_velocity_error: SpeedVector
     initial_attitude_error: NonNegativeAngle
 
