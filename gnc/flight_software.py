@@ -185,9 +185,12 @@ def _start_phase(p, state, phase, t_s, r, v, g, events, n_events, altitude_est):
 
 @njit(cache=True)
 def _gate_events(verdict, nis, gate_state, channel, value, t_s, events, n_events):
-    if verdict == gating.ACCEPTED and gate_state.accepted == 1:
+    """Log what a gate verdict tells: a channel's first admitted measurement (accepted, or
+    admitted by a recovery), the first rejection of a streak, a latch-off, a recovery."""
+    admitted = verdict == gating.ACCEPTED or verdict == gating.RECOVERED
+    if admitted and gate_state.accepted == 1:
         modes.log(events, n_events, t_s, modes.SENSOR_ACQUIRED, channel, value)
-    elif verdict == gating.REJECTED and gate_state.streak == 1:
+    if verdict == gating.REJECTED and gate_state.streak == 1:
         modes.log(events, n_events, t_s, modes.MEASUREMENT_REJECTED, channel, nis)
     elif verdict == gating.LATCHED_NOW:
         modes.log(events, n_events, t_s, modes.SENSOR_LATCHED_OFF, channel, nis)

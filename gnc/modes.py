@@ -20,7 +20,7 @@ EVENTS = (
     "measurement_rejected",  # detail: channel; value: NIS (first of a streak only)
     "sensor_latched_off",  # detail: channel; value: NIS
     "sensor_recovered",  # detail: channel; value: NIS
-    "sensor_acquired",  # detail: channel; value: first accepted measurement's first value
+    "sensor_acquired",  # detail: channel; value: first admitted measurement's first value
     "low_propellant",  # value: estimated propellant left [kg]
     "engine_cutoff",  # value: estimated altitude [m]
     "flameout",  # value: time [s] (truth: the propellant ran out)

@@ -516,11 +516,12 @@ class Terrain(Strict):
     def populations(self):
         """(density scale, smallest diameter, largest diameter) of each tile's crater
         population: a tile adds the craters from its smallest diameter up to its coarser
-        neighbour's (the largest: max_crater_diameter)."""
+        neighbour's (the largest: max_crater_diameter); none if its smallest is larger."""
         upper, out = self.max_crater_diameter, []
         for tile in self.tiles:
-            out.append((tile.crater_density, tile.min_crater_diameter, upper))
-            upper = tile.min_crater_diameter
+            smallest = min(tile.min_crater_diameter, upper)  # none, if above the coarser's
+            out.append((tile.crater_density, smallest, upper))
+            upper = smallest
         return out
 
     @model_validator(mode="after")

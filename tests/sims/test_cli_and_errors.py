@@ -69,7 +69,9 @@ def test_run_with_a_bad_scenario_writes_nothing(tmp_path, capsys):
 def test_unknown_scenario_name_lists_the_bundled_ones(capsys):
     assert cli.main(["validate", "nomnal"]) == 2
     err = capsys.readouterr().err
-    assert "nomnal: no such file, and no bundled scenario of that name (apollo11, nominal" in err
+    names = ", ".join(scenario.bundled_names())
+    assert f"nomnal: no such file, and no bundled scenario of that name ({names})." in err
+    assert names.startswith("apollo11, apollo11_state_error, apollo11_state_error_trn, nominal")
 
 
 def test_out_that_is_a_file_is_refused(tmp_path, capsys):
