@@ -648,6 +648,8 @@ class Scenario(Strict):
 
     @model_validator(mode="after")
     def _dems_cover_their_tiles(self):
+        if all(tile.dem is None for tile in self.terrain.tiles):
+            return self
         site = frames.make_site(
             self.site.latitude,
             self.site.longitude,
@@ -658,7 +660,7 @@ class Scenario(Strict):
         for k, tile in enumerate(self.terrain.tiles):
             if tile.dem is None:
                 continue
-            try:
+            try:  # the DEM's file is read once per process
                 dem.check(tile.dem, site, tile.downrange, tile.crossrange)
             except dem.DemError as exc:
                 raise ValueError(f"field 'terrain.tiles.{k}.dem': {exc}") from None
