@@ -111,3 +111,16 @@ def test_descent_run_says_why_a_run_failed(tmp_path, capsys):
     first = capsys.readouterr().out.splitlines()[0]
     assert first.startswith("engine_lost (seed 0): crashed at t = ")
     assert first.endswith(": engine_out (limit: vertical_speed)")
+
+
+def test_ispace_m1_latches_its_rangefinder_off_at_the_rim_and_the_improved_software_lands():
+    """The bundled pair (seeds 0-4): with a flat onboard terrain model and the latching gate
+    most runs refuse the range that jumps at the 3-km rim, fly on without it and hover dry,
+    falling the last kilometres (`sensor_latched_off`, ~115 m/s at impact); with the rim on
+    the map and a recovering gate most land."""
+    legacy = api.run_seeds("ispace_m1", range(5))
+    latched = [r for r in legacy if r.summary["failure_class"] == "sensor_latched_off"]
+    assert len(latched) >= 4
+    assert any(r.summary["touchdown"]["descent_rate_mps"] > 100.0 for r in latched)
+    improved = api.run_seeds("ispace_m1_improved", range(5))
+    assert sum(r.outcome == "landed" for r in improved) >= 4
