@@ -51,10 +51,10 @@ def heights_at(path, site, downrange_m, crossrange_m):
     return h, cell
 
 
-def check(path, site, downrange_m, crossrange_m):
-    """Refuse a DEM file that cannot be read or does not cover a tile's corners."""
-    corners = [(x, y) for x in downrange_m for y in crossrange_m]
-    heights_at(path, site, *np.array(corners, float).T)
+def check(path, site, downrange_m, crossrange_m, spacing_m):
+    """Refuse a DEM file that cannot give every node of a tile its height."""
+    shape = tuple(round((hi - lo) / spacing_m) + 1 for lo, hi in (downrange_m, crossrange_m))
+    heights_on_tile(path, site, downrange_m[0], crossrange_m[0], spacing_m, shape)
 
 
 def lon_lat_deg(site, downrange_m, crossrange_m):

@@ -661,7 +661,7 @@ class Scenario(Strict):
             if tile.dem is None:
                 continue
             try:  # the DEM's file is read once per process
-                dem.check(tile.dem, site, tile.downrange, tile.crossrange)
+                dem.check(tile.dem, site, tile.downrange, tile.crossrange, tile.spacing)
             except dem.DemError as exc:
                 raise ValueError(f"field 'terrain.tiles.{k}.dem': {exc}") from None
         return self

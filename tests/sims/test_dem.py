@@ -116,8 +116,8 @@ def test_a_geotiff_in_a_lunar_projection_gives_the_tile_its_heights(tmp_path):
     py = R * np.radians(lat)
     np.testing.assert_allclose(h.ravel(), 100.0 + 0.02 * px - 0.01 * (py - Y_SITE), atol=1e-6)
     holed = write_geotiff(tmp_path / "holed.tif", hole=True)
-    with pytest.raises(dem.DemError, match="no-data samples under the tile"):
-        dem.heights_on_tile(holed, site, -4000.0, -3000.0, 50.0, (161, 121))
+    with pytest.raises(scenario.ScenarioError, match="no-data samples under the tile"):
+        with_tiles(TILE | {"dem": str(holed)})
 
 
 def test_craters_below_the_dems_resolution_are_added_when_asked(tmp_path):
