@@ -21,6 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
+from dynamics import frames
+from dynamics.constants import MOON_MEAN_RADIUS_M
+
 MOON_GEOGRAPHIC = "+proj=longlat +R=1737400 +no_defs"  # latitude, longitude on the mean sphere
 
 
@@ -28,13 +31,26 @@ class DemError(ValueError):
     """A DEM that cannot give a tile its heights; the message is one sentence."""
 
 
-def heights_on_tile(path, site, downrange_min_m, crossrange_min_m, spacing_m, shape):
-    """(heights [n_downrange, n_crossrange] at a tile's nodes, the DEM's own cell [m])."""
-    xs = downrange_min_m + spacing_m * np.arange(shape[0])
-    ys = crossrange_min_m + spacing_m * np.arange(shape[1])
+@functools.lru_cache(maxsize=8)
+def tile_heights(site_spec, tile):
+    """(heights [n_downrange, n_crossrange] at the nodes of a scenario's terrain tile from
+    its `dem`, read-only; the DEM's own cell [m]). Computed once per process: the scenario's
+    check (every node, so that `validate` refuses what a run would) and the terrain's build
+    share it. site_spec gives the track coordinates' geometry."""
+    site = frames.make_site(
+        site_spec.latitude,
+        site_spec.longitude,
+        site_spec.approach_azimuth,
+        0.0,
+        MOON_MEAN_RADIUS_M,
+    )
+    xs = tile.downrange[0] + tile.spacing * np.arange(tile.nodes[0])
+    ys = tile.crossrange[0] + tile.spacing * np.arange(tile.nodes[1])
     x, y = np.meshgrid(xs, ys, indexing="ij")
-    h, cell = heights_at(path, site, x.ravel(), y.ravel())
-    return h.reshape(shape), cell
+    h, cell = heights_at(tile.dem, site, x.ravel(), y.ravel())
+    h = h.reshape(tile.nodes)
+    h.flags.writeable = False
+    return h, cell
 
 
 def heights_at(path, site, downrange_m, crossrange_m):
@@ -49,12 +65,6 @@ def heights_at(path, site, downrange_m, crossrange_m):
     if np.isnan(h).any():
         raise DemError(f"{path}: no-data samples under the tile")
     return h, cell
-
-
-def check(path, site, downrange_m, crossrange_m, spacing_m):
-    """Refuse a DEM file that cannot give every node of a tile its height."""
-    shape = tuple(round((hi - lo) / spacing_m) + 1 for lo, hi in (downrange_m, crossrange_m))
-    heights_on_tile(path, site, downrange_m[0], crossrange_m[0], spacing_m, shape)
 
 
 def lon_lat_deg(site, downrange_m, crossrange_m):

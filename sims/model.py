@@ -578,19 +578,15 @@ def render_tiles(site_spec, terrain_spec, n_tiles, on_map_only):
     for k, f in enumerate(cliffs):
         scarps[k] = (f.downrange, f.crossrange, f.azimuth, f.height, f.width, f.radius)
     field = crater_field(terrain_spec)
-    site = frames.make_site(
-        site_spec.latitude, site_spec.longitude, site_spec.approach_azimuth, 0.0, MOON_MEAN_RADIUS_M
-    )
     grids = []
     for tile in terrain_spec.tiles[:n_tiles]:
-        nx = round((tile.downrange[1] - tile.downrange[0]) / tile.spacing) + 1
-        ny = round((tile.crossrange[1] - tile.crossrange[0]) / tile.spacing) + 1
         x0, y0 = tile.downrange[0], tile.crossrange[0]
         if tile.dem is None:
-            h = np.full((nx, ny), terrain_spec.base_height)
+            h = np.full(tile.nodes, terrain_spec.base_height)
             craters.render(h, x0, y0, tile.spacing, field, tile.min_crater_diameter)
         else:
-            h, cell = dem.heights_on_tile(tile.dem, site, x0, y0, tile.spacing, (nx, ny))
+            heights, cell = dem.tile_heights(site_spec, tile)
+            h = heights.copy()  # features are rendered into it
             if tile.dem_craters:
                 small = field[field["diameter_m"] < 2.0 * cell]
                 craters.render(h, x0, y0, tile.spacing, small, tile.min_crater_diameter)

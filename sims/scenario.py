@@ -26,8 +26,8 @@ from pydantic import (
     model_validator,
 )
 
-from dynamics import craters, frames
-from dynamics.constants import MARE_NORMAL_ALBEDO_1064NM, MOON_MEAN_RADIUS_M
+from dynamics import craters
+from dynamics.constants import MARE_NORMAL_ALBEDO_1064NM
 from dynamics.units import (
     BODY_EXTENT_M,
     AccelerationRandomWalk,
@@ -452,6 +452,13 @@ class TerrainTile(Strict):
     dem: str | None = None
     dem_craters: Flag = False
 
+    @property
+    def nodes(self):
+        """(n_downrange, n_crossrange): the tile's grid nodes."""
+        return tuple(
+            round((hi - lo) / self.spacing) + 1 for lo, hi in (self.downrange, self.crossrange)
+        )
+
     @model_validator(mode="after")
     def _ordered(self):
         for name, (lo, hi) in (("downrange", self.downrange), ("crossrange", self.crossrange)):
@@ -648,20 +655,11 @@ class Scenario(Strict):
 
     @model_validator(mode="after")
     def _dems_cover_their_tiles(self):
-        if all(tile.dem is None for tile in self.terrain.tiles):
-            return self
-        site = frames.make_site(
-            self.site.latitude,
-            self.site.longitude,
-            self.site.approach_azimuth,
-            0.0,
-            MOON_MEAN_RADIUS_M,
-        )
         for k, tile in enumerate(self.terrain.tiles):
             if tile.dem is None:
                 continue
-            try:  # the DEM's file is read once per process
-                dem.check(tile.dem, site, tile.downrange, tile.crossrange, tile.spacing)
+            try:
+                dem.tile_heights(self.site, tile)
             except dem.DemError as exc:
                 raise ValueError(f"field 'terrain.tiles.{k}.dem': {exc}") from None
         return self
