@@ -744,10 +744,12 @@ def read_text(source):
         data = tomllib.loads(text)
     except (tomllib.TOMLDecodeError, RecursionError):
         return label, text  # parse_text says what is wrong
-    if "base" not in data and not _anchor_dems(data, folder):
+    anchored = _anchor_dems(data, folder)
+    if "base" in data:
+        data = _resolved(data, label, folder, depth=1)
+    elif not anchored:
         return label, text
-    resolved = _resolved(data, label, folder, depth=1) if "base" in data else data
-    return label, json.dumps(resolved, default=str)
+    return label, json.dumps(data, default=str)
 
 
 def _anchor_dems(data, folder):
@@ -767,12 +769,20 @@ def read_data(source):
     """(label, dict) of a scenario given as a path or a bundled scenario name (resolved over
     its base, if it is built on one)."""
     label, text = read_text(source)
+    return label, _data(text, label)
+
+
+def _data(text, label):
+    """The dict of a scenario's TOML text, or of the JSON `read_text` resolves a scenario
+    built on another to."""
     if text.lstrip().startswith("{"):
-        return label, json.loads(text)
+        return json.loads(text)
     try:
-        return label, tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{label}: not valid TOML: {exc}.") from None
+    except RecursionError:
+        raise ScenarioError(f"{label}: its values are nested too deeply to be read.") from None
 
 
 def _read(source, label_of_includer=None):
@@ -798,10 +808,10 @@ def _read(source, label_of_includer=None):
 
 
 def _resolved(data, label, folder, depth):
-    """A scenario dict built on its `base`: the base (itself resolved) without the dotted
-    paths listed in `remove` (and the dispersions under them), with this file's tables merged
-    over it key by key (other values, arrays included, replace the base's)."""
-    _anchor_dems(data, folder)
+    """A scenario dict (its DEM paths anchored) built on its `base`: the base (itself anchored
+    and resolved) without the dotted paths listed in `remove` (and the dispersions under
+    them), with this file's tables merged over it key by key (other values, arrays included,
+    replace the base's)."""
     base = data.pop("base")
     remove = data.pop("remove", [])
     if depth > MAX_BASE_DEPTH:
@@ -817,10 +827,7 @@ def _resolved(data, label, folder, depth):
     base_label, text, base_folder = _read(
         relative if relative is not None and relative.is_file() else base, label
     )
-    try:
-        inherited = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{base_label}: not valid TOML: {exc}.") from None
+    inherited = _data(text, base_label)
     _anchor_dems(inherited, base_folder)
     if "base" in inherited:
         inherited = _resolved(inherited, base_label, base_folder, depth + 1)
@@ -864,15 +871,7 @@ def load(source):
 def parse_text(text, label):
     """Validated Scenario from TOML text, or from the JSON `read_text` resolves a scenario
     built on another to; label names it in error messages."""
-    if text.lstrip().startswith("{"):
-        return parse(json.loads(text), label)
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{label}: not valid TOML: {exc}.") from None
-    except RecursionError:
-        raise ScenarioError(f"{label}: its values are nested too deeply to be read.") from None
-    return parse(data, label)
+    return parse(_data(text, label), label)
 
 
 def parse(data, label, context=None):
