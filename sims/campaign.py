@@ -172,29 +172,19 @@ def runs_table(b, indices, campaign_seed, used):
             columns[path] = pa.array([u[path] for u in used], pa.float64())
     occurred = [dispersions.occurrences(b, k) for k in range(n)]
     described = [batch.describe_events(b, k) if flown[k] else [] for k in range(n)]
-    causes = [
-        failure_class.cause_of(s[k], sc.touchdown_limits, n_gear[k], b.errors.get(k))
-        for k in range(n)
-    ]
-    altitude_sensors = failure_class.altitude_channels(sc)
-    classes = [
-        failure_class.classify(
-            touchdown.OUTCOMES[code[k]],
-            causes[k],
-            described[k],
-            altitude_sensors,
-            float(s["nav_altitude_error_m"][k]) if closed[k] else None,
-            float(s["position_error_m"][k]) if touched[k] else None,
-            float(s["flameout_time_s"][k]) if flown[k] and s["flameout_time_s"][k] >= 0 else None,
-        )
-        for k in range(n)
-    ]
+    causes, classes = zip(
+        *(
+            failure_class.of_run(sc, s[k], n_gear[k], closed[k], described[k], b.errors.get(k))
+            for k in range(n)
+        ),
+        strict=True,
+    )
     for path in occurred[0]:
         columns[path] = pa.array([o[path] for o in occurred], pa.bool_())
     columns.update(
         outcome=pa.array([touchdown.OUTCOMES[c] for c in code]),
-        cause=pa.array(causes),
-        failure_class=pa.array(classes, pa.string()),
+        cause=pa.array(list(causes)),
+        failure_class=pa.array(list(classes), pa.string()),
         end_time_s=values(s["time_s"], flown),
         descent_rate_mps=values(s["descent_rate_mps"], touched),
         horizontal_speed_mps=values(s["horizontal_speed_mps"], touched),

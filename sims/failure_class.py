@@ -67,6 +67,25 @@ def cause_of(summary, limits, n_gear_points, error=None):
     return max(checks, key=lambda c: c[1] / c[2] if c[2] > 0 else 0.0)[0]
 
 
+def of_run(scenario, summary, n_gear_points, closed_loop, events, error=None):
+    """(cause, failure class) of a run from its record of the compiled loop, its lander's
+    gear points, whether it flew closed loop, its events (`gnc.modes.describe`) and the
+    error of a run that raised inside the model."""
+    outcome = touchdown.DIVERGED if error is not None else int(summary["outcome"])
+    cause = cause_of(summary, scenario.touchdown_limits, n_gear_points, error)
+    flown = error is None
+    touched = outcome not in (touchdown.TIMEOUT, touchdown.DIVERGED)
+    return cause, classify(
+        touchdown.OUTCOMES[outcome],
+        cause,
+        events,
+        altitude_channels(scenario),
+        float(summary["nav_altitude_error_m"]) if flown and closed_loop else None,
+        float(summary["position_error_m"]) if touched else None,
+        float(summary["flameout_time_s"]) if flown and summary["flameout_time_s"] >= 0 else None,
+    )
+
+
 def altitude_channels(scenario):
     """Names of a scenario's channels whose kind measures altitude."""
     channels = scenario.sensors.channels if scenario.sensors else {}

@@ -95,19 +95,11 @@ def summarize(scenario, seed, model, summary, events, faults=(), error=None):
             },
         }
         result["max_altitude_error_m"] = float(summary["max_altitude_error_m"])
-    cause = failure_class.cause_of(
-        summary, scenario.touchdown_limits, int(model.run["n_gear_points"]), error
+    cause, why = failure_class.of_run(
+        scenario, summary, int(model.run["n_gear_points"]), model.run["closed_loop"], events, error
     )
     result["cause"] = None if outcome == "landed" else cause
-    result["failure_class"] = failure_class.classify(
-        outcome,
-        cause,
-        events,
-        failure_class.altitude_channels(scenario),
-        float(summary["nav_altitude_error_m"]) if model.run["closed_loop"] else None,
-        float(summary["position_error_m"]) if contacted else None,
-        result["flameout_time_s"],
-    )
+    result["failure_class"] = why
     if faults:
         result["faults"] = list(faults)
     result["events"] = events
