@@ -3,8 +3,9 @@
 with a 10-ms step and 100-Hz IMU; the compiled call alone (a batch of runs, one call) and a
 whole `api.run` (packing and result tables included). Then the cost of sensors on the bus:
 each bundled sensor suite (nominal_doppler_lidar, nominal_radar_camera, nominal_full_suite)
-against the nominal, as a ratio repeat by repeat in this process, and what each channel
-costs.
+against the nominal, as a ratio repeat by repeat in this process, what each channel
+costs, and what the filter's arithmetic costs a call (covariance propagation, updates of 1, 3
+and 6 values).
 
 With --baseline DIR (a checkout of another revision, e.g. `git worktree add DIR HEAD~1`), the
 nominal's compiled call is also timed there, in processes alternating with this checkout's,
@@ -25,6 +26,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import numpy as np  # noqa: E402
+from numba import njit  # noqa: E402
+
+from gnc.navigation import filter as ekf  # noqa: E402
 from sims import api, scenario  # noqa: E402
 
 RATES = (("20 ms", "50 Hz"), ("10 ms", "100 Hz"))
@@ -135,6 +140,60 @@ def channel_costs(runs, repeats):
         print(f"{label}: {best * 1e3:.1f} ms per run (best of {repeats} x {runs})")
 
 
+@njit
+def _restores(nav, p0, calls):
+    for _ in range(calls):
+        nav.P[:, :] = p0
+
+
+@njit
+def _propagations(nav, noise, p0, calls):
+    for _ in range(calls):
+        nav.P[:, :] = p0
+        nav.uncovered_s = 0.1
+        ekf.propagate_covariance(nav, noise, 4.9e12)
+
+
+@njit
+def _updates(nav, y, h, r, m, p0, calls):
+    for _ in range(calls):
+        nav.P[:, :] = p0
+        ekf.normalized_innovation_squared(nav, y, h, r, m)
+        ekf.apply_update(nav, y, h, r, m)
+
+
+def filter_costs(calls=20_000, repeats=5):
+    """Microseconds a call (best of repeats) of the 27-state covariance propagation and of a
+    measurement update (NIS and covariance) of 1, 3 and 6 values with position, velocity and
+    attitude in their Jacobian, on a random covariance a range update shrinks 100-fold; each
+    call includes restoring the covariance, timed alone too."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((ekf.N_ERR, ekf.N_ERR))
+    p0 = a @ a.T + ekf.N_ERR * np.eye(ekf.N_ERR)
+    nav = np.zeros(1, ekf.NAV_DTYPE)[0]
+    nav["r_mci_m"] = (1742e3, 0.0, 0.0)
+    nav["q_body_to_mci"] = (1.0, 0.0, 0.0, 0.0)
+    nav["specific_force_body_mps2"] = (0.0, 0.0, 3.0)
+    noise = np.zeros(1, ekf.NAV_NOISE_DTYPE)[0]
+    h = np.zeros((6, ekf.N_ERR))
+    h[:, : ekf.N_NAV] = rng.standard_normal((6, ekf.N_NAV))
+    r, y = np.eye(6), 0.1 * rng.standard_normal(6)
+    cases = {"restoring P alone": (_restores, (nav, p0))}
+    cases["covariance propagation"] = (_propagations, (nav, noise, p0))
+    for m in (1, 3, 6):
+        cases[f"update of {m}"] = (_updates, (nav, y, h, r, m, p0))
+    for label, (f, args) in cases.items():
+        f(*args, 10)
+        best = min(_seconds(f, *args, calls) for _ in range(repeats))
+        print(f"{label}: {best / calls * 1e6:.2f} us a call (best of {repeats} x {calls})")
+
+
+def _seconds(f, *args):
+    t0 = time.perf_counter()
+    f(*args)
+    return time.perf_counter() - t0
+
+
 def in_process(root, runs, repeats):
     code = NOMINAL_IN_A_PROCESS.format(runs=runs, repeats=repeats)
     env = dict(os.environ, PYTHONPATH=str(root))
@@ -170,6 +229,7 @@ def main():
     rates(args.runs, args.repeats)
     suite_ratio(args.runs, args.repeats)
     channel_costs(args.runs, args.repeats)
+    filter_costs()
     if args.baseline:
         against(args.baseline.resolve(), args.runs, args.repeats, args.pairs)
 

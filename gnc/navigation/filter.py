@@ -52,11 +52,11 @@ NAV_DTYPE = np.dtype(
         ("h", np.float64, (MAX_DIMENSION, N_ERR)),  # Jacobian of the measurement in hand
         ("hp", np.float64, (MAX_DIMENSION, N_ERR)),  # H P
         ("s", np.float64, (MAX_DIMENSION, MAX_DIMENSION)),  # H P H' + R
-        ("chol", np.float64, (MAX_DIMENSION, MAX_DIMENSION)),  # its Cholesky factor
-        ("kt", np.float64, (MAX_DIMENSION, N_ERR)),  # the gain K, transposed
+        ("chol", np.float64, (MAX_DIMENSION, MAX_DIMENSION)),  # its Cholesky factor L
+        ("kt", np.float64, (MAX_DIMENSION, N_ERR)),  # L^-1 H P, then (Joseph form) the gain K'
         ("b", np.float64, (N_ERR, N_ERR)),  # (I - K H) P
         ("et", np.float64, (MAX_DIMENSION, N_ERR)),  # (B H' - K R), transposed
-        ("z", np.float64, (MAX_DIMENSION,)),
+        ("z", np.float64, (MAX_DIMENSION,)),  # L^-1 y
         ("dx", np.float64, (N_ERR,)),  # error-state estimate
     ],
     align=True,
@@ -222,8 +222,8 @@ def set_covariance(nav, sigma, down, left, up):
 @njit(cache=True)
 def normalized_innovation_squared(nav, y, h, r, m):
     """NIS of the first m values of innovation y with Jacobian rows h[:m] (N_ERR columns) and noise
-    covariance r[:m, :m]: y' S^-1 y with S = H P H' + R, through S's Cholesky factor (kept in
-    nav, with H P, for `apply_update`). Infinite when S is not positive definite."""
+    covariance r[:m, :m]: y' S^-1 y with S = H P H' + R, through S's Cholesky factor L (kept in
+    nav, with H P and L^-1 y, for `apply_update`). Infinite when S is not positive definite."""
     hp, s, chol = nav.hp, nav.s, nav.chol
     for k in range(m):
         for i in range(N_ERR):
@@ -277,31 +277,67 @@ def _forward(chol, b, out, m):
         out[i] = acc / chol[i, i]
 
 
+# An update whose measurement variance is below this share of its predicted variance (its
+# sigma shrinks by more than a thousand times) takes the Joseph form (`apply_update`).
+JOSEPH_BELOW = 1e-6
+
+
 @njit(cache=True)
 def apply_update(nav, y, h, r, m):
-    """Kalman update with the H P and Cholesky factor of S that `normalized_innovation_squared`
-    left, then inject the error estimate into the nominal state.
+    """Kalman update with the H P and Cholesky factor L of S that
+    `normalized_innovation_squared` left (and its z = L^-1 y), then inject the error estimate
+    into the nominal state.
 
-    Gain K = P H' S^-1 (solved through the factor). Covariance in Joseph form,
-    P <- A P A' + K R K' with A = I - K H, as products: B = A P = P - K (H P), then
-    B A' + K R K' = B - (B H' - K R) K', O(n^2 m) operations for n = N_ERR states. Unlike the
-    plain P - K H P it stays positive definite through updates far more precise than the
-    prior (tests/gnc/test_filter_updates.py). The upper triangle is computed and mirrored;
-    the gain and the other m x n products are stored transposed, so that the inner loops run
-    along rows."""
-    hp, chol, kt, dx = nav.hp, nav.chol, nav.kt, nav.dx
-    b, et = nav.b, nav.et
-    for k in range(m):  # K' = S^-1 H P: forward through L, then back through L'
+    With W = L^-1 H P, the gain is K = W' L^-1 and the estimate K y = W' z. The covariance
+    takes the symmetric form P - W' W (n^2 m / 2 operations for n = N_ERR states, the upper
+    triangle mirrored) unless a measurement is far more precise than its prediction
+    (R_kk < JOSEPH_BELOW S_kk): then the subtraction would cancel to within roundoff of the
+    prior and lose positive definiteness, and the Joseph form P <- A P A' + K R K' with
+    A = I - K H is computed instead, as products: B = A P = P - K (H P), then
+    B A' + K R K' = B - (B H' - K R) K', about three times the work. Where the symmetric form
+    is taken its roundoff is below 1e-10 of the posterior (tests/gnc/test_filter_updates.py:
+    both forms against a dense update, and a long run of updates a million times more precise
+    than the prior that stays positive definite). The m x n products are stored transposed, so
+    that the inner loops run along rows."""
+    hp, chol, w, dx, z = nav.hp, nav.chol, nav.kt, nav.dx, nav.z
+    for k in range(m):  # W = L^-1 H P, forward through L
         for i in range(N_ERR):
-            kt[k, i] = hp[k, i]
+            w[k, i] = hp[k, i]
         for l in range(k):
             c = chol[k, l]
             for i in range(N_ERR):
-                kt[k, i] -= c * kt[l, i]
+                w[k, i] -= c * w[l, i]
         c = 1.0 / chol[k, k]
         for i in range(N_ERR):
-            kt[k, i] *= c
-    for k in range(m - 1, -1, -1):
+            w[k, i] *= c
+    for i in range(N_ERR):
+        dx[i] = 0.0
+        for k in range(m):
+            dx[i] += w[k, i] * z[k]
+    joseph = False
+    for k in range(m):
+        joseph = joseph or r[k, k] < JOSEPH_BELOW * nav.s[k, k]
+    if joseph:
+        _joseph_covariance(nav, h, r, m)
+    else:
+        p = nav.P
+        for k in range(m):
+            for i in range(N_ERR):
+                c = w[k, i]
+                for j in range(i, N_ERR):
+                    p[i, j] -= c * w[k, j]
+        for i in range(N_ERR):
+            for j in range(i + 1, N_ERR):
+                p[j, i] = p[i, j]
+    _inject(nav, dx)
+
+
+@njit(cache=True)
+def _joseph_covariance(nav, h, r, m):
+    """P <- (I - K H) P (I - K H)' + K R K', from W = L^-1 H P in nav.kt (turned into K' there)."""
+    hp, chol, kt = nav.hp, nav.chol, nav.kt
+    b, et = nav.b, nav.et
+    for k in range(m - 1, -1, -1):  # K' = L'^-1 W, back through L'
         for l in range(k + 1, m):
             c = chol[l, k]
             for i in range(N_ERR):
@@ -309,10 +345,6 @@ def apply_update(nav, y, h, r, m):
         c = 1.0 / chol[k, k]
         for i in range(N_ERR):
             kt[k, i] *= c
-    for i in range(N_ERR):
-        dx[i] = 0.0
-        for k in range(m):
-            dx[i] += kt[k, i] * y[k]
     for i in range(N_ERR):
         for j in range(N_ERR):
             b[i, j] = nav.P[i, j]
@@ -340,6 +372,11 @@ def apply_update(nav, y, h, r, m):
                 nav.P[i, j] -= c * kt[k, j]
         for j in range(i + 1, N_ERR):
             nav.P[j, i] = nav.P[i, j]
+
+
+@njit(cache=True)
+def _inject(nav, dx):
+    """Add the error-state estimate dx to the nominal state."""
     for i in range(3):
         nav.r_mci_m[i] += dx[DR + i]
         nav.v_mci_mps[i] += dx[DV + i]

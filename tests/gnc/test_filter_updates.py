@@ -41,9 +41,14 @@ def padded(h, r, y):
 
 
 @pytest.mark.parametrize("m", range(1, MAX_DIMENSION + 1))
-def test_nis_gain_and_joseph_covariance_match_a_dense_update(m):
+@pytest.mark.parametrize("precision", [1e-4, 1e-9])
+def test_nis_gain_and_covariance_match_a_dense_update(m, precision):
+    """Both forms of the covariance update: R scaled so that the most precise measurement's
+    variance is `precision` of its predicted one, above JOSEPH_BELOW (the symmetric form) and
+    below it (the Joseph form)."""
     rng = np.random.default_rng(m)
     p, h, r, y = random_problem(rng, m)
+    r *= precision / (np.diag(r) / np.diag(h @ p @ h.T)).min()
     nav = nav_with(p)
     # stale storage from a bigger update must not leak into this one
     nav["s"][:] = 1e30
@@ -91,10 +96,14 @@ def _long_run(nav, q, hs, rs, ys, ms, worst):
             worst[0] = -1.0
 
 
-def test_covariance_stays_symmetric_and_positive_definite_over_a_long_ill_conditioned_run():
-    """20,000 updates of random dimension, each far more precise (1e-6 of the state's sigma)
-    than the prior, on a covariance spanning twenty decades: the plain P - K H P form loses
-    symmetry and then positive definiteness here; the Joseph form keeps both."""
+@pytest.mark.parametrize("precision", [1e-6, 1e-3, 1e-1])
+def test_covariance_stays_symmetric_and_positive_definite_over_a_long_ill_conditioned_run(
+    precision,
+):
+    """20,000 updates of random dimension, each more precise (`precision` of the initial
+    state's sigma) than the prior, on a covariance spanning twenty decades: the plain
+    P - K H P form loses symmetry and then positive definiteness at 1e-6; the update keeps
+    both, whichever form it takes (the Joseph form at 1e-6, mostly the symmetric one at 1e-1)."""
     rng = np.random.default_rng(0)
     p0, _, _, _ = random_problem(rng, 1)
     nav = nav_with(p0)
@@ -106,7 +115,7 @@ def test_covariance_stays_symmetric_and_positive_definite_over_a_long_ill_condit
         rows = rng.permutation(N)[:m]
         hs[k, np.arange(m), rows] = 1.0
         hs[k, np.arange(m), rng.integers(0, N, m)] += 1e-3 * rng.standard_normal(m)
-        sigma = 1e-6 * np.sqrt(np.diag(p0))[rows]
+        sigma = precision * np.sqrt(np.diag(p0))[rows]
         rs[k, np.arange(m), np.arange(m)] = sigma**2
     ys = rng.standard_normal((n, MAX_DIMENSION)) * 1e-6
     q = np.logspace(-10, 10, N) * 1e-6

@@ -50,29 +50,31 @@ def test_the_filter_is_consistent_at_every_checkpoint(case):
 
 
 @pytest.mark.parametrize(
-    "terrain",
+    "terrain, lowest",
     [
-        pytest.param(terrain_variant(), id="nominal (mare, 25 m map)"),
-        pytest.param(terrain_variant(map_resolution="5 m"), id="map at 5 m (all craters on board)"),
-        pytest.param(terrain_variant(map_resolution="50 m"), id="map at 50 m"),
-        pytest.param(terrain_variant(density=1.0), id="dense craters (equilibrium density)"),
-        pytest.param(full_suite(), id="two rangefinders and a 3-beam Doppler lidar"),
+        pytest.param(terrain_variant(), 1.0, id="nominal (mare, 25 m map)"),
+        pytest.param(
+            terrain_variant(map_resolution="5 m"), 1.0, id="map at 5 m (all craters on board)"
+        ),
+        pytest.param(terrain_variant(map_resolution="50 m"), 1.0, id="map at 50 m"),
+        pytest.param(terrain_variant(density=1.0), 1.0, id="dense craters (equilibrium density)"),
+        pytest.param(full_suite(), 0.5, id="two rangefinders and a 3-beam Doppler lidar"),
     ],
 )
-def test_over_relief_the_filter_errs_on_the_side_of_caution(terrain):
+def test_over_relief_the_filter_errs_on_the_side_of_caution(terrain, lowest):
     """Over craters the range errors are not Gaussian: most runs know more than they claim
     and a few lock, for a while, onto the wrong craters. Position knowledge from ranging over
     relief is counted as correlated over the relief's whole correlation length
-    (`sensors.terrain_range`): a bound. Over the nominal terrain the per-run position NEES at
-    the end of braking has a median of 0.45 and a tail to 28 (seeds 0-29 mean 2.9, seeds
-    30-59 0.6); means over these 60 seeds 1.6-1.9 (nominal and 5 m map), 1.9-2.3 (50 m map),
-    1.7-2.8 (dense craters), 0.9-2.3 (the full suite: five ranging beams). So the position
-    mean is held between 0.5 and the band's top (never overconfident on average), velocity
-    and attitude to their band."""
+    (`sensors.terrain_range`): a deliberate bound, so the position mean lies between 1 and
+    the band's top rather than in the band. Over the nominal terrain the per-run position NEES
+    at the end of braking has a median of 0.45 and a tail to 28; means over these 60 seeds
+    1.6-1.9 (nominal and 5 m map), 1.9-2.3 (50 m map), 1.7-2.8 (dense craters). With five
+    ranging beams (the last case) the mean is 1.0 at the end of braking and 1.7 after: held
+    above 0.5 only. Velocity and attitude are held to their band."""
     means = mean_nees(terrain)
     for (checkpoint, block), value in means.items():
         if block == "position":
-            assert 0.5 < value < HIGH, (checkpoint, value)
+            assert lowest < value < HIGH, (checkpoint, value)
         else:
             assert LOW < value < HIGH, (checkpoint, block, value)
 
