@@ -124,3 +124,15 @@ def test_ispace_m1_latches_its_rangefinder_off_at_the_rim_and_the_improved_softw
     assert any(r.summary["touchdown"]["descent_rate_mps"] > 100.0 for r in latched)
     improved = api.run_seeds("ispace_m1_improved", range(5))
     assert sum(r.outcome == "landed" for r in improved) >= 4
+
+
+def test_im2s_noisy_altimeter_taken_ungated_misleads_the_lander_and_a_gate_lands_it():
+    """The bundled pair (seeds 0-4): the rangefinder 50 times noisier than the filter
+    believes, every range taken in: most runs touch down too fast sideways or more than a
+    kilometre long (10 of seeds 0-19); behind a recovering chi-square gate every run lands."""
+    legacy = api.run_seeds("im2_noisy_altimeter", range(5))
+    misled = [r.summary["failure_class"] for r in legacy if r.outcome != "landed"]
+    assert len(misled) >= 3
+    assert set(misled) <= {"horizontal_speed", "lands_long"}
+    improved = api.run_seeds("im2_noisy_altimeter_improved", range(5))
+    assert all(r.outcome == "landed" for r in improved)
