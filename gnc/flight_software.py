@@ -14,7 +14,7 @@ from numba import njit
 
 from dynamics import frames, gravity, quaternion, terrain, vector
 from gnc import modes
-from gnc.control import attitude, rcs, throttle
+from gnc.control import actuator_estimation, attitude, rcs, throttle
 from gnc.guidance import powered_descent
 from gnc.navigation import filter as ekf
 from gnc.navigation import gating, updates
@@ -51,6 +51,8 @@ FSW_DTYPE = np.dtype(
         ("dry_mass_kg", np.float64),
         ("low_propellant_kg", np.float64),
         ("rcs_min_on_time_s", np.float64),  # pulse dead band of its RCS modulation
+        ("inertia_kgm2", np.float64, (3,)),  # principal moments it knows, at PDI
+        ("actuator_estimation_time_s", np.float64),  # 0: believe the actuators
         # centres of mass of the dry vehicle and of the propellant: the lander's, at the
         # estimated mass, sets the sensors' lever arms
         ("dry_com_body_m", np.float64, (3,)),
@@ -76,6 +78,7 @@ FSW_STATE_DTYPE = np.dtype(
         ("altitude_est_m", np.float64),  # above the onboard terrain, at the last cycle
         ("mass_est_kg", np.float64),
         ("rcs_carried_nms", np.float64, (3,)),  # angular impulse owed below the minimum pulse
+        ("actuators", actuator_estimation.ESTIMATE_DTYPE),
         ("low_propellant_logged", np.bool_),
         ("offline_until_s", np.float64),  # computer reset: no cycles, no IMU data before this
         ("engine_inhibit_until_s", np.float64),  # and no main-engine thrust before this
@@ -306,9 +309,9 @@ def reset(state, gates, t_s, reboot_time_s, relight_delay_s):
 def _restart(p, state, t_s, grav, c, s, site, events, n_events):
     """Restart after a reset from what survives it (the navigation state saved at the reset,
     the mass estimate, the configuration): dead-reckon the saved state under gravity over
-    the time the computer was off, forget the bias and scale-factor estimates, re-initialise
-    the covariance to the PDI uncertainty (local axes at the estimate), and restart the
-    current phase."""
+    the time the computer was off, forget the bias and scale-factor estimates and what it
+    had learned of its actuators, re-initialise the covariance to the PDI uncertainty (local
+    axes at the estimate), and restart the current phase."""
     nav = state.nav
     t = state.reset_time_s
     while t < t_s:
@@ -332,6 +335,7 @@ def _restart(p, state, t_s, grav, c, s, site, events, n_events):
         frames.mcmf_to_mci(left, t_s, grav.rotation_rate_radps),
         frames.mcmf_to_mci(up, t_s, grav.rotation_rate_radps),
     )
+    actuator_estimation.reset(state.actuators)
     state.restart_pending = False
     modes.log(events, n_events, t_s, modes.COMPUTER_RESTARTED, 0, t_s - state.reset_time_s)
 
@@ -426,18 +430,32 @@ def cycle(
     q_cmd = attitude.pointing_quaternion(direction, left)
     for i in range(4):
         state.q_command[i] = q_cmd[i]
+    rate = vector.load(nav.rate_body_radps, 0)
+    estimate = state.actuators
+    if p.actuator_estimation_time_s > 0.0:
+        actuator_estimation.update(
+            estimate,
+            nav.specific_force_body_mps2[2],
+            rate,
+            p.inertia_kgm2,
+            p.control_period_s,
+            p.actuator_estimation_time_s,
+        )
+    thrust_n = p.max_thrust_n * estimate.thrust_scale  # what the engines give at full throttle
     if state.phase == modes.ENGINE_OFF or t_s < state.engine_inhibit_until_s:
         state.throttle_command = 0.0
     else:
         body_z = quaternion.rotate(q_est, (0.0, 0.0, 1.0))
         state.throttle_command = throttle.command(
-            u_mci, body_z, state.mass_est_kg, p.max_thrust_n, p.throttle_min, p.throttle_max
+            u_mci, body_z, state.mass_est_kg, thrust_n, p.throttle_min, p.throttle_max
         )
         state.mass_est_kg -= throttle.mass_used_kg(
-            state.throttle_command, p.max_thrust_n, p.isp_s, p.control_period_s
+            state.throttle_command, thrust_n, p.isp_s, p.control_period_s
         )
-    rate = vector.load(nav.rate_body_radps, 0)
-    torque = attitude.torque_command(fsw.gains, q_est, rate, q_cmd)
+    torque = vector.sub(
+        attitude.torque_command(fsw.gains, q_est, rate, q_cmd),
+        actuator_estimation.disturbance_torque(estimate, state.throttle_command),
+    )
     rcs.on_times(
         torque,
         fsw.rcs_torques,
@@ -446,6 +464,15 @@ def cycle(
         p.rcs_min_on_time_s,
         state.rcs_carried_nms,
         on_time,
+    )
+    actuator_estimation.record_commands(
+        estimate,
+        state.throttle_command,
+        p.max_thrust_n,
+        state.mass_est_kg,
+        fsw.rcs_torques,
+        on_time,
+        p.control_period_s,
     )
     propellant = state.mass_est_kg - p.dry_mass_kg
     if propellant < p.low_propellant_kg and not state.low_propellant_logged:

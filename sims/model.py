@@ -36,7 +36,7 @@ from dynamics.constants import (
 from dynamics.gravity import GravityField
 from dynamics.terrain import OnboardMap, TruthTerrain
 from gnc import flight_software
-from gnc.control import attitude, rcs
+from gnc.control import actuator_estimation, attitude, rcs
 from gnc.guidance import powered_descent
 from gnc.navigation import filter as ekf
 from gnc.navigation import gating
@@ -182,6 +182,7 @@ def build(scenario, initial_state=None, knowledge=None):
         x0[truth.X_Q : truth.X_Q + 4] = retrograde_attitude(site, r0, v0, omega)
         m0_known = knowledge.vehicle.dry_mass + knowledge.vehicle.propellant_mass
         fsw = build_flight_software(knowledge, control_every, m0_known)
+        fsw["inertia_kgm2"] = np.diag(inertia_known)
         imu_record = build_imu(scenario)
         channels = build_channels(scenario, knowledge, control_every)
         onboard_map = build_map(scenario, site, tiles, heights)
@@ -317,6 +318,9 @@ def build_flight_software(scenario, control_every, initial_mass_kg):
         dry_com_body_m=veh.dry_com,
         propellant_com_body_m=veh.propellant_com,
         initial_sigma=nav_initial_sigma(scenario),
+        actuator_estimation_time_s=(
+            fs.actuator_estimation.time_constant if fs.actuator_estimation else 0.0
+        ),
     )
     p["braking"] = build_phase_target(fs.braking)
     p["approach"] = build_phase_target(fs.approach)
@@ -450,6 +454,7 @@ def initial_flight_software_state(m, rng):
     )
     ekf.set_covariance(nav, sigma, *axes)
     state["mass_est_kg"] = m.fsw["initial_mass_kg"]
+    actuator_estimation.reset(state["actuators"])  # believe the actuators until shown otherwise
     return state
 
 

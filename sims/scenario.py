@@ -369,12 +369,22 @@ class Terminal(Strict):
     max_tilt: NonNegativeAngle = 0.13962634015954636  # 8 deg
 
 
+class ActuatorEstimation(Strict):
+    """Estimate, from the IMU, what the actuators really do (`gnc.control.actuator_estimation`):
+    the main engines' thrust against what the software believes, and the disturbance torque
+    that comes with it (an engine lost off the axis), each a first-order filter of this time
+    constant."""
+
+    time_constant: PositiveTime
+
+
 class FlightSoftware(Strict):
     braking: PhaseTarget
     approach: PhaseTarget
     terminal: Terminal = Terminal()
     handover_time: PositiveTime = 3.0  # each phase hands over this long before its t_go = 0
     low_propellant: NonNegativeMass = 10.0
+    actuator_estimation: ActuatorEstimation | None = None  # off when absent
 
 
 class Navigation(Strict):

@@ -136,3 +136,17 @@ def test_im2s_noisy_altimeter_taken_ungated_misleads_the_lander_and_a_gate_lands
     assert set(misled) <= {"horizontal_speed", "lands_long"}
     improved = api.run_seeds("im2_noisy_altimeter_improved", range(5))
     assert all(r.outcome == "landed" for r in improved)
+
+
+def test_slim_loses_an_engine_at_50_m_and_tips_unless_it_estimates_its_actuators():
+    """The bundled pair (seeds 0-2): the remaining engine's 150 N m is three times what the
+    22-N RCS gives and the PD control believes both engines still fire: every run tips over
+    (`engine_out`, inverted). Estimating the thrust and torque from the IMU with 100-N
+    thrusters, every run lands upright at the constant-rate descent's speed."""
+    for r in api.run_seeds("slim_engine_loss", range(3)):
+        assert r.summary["failure_class"] == "engine_out"
+        assert r.summary["touchdown"]["tilt_deg"] > 90.0
+    for r in api.run_seeds("slim_engine_loss_improved", range(3)):
+        assert r.outcome == "landed"
+        assert r.summary["touchdown"]["tilt_deg"] < 5.0
+        assert r.summary["touchdown"]["descent_rate_mps"] < 2.0
