@@ -32,6 +32,7 @@ MODES = (
     "stuck_on",
     "stuck_off",
     "reset",
+    "thrust_scaled",
 )
 (
     OFF,
@@ -52,6 +53,7 @@ MODES = (
     STUCK_ON,
     STUCK_OFF,
     RESET,
+    THRUST_SCALED,
 ) = range(len(MODES))
 TRIGGERS = ("time", "altitude", "phase", "event")
 TIME, ALTITUDE, PHASE, EVENT = range(4)
@@ -82,6 +84,7 @@ MODES_OF = {
     },
     MAIN_ENGINE: {
         "thrust_loss": (("fraction",), ("index",)),
+        "thrust_scaled": (("factor",), ("index",)),
         "engine_out": ((), ("index",)),
         "shutdown": ((), ("index",)),
         "throttle_stuck": ((), ("value",)),

@@ -14,7 +14,8 @@ Targets and modes (parameters in brackets):
   rate], `drift` [`rate`], `noise_scaled` [`factor`]; `triad` (accelerometer, gyro, both) and
   `axis` (x, y, z, all) pick what;
 - the main engines (`index`: one engine, default all), on the force and torque the truth
-  integrates: `thrust_loss` [`fraction`], `engine_out`, `shutdown` (off while active, then
+  integrates: `thrust_loss` [`fraction`], `thrust_scaled` [`factor`: thrust other than the
+  flight software believes, either way], `engine_out`, `shutdown` (off while active, then
   relit with the engine's lag: the duration is the relight delay), `throttle_stuck` (at the
   throttle it had [or `value`]);
 - an RCS thruster (`index`): `stuck_on`, `stuck_off`;
@@ -61,6 +62,7 @@ from sims.fault_table import (
     STUCK_ON,
     THROTTLE_STUCK,
     THRUST_LOSS,
+    THRUST_SCALED,
     TIME,
     ZERO,
 )
@@ -238,6 +240,8 @@ def on_actuators(faults, fstates, setpoint, engine_factor, on_time):
                     continue
                 if f.mode == THRUST_LOSS:
                     engine_factor[e] *= 1.0 - f.fraction
+                elif f.mode == THRUST_SCALED:
+                    engine_factor[e] *= f.factor
                 else:  # engine out, shut down
                     engine_factor[e] = 0.0
         elif f.target == RCS:

@@ -237,6 +237,10 @@ ACTUATOR_CASES = {
         {"target": "main_engine", "index": 1, "mode": "thrust_loss", "fraction": 0.3},
         (0.6, [1.0, 0.7]),
     ),
+    "thrust higher than believed": (
+        {"target": "main_engine", "mode": "thrust_scaled", "factor": 1.15},
+        (0.6, [1.15, 1.15]),
+    ),
     "engine out": ({"target": "main_engine", "index": 0, "mode": "engine_out"}, (0.6, [0, 1])),
     "shutdown of all engines": ({"target": "main_engine", "mode": "shutdown"}, (0.0, [1, 1])),
     "throttle stuck at a value": (
@@ -435,6 +439,24 @@ def test_a_thrust_loss_halves_the_propellant_flow_over_its_window():
     loss = {"name": "loss", "target": "main_engine", "mode": "thrust_loss", "fraction": 0.5}
     half = burned([loss | {"trigger": {"time": "10 s"}, "duration": "10 s"}])
     assert half == pytest.approx(0.5 * burned([]), rel=1e-3)
+
+
+def test_an_engine_weaker_than_believed_is_landed_by_estimating_its_thrust():
+    """The engines give 85 % of the thrust the flight software believes from PDI on. Planning
+    its braking on thrust it does not have, the nominal software runs out of braking and
+    crashes long; estimating the thrust from the accelerometer
+    (`[flight_software.actuator_estimation]`), it lands as the nominal does (seeds 0-2)."""
+    weak = {"name": "weak", "target": "main_engine", "mode": "thrust_scaled", "factor": 0.85}
+    legacy = closed_loop(faults=[weak])
+    for r in api.run_seeds(legacy, range(3)):
+        assert r.summary["failure_class"] == "lands_long"
+    estimating = closed_loop(faults=[weak])
+    estimating["flight_software"]["actuator_estimation"] = {"time_constant": "1 s"}
+    nominal = api.run_seeds(closed_loop(), range(3))
+    for r, n in zip(api.run_seeds(estimating, range(3)), nominal, strict=True):
+        assert r.outcome == "landed"
+        down, down_nominal = (x.summary["touchdown"]["descent_rate_mps"] for x in (r, n))
+        assert down == pytest.approx(down_nominal, abs=0.1)
 
 
 ACTIVATED = ("fault_activated", "bias")
