@@ -150,3 +150,16 @@ def test_slim_loses_an_engine_at_50_m_and_tips_unless_it_estimates_its_actuators
         assert r.outcome == "landed"
         assert r.summary["touchdown"]["tilt_deg"] < 5.0
         assert r.summary["touchdown"]["descent_rate_mps"] < 2.0
+
+
+def test_chandrayaan2s_stronger_engine_makes_it_hover_dry_unless_it_estimates_its_thrust():
+    """The bundled pair (seeds 0-2): the engine 20 % stronger than believed slows the
+    terminal descent to near a hover until the light lander's minimum throttle lifts it, and
+    it falls when the propellant is gone; estimating the thrust it lands at the nominal's
+    descent rate."""
+    for r in api.run_seeds("chandrayaan2_thrust_high", range(3)):
+        assert r.summary["failure_class"] == "propellant_exhausted_hovering"
+        assert r.summary["propellant_remaining_kg"] < 1.0
+    for r in api.run_seeds("chandrayaan2_thrust_high_improved", range(3)):
+        assert r.outcome == "landed"
+        assert r.summary["touchdown"]["descent_rate_mps"] < 1.6
