@@ -7,6 +7,7 @@ knowledge of the engines and of each sensor channel); the run loop in `sims` cal
 measurements the sensor channels produced (`sensors.bus`).
 """
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -44,6 +45,7 @@ FSW_DTYPE = np.dtype(
         ("terminal_max_tilt_rad", np.float64),
         ("max_slew_rate_radps", np.float64),
         ("max_thrust_n", np.float64),  # the flight software's knowledge of the engine
+        ("engine_time_constant_s", np.float64),  # its thrust's first-order lag
         ("isp_s", np.float64),
         ("throttle_min", np.float64),
         ("throttle_max", np.float64),
@@ -83,6 +85,7 @@ FSW_STATE_DTYPE = np.dtype(
         ("offline_until_s", np.float64),  # computer reset: no cycles, no IMU data before this
         ("engine_inhibit_until_s", np.float64),  # and no main-engine thrust before this
         ("reset_time_s", np.float64),
+        ("throttle_at_reset", np.float64),  # its engine's thrust tails off from this
         ("restart_pending", np.bool_),
         # working storage: its pose and a measurement model
         ("pose", bus.POSE_DTYPE),
@@ -163,6 +166,9 @@ def estimated_altitude(nav, onboard_map, t_s, omega):
 
 @njit(cache=True)
 def _start_phase(p, state, phase, t_s, r, v, g, events, n_events, altitude_est):
+    """Enter a phase at t_s; a guided phase plans its time to go on its design throttle, or,
+    restarted after a reset, on the engine's full range."""
+    replan = state.started and phase == state.phase
     state.phase = phase
     state.started = True
     modes.log(events, n_events, t_s, modes.PHASE_CHANGE, phase, altitude_est)
@@ -179,7 +185,7 @@ def _start_phase(p, state, phase, t_s, r, v, g, events, n_events, altitude_est):
             state.mass_est_kg,
             p.max_thrust_n,
             p.isp_s,
-            tgt.throttle_design,
+            p.throttle_max if replan else tgt.throttle_design,
             2.0 * p.handover_time_s,
             3000.0,
         )
@@ -299,6 +305,7 @@ def reset(state, gates, t_s, reboot_time_s, relight_delay_s):
     state.engine_inhibit_until_s = t_s + max(relight_delay_s, reboot_time_s)
     state.reset_time_s = t_s
     state.restart_pending = True
+    state.throttle_at_reset = state.throttle_command
     state.throttle_command = 0.0
     for i in range(gates.shape[0]):
         gates[i].streak = 0
@@ -307,18 +314,22 @@ def reset(state, gates, t_s, reboot_time_s, relight_delay_s):
 
 @njit(cache=True)
 def _restart(p, state, t_s, grav, c, s, site, events, n_events):
-    """Restart after a reset from what survives it (the navigation state saved at the reset,
-    the mass estimate, the configuration): dead-reckon the saved state under gravity over
-    the time the computer was off, forget the bias and scale-factor estimates and what it
-    had learned of its actuators, re-initialise the covariance to the PDI uncertainty (local
-    axes at the estimate), and restart the current phase."""
+    """Restart after a reset from what survives it (the navigation state and its covariance
+    saved at the reset, the mass estimate, the configuration): dead-reckon the saved state
+    over the time off line (`_dead_reckon_off_line`); forget the bias and scale-factor
+    estimates (their covariance back to the PDI uncertainty, local axes at the estimate) and
+    what it had learned of its actuators; keep the saved covariance of position, velocity and
+    attitude, widened by what it could not see: the engine's tail-off (its model's error
+    taken as large as the impulse, 1 sigma, along the thrust axis), the body rate's drift
+    (the PDI attitude uncertainty), carried over the time off line; and restart the current
+    phase (which `_start_phase` then plans on the engine's full range: the reset has spent
+    the design margin)."""
     nav = state.nav
-    t = state.reset_time_s
-    while t < t_s:
-        dt = min(0.1, t_s - t)
-        ekf.strapdown(nav, (0.0, 0.0, 0.0), (0.0, 0.0, 0.0), dt, grav, c, s, t)
-        t += dt
-    nav.uncovered_s = 0.0
+    impulse = _dead_reckon_off_line(p, state, t_s, grav, c, s)
+    kept = np.empty((ekf.N_NAV, ekf.N_NAV))
+    for i in range(ekf.N_NAV):
+        for j in range(ekf.N_NAV):
+            kept[i, j] = nav.P[i, j]
     for i in range(3):
         nav.gyro_bias_radps[i] = 0.0
         nav.accel_bias_mps2[i] = 0.0
@@ -335,9 +346,44 @@ def _restart(p, state, t_s, grav, c, s, site, events, n_events):
         frames.mcmf_to_mci(left, t_s, grav.rotation_rate_radps),
         frames.mcmf_to_mci(up, t_s, grav.rotation_rate_radps),
     )
+    for i in range(ekf.N_NAV):
+        for j in range(ekf.N_NAV):
+            nav.P[i, j] = kept[i, j]
+    q = (nav.q_body_to_mci[0], nav.q_body_to_mci[1], nav.q_body_to_mci[2], nav.q_body_to_mci[3])
+    axis = quaternion.rotate(q, (0.0, 0.0, 1.0))
+    for i in range(3):
+        for j in range(3):
+            nav.P[ekf.DV + i, ekf.DV + j] += impulse * impulse * axis[i] * axis[j]
+        nav.P[ekf.DTH + i, ekf.DTH + i] += p.initial_sigma[ekf.DTH + i] ** 2
+    ekf.propagate_covariance(nav, p.nav_noise, grav.gm_m3ps2)  # over the time off line
     actuator_estimation.reset(state.actuators)
     state.restart_pending = False
     modes.log(events, n_events, t_s, modes.COMPUTER_RESTARTED, 0, t_s - state.reset_time_s)
+
+
+@njit(cache=True)
+def _dead_reckon_off_line(p, state, t_s, grav, c, s):
+    """Carry the navigation state from the reset to t_s without IMU data: gravity, the body
+    rate it last measured, and the engine's thrust, which holds the throttle it had to the
+    next control tick and then tails off (first order). Returns the tail-off's velocity
+    change [m/s], its acceleration times its time constant (~0.3 m/s in braking)."""
+    nav = state.nav
+    accel = state.throttle_at_reset * p.max_thrust_n * state.actuators.thrust_scale
+    accel /= state.mass_est_kg
+    tau = p.engine_time_constant_s
+    cut = math.ceil(state.reset_time_s / p.control_period_s - 1e-9) * p.control_period_s
+    rate = vector.load(nav.rate_body_radps, 0)
+    t = state.reset_time_s
+    while t < t_s:
+        if t < cut:
+            dt = min(0.1, t_s - t, cut - t)
+            dv = accel * dt
+        else:
+            dt = min(0.1, t_s - t)
+            dv = accel * tau * (math.exp(-(t - cut) / tau) - math.exp(-(t + dt - cut) / tau))
+        ekf.strapdown(nav, (0.0, 0.0, dv), vector.scale(rate, dt), dt, grav, c, s, t)
+        t += dt
+    return accel * tau
 
 
 @njit(cache=True)

@@ -308,6 +308,7 @@ def build_flight_software(scenario, control_every, initial_mass_kg):
         terminal_max_tilt_rad=term.max_tilt,
         max_slew_rate_radps=scenario.control.max_slew_rate,
         max_thrust_n=thrust,
+        engine_time_constant_s=engines[0].time_constant,
         isp_s=thrust / sum(e.max_thrust / e.isp for e in engines),
         throttle_min=engines[0].throttle_min,
         throttle_max=engines[0].throttle_max,

@@ -163,3 +163,27 @@ def test_chandrayaan2s_stronger_engine_makes_it_hover_dry_unless_it_estimates_it
     for r in api.run_seeds("chandrayaan2_thrust_high_improved", range(3)):
         assert r.outcome == "landed"
         assert r.summary["touchdown"]["descent_rate_mps"] < 1.6
+
+
+def test_beresheets_engine_relit_near_the_ground_crashes_and_relit_at_restart_lands():
+    """The bundled pair (seeds 0-2): a gyro glitch at 14 km and a reset on it; with the engine
+    kept off until ~150-450 m every run falls at ~100 m/s (`imu_fault`, the first fault);
+    relit as soon as the software restarts, the replanned braking lands them."""
+    for r in api.run_seeds("beresheet_reset", range(3)):
+        assert r.summary["failure_class"] == "imu_fault"
+        assert r.summary["touchdown"]["descent_rate_mps"] > 50.0
+    for r in api.run_seeds("beresheet_reset_improved", range(3)):
+        assert r.outcome == "landed"
+
+
+def test_im1_without_altitude_aiding_keeps_its_100_m_error_and_the_lidar_lands_it():
+    """The bundled pair (seeds 0-2): rangefinder off, the Doppler lidar's data flagged
+    invalid, image fixes (horizontal only): the 100-m altitude error handed at PDI is still
+    there at the end (`altitude_estimate_diverged`); with the lidar's ranges taken the error
+    is gone and the runs land."""
+    for r in api.run_seeds("im1_rangefinder_off", range(3)):
+        assert r.summary["failure_class"] == "altitude_estimate_diverged"
+        assert r.summary["navigation"]["final_altitude_error_m"] > 50.0
+    for r in api.run_seeds("im1_rangefinder_off_improved", range(3)):
+        assert r.outcome == "landed"
+        assert abs(r.summary["navigation"]["final_altitude_error_m"]) < 1.0
