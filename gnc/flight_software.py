@@ -285,7 +285,8 @@ def _measurement_updates(fsw, state, gates, queue, t_s, grav, c, s, map_view, ev
         verdict, nis, _ = updates.update(
             nav,
             channel,
-            gate_state,
+            gates,
+            meas.channel,
             fsw.knowledge,
             state.pose,
             map_view,

@@ -14,10 +14,10 @@ class Gate(Strict):
     innovation squared is given directly, or as the probability that a consistent measurement
     passes (the chi-square quantile for each measurement dimension)."""
 
-    policy: Literal["accept_all", "latch", "recover"]
+    policy: Literal["accept_all", "latch", "recover", "vote"]
     threshold: Number | None = Field(default=None, gt=0.0)
     probability: Number | None = Field(default=None, gt=0.0, lt=1.0)
-    reject_limit: Count = Field(default=1, ge=1)  # consecutive rejections before latch / recover
+    reject_limit: Count = Field(default=1, ge=1)  # consecutive rejections before acting
 
     @model_validator(mode="after")
     def _one_threshold(self):

@@ -10,19 +10,34 @@ Policies (one per sensor channel):
   over the estimate: re-initialise the position along what it measures (the altitude for a
   range, the horizontal position for an image fix) and admit it. A measurement that sees no
   position (a velocity) cannot be recovered this way and stays rejected.
+- vote: reject as above; after `reject_limit` consecutive rejections ask the other channels
+  that measured the altitude in the last VOTE_WINDOW_S: one that sees the same altitude
+  error as this one (the estimate is wrong: a cliff, a wrong PDI state) makes it recover;
+  else one that agrees with the estimate (this sensor is wrong: a bias, a fault) keeps it
+  rejected, measurement after measurement, for as long as it is outvoted (not latched: a
+  good sensor whose ranges the map predicts badly over rough ground, outvoted for a few
+  seconds, comes back, and a Doppler lidar keeps its velocities); with no other opinion it
+  recovers (persistence is then the only evidence). Every channel's measurements leave the
+  altitude error they imply (innovation over the vertical part of their position gradient,
+  with its sigma from the innovation covariance) for the vote, whatever its own policy.
 
 The gate's threshold depends on the measurement's dimension (a Doppler lidar with a beam lost
 updates with fewer values): it is kept per dimension.
 """
 
+import math
+
 import numpy as np
 from numba import njit
 
+from dynamics import vector
 from gnc.navigation import filter as ekf
 from sensors.bus import MAX_DIMENSION
 
-ACCEPT_ALL, LATCH, RECOVER = 0, 1, 2
-POLICIES = {"accept_all": ACCEPT_ALL, "latch": LATCH, "recover": RECOVER}
+ACCEPT_ALL, LATCH, RECOVER, VOTE = 0, 1, 2, 3
+POLICIES = {"accept_all": ACCEPT_ALL, "latch": LATCH, "recover": RECOVER, "vote": VOTE}
+VOTE_WINDOW_S = 2.0  # how recent another channel's altitude must be to vote
+AGREE_SIGMAS = 3.0  # two altitude errors agree within this many sigmas of their difference
 
 GATE_DTYPE = np.dtype(
     [
@@ -39,6 +54,12 @@ GATE_STATE_DTYPE = np.dtype(
         ("latched_off", np.bool_),
         ("accepted", np.int64),
         ("rejected", np.int64),
+        # the altitude error [m] its last measurement implied (measured minus estimated), its
+        # 1 sigma, and that measurement's time [s]: what it says in another channel's vote
+        ("altitude_error_m", np.float64),
+        ("altitude_sigma_m", np.float64),
+        ("altitude_time_s", np.float64),
+        ("has_altitude", np.bool_),
     ],
     align=True,
 )
@@ -47,12 +68,14 @@ ACCEPTED, REJECTED, LATCHED_NOW, RECOVERED, IGNORED = 0, 1, 2, 3, 4
 
 
 @njit(cache=True)
-def process(gate, state, nav, y, h, r, m):
-    """Gate one measurement of dimension m and update the filter if admitted; returns
-    (verdict, NIS)."""
+def process(gate, gates, index, nav, y, h, r, m, t_s):
+    """Gate one measurement of dimension m, taken at t_s, of channel `index` (gates holds
+    every channel's state) and update the filter if admitted; returns (verdict, NIS)."""
+    state = gates[index]
     if state.latched_off:
         return IGNORED, 0.0
     nis = ekf.normalized_innovation_squared(nav, y, h, r, m)
+    _remember_altitude(state, nav, y, h, m, t_s)
     if gate.policy == ACCEPT_ALL or nis <= gate.threshold[m]:
         state.streak = 0
         state.accepted += 1
@@ -65,6 +88,8 @@ def process(gate, state, nav, y, h, r, m):
     if gate.policy == LATCH:
         state.latched_off = True
         return LATCHED_NOW, nis
+    if gate.policy == VOTE and _outvoted(gates, index, t_s):
+        return REJECTED, nis
     if not ekf.reinitialise_position(nav, y, h, m):
         return REJECTED, nis
     ekf.normalized_innovation_squared(nav, y, h, r, m)
@@ -72,3 +97,51 @@ def process(gate, state, nav, y, h, r, m):
     state.streak = 0
     state.accepted += 1
     return RECOVERED, nis
+
+
+@njit(cache=True)
+def _remember_altitude(state, nav, y, h, m, t_s):
+    """Keep the altitude error the measurement implies, if it measures altitude: each value
+    whose position gradient lies within 60 deg of the local vertical (as
+    `ekf.reinitialise_position` reads it) gives innovation / vertical gradient, 1 sigma
+    sqrt(S_kk) / |vertical gradient|; their inverse-variance mean. Needs nav.s, the
+    innovation covariance `ekf.normalized_innovation_squared` left."""
+    up = vector.unit(vector.load(nav.r_mci_m, 0))
+    weight = weighted = 0.0
+    for k in range(m):
+        h_r = (h[k, ekf.DR], h[k, ekf.DR + 1], h[k, ekf.DR + 2])
+        vertical = vector.dot(h_r, up)
+        if abs(vertical) < 0.5 or abs(vertical) < 0.5 * vector.norm(h_r):
+            continue
+        variance = nav.s[k, k] / (vertical * vertical)
+        weight += 1.0 / variance
+        weighted += y[k] / vertical / variance
+    if weight > 0.0:
+        state.altitude_error_m = weighted / weight
+        state.altitude_sigma_m = math.sqrt(1.0 / weight)
+        state.altitude_time_s = t_s
+        state.has_altitude = True
+
+
+@njit(cache=True)
+def _outvoted(gates, index, t_s):
+    """Whether channel `index`, its measurement just rejected reject_limit times running, is
+    the one at fault: no other channel's recent altitude error agrees with its own, and one
+    agrees with the estimate (an error within AGREE_SIGMAS of its sigma)."""
+    this = gates[index]
+    if not this.has_altitude or this.altitude_time_s != t_s:  # it does not measure altitude
+        return False
+    for_estimate = False
+    for o in range(gates.shape[0]):
+        other = gates[o]
+        if o == index or other.latched_off or not other.has_altitude:
+            continue
+        if t_s - other.altitude_time_s > VOTE_WINDOW_S:
+            continue
+        apart = abs(other.altitude_error_m - this.altitude_error_m)
+        joint = math.hypot(other.altitude_sigma_m, this.altitude_sigma_m)
+        sees_it = abs(other.altitude_error_m) > AGREE_SIGMAS * other.altitude_sigma_m
+        if sees_it and apart <= AGREE_SIGMAS * joint:
+            return False  # another sensor sees the same error: the estimate is wrong
+        for_estimate = for_estimate or not sees_it
+    return for_estimate

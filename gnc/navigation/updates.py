@@ -34,14 +34,15 @@ UNUSABLE = -1  # verdict when the model cannot predict the measurement
 
 
 @njit(cache=True)
-def update(nav, channel, gate_state, knowledge, pose, onboard_map_view, measurement, age_s, model):
+def update(nav, channel, gates, index, knowledge, pose, map_view, measurement, age_s, model):
     """Predict at pose (the estimate at the measurement's time of validity, age_s [s] ago),
-    gate and apply one measurement; returns (verdict, NIS, dimension)."""
+    gate (channel `index` of the gate states) and apply one measurement; returns (verdict,
+    NIS, dimension)."""
     bus.call_entry(
         channel.predict_entry,
         knowledge.ctypes.data + channel.spec_offset,
         bus.address_of(pose),
-        bus.address_of(onboard_map_view),
+        bus.address_of(map_view),
         bus.address_of(measurement),
         bus.address_of(model),
     )
@@ -57,6 +58,6 @@ def update(nav, channel, gate_state, knowledge, pose, onboard_map_view, measurem
             h[k, DV + j] = model.j_velocity[k, j] - age_s * model.j_position[k, j]
             h[k, DTH + j] = model.j_attitude[k, j]
     verdict, nis = gating.process(
-        channel.gate, gate_state, nav, model.innovation, h, model.noise_cov, m
+        channel.gate, gates, index, nav, model.innovation, h, model.noise_cov, m, measurement.t_s
     )
     return verdict, nis, m

@@ -46,7 +46,7 @@ def hovering_nav():
 
 
 @njit
-def _update(nav, channel, gate_state, knowledge, pose, site, tiles, heights, meas, model, view):
+def _update(nav, channel, gates, index, knowledge, pose, site, tiles, heights, meas, model, view):
     bus.describe_surface(view, site, tiles, heights)
     bus.fill_pose(
         pose,
@@ -58,20 +58,21 @@ def _update(nav, channel, gate_state, knowledge, pose, site, tiles, heights, mea
         (0.0, 0.0, 0.0),
         0.0,
     )
-    return updates.update(nav, channel, gate_state, knowledge, pose, view, meas, 0.0, model)
+    return updates.update(nav, channel, gates, index, knowledge, pose, view, meas, 0.0, model)
 
 
-def range_update(gate, state, nav, measured):
-    """(verdict, NIS) of one slant range through the filter's measurement update."""
+def range_update(gate, states, nav, measured, index=0, t_s=0.0):
+    """(verdict, NIS) of one slant range, taken at t_s, of channel `index` (states: every
+    channel's gate state) through the filter's measurement update."""
     channel = np.zeros(1, updates.FSW_CHANNEL_DTYPE)[0]
     channel["predict_entry"] = registry.entry_points("laser_rangefinder")[1]
     channel["gate"] = gate
-    meas = record(bus.MEASUREMENT_DTYPE, valid=True, m=1, y=[measured] + [0.0] * 7)
+    meas = record(bus.MEASUREMENT_DTYPE, valid=True, m=1, y=[measured] + [0.0] * 7, t_s=t_s)
     model = np.zeros(1, bus.MODEL_DTYPE)[0]
     knowledge = np.frombuffer(SPEC.tobytes(), np.uint8).copy()
     pose, view = np.zeros(1, bus.POSE_DTYPE)[0], np.zeros(1, bus.SURFACE_DTYPE)[0]
     verdict, nis, _ = _update(
-        nav, channel, state, knowledge, pose, SITE, NO_TILES, NO_HEIGHTS, meas, model, view
+        nav, channel, states, index, knowledge, pose, SITE, NO_TILES, NO_HEIGHTS, meas, model, view
     )
     return verdict, nis, model
 
@@ -92,8 +93,8 @@ def altitude_of(nav):
 def test_flat_map_range_model_predicts_the_altitude_and_its_jacobian():
     nav = hovering_nav()
     gate = gate_record(gating.LATCH, 1e9, 1)
-    state = np.zeros(1, gating.GATE_STATE_DTYPE)[0]
-    verdict, nis, model = range_update(gate, state, nav, ALTITUDE + 7.0)
+    states = np.zeros(1, gating.GATE_STATE_DTYPE)
+    verdict, nis, model = range_update(gate, states, nav, ALTITUDE + 7.0)
     assert verdict == gating.ACCEPTED and model["usable"] and model["m"] == 1
     assert model["innovation"][0] == pytest.approx(7.0, abs=1e-3)
     # d range / d position = +up for a nadir beam over level ground: higher, longer range
@@ -106,29 +107,31 @@ def test_legacy_gate_latches_after_a_terrain_step():
     """Past a ~3 km crater-rim cliff the true range jumps by 3 km while the map says level:
     the legacy gate rejects once and never listens again, even when ranges agree later."""
     gate = gate_record(gating.LATCH, 9.0, 1)
-    state = np.zeros(1, gating.GATE_STATE_DTYPE)[0]
+    states = np.zeros(1, gating.GATE_STATE_DTYPE)
+    state = states[0]
     nav = hovering_nav()
-    assert range_update(gate, state, nav, ALTITUDE + 1.0)[0] == gating.ACCEPTED
-    verdict, nis, _ = range_update(gate, state, nav, ALTITUDE + 3000.0)
+    assert range_update(gate, states, nav, ALTITUDE + 1.0)[0] == gating.ACCEPTED
+    verdict, nis, _ = range_update(gate, states, nav, ALTITUDE + 3000.0)
     assert verdict == gating.LATCHED_NOW and nis > 1000.0
     before = altitude_of(nav)
     for measured in (ALTITUDE + 3000.0, ALTITUDE + 2990.0, ALTITUDE):
-        assert range_update(gate, state, nav, measured)[0] == gating.IGNORED
+        assert range_update(gate, states, nav, measured)[0] == gating.IGNORED
     assert altitude_of(nav) == before and state["latched_off"]
 
 
 def test_recovering_gate_reinitialises_altitude_and_readmits():
     gate = gate_record(gating.RECOVER, 9.0, 3)
-    state = np.zeros(1, gating.GATE_STATE_DTYPE)[0]
+    states = np.zeros(1, gating.GATE_STATE_DTYPE)
+    state = states[0]
     nav = hovering_nav()
     horizontal = nav["r_mci_m"] - SITE["up"] * (nav["r_mci_m"] @ SITE["up"])
-    verdicts = [range_update(gate, state, nav, ALTITUDE + 3000.0)[0] for _ in range(3)]
+    verdicts = [range_update(gate, states, nav, ALTITUDE + 3000.0)[0] for _ in range(3)]
     assert verdicts == [gating.REJECTED, gating.REJECTED, gating.RECOVERED]
     # the filter now believes the rangefinder: 3 km more altitude, horizontal unchanged
     assert altitude_of(nav) == pytest.approx(ALTITUDE + 3000.0, abs=0.2 * 3000.0 / 3)
     new_horizontal = nav["r_mci_m"] - SITE["up"] * (nav["r_mci_m"] @ SITE["up"])
     assert np.linalg.norm(new_horizontal - horizontal) < 1.0
-    verdict, _, _ = range_update(gate, state, nav, ALTITUDE + 3000.0)
+    verdict, _, _ = range_update(gate, states, nav, ALTITUDE + 3000.0)
     assert verdict == gating.ACCEPTED
     assert altitude_of(nav) == pytest.approx(ALTITUDE + 3000.0, abs=30.0)
     assert not state["latched_off"] and math.isfinite(nav["P"].sum())
@@ -159,3 +162,46 @@ def test_recovery_reinitialises_the_position_along_what_the_measurement_sees():
     h = np.zeros((bus.MAX_DIMENSION, ekf.N_ERR))
     h[0, ekf.DR : ekf.DR + 3] = rotation
     assert not ekf.reinitialise_position(nav, np.array([1.0] + [0.0] * 7), h, 1)
+
+
+def two_rangefinders(first, second, rounds):
+    """Verdicts of rangefinder 0 (measuring `first`) and rangefinder 1 (`second`), both on a
+    voting gate (NIS 9, three rejections), alternating at 10 Hz over a hovering estimate."""
+    gate = gate_record(gating.VOTE, 9.0, 3)
+    states, nav = np.zeros(2, gating.GATE_STATE_DTYPE), hovering_nav()
+    verdicts = []
+    for k in range(rounds):
+        t_s = 0.1 * k
+        verdicts.append(
+            (
+                range_update(gate, states, nav, first, index=0, t_s=t_s)[0],
+                range_update(gate, states, nav, second, index=1, t_s=t_s + 0.05)[0],
+            )
+        )
+    return verdicts, states, nav
+
+
+def test_a_vote_tells_a_wrong_estimate_from_a_faulty_sensor():
+    """Both rangefinders 3 km longer than the estimate (a cliff the map lacks, a wrong PDI
+    altitude): each sees the other's error, so at its third rejection each recovers, and the
+    altitude follows them. One reading 300 m long while the other agrees with the estimate:
+    the odd one out stays rejected from its third rejection on, not latched (it would come
+    back if it agreed again), and the altitude stays."""
+    verdicts, states, nav = two_rangefinders(ALTITUDE + 3000.0, ALTITUDE + 3000.0, 4)
+    assert verdicts[2][0] == gating.RECOVERED and not states["latched_off"].any()
+    assert altitude_of(nav) == pytest.approx(ALTITUDE + 3000.0, abs=30.0)
+    verdicts, states, nav = two_rangefinders(ALTITUDE + 300.0, ALTITUDE, 4)
+    assert [v[0] for v in verdicts] == [gating.REJECTED] * 4
+    assert all(v[1] == gating.ACCEPTED for v in verdicts)
+    assert not states["latched_off"].any() and states["streak"].tolist() == [4, 0]
+    assert altitude_of(nav) == pytest.approx(ALTITUDE, abs=5.0)
+
+
+def test_a_vote_without_another_opinion_recovers_on_persistence():
+    """A single voting rangefinder has no second opinion: it recovers as `recover` does."""
+    gate = gate_record(gating.VOTE, 9.0, 3)
+    states, nav = np.zeros(1, gating.GATE_STATE_DTYPE), hovering_nav()
+    verdicts = [
+        range_update(gate, states, nav, ALTITUDE + 3000.0, t_s=0.1 * k)[0] for k in range(3)
+    ]
+    assert verdicts == [gating.REJECTED, gating.REJECTED, gating.RECOVERED]
