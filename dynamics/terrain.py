@@ -131,6 +131,21 @@ def height_and_gradient(tiles, heights, downrange_m, crossrange_m):
     return 0.0, 0.0, 0.0
 
 
+@njit(cache=True)
+def highest(tiles, heights, downrange_m, crossrange_m, step_m):
+    """Highest terrain height [m] sampled every step_m over the rectangle of track
+    coordinates downrange_m x crossrange_m ((min, max) each)."""
+    top = -math.inf
+    x = downrange_m[0]
+    while x <= downrange_m[1]:
+        y = crossrange_m[0]
+        while y <= crossrange_m[1]:
+            top = max(top, height_and_gradient(tiles, heights, x, y)[0])
+            y += step_m
+        x += step_m
+    return top
+
+
 # Probabilists' Gauss-Hermite rule of five nodes: E[g(s)] for s ~ N(0, 1), exact for g a
 # polynomial of degree up to 9 (numpy.polynomial.hermite_e.hermegauss(5), weights normalised).
 GAUSS_HERMITE_NODES = (

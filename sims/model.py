@@ -186,6 +186,11 @@ def build(scenario, initial_state=None, knowledge=None):
         imu_record = build_imu(scenario)
         channels = build_channels(scenario, knowledge, control_every)
         onboard_map = build_map(scenario, site, tiles, heights)
+        clearance = knowledge.flight_software.high_gate_clearance
+        if clearance is not None:
+            fsw["braking"]["position_m"][2] = cleared_high_gate(
+                onboard_map, fsw["braking"]["position_m"][2], clearance
+            )
     else:
         _, q0 = runloop.commanded_attitude(site, schedule, x0, 0.0, omega)
         x0[truth.X_Q : truth.X_Q + 4] = q0
@@ -270,6 +275,22 @@ def build_phase_target(target):
         throttle_design=target.throttle_design,
         position_hold_s=target.position_hold,
     )
+
+
+CLEARANCE_CORRIDOR_M = 2000.0  # half-width across the track of the terrain that counts
+
+
+def cleared_high_gate(onboard_map, height_m, clearance):
+    """The high gate's height [m] above the site: the configured one, or clearance.height
+    above the highest terrain of the onboard map within clearance.distance uprange of the
+    site and CLEARANCE_CORRIDOR_M across the track (sampled at its finest spacing there, at
+    most 100 m), whichever is higher."""
+    m = onboard_map
+    step = min(100.0, float(m.tiles["spacing_m"].min(initial=100.0)))
+    across = (-CLEARANCE_CORRIDOR_M, CLEARANCE_CORRIDOR_M)
+    highest = terrain.highest(m.tiles, m.heights, (-clearance.distance, 0.0), across, step)
+    site = terrain.height_and_gradient(m.tiles, m.heights, 0.0, 0.0)[0]
+    return max(float(height_m), highest - site + clearance.height)
 
 
 def build_gate(gate):

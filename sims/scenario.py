@@ -378,6 +378,15 @@ class ActuatorEstimation(Strict):
     time_constant: PositiveTime
 
 
+class HighGateClearance(Strict):
+    """Raise the braking phase's target (the high gate) to at least `height` above the
+    highest terrain the onboard map holds within `distance` uprange of the site, along the
+    track (`sims.model.cleared_high_gate`): a profile that passes over a mapped cliff."""
+
+    height: PositiveLength
+    distance: PositiveLength = 30e3
+
+
 class FlightSoftware(Strict):
     braking: PhaseTarget
     approach: PhaseTarget
@@ -385,6 +394,7 @@ class FlightSoftware(Strict):
     handover_time: PositiveTime = 3.0  # each phase hands over this long before its t_go = 0
     low_propellant: NonNegativeMass = 10.0
     actuator_estimation: ActuatorEstimation | None = None  # off when absent
+    high_gate_clearance: HighGateClearance | None = None  # the configured high gate when absent
 
 
 class Navigation(Strict):

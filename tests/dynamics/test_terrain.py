@@ -302,3 +302,13 @@ def test_a_flat_floored_crater_has_its_floor_and_a_smooth_wall():
     )
     # without a floor it is the bowl
     assert craters.profile_m(0.5, depth, rim, 0.0) == pytest.approx(rim - depth * 0.75)
+
+
+def test_the_highest_terrain_of_a_rectangle_is_its_highest_node():
+    """A 10-m grid rising 1 m per 10 m downrange with a 50-m spike at (300 m, -200 m): the
+    highest sample of the whole tile is the spike, of a rectangle short of it the ramp's top."""
+    h = np.add.outer(np.arange(101) * 1.0, np.zeros(81))
+    h[60, 30] = 150.0  # node (300 m, -200 m) of a tile starting at (-300 m, -500 m)
+    tiles, heights = terrain.make_tiles([(-300.0, -500.0, 10.0, h)])
+    assert terrain.highest(tiles, heights, (-300.0, 700.0), (-500.0, 300.0), 10.0) == 150.0
+    assert terrain.highest(tiles, heights, (-300.0, 200.0), (-500.0, 300.0), 10.0) == 50.0
