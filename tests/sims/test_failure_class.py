@@ -208,3 +208,18 @@ def test_the_high_gate_is_raised_over_the_highest_mapped_terrain():
     d = scenario.read_data("ispace_m1")[1]
     d["flight_software"]["high_gate_clearance"] = {"height": "1 km"}
     assert model.build(scenario.load(d)).fsw["braking"]["position_m"][2] == 1200.0
+
+
+def test_ispace_m2s_late_rangefinder_leaves_its_altitude_error_too_late_and_a_radar_lands_it():
+    """The bundled pair (seeds 0-5): the rangefinder valid only below ~0.9 km, the PDI
+    altitude known to 1 km and a vertical descent at 44 m/s: the runs whose altitude is far
+    off learn it too late (`late_altitude_acquisition`, `altitude_estimate_diverged`: half of
+    seeds 0-19); with a radar altimeter from PDI every run lands."""
+    legacy = api.run_seeds("ispace_m2_weak_rangefinder", range(6))
+    classes = {r.summary["failure_class"] for r in legacy if r.outcome != "landed"}
+    assert sum(r.outcome != "landed" for r in legacy) >= 2
+    assert classes <= {"late_altitude_acquisition", "altitude_estimate_diverged"}
+    assert all(
+        r.outcome == "landed"
+        for r in api.run_seeds("ispace_m2_weak_rangefinder_improved", range(6))
+    )
