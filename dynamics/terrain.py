@@ -258,7 +258,8 @@ def ray_cast(site, tiles, heights, origin_mcmf, direction_mcmf, max_range_m, min
     where the bilinear surface bends) to 0.1 mm of height or a 1-mm bracket. A ray that starts
     farther above the highest terrain than its range, or whose closest approach to the Moon's
     centre within its range stays above it, misses without a look-up; any other starts its
-    march where it enters the sphere of the highest terrain.
+    march where it enters the sphere of the highest terrain, and misses as soon as it leaves
+    that sphere climbing (a shadow ray toward a low Sun).
     """
     ceiling = site.map_radius_m + site.highest_terrain_m
     if vector.norm(origin_mcmf) - ceiling > max_range_m:  # the terrain is out of reach
@@ -283,7 +284,10 @@ def ray_cast(site, tiles, heights, origin_mcmf, direction_mcmf, max_range_m, min
     safe = 1.0 / math.sqrt(1.0 + site.steepest_slope * site.steepest_slope)
     while s_prev < max_range_m:
         s = min(s_prev + max(safe * h_prev, min_step_m), max_range_m)
-        h = altitude(site, tiles, heights, vector.add(origin_mcmf, vector.scale(direction_mcmf, s)))
+        point = vector.add(origin_mcmf, vector.scale(direction_mcmf, s))
+        if vector.dot(point, direction_mcmf) > 0.0 and vector.norm(point) > ceiling:
+            return -1.0  # above the highest terrain and climbing: nothing left to meet
+        h = altitude(site, tiles, heights, point)
         if h <= 0.0:
             return _crossing(
                 site, tiles, heights, origin_mcmf, direction_mcmf, s_prev, h_prev, s, h
