@@ -144,6 +144,22 @@ def track_coordinates(site, r_mcmf):
 
 
 @njit(cache=True)
+def track_point(site, downrange_m, crossrange_m, radius_m):
+    """The Moon-fixed position of track coordinates at a radius (`track_coordinates`
+    inverted): the arc downrange along the site's track, then crossrange toward its left."""
+    lam = downrange_m / site.map_radius_m
+    phi = crossrange_m / site.map_radius_m
+    c = radius_m * math.cos(phi)
+    return vector.add(
+        vector.add(
+            vector.scale(vector.load(site.track_downrange, 0), c * math.sin(lam)),
+            vector.scale(vector.load(site.up, 0), c * math.cos(lam)),
+        ),
+        vector.scale(vector.load(site.track_left, 0), radius_m * math.sin(phi)),
+    )
+
+
+@njit(cache=True)
 def track_coordinates_gradient(site, r_mcmf):
     """Gradients of downrange and crossrange [m] (`track_coordinates`) with respect to a
     Moon-fixed position, MCMF components: d atan2(a, p) = (p grad a - a grad p) / (a^2 + p^2)

@@ -1,0 +1,148 @@
+"""Image-based terrain-relative navigation from real images, the flight software's half: a
+camera image (`sensors.camera_render`) matched against the onboard map gives the camera's
+horizontal position, or no fix with its reason (issue 14; its calibration of the campaign
+model `sensors.image_navigation` and the closed-loop `--images` mode are not built yet).
+
+1. The reference (`ortho_image`): the onboard map rendered on a grid of track coordinates
+   around where the camera is believed to look, seen from straight above under the map's
+   own Sun (maps are made from orbit at another time of day): McEwen's lunar-Lambert law at
+   the map surface's normal, the map's own cast shadows, no albedo pattern (the map holds
+   heights only).
+2. The image projected onto the same grid with the estimated pose (`orthorectify`): each
+   node's point on the map surface through the pinhole into the image, sampled bilinearly.
+   The grid is kept inside the image's footprint (GRID_SHARE of it) so every node is seen.
+3. Registration: scikit-image's `phase_cross_correlation` (Guizar-Sicairos, Thurman & Fienup
+   2008, Opt. Lett. 33(2): the cross-correlation peak refined by an upsampled DFT around
+   it) on the zero-mean, contrast-normalised pair gives the shift of the projected image
+   against the reference, in grid cells: minus the estimate's horizontal error (the
+   projection from a pose off by e puts the ground e further along). Chosen over OpenCV
+   (a large binary for one function) and a hand-written FFT correlation (the subpixel
+   refinement is the part worth not rewriting); SciPy alone lacks the refinement.
+4. The fix: the estimated camera position's track coordinates corrected by that shift. No
+   fix when the image is too dark (mean radiance factor below `min_brightness`), too
+   featureless (the relative contrast of the image or of the reference below
+   `min_contrast`), or the match poor (the registration's normalised RMS error above
+   `max_error`).
+"""
+
+import numpy as np
+from numba import njit
+from skimage.registration import phase_cross_correlation
+
+from dynamics import frames, terrain, vector
+from sensors import camera_render
+
+GRID_SHARE = 0.6  # of the footprint's width the grid covers (its margin absorbs the error)
+UPSAMPLE = 20  # subpixel refinement: a twentieth of a cell
+
+
+@njit(cache=True)
+def ortho_image(site, tiles, heights, scene, downrange_m, crossrange_m, cell_m, out):
+    """Fill out (n x n) with the map's brightness seen from above under the scene's Sun:
+    node (i, j) at track coordinates (downrange_m + i cell_m, crossrange_m + j cell_m)."""
+    n = out.shape[0]
+    sun = vector.load(scene.sun_mcmf, 0)
+    for i in range(n):
+        for j in range(n):
+            x, y = downrange_m + i * cell_m, crossrange_m + j * cell_m
+            h, _, _ = terrain.height_and_gradient(tiles, heights, x, y)
+            point = frames.track_point(site, x, y, site.map_radius_m + h)
+            normal = terrain.surface_normal(site, tiles, heights, point)
+            up = vector.unit(point)
+            mu0 = vector.dot(normal, sun)
+            lifted = vector.add(point, vector.scale(normal, 0.05))
+            shadowed = mu0 > 0.0 and (
+                terrain.ray_cast(site, tiles, heights, lifted, sun, scene.reach_m, scene.step_m)
+                > 0.0
+            )
+            mu = vector.dot(normal, up)
+            out[i, j] = (
+                0.0
+                if shadowed
+                else camera_render.lunar_lambert(scene.albedo, scene.lunar_l, mu0, mu)
+            )
+
+
+@njit(cache=True)
+def orthorectify(site, tiles, heights, image, origin, axes, tan_half_fov, x0, y0, cell_m, out):
+    """Fill out (n x n) with the image sampled where each grid node (as in `ortho_image`) on
+    the map surface projects through the pinhole at origin with the given axes (the
+    estimated pose); nodes outside the image get NaN."""
+    n, pixels = out.shape[0], image.shape[0]
+    for i in range(n):
+        for j in range(n):
+            x, y = x0 + i * cell_m, y0 + j * cell_m
+            h, _, _ = terrain.height_and_gradient(tiles, heights, x, y)
+            ray = vector.sub(frames.track_point(site, x, y, site.map_radius_m + h), origin)
+            z = ray[0] * axes[0, 2] + ray[1] * axes[1, 2] + ray[2] * axes[2, 2]
+            out[i, j] = np.nan
+            if z <= 0.0:
+                continue
+            u = (ray[0] * axes[0, 0] + ray[1] * axes[1, 0] + ray[2] * axes[2, 0]) / z
+            v = (ray[0] * axes[0, 1] + ray[1] * axes[1, 1] + ray[2] * axes[2, 1]) / z
+            col = (u / tan_half_fov + 1.0) * pixels / 2.0 - 0.5
+            row = (v / tan_half_fov + 1.0) * pixels / 2.0 - 0.5
+            if not (0.0 <= row <= pixels - 1.0 and 0.0 <= col <= pixels - 1.0):
+                continue
+            r0, c0 = min(int(row), pixels - 2), min(int(col), pixels - 2)
+            fr, fc = row - r0, col - c0
+            out[i, j] = (1.0 - fr) * ((1.0 - fc) * image[r0, c0] + fc * image[r0, c0 + 1]) + fr * (
+                (1.0 - fc) * image[r0 + 1, c0] + fc * image[r0 + 1, c0 + 1]
+            )
+
+
+def _normalised(a):
+    return (a - a.mean()) / a.std()
+
+
+def match(onboard_map, map_scene, image, origin, axes, tan_half_fov, cell_m, limits):
+    """Position fix from one image: (fix, reason). fix is (downrange, crossrange) [m] of the
+    camera, its 1-sigma [m] per axis (the registration's error times the cell, no less than
+    a tenth of a cell) and the shift found [cells], or None with the reason ('too dark',
+    'too little texture', 'poor match'). origin and axes are the estimated camera position
+    and axes (Moon-fixed); limits a dict of min_brightness, min_contrast, max_error."""
+    m = onboard_map
+    if image.mean() < limits["min_brightness"]:
+        return None, "too dark"
+    boresight = axes[:, 2]
+    looked_at = terrain.ray_cast(
+        m.site, m.tiles, m.heights, tuple(origin), tuple(boresight), 1e6, 5.0
+    )
+    if looked_at <= 0.0:
+        return None, "no ground in view"
+    ground = origin + looked_at * boresight
+    centre_x, centre_y, _ = frames.track_coordinates(m.site, tuple(ground))
+    width = GRID_SHARE * 2.0 * looked_at * tan_half_fov
+    n = max(16, int(width / cell_m))
+    x0, y0 = centre_x - 0.5 * n * cell_m, centre_y - 0.5 * n * cell_m
+    reference, projected = np.zeros((n, n)), np.zeros((n, n))
+    ortho_image(m.site, m.tiles, m.heights, map_scene, x0, y0, cell_m, reference)
+    orthorectify(
+        m.site,
+        m.tiles,
+        m.heights,
+        image,
+        tuple(origin),
+        axes,
+        tan_half_fov,
+        x0,
+        y0,
+        cell_m,
+        projected,
+    )
+    if np.isnan(projected).any():
+        return None, "no ground in view"
+    contrast = min(
+        reference.std() / max(reference.mean(), 1e-12),
+        projected.std() / max(projected.mean(), 1e-12),
+    )
+    if contrast < limits["min_contrast"]:
+        return None, "too little texture"
+    shift, error, _ = phase_cross_correlation(
+        _normalised(reference), _normalised(projected), upsample_factor=UPSAMPLE, normalization=None
+    )
+    if error > limits["max_error"]:
+        return None, "poor match"
+    camera_x, camera_y, _ = frames.track_coordinates(m.site, tuple(origin))
+    sigma = max(error, 2.0 / UPSAMPLE) * cell_m
+    return (camera_x + shift[0] * cell_m, camera_y + shift[1] * cell_m, sigma, tuple(shift)), None
