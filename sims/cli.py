@@ -132,6 +132,36 @@ def build_parser():
     compare.add_argument("--out", type=Path, help="HTML file (default DIR_B/compare.html)")
     compare.set_defaults(handler=cmd_compare)
 
+    trn = sub.add_parser(
+        "calibrate-trn",
+        help="fit the image-navigation model to the real pipeline on rendered images",
+    )
+    trn.add_argument("scenario", help="scenario file, or a bundled scenario name")
+    trn.add_argument("--out", type=Path, required=True, help="JSON file to write")
+    trn.add_argument(
+        "--altitudes",
+        type=positive_list,
+        default="500,1000,2000,4000",
+        help="m (default %(default)s)",
+    )
+    trn.add_argument(
+        "--sun-elevations", type=number_list, default="2,5,10,30", help="deg (default %(default)s)"
+    )
+    trn.add_argument(
+        "--slew-rates", type=non_negative_list, default="0,5,20", help="deg/s (default %(default)s)"
+    )
+    trn.add_argument(
+        "--map-resolutions",
+        type=positive_list,
+        help="m: onboard maps to sweep (default: the scenario's)",
+    )
+    trn.add_argument("--images", type=positive_int, default=4, help="per case (default 4)")
+    trn.add_argument(
+        "--pixels", type=positive_int, default=256, help="image size rendered (default 256)"
+    )
+    trn.add_argument("--seed", type=non_negative_int, default=0, help="sweep seed (default 0)")
+    trn.set_defaults(handler=cmd_calibrate_trn)
+
     listing = sub.add_parser("scenarios", help="list the bundled scenarios")
     listing.set_defaults(handler=cmd_scenarios)
     return parser
@@ -153,6 +183,28 @@ def non_negative_int(text):
 
 def positive_int(text):
     return whole_number(text, 1)
+
+
+def number_list(text, least=-math.inf, strict=False):
+    """Comma-separated numbers, each >= least (> when strict)."""
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected numbers separated by commas, got {text!r}"
+        ) from None
+    if any(not math.isfinite(v) or v < least or (strict and v == least) for v in values):
+        bound = f"> {least:g}" if strict else f">= {least:g}"
+        raise argparse.ArgumentTypeError(f"expected numbers {bound}, got {text!r}")
+    return values
+
+
+def positive_list(text):
+    return number_list(text, 0.0, strict=True)
+
+
+def non_negative_list(text):
+    return number_list(text, 0.0)
 
 
 def probability(text):
@@ -304,6 +356,49 @@ def cmd_regress(args):
         + (f": {', '.join(failed)}" if failed else "")
     )
     return EXIT_REGRESSION if failed else 0
+
+
+def cmd_calibrate_trn(args):
+    from sims import trn_calibration  # the renderer and the matcher are loaded only here
+
+    out = out_file(args.out, "--out")
+    sc = scenario.load(args.scenario)
+    if args.pixels < 32:
+        raise UsageError(f"--pixels {args.pixels}: at least 32 to match anything")
+    try:
+        records = trn_calibration.sweep(
+            sc,
+            args.altitudes,
+            args.sun_elevations,
+            args.slew_rates,
+            args.images,
+            args.pixels,
+            args.seed,
+            args.map_resolutions or (),
+        )
+    except trn_calibration.CalibrationError as exc:
+        raise UsageError(str(exc)) from None
+    try:
+        fitted = trn_calibration.fit(records)
+    except trn_calibration.CalibrationError as exc:
+        trn_calibration.write(out, sc, records, None)  # the images swept are kept
+        raise UsageError(f"{exc} (the sweep is in {out}, with no fit)") from None
+    trn_calibration.write(out, sc, records, fitted)
+    print(
+        f"{sc.meta.name}: {fitted['fixes']} fixes of {fitted['images']} images; match error "
+        f"{fitted['match_error_px']:.2f} px, noise {fitted['noise_m']:.2f} m, false matches "
+        f"{fitted['false_match_probability']:.1%} ({fitted['false_match_error_m']:.0f} m); "
+        + _half_fixed("Sun elevation", fitted["min_sun_elevation_deg"], "from {} deg")
+        + ", "
+        + _half_fixed("blur", fitted["max_blur_px"], "up to {:.1f} px")
+    )
+    print(f"  wrote {out}")
+    return 0
+
+
+def _half_fixed(what, value, form):
+    """How a swept condition limits fixes, for `calibrate-trn`'s summary line."""
+    return f"no {what} gave fixes in half its images" if value is None else form.format(value)
 
 
 def cmd_validate(args):
