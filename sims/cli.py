@@ -359,7 +359,7 @@ def cmd_regress(args):
 
 
 def cmd_calibrate_trn(args):
-    from sims import trn_calibration  # the renderer and the matcher are loaded only here
+    from sims import results, trn_calibration  # the renderer and matcher load only here
 
     out = out_file(args.out, "--out")
     sc = scenario.load(args.scenario)
@@ -384,15 +384,19 @@ def cmd_calibrate_trn(args):
         trn_calibration.write(out, sc, records, None)  # the images swept are kept
         raise UsageError(f"{exc} (the sweep is in {out}, with no fit)") from None
     trn_calibration.write(out, sc, records, fitted)
+    base = args.scenario if not Path(args.scenario).is_file() else Path(args.scenario).resolve()
+    calibrated = out.with_suffix(".toml")
+    text = trn_calibration.scenario_fragment(base, sc, fitted, args.pixels)
+    results.write_atomically(calibrated, lambda f: f.write(text.encode()))
     print(
         f"{sc.meta.name}: {fitted['fixes']} fixes of {fitted['images']} images; match error "
         f"{fitted['match_error_px']:.2f} px, noise {fitted['noise_m']:.2f} m, false matches "
         f"{fitted['false_match_probability']:.1%} ({fitted['false_match_error_m']:.0f} m); "
-        + _half_fixed("Sun elevation", fitted["min_sun_elevation_deg"], "from {} deg")
+        + _half_fixed("Sun elevation", fitted["min_sun_elevation_deg"], "Sun from {} deg")
         + ", "
-        + _half_fixed("blur", fitted["max_blur_px"], "up to {:.1f} px")
+        + _half_fixed("blur", fitted["max_blur_px"], "blur up to {:.1f} px")
     )
-    print(f"  wrote {out}")
+    print(f"  wrote {out} and {calibrated} (a scenario with the fitted camera)")
     return 0
 
 

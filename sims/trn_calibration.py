@@ -2,8 +2,9 @@
 `descent calibrate-trn SCENARIO --out FILE` renders the scenario's descent camera over its
 terrain (`sensors.camera_render`), matches each image against its onboard map
 (`gnc.navigation.image_matching`), and fits the error model of the campaign's statistical
-kind (`sensors.image_navigation`) to what the pipeline did. Scenarios cannot name the
-fitted file yet: it is read by people and by the test that checks the fit.
+kind (`sensors.image_navigation`) to what the pipeline did. Beside FILE it writes a
+scenario built on SCENARIO (`base`) whose camera carries the fitted model
+(`scenario_fragment`): the scenario a campaign flies to have the pipeline's statistics.
 
 The sweep: the camera looking straight down from each altitude, over points drawn within
 SPREAD_M of the site, under each Sun elevation (at the scenario's Sun azimuth), turning at
@@ -46,10 +47,10 @@ class CalibrationError(Exception):
 
 
 def camera_of(sc):
-    """The scenario's first image-navigation channel's spec."""
-    for spec in sc.sensors.channels.values():
+    """(name, spec) of the scenario's first image-navigation channel."""
+    for name, spec in sc.sensors.channels.items():
         if spec.kind == "image_navigation":
-            return spec
+            return name, spec
     raise CalibrationError(f"{sc.meta.name}: no image_navigation channel to calibrate")
 
 
@@ -72,7 +73,7 @@ def sweep(sc, altitudes_m, sun_elevations_deg, slew_rates_dps, images, pixels, s
             ):
                 records.append(r | {"map_resolution_m": resolution})
         return records
-    camera = camera_of(sc)
+    _, camera = camera_of(sc)
     built = model.build(sc)
     truth, onboard = built.terrain, built.onboard_map
     site = truth.site
@@ -201,6 +202,41 @@ def fit(records):
 def _share_fixed(records, key, value):
     chosen = [r for r in records if r[key] == value]
     return sum("error_m" in r for r in chosen) / len(chosen)
+
+
+def scenario_fragment(base, sc, fitted, pixels_swept):
+    """TOML of a scenario built on `base` (its name or absolute path) whose camera has the
+    fitted model, converted from the swept images' pixels to the camera's own (an error or a
+    smear of k swept pixels is k x camera pixels / swept pixels of the camera's). A limit the
+    sweep could not set (no Sun elevation or blur at which half the images fixed) is left as
+    the base has it, and said so in a comment."""
+    name, camera = camera_of(sc)
+    scale = camera.pixels / pixels_swept
+    lines = [
+        f"# {sc.meta.name}'s camera with the error model fitted to the matching pipeline",
+        "# (descent calibrate-trn; the sweep is in the JSON file of the same name)",
+        f"base = {json.dumps(str(base))}",
+        "",
+        "[meta]",
+        f'name = "{sc.meta.name}_calibrated"',
+        "",
+        f"[sensors.{name}]",
+        f"match_error = {max(fitted['match_error_px'] * scale, 1e-3):.6g}",
+        f'noise = "{fitted["noise_m"]:.6g} m"',
+        f"false_match_probability = {min(fitted['false_match_probability'], 0.999):.6g}",
+        f'false_match_error = "{fitted["false_match_error_m"]:.6g} m"',
+    ]
+    if fitted["min_sun_elevation_deg"] is None:
+        lines.append("# min_sun_elevation: no swept Sun elevation gave fixes in half its images")
+    else:
+        lines.append(f'min_sun_elevation = "{fitted["min_sun_elevation_deg"]:.6g} deg"')
+    if fitted["max_blur_px"] is None:
+        lines.append("# max_blur: no swept blur gave fixes in half its images")
+    elif fitted["max_blur_px"] == 0.0:
+        lines.append("# max_blur: only unblurred images fixed in half the cases; the base's kept")
+    else:
+        lines.append(f"max_blur = {fitted['max_blur_px'] * scale:.6g}")
+    return "\n".join(lines) + "\n"
 
 
 def write(path, sc, records, fitted):

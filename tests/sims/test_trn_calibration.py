@@ -2,10 +2,17 @@
 that runs it: a synthetic sweep with a known error model is fitted back; a scenario without
 a camera is one sentence."""
 
+import json
+import math
+
 import numpy as np
 import pytest
+from scipy import stats
 
-from sims import cli, scenario, trn_calibration
+from dynamics import frames, quaternion
+from sims import cli, model, scenario, trn_calibration
+from tests.sensors.test_image_navigation import Q_UP, SITE, above, fixes
+from tests.sensors.test_sensor_models import pose_at
 
 
 def synthetic_sweep(noise_m, match_px, false_share, false_m, seed=1):
@@ -73,3 +80,59 @@ def test_the_sweep_renders_matches_and_records_each_image():
             assert np.abs(r["error_m"]).max() < 3 * max(5.0, 2 * r["gsd_m"])
         else:
             assert r["reason"] in ("too little texture", "poor match", "too dark")
+
+
+def test_the_calibrated_scenario_flies_the_pipelines_error_statistics(tmp_path):
+    """The scenario written beside the fit is the base with its camera's model replaced, in
+    the camera's own pixels (a 1024-pixel camera swept at 256: 4 times the swept-pixel
+    figures). Its camera, sampled straight down from the altitude of each swept fix, gives
+    per-axis errors whose mean square matches the swept fixes' (F test, 99 %): a campaign
+    flown with it has the pipeline's error statistics."""
+    records = synthetic_sweep(2.0, 0.5, 0.0, 1.0)
+    fitted = trn_calibration.fit(records)
+    fitted["min_sun_elevation_deg"] = 2.0  # the test site's Sun is 10 deg up
+    sc = scenario.load("nominal_full_suite")
+    path = tmp_path / "fit.toml"
+    path.write_text(trn_calibration.scenario_fragment("nominal_full_suite", sc, fitted, 256))
+    calibrated = scenario.load(path)
+    camera = calibrated.sensors.channels["camera"]
+    assert camera.match_error == pytest.approx(4 * fitted["match_error_px"], rel=1e-5)
+    assert camera.noise == pytest.approx(fitted["noise_m"], rel=1e-5)
+    assert camera.max_blur == pytest.approx(4 * 5.0) and camera.pixels == 1024
+    spec = next(c for c in model.build(calibrated).channels if c.name == "camera").truth
+    swept = [r for r in records if "error_m" in r][:300]
+    ifov_swept = camera.field_of_view / 256
+    # the bundled camera looks 45 deg forward: turn the body so it looks straight down
+    b = np.asarray(camera.boresight)
+    turn = np.cross(b, (0.0, 0.0, -1.0))
+    angle = math.acos(-b[2])
+    nadir = quaternion.multiply(
+        Q_UP, quaternion.from_rotation_vector(tuple(angle * turn / np.linalg.norm(turn)))
+    )
+    flown = []
+    for k, r in enumerate(swept):
+        position = above(r["gsd_m"] / ifov_swept)
+        fix = fixes(spec, pose_at(position, nadir), 1, seed=k)[0]
+        truth = frames.track_coordinates(SITE, position)[:2]
+        flown.append(np.asarray(fix["y"][:2]) - truth)
+    flown_ms = np.mean(np.square(flown))
+    swept_ms = np.mean(np.square([r["error_m"] for r in swept]))
+    n = 2 * len(swept)
+    assert stats.f.ppf(0.005, n, n) < flown_ms / swept_ms < stats.f.ppf(0.995, n, n)
+
+
+def test_a_sweep_with_too_few_fixes_is_kept_without_a_fit(tmp_path, capsys):
+    """The Sun below the horizon: no image fixes; the command says so in one sentence, exits
+    2, and the sweep it computed is in the file (no fit, no calibrated scenario)."""
+    out = tmp_path / "fit.json"
+    argv = ["calibrate-trn", "nominal_full_suite", "--out", str(out), "--altitudes", "1000"]
+    argv += ["--sun-elevations", "-5", "--slew-rates", "0", "--images", "2", "--pixels", "32"]
+    assert cli.main(argv) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"descent: error: 0 fixes in 2 images: too few to fit (the sweep is in {out}, with no fit)"
+    )
+    written = json.loads(out.read_text())
+    assert (
+        written["fitted"] is None and [r["reason"] for r in written["images"]] == ["too dark"] * 2
+    )
+    assert not out.with_suffix(".toml").exists()
