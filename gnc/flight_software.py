@@ -512,15 +512,16 @@ def cycle(
         state.rcs_carried_nms,
         on_time,
     )
-    actuator_estimation.record_commands(
-        estimate,
-        state.throttle_command,
-        p.max_thrust_n,
-        state.mass_est_kg,
-        fsw.rcs_torques,
-        on_time,
-        p.control_period_s,
-    )
+    if p.actuator_estimation_time_s > 0.0:  # the next cycle's estimate reads them
+        actuator_estimation.record_commands(
+            estimate,
+            state.throttle_command,
+            p.max_thrust_n,
+            state.mass_est_kg,
+            fsw.rcs_torques,
+            on_time,
+            p.control_period_s,
+        )
     propellant = state.mass_est_kg - p.dry_mass_kg
     if propellant < p.low_propellant_kg and not state.low_propellant_logged:
         state.low_propellant_logged = True

@@ -115,22 +115,33 @@ def scene(sun_mcmf, albedo, albedo_variation, lunar_l, reach_m=30e3, step_m=5.0)
 def radiance(site, tiles, heights, scene, origin, d):
     """Radiance factor seen along unit ray d from origin (Moon-fixed): the lunar-Lambert
     reflectance of the ground it meets, 0 in shadow, 0 for sky."""
-    reach, step = scene.reach_m, scene.step_m
-    rho = terrain.ray_cast(site, tiles, heights, origin, d, reach, step)
+    rho = terrain.ray_cast(site, tiles, heights, origin, d, scene.reach_m, scene.step_m)
     if rho <= 0.0:
         return 0.0
-    sun = vector.load(scene.sun_mcmf, 0)
     ground = vector.add(origin, vector.scale(d, rho))
     normal = terrain.surface_normal(site, tiles, heights, ground)
-    mu0 = vector.dot(normal, sun)
     mu = -vector.dot(normal, d)
-    if mu0 <= 0.0 or mu <= 0.0:
+    if mu <= 0.0:
         return 0.0
-    lifted = vector.add(ground, vector.scale(normal, 0.05))  # off the surface it starts on
-    if terrain.ray_cast(site, tiles, heights, lifted, sun, reach, step) > 0.0:
-        return 0.0  # cast shadow
+    mu0 = sunlit_cosine(site, tiles, heights, scene, ground, normal)
+    if mu0 <= 0.0:
+        return 0.0
     albedo = albedo_at(site, scene.albedo, scene.albedo_variation, ground)
     return lunar_lambert(albedo, scene.lunar_l, mu0, mu)
+
+
+@njit(cache=True)
+def sunlit_cosine(site, tiles, heights, scene, ground, normal):
+    """Cosine of the Sun's incidence at a ground point of the given unit normal, or 0 when
+    the Sun is below its local horizon or a ray toward it meets the terrain (cast shadow)."""
+    sun = vector.load(scene.sun_mcmf, 0)
+    mu0 = vector.dot(normal, sun)
+    if mu0 <= 0.0:
+        return 0.0
+    lifted = vector.add(ground, vector.scale(normal, 0.05))  # off the surface it starts on
+    if terrain.ray_cast(site, tiles, heights, lifted, sun, scene.reach_m, scene.step_m) > 0.0:
+        return 0.0
+    return mu0
 
 
 @njit(cache=True)

@@ -408,10 +408,9 @@ def reinitialise_position(nav, y, h, m):
     k_up = 0.0
     added = False
     for i in range(m):
-        h_r = (h[i, DR], h[i, DR + 1], h[i, DR + 2])
-        vertical = vector.dot(h_r, up)
+        h_r, vertical, altitude = vertical_gradient(h, i, up)
         across = vector.sub(h_r, vector.scale(up, vertical))
-        if abs(vertical) >= 0.5 and abs(vertical) >= 0.5 * vector.norm(h_r):
+        if altitude:
             k_up = max(k_up, 2.0 * y[i] * y[i] / (vertical * vertical))
         elif vector.norm(across) >= 0.5:
             g = vector.norm(across)
@@ -420,6 +419,16 @@ def reinitialise_position(nav, y, h, m):
     if k_up > 0.0:
         _add_position_variance(nav, up, k_up)
     return added or k_up > 0.0
+
+
+@njit(cache=True)
+def vertical_gradient(h, k, up):
+    """(position gradient of value k of Jacobian rows h, its part along the unit local
+    vertical up, whether the value measures altitude: that part at least half a unit per
+    metre and the gradient within 60 deg of the vertical)."""
+    h_r = (h[k, DR], h[k, DR + 1], h[k, DR + 2])
+    vertical = vector.dot(h_r, up)
+    return h_r, vertical, abs(vertical) >= 0.5 and abs(vertical) >= 0.5 * vector.norm(h_r)
 
 
 @njit(cache=True)

@@ -102,16 +102,15 @@ def process(gate, gates, index, nav, y, h, r, m, t_s):
 @njit(cache=True)
 def _remember_altitude(state, nav, y, h, m, t_s):
     """Keep the altitude error the measurement implies, if it measures altitude: each value
-    whose position gradient lies within 60 deg of the local vertical (as
-    `ekf.reinitialise_position` reads it) gives innovation / vertical gradient, 1 sigma
+    that measures altitude (`ekf.vertical_gradient`, as a re-initialisation reads it) gives
+    innovation / vertical gradient, 1 sigma
     sqrt(S_kk) / |vertical gradient|; their inverse-variance mean. Needs nav.s, the
     innovation covariance `ekf.normalized_innovation_squared` left."""
     up = vector.unit(vector.load(nav.r_mci_m, 0))
     weight = weighted = 0.0
     for k in range(m):
-        h_r = (h[k, ekf.DR], h[k, ekf.DR + 1], h[k, ekf.DR + 2])
-        vertical = vector.dot(h_r, up)
-        if abs(vertical) < 0.5 or abs(vertical) < 0.5 * vector.norm(h_r):
+        _, vertical, altitude = ekf.vertical_gradient(h, k, up)
+        if not altitude:
             continue
         variance = nav.s[k, k] / (vertical * vertical)
         weight += 1.0 / variance

@@ -41,26 +41,15 @@ def ortho_image(site, tiles, heights, scene, downrange_m, crossrange_m, cell_m, 
     """Fill out (n x n) with the map's brightness seen from above under the scene's Sun:
     node (i, j) at track coordinates (downrange_m + i cell_m, crossrange_m + j cell_m)."""
     n = out.shape[0]
-    sun = vector.load(scene.sun_mcmf, 0)
     for i in range(n):
         for j in range(n):
             x, y = downrange_m + i * cell_m, crossrange_m + j * cell_m
             h, _, _ = terrain.height_and_gradient(tiles, heights, x, y)
             point = frames.track_point(site, x, y, site.map_radius_m + h)
             normal = terrain.surface_normal(site, tiles, heights, point)
-            up = vector.unit(point)
-            mu0 = vector.dot(normal, sun)
-            lifted = vector.add(point, vector.scale(normal, 0.05))
-            shadowed = mu0 > 0.0 and (
-                terrain.ray_cast(site, tiles, heights, lifted, sun, scene.reach_m, scene.step_m)
-                > 0.0
-            )
-            mu = vector.dot(normal, up)
-            out[i, j] = (
-                0.0
-                if shadowed
-                else camera_render.lunar_lambert(scene.albedo, scene.lunar_l, mu0, mu)
-            )
+            mu0 = camera_render.sunlit_cosine(site, tiles, heights, scene, point, normal)
+            mu = vector.dot(normal, vector.unit(point))
+            out[i, j] = camera_render.lunar_lambert(scene.albedo, scene.lunar_l, mu0, mu)
 
 
 @njit(cache=True)
