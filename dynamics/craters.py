@@ -55,9 +55,27 @@ EJECTA_EXTENT_RADII = 3.0
 DEGRADATION_RANGE = (0.2, 1.0)
 
 
+@njit(cache=True)
 def expected_count(area_m2, d_min_m, d_max_m, density_scale=1.0):
     """Expected number of craters with d_min <= D < d_max in an area, equilibrium density."""
     return density_scale * TRASK_EQUILIBRIUM_K_PER_M2 * area_m2 * (d_min_m**-2 - d_max_m**-2)
+
+
+@njit(cache=True)
+def craters_in_view(tiles, downrange_m, crossrange_m, area_m2, d_smallest_m):
+    """Expected number of craters of diameter d_smallest or more in an area around a point:
+    the populations of every tile holding the point (each tile adds its own diameter
+    range: `sims.scenario.Terrain.populations`), none off every tile."""
+    n = 0.0
+    for k in range(tiles.shape[0]):
+        t = tiles[k]
+        u = (downrange_m - t.downrange_min_m) * t.per_metre
+        v = (crossrange_m - t.crossrange_min_m) * t.per_metre
+        inside = 0.0 <= u <= t.n_downrange - 1 and 0.0 <= v <= t.n_crossrange - 1
+        d_min = max(t.crater_min_diameter_m, d_smallest_m)
+        if inside and t.crater_density > 0.0 and d_min < t.crater_max_diameter_m:
+            n += expected_count(area_m2, d_min, t.crater_max_diameter_m, t.crater_density)
+    return n
 
 
 def sample_population(rng, downrange_m, crossrange_m, d_min_m, d_max_m, density_scale=1.0):

@@ -24,6 +24,8 @@ TILE_DTYPE = np.dtype(
         ("n_crossrange", np.int64),
         ("offset", np.int64),  # index of node (0, 0) in the flat heights array
         ("crater_density", np.float64),  # the tile's craters, times the equilibrium density
+        ("crater_min_diameter_m", np.float64),  # the population the tile adds: diameters from
+        ("crater_max_diameter_m", np.float64),  # min to max (both 0: no craters of its own)
     ],
     align=True,
 )
@@ -75,12 +77,13 @@ def steepest_slope(grids):
 
 def make_tiles(grids):
     """(tiles, heights) from a coarsest-first list of (downrange_min, crossrange_min, spacing,
-    heights[n_downrange, n_crossrange][, crater density]) grids (density 0 if not given)."""
+    heights[n_downrange, n_crossrange][, (crater density, smallest and largest diameter [m])])
+    grids (no crater population if not given)."""
     tiles = np.zeros(len(grids), TILE_DTYPE)
     offset = 0
-    for k, (x0, y0, spacing, h, *density) in enumerate(grids):
-        shape = h.shape
-        tiles[k] = (x0, y0, spacing, 1.0 / spacing, *shape, offset, density[0] if density else 0.0)
+    for k, (x0, y0, spacing, h, *population) in enumerate(grids):
+        density, d_min, d_max = population[0] if population else (0.0, 0.0, 0.0)
+        tiles[k] = (x0, y0, spacing, 1.0 / spacing, *h.shape, offset, density, d_min, d_max)
         offset += h.size
     flat = np.concatenate([g[3].ravel() for g in grids]) if grids else np.zeros(0)
     return tiles, flat
@@ -97,14 +100,6 @@ def finest_tile(tiles, downrange_m, crossrange_m):
         if 0.0 <= u <= t.n_downrange - 1 and 0.0 <= v <= t.n_crossrange - 1:
             return k
     return -1
-
-
-@njit(cache=True)
-def crater_density(tiles, downrange_m, crossrange_m):
-    """Crater density (times the equilibrium one) of the finest tile holding a point; 0 off
-    every tile (the datum is featureless)."""
-    k = finest_tile(tiles, downrange_m, crossrange_m)
-    return tiles[k].crater_density if k >= 0 else 0.0
 
 
 @njit(cache=True)

@@ -1,6 +1,5 @@
 """The image a lander's descent camera takes of the truth terrain: the rendering half of image
-navigation from real images (issue 14; the matching pipeline and the calibration of
-`sensors.image_navigation` on it are not built yet).
+navigation from real images (issue 14; `gnc.navigation.image_matching` matches it).
 
 A pinhole camera of square field of view and n x n pixels, axes (columns, rows, boresight)
 given in the Moon-fixed frame. Each pixel's ray is cast on the terrain by the rangefinder's
@@ -27,6 +26,10 @@ from numba import njit
 from dynamics import frames, quaternion, terrain, vector
 
 ALBEDO_CELL_M = 20.0  # lattice of the albedo pattern (and half of it for the second octave)
+ALBEDO_VARIATION = 0.1  # the bundled scenes' pattern amplitude: +-10 % (mare brightness patches)
+# the bundled camera's detector: a radiance factor of 1 fills a 20,000-electron well (a
+# mid-size CMOS pixel), 30 electrons of read noise
+FULL_WELL_E, READ_NOISE_E = 20_000.0, 30.0
 
 
 def camera_axes(boresight, row_reference):
@@ -173,3 +176,25 @@ def expose(image, full_well_e, read_noise_e, rng):
     electrons = rng.poisson(np.clip(image, 0.0, None) * full_well_e).astype(float)
     electrons += rng.normal(0.0, read_noise_e, image.shape)
     return np.clip(electrons / full_well_e, 0.0, 1.0)
+
+
+def take_picture(terrain_truth, scene, origin, axes, rotation, tan_half_fov, pixels, rng):
+    """The exposed image (digital numbers, `expose` with the bundled detector) a camera takes
+    at origin with axes, turning by `rotation` [rad] (Moon-fixed) over the exposure: one
+    sub-frame per pixel of smear at the pixels' angular size, at least 1 and at most 9."""
+    blur_px = float(np.linalg.norm(rotation)) * pixels / (2.0 * math.atan(tan_half_fov))
+    image = np.zeros((pixels, pixels))
+    t = terrain_truth
+    render(
+        t.site,
+        t.tiles,
+        t.heights,
+        scene,
+        tuple(origin),
+        axes,
+        tuple(rotation),
+        tan_half_fov,
+        max(1, min(9, math.ceil(blur_px))),
+        image,
+    )
+    return expose(image, FULL_WELL_E, READ_NOISE_E, rng)

@@ -12,9 +12,12 @@ the issue's public figures pin down):
   max_altitude above the terrain, its boresight within max_off_nadir of the vertical and on
   the ground, the Sun at least min_sun_elevation above the horizon there (the site's Sun,
   `dynamics.sun`), the body rate smearing less than max_blur pixels over the exposure, and
-  enough texture: the crater density of the terrain tile under the boresight (times the
-  equilibrium density, as the scenario's tiles give it) at least min_crater_density (a
-  featureless plain, or ground off every tile, gives no fix);
+  enough texture: at least min_craters craters expected in the image's footprint (a square
+  of side 2 rho tan(FOV/2) at the slant range rho, stretched by 1 / cos(off-nadir)) that the
+  match can use, those of the onboard map (smallest_mapped_crater and up: a few of its
+  cells) that span CRATER_PIXELS pixels or more, from the crater populations of the terrain
+  tiles under the boresight (`dynamics.craters.craters_in_view`); a featureless plain, or
+  ground off every tile, gives no fix;
 - a false match (with false_match_probability per fix) is off by false_match_error per axis
   (1 sigma), with the covariance of a good one: the pipeline does not know; the gate must
   reject it;
@@ -35,7 +38,7 @@ import numpy as np
 from numba import njit
 from pydantic import Field
 
-from dynamics import frames, quaternion, terrain, vector
+from dynamics import craters, frames, quaternion, terrain, vector
 from dynamics.units import (
     Count,
     Direction,
@@ -70,7 +73,8 @@ class Spec(ChannelSpec):
     max_off_nadir: NonNegativeAngle = math.radians(60.0)
     min_sun_elevation: ElevationAngle = math.radians(2.0)
     max_blur: Number = Field(default=1.0, gt=0.0)  # pixels of smear over the exposure
-    min_crater_density: Number = Field(default=0.05, ge=0.0)  # times the equilibrium density
+    min_craters: Number = Field(default=2.0, ge=0.0)  # expected usable craters in view
+    smallest_mapped_crater: PositiveLength = 100.0  # the onboard map's: ~4 cells of 25 m
     false_match_probability: Number = Field(default=0.0, ge=0.0, lt=1.0)
     false_match_error: NonNegativeLength = 100.0  # 1 sigma per axis
 
@@ -80,6 +84,7 @@ SPEC_DTYPE = np.dtype(
         ("position_body_m", np.float64, (3,)),
         ("boresight_body", np.float64, (3,)),
         ("ifov_rad", np.float64),  # field of view / pixels
+        ("tan_half_fov", np.float64),
         ("exposure_s", np.float64),
         ("match_error_px", np.float64),
         ("noise_m", np.float64),
@@ -88,7 +93,8 @@ SPEC_DTYPE = np.dtype(
         ("min_cos_off_nadir", np.float64),
         ("min_sin_sun_elevation", np.float64),
         ("max_blur_px", np.float64),
-        ("min_crater_density", np.float64),
+        ("min_craters", np.float64),
+        ("smallest_mapped_crater_m", np.float64),
         ("false_match_probability", np.float64),
         ("false_match_error_m", np.float64),
     ],
@@ -103,6 +109,7 @@ DISPERSIBLE = {
 }
 
 RAY_STEP_M = 5.0  # ray-marching step floor toward the boresight's ground point
+CRATER_PIXELS = 4.0  # across, for a crater to count as texture in the image
 
 
 def pack(spec):
@@ -110,6 +117,7 @@ def pack(spec):
     record["position_body_m"] = spec.position
     record["boresight_body"] = spec.boresight
     record["ifov_rad"] = spec.field_of_view / spec.pixels
+    record["tan_half_fov"] = math.tan(spec.field_of_view / 2)
     record["exposure_s"] = spec.exposure
     record["match_error_px"] = spec.match_error
     record["noise_m"] = spec.noise
@@ -118,7 +126,8 @@ def pack(spec):
     record["min_cos_off_nadir"] = math.cos(spec.max_off_nadir)
     record["min_sin_sun_elevation"] = math.sin(spec.min_sun_elevation)
     record["max_blur_px"] = spec.max_blur
-    record["min_crater_density"] = spec.min_crater_density
+    record["min_craters"] = spec.min_craters
+    record["smallest_mapped_crater_m"] = spec.smallest_mapped_crater
     record["false_match_probability"] = spec.false_match_probability
     record["false_match_error_m"] = spec.false_match_error
     return record
@@ -130,6 +139,15 @@ def fix_sigma_m(spec, slant_range_m, cos_off_nadir):
     angle off the vertical."""
     gsd = slant_range_m * spec.ifov_rad / cos_off_nadir
     return math.hypot(spec.noise_m, spec.match_error_px * gsd)
+
+
+@njit(cache=True)
+def usable_craters(spec, tiles, downrange_m, crossrange_m, slant_range_m, cos_off_nadir):
+    """Expected craters the match can use in the footprint of an image looking at the ground
+    point (downrange, crossrange) from a slant range, off the vertical (see the module)."""
+    area = (2.0 * slant_range_m * spec.tan_half_fov) ** 2 / cos_off_nadir
+    smallest = max(spec.smallest_mapped_crater_m, CRATER_PIXELS * slant_range_m * spec.ifov_rad)
+    return craters.craters_in_view(tiles, downrange_m, crossrange_m, area, smallest)
 
 
 @njit(cache=True)
@@ -160,7 +178,7 @@ def sample(spec, pose, terrain_truth, state, out):
     ):
         return
     x_g, y_g, _ = frames.track_coordinates(t.site, ground)
-    if terrain.crater_density(t.tiles, x_g, y_g) < spec.min_crater_density:
+    if usable_craters(spec, t.tiles, x_g, y_g, rho, cos_off) < spec.min_craters:
         return
     sigma = fix_sigma_m(spec, rho, cos_off)
     spread = sigma

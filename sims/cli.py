@@ -8,6 +8,7 @@ import argparse
 import json
 import math
 import os
+import statistics
 import sys
 from importlib import metadata
 from pathlib import Path
@@ -63,6 +64,18 @@ def build_parser():
         help="replay one run of the campaign in DIR (with --index)",
     )
     run.add_argument("--index", type=non_negative_int, help="run index to replay")
+    run.add_argument(
+        "--images",
+        action="store_true",
+        help="fly the image-matching pipeline in the loop on rendered camera frames, saved "
+        "with their fixes in OUT/frames (slow: Python at the camera's rate)",
+    )
+    run.add_argument(
+        "--image-pixels",
+        type=positive_int,
+        default=256,
+        help="with --images: frame size rendered (default %(default)s, calibrate-trn's)",
+    )
     run.set_defaults(handler=cmd_run)
 
     mc = sub.add_parser("mc", help="run a Monte Carlo campaign of dispersed descents")
@@ -141,7 +154,7 @@ def build_parser():
     trn.add_argument(
         "--altitudes",
         type=positive_list,
-        default="500,1000,2000,4000",
+        default="500,1000,2000,4000,8000,16000",
         help="m (default %(default)s)",
     )
     trn.add_argument(
@@ -154,6 +167,17 @@ def build_parser():
         "--map-resolutions",
         type=positive_list,
         help="m: onboard maps to sweep (default: the scenario's)",
+    )
+    trn.add_argument(
+        "--crater-densities",
+        type=positive_list,
+        help="scales of the terrain tiles' crater densities to sweep (default: the scenario's)",
+    )
+    trn.add_argument(
+        "--map-sun-elevation",
+        type=float,
+        help="deg: match against the map's ortho-image lit from this elevation, a quarter turn "
+        "from the image's Sun (default: the map rendered under the image's Sun)",
     )
     trn.add_argument("--images", type=positive_int, default=4, help="per case (default 4)")
     trn.add_argument(
@@ -243,6 +267,10 @@ def cmd_run(args):
 
     if args.from_campaign is None and args.scenario is None:
         raise UsageError("give a SCENARIO, or --from-campaign DIR with --index K")
+    if args.images and args.from_campaign is not None:
+        raise UsageError("--images flies a SCENARIO, not a campaign's replay")
+    if args.images and args.image_pixels < 32:
+        raise UsageError(f"--image-pixels {args.image_pixels}: at least 32 to match anything")
     if args.from_campaign is not None:
         if args.index is None:
             raise UsageError("--from-campaign needs --index K")
@@ -263,12 +291,38 @@ def cmd_run(args):
     out = args.out if args.out is not None else default_out
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out}: exists and is not a folder")
+    if args.images:
+        result = _run_with_images(sc, args.seed, out / "frames", args.image_pixels)
     if result is None:
         result = api.run(sc, seed=args.seed)
     result.write(out)
     print(describe(result.summary))
     print(f"  wrote {out / 'summary.json'} and {out / 'trajectory.parquet'}")
     return 0
+
+
+def _run_with_images(sc, seed, folder, pixels):
+    """`descent run --images`: the run with the pipeline in the loop, and a line on its fixes."""
+    from sims import images_in_the_loop, trn_calibration
+
+    try:
+        result, log = images_in_the_loop.run(sc, seed, folder, pixels)
+    except trn_calibration.CalibrationError as exc:
+        raise UsageError(str(exc)) from None
+    errors = [
+        math.hypot(r["fix_error_downrange_m"], r["fix_error_crossrange_m"])
+        for r in log
+        if not r["reason"]
+    ]
+    reasons = sorted({r["reason"] for r in log if r["reason"]})
+    counts = ", ".join(f"{sum(r['reason'] == why for r in log)} {why}" for why in reasons)
+    print(
+        f"images: {len(log)} taken, {len(errors)} fixes"
+        + (f" (median error {statistics.median(errors):.1f} m)" if errors else "")
+        + (f"; no fix: {counts}" if counts else "")
+        + f"; frames and {images_in_the_loop.FIX_LOG} in {folder}"
+    )
+    return result
 
 
 def cmd_mc(args):
@@ -365,21 +419,24 @@ def cmd_calibrate_trn(args):
     sc = scenario.load(args.scenario)
     if args.pixels < 32:
         raise UsageError(f"--pixels {args.pixels}: at least 32 to match anything")
+    if args.map_sun_elevation is not None and not -90.0 <= args.map_sun_elevation <= 90.0:
+        raise UsageError(f"--map-sun-elevation {args.map_sun_elevation:g}: not an elevation (deg)")
     try:
-        records = trn_calibration.sweep(
-            sc,
+        cases = trn_calibration.Cases(
             args.altitudes,
             args.sun_elevations,
             args.slew_rates,
             args.images,
             args.pixels,
-            args.seed,
-            args.map_resolutions or (),
+            args.map_sun_elevation,
+        )
+        records = trn_calibration.sweep(
+            sc, cases, args.seed, args.map_resolutions or (), args.crater_densities or ()
         )
     except trn_calibration.CalibrationError as exc:
         raise UsageError(str(exc)) from None
     try:
-        fitted = trn_calibration.fit(records)
+        fitted = trn_calibration.fit(trn_calibration.own_records(sc, records))
     except trn_calibration.CalibrationError as exc:
         trn_calibration.write(out, sc, records, None)  # the images swept are kept
         raise UsageError(f"{exc} (the sweep is in {out}, with no fit)") from None
@@ -389,20 +446,17 @@ def cmd_calibrate_trn(args):
     text = trn_calibration.scenario_fragment(base, sc, fitted, args.pixels)
     results.write_atomically(calibrated, lambda f: f.write(text.encode()))
     print(
-        f"{sc.meta.name}: {fitted['fixes']} fixes of {fitted['images']} images; match error "
+        f"{sc.meta.name}: {fitted['fixes']} fixes of {fitted['images']} images over its own map "
+        f"and terrain ({len(records)} swept); match error "
         f"{fitted['match_error_px']:.2f} px, noise {fitted['noise_m']:.2f} m, false matches "
         f"{fitted['false_match_probability']:.1%} ({fitted['false_match_error_m']:.0f} m); "
-        + _half_fixed("Sun elevation", fitted["min_sun_elevation_deg"], "Sun from {} deg")
-        + ", "
-        + _half_fixed("blur", fitted["max_blur_px"], "blur up to {:.1f} px")
+        f"fixes from {fitted['min_altitude_m']:g} to {fitted['max_altitude_m']:g} m, Sun from "
+        f"{fitted['min_sun_elevation_deg']:g} deg, blur up to {fitted['max_blur_px']:.1f} px, "
+        f"from {fitted['min_craters']:.3g} usable craters in view "
+        f"(right for {fitted['availability_agreement']:.0%} of the images)"
     )
     print(f"  wrote {out} and {calibrated} (a scenario with the fitted camera)")
     return 0
-
-
-def _half_fixed(what, value, form):
-    """How a swept condition limits fixes, for `calibrate-trn`'s summary line."""
-    return f"no {what} gave fixes in half its images" if value is None else form.format(value)
 
 
 def cmd_validate(args):

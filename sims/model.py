@@ -591,7 +591,7 @@ def crater_field(terrain_spec):
 
 
 def render_tiles(site_spec, terrain_spec, n_tiles, on_map_only):
-    """(downrange_min, crossrange_min, spacing, heights, crater density) of the first n_tiles
+    """(downrange_min, crossrange_min, spacing, heights, crater population) of the first n_tiles
     tiles: the crater field or the DEM (with the craters below its resolution if asked), and
     the placed features (only those on the onboard map, if on_map_only)."""
     features = [f for f in terrain_spec.features if f.on_map or not on_map_only]
@@ -606,7 +606,9 @@ def render_tiles(site_spec, terrain_spec, n_tiles, on_map_only):
         scarps[k] = (f.downrange, f.crossrange, f.azimuth, f.height, f.width, f.radius)
     field = crater_field(terrain_spec)
     grids = []
-    for tile in terrain_spec.tiles[:n_tiles]:
+    for tile, population in zip(
+        terrain_spec.tiles[:n_tiles], terrain_spec.populations[:n_tiles], strict=False
+    ):
         x0, y0 = tile.downrange[0], tile.crossrange[0]
         if tile.dem is None:
             h = np.full(tile.nodes, terrain_spec.base_height)
@@ -619,7 +621,7 @@ def render_tiles(site_spec, terrain_spec, n_tiles, on_map_only):
                 craters.render(h, x0, y0, tile.spacing, small, tile.min_crater_diameter)
         craters.render(h, x0, y0, tile.spacing, bowls, 0.0)
         craters.render_scarps(h, x0, y0, tile.spacing, scarps)
-        grids.append((x0, y0, tile.spacing, h, tile.crater_density))
+        grids.append((x0, y0, tile.spacing, h, population))
     return grids
 
 

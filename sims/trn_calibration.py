@@ -6,40 +6,50 @@ kind (`sensors.image_navigation`) to what the pipeline did. Beside FILE it write
 scenario built on SCENARIO (`base`) whose camera carries the fitted model
 (`scenario_fragment`): the scenario a campaign flies to have the pipeline's statistics.
 
-The sweep: the camera looking straight down from each altitude, over points drawn within
-SPREAD_M of the site, under each Sun elevation (at the scenario's Sun azimuth), turning at
-each slew rate over its exposure; the image exposed with shot and read noise
-(FULL_WELL_E, READ_NOISE_E); the estimated position off by ESTIMATE_ERROR_M (1 sigma) on
-each horizontal axis; the map lit from MAP_SUN_ELEVATION_DEG, a quarter turn from the
-image's Sun (maps are made from orbit at another hour).
+The sweep, over the scenario and its variants (`variants`: other onboard-map resolutions,
+the terrain's crater densities scaled): the camera looking straight down from each
+altitude, over points drawn within a footprint's width (at least SPREAD_M) of where the
+scenario's own descent (its run of seed 0) passes that altitude (the terrain the camera
+flies over: far uprange it is not the site's), under each Sun elevation (at the scenario's
+Sun azimuth), turning at each slew rate over its exposure; the image exposed with shot and
+read noise (`camera_render.FULL_WELL_E`, `READ_NOISE_E`); the estimated position off by
+ESTIMATE_ERROR_M (1 sigma) on each horizontal axis. The reference is the onboard map
+rendered under the Sun of the image (the flight software knows it from its ephemeris and
+clock), or, with map_sun_elevation_deg, the map's own ortho-image lit from that elevation a
+quarter turn from the image's Sun (maps are made from orbit at another hour): what matching
+against such an ortho-image costs.
 
-The fit, from the fixes' per-axis errors e and ground sample distances (GSD):
+The fit, over the images of the scenario's own map and terrain (`own_records`; the other
+variants are in the file for comparison), from the fixes' per-axis errors e and ground
+sample distances (GSD):
 - e^2 = noise^2 + (match_error GSD)^2: least squares in (noise^2, match_error^2), both held
   non-negative, over the fixes within FALSE_MATCH_SIGMAS of the model (from a robust start,
   refitted until the fixes it keeps stop changing);
 - false_match_probability: the share of fixes beyond that, false_match_error their RMS
   per-axis error;
-- min_sun_elevation: the lowest swept Sun elevation at which at least half the images gave
-  a fix; max_blur: the largest blur [pixels] at which at least half did.
+- availability: the window of swept conditions (altitudes from min_altitude to
+  max_altitude, Sun from min_sun_elevation, blur up to max_blur [pixels], and from
+  min_craters of the craters the camera's model counts as usable texture in the image,
+  `image_navigation.usable_craters`) that tells images
+  with a fix from images without one with the fewest images on the wrong side. The campaign
+  model fixes inside that window and nowhere else, so it is claimed only where the sweep
+  looked.
 """
 
 import json
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
 from dynamics import frames, terrain
 from gnc.navigation import image_matching
-from sensors import camera_render
+from sensors import camera_render, image_navigation
 from sims import model, results
 
 SPREAD_M = 1000.0
 ESTIMATE_ERROR_M = 30.0
-MAP_SUN_ELEVATION_DEG = 45.0
-FULL_WELL_E, READ_NOISE_E = 20_000.0, 30.0
 FALSE_MATCH_SIGMAS = 5.0
-ALBEDO_VARIATION = 0.1
-LIMITS = {"min_brightness": 0.005, "min_contrast": 0.01, "max_error": 0.95}
 
 
 class CalibrationError(Exception):
@@ -51,7 +61,9 @@ def camera_of(sc):
     for name, spec in sc.sensors.channels.items():
         if spec.kind == "image_navigation":
             return name, spec
-    raise CalibrationError(f"{sc.meta.name}: no image_navigation channel to calibrate")
+    raise CalibrationError(
+        f"{sc.meta.name}: no image_navigation channel (a camera to match images from)"
+    )
 
 
 def _sun(east, north, up, azimuth, elevation):
@@ -59,22 +71,56 @@ def _sun(east, north, up, azimuth, elevation):
     return math.cos(elevation) * horizontal + math.sin(elevation) * up
 
 
-def sweep(sc, altitudes_m, sun_elevations_deg, slew_rates_dps, images, pixels, seed=0, maps_m=()):
-    """One record per image: the case, its GSD [m] and blur [pixels], and the fix's per-axis
-    error [m] (downrange, crossrange) or the reason there was none; over the scenario's
-    onboard map, or over each map resolution of maps_m [m]."""
-    if maps_m:
-        records = []
-        for k, resolution in enumerate(maps_m):
-            navigation = sc.navigation.model_copy(update={"map_resolution": resolution})
-            variant = sc.model_copy(update={"navigation": navigation})
-            for r in sweep(
-                variant, altitudes_m, sun_elevations_deg, slew_rates_dps, images, pixels, seed + k
-            ):
-                records.append(r | {"map_resolution_m": resolution})
-        return records
-    _, camera = camera_of(sc)
+def variants(sc, maps_m=(), density_scales=()):
+    """(fields, scenario) of each variant a sweep covers: the scenario with each onboard map
+    resolution of maps_m [m] and each scale of its tiles' crater densities (its own where
+    none is given); fields name the variant in the records."""
+    for resolution in maps_m or (None,):
+        for scale in density_scales or (None,):
+            fields, update = {}, {}
+            if resolution is not None:
+                fields["map_resolution_m"] = resolution
+                update["navigation"] = sc.navigation.model_copy(
+                    update={"map_resolution": resolution}
+                )
+            if scale is not None:
+                fields["crater_density_scale"] = scale
+                tiles = tuple(
+                    t.model_copy(update={"crater_density": t.crater_density * scale})
+                    for t in sc.terrain.tiles
+                )
+                update["terrain"] = sc.terrain.model_copy(update={"tiles": tiles})
+            yield fields, sc.model_copy(update=update)
+
+
+@dataclass(frozen=True)
+class Cases:
+    """What a sweep images over each variant: every combination of altitude [m], Sun
+    elevation [deg] and slew rate [deg/s], `images` frames of `pixels` across each; the
+    reference lit as the image is, or from map_sun_elevation_deg (see the module)."""
+
+    altitudes_m: tuple
+    sun_elevations_deg: tuple
+    slew_rates_dps: tuple
+    images: int
+    pixels: int
+    map_sun_elevation_deg: float | None = None
+
+
+def sweep(sc, cases, seed=0, maps_m=(), density_scales=()):
+    """One record per image: the case, its GSD [m], blur [pixels] and usable craters, and
+    the fix's per-axis error [m] (downrange, crossrange) or the reason there was none; over
+    each variant (`variants`) of the scenario."""
+    records = []
+    for k, (fields, variant) in enumerate(variants(sc, maps_m, density_scales)):
+        records += [r | fields for r in _sweep_variant(variant, cases, seed + k)]
+    return records
+
+
+def _sweep_variant(sc, cases, seed):
+    name, camera = camera_of(sc)
     built = model.build(sc)
+    packed = next(c.truth for c in built.channels if c.name == name)
     truth, onboard = built.terrain, built.onboard_map
     site = truth.site
     east, north, up = (
@@ -82,25 +128,31 @@ def sweep(sc, altitudes_m, sun_elevations_deg, slew_rates_dps, images, pixels, s
     )
     sun = np.array(model.sun_direction(sc.site))
     azimuth = math.atan2(sun @ east, sun @ north)
-    map_sun = _sun(east, north, up, azimuth + math.pi / 2, math.radians(MAP_SUN_ELEVATION_DEG))
-    map_scene = camera_render.scene(map_sun, truth.site["albedo"], 0.0, 1.0)
+    albedo = truth.site["albedo"]
+    if cases.map_sun_elevation_deg is not None:
+        map_sun = _sun(
+            east, north, up, azimuth + math.pi / 2, math.radians(cases.map_sun_elevation_deg)
+        )
+        map_scene = camera_render.scene(map_sun, albedo, 0.0, 1.0)
     tan_half = math.tan(camera.field_of_view / 2)
-    ifov = camera.field_of_view / pixels
+    ifov = camera.field_of_view / cases.pixels
     cell = max(float(onboard.tiles["spacing_m"].min(initial=5.0)), 5.0)
     rng = np.random.default_rng(seed)
+    flown = flown_track(sc)
     records = []
-    for altitude in altitudes_m:
-        for elevation in sun_elevations_deg:
-            lighting = camera_render.scene(
-                _sun(east, north, up, azimuth, math.radians(elevation)),
-                truth.site["albedo"],
-                ALBEDO_VARIATION,
-                1.0,
-            )
-            for rate in slew_rates_dps:
+    for altitude in cases.altitudes_m:
+        passed = np.argmin(np.abs(flown["altitude_m"] - altitude))
+        centre = flown["downrange_m"][passed], flown["crossrange_m"][passed]
+        spread = max(SPREAD_M, 2.0 * altitude * tan_half)
+        for elevation in cases.sun_elevations_deg:
+            sun = _sun(east, north, up, azimuth, math.radians(elevation))
+            lighting = camera_render.scene(sun, albedo, camera_render.ALBEDO_VARIATION, 1.0)
+            if cases.map_sun_elevation_deg is None:
+                map_scene = camera_render.scene(sun, albedo, 0.0, 1.0)
+            for rate in cases.slew_rates_dps:
                 blur = math.radians(rate) * camera.exposure / ifov
-                for _ in range(images):
-                    x, y = rng.uniform(-SPREAD_M, SPREAD_M, 2)
+                for _ in range(cases.images):
+                    x, y = centre + rng.uniform(-spread, spread, 2)
                     ground, _, _ = terrain.height_and_gradient(truth.tiles, truth.heights, x, y)
                     origin = np.array(
                         frames.track_point(site, x, y, site["map_radius_m"] + ground + altitude)
@@ -110,20 +162,9 @@ def sweep(sc, altitudes_m, sun_elevations_deg, slew_rates_dps, images, pixels, s
                     )
                     axes = camera_render.camera_axes(-local_up, down)
                     turn = tuple(math.radians(rate) * camera.exposure * axes[:, 1])
-                    image = np.zeros((pixels, pixels))
-                    camera_render.render(
-                        site,
-                        truth.tiles,
-                        truth.heights,
-                        lighting,
-                        tuple(origin),
-                        axes,
-                        turn,
-                        tan_half,
-                        max(1, min(9, math.ceil(blur))),
-                        image,
+                    image = camera_render.take_picture(
+                        truth, lighting, origin, axes, turn, tan_half, cases.pixels, rng
                     )
-                    image = camera_render.expose(image, FULL_WELL_E, READ_NOISE_E, rng)
                     error = rng.normal(0.0, ESTIMATE_ERROR_M, 2)
                     estimated = origin + error[0] * down + error[1] * left
                     fix, reason = image_matching.match(
@@ -134,7 +175,7 @@ def sweep(sc, altitudes_m, sun_elevations_deg, slew_rates_dps, images, pixels, s
                         axes,
                         tan_half,
                         max(cell, 2.0 * altitude * ifov),
-                        LIMITS,
+                        image_matching.LIMITS,
                     )
                     record = {
                         "altitude_m": altitude,
@@ -142,12 +183,26 @@ def sweep(sc, altitudes_m, sun_elevations_deg, slew_rates_dps, images, pixels, s
                         "slew_rate_dps": rate,
                         "gsd_m": altitude * ifov,
                         "blur_px": blur,
+                        "usable_craters": image_navigation.usable_craters(
+                            packed, truth.tiles, x, y, altitude, 1.0
+                        ),
                         "reason": reason,
                     }
                     if fix is not None:
                         record["error_m"] = [fix[0] - x, fix[1] - y]
                     records.append(record)
     return records
+
+
+def flown_track(sc):
+    """{altitude_m, downrange_m, crossrange_m}: arrays along the scenario's run of seed 0
+    (undispersed), from PDI to its end."""
+    from sims import api  # the compiled loop loads only for a sweep
+
+    trajectory = api.run(sc, seed=0).trajectory
+    return {
+        k: trajectory.column(k).to_numpy() for k in ("altitude_m", "downrange_m", "crossrange_m")
+    }
 
 
 def _fit_noise(gsd, squared):
@@ -160,6 +215,24 @@ def _fit_noise(gsd, squared):
     only_match = np.array([0.0, (gsd**2 @ squared) / (gsd**2 @ gsd**2)])
     misfit = [np.sum((a @ s - squared) ** 2) for s in (only_noise, only_match)]
     return (only_noise, only_match)[int(np.argmin(misfit))]
+
+
+def own_records(sc, records):
+    """The records of the scenario's own onboard map and terrain (the variants swept beside
+    them are for comparison): what its calibrated camera stands for."""
+    resolution = sc.navigation.map_resolution
+    own = [
+        r
+        for r in records
+        if r.get("map_resolution_m", resolution) == resolution
+        and r.get("crater_density_scale", 1.0) == 1.0
+    ]
+    if not own:
+        raise CalibrationError(
+            f"{sc.meta.name}: no image over its own map and terrain to fit (sweep "
+            f"--map-resolutions with {resolution:g} and --crater-densities with 1)"
+        )
+    return own
 
 
 def fit(records):
@@ -181,27 +254,53 @@ def fit(records):
     false = ~(keep[0::2] & keep[1::2])  # a fix with either axis beyond
     outliers = e.reshape(-1, 2)[false]
 
-    def lowest_with_fixes(key, values, least):
-        ok = [v for v in values if _share_fixed(records, key, v) >= 0.5]
-        return (min(ok) if least else max(ok)) if ok else None
-
-    elevations = sorted({r["sun_elevation_deg"] for r in records})
-    blurs = sorted({r["blur_px"] for r in records})
+    window = availability(records)
     return {
         "noise_m": math.sqrt(noise2),
         "match_error_px": math.sqrt(match2),
         "false_match_probability": float(false.mean()),
         "false_match_error_m": float(np.sqrt(np.mean(outliers**2))) if outliers.size else 0.0,
-        "min_sun_elevation_deg": lowest_with_fixes("sun_elevation_deg", elevations, True),
-        "max_blur_px": lowest_with_fixes("blur_px", blurs, False),
+        **window,
         "fixes": len(fixes),
         "images": len(records),
     }
 
 
-def _share_fixed(records, key, value):
-    chosen = [r for r in records if r[key] == value]
-    return sum("error_m" in r for r in chosen) / len(chosen)
+def availability(records):
+    """The window of swept conditions (altitudes [m] from min to max, Sun elevation [deg] from
+    min, blur [pixels] up to max, usable craters in view from min) that puts the
+    fewest images on the wrong side (a fix outside it, or none inside); of equally good
+    windows, the widest. Its "availability_agreement" is the share of images it classifies
+    right."""
+    fixed = np.array(["error_m" in r for r in records])
+    conditions = ("altitude_m", "sun_elevation_deg", "blur_px", "usable_craters")
+    values = {c: np.array([r[c] for r in records]) for c in conditions}
+    altitudes = np.unique(values["altitude_m"])
+    best = None
+    for i, low in enumerate(altitudes):
+        for high in altitudes[i:]:
+            for sun in np.unique(values["sun_elevation_deg"]):
+                for blur in np.unique(values["blur_px"]):
+                    for craters in np.unique(values["usable_craters"]):
+                        inside = (
+                            (values["altitude_m"] >= low)
+                            & (values["altitude_m"] <= high)
+                            & (values["sun_elevation_deg"] >= sun)
+                            & (values["blur_px"] <= blur)
+                            & (values["usable_craters"] >= craters)
+                        )
+                        score = (int(np.sum(inside == fixed)), int(inside.sum()))
+                        if best is None or score > best[0]:
+                            best = (score, low, high, sun, blur, craters)
+    (right, _), low, high, sun, blur, craters = best
+    return {
+        "min_altitude_m": float(low),
+        "max_altitude_m": float(high),
+        "min_sun_elevation_deg": float(sun),
+        "max_blur_px": float(blur),
+        "min_craters": float(craters),
+        "availability_agreement": right / len(records),
+    }
 
 
 def scenario_fragment(base, sc, fitted, pixels_swept):
@@ -226,14 +325,14 @@ def scenario_fragment(base, sc, fitted, pixels_swept):
         f"false_match_probability = {min(fitted['false_match_probability'], 0.999):.6g}",
         f'false_match_error = "{fitted["false_match_error_m"]:.6g} m"',
     ]
-    if fitted["min_sun_elevation_deg"] is None:
-        lines.append("# min_sun_elevation: no swept Sun elevation gave fixes in half its images")
-    else:
-        lines.append(f'min_sun_elevation = "{fitted["min_sun_elevation_deg"]:.6g} deg"')
-    if fitted["max_blur_px"] is None:
-        lines.append("# max_blur: no swept blur gave fixes in half its images")
-    elif fitted["max_blur_px"] == 0.0:
-        lines.append("# max_blur: only unblurred images fixed in half the cases; the base's kept")
+    lines += [
+        f'min_altitude = "{fitted["min_altitude_m"]:.6g} m"',
+        f'max_altitude = "{fitted["max_altitude_m"]:.6g} m"',
+        f'min_sun_elevation = "{fitted["min_sun_elevation_deg"]:.6g} deg"',
+        f"min_craters = {fitted['min_craters']:.6g}",
+    ]
+    if fitted["max_blur_px"] == 0.0:
+        lines.append("# max_blur: only unblurred images fixed; the base's kept")
     else:
         lines.append(f"max_blur = {fitted['max_blur_px'] * scale:.6g}")
     return "\n".join(lines) + "\n"

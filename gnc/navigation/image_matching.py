@@ -1,13 +1,16 @@
 """Image-based terrain-relative navigation from real images, the flight software's half: a
 camera image (`sensors.camera_render`) matched against the onboard map gives the camera's
-horizontal position, or no fix with its reason (issue 14; its calibration of the campaign
-model `sensors.image_navigation` and the closed-loop `--images` mode are not built yet).
+horizontal position, or no fix with its reason (issue 14; `sims.trn_calibration` fits the
+campaign model `sensors.image_navigation` to it, `sims.images_in_the_loop` flies it).
 
 1. The reference (`ortho_image`): the onboard map rendered on a grid of track coordinates
-   around where the camera is believed to look, seen from straight above under the map's
-   own Sun (maps are made from orbit at another time of day): McEwen's lunar-Lambert law at
-   the map surface's normal, the map's own cast shadows, no albedo pattern (the map holds
-   heights only).
+   around where the camera is believed to look, seen from straight above under a given Sun:
+   McEwen's lunar-Lambert law at the map surface's normal, the map's own cast shadows, no
+   albedo pattern (the map holds heights only). Lit by the Sun of the image (the flight
+   software knows it from its ephemeris) it matches far better than an ortho-image under
+   the Sun of the orbit that made the map (measured by `descent calibrate-trn
+   --map-sun-elevation`: benchmarks/README.md); the calibration and the in-the-loop mode
+   light it so.
 2. The image projected onto the same grid with the estimated pose (`orthorectify`): each
    node's point on the map surface through the pinhole into the image, sampled bilinearly.
    The grid is kept inside the image's footprint (GRID_SHARE of it) so every node is seen.
@@ -34,6 +37,9 @@ from sensors import camera_render
 
 GRID_SHARE = 0.6  # of the footprint's width the grid covers (its margin absorbs the error)
 UPSAMPLE = 20  # subpixel refinement: a twentieth of a cell
+# the pipeline's thresholds (see `match`): mean radiance factor, relative contrast, and the
+# registration's normalised RMS error
+LIMITS = {"min_brightness": 0.005, "min_contrast": 0.01, "max_error": 0.95}
 
 
 @njit(cache=True)

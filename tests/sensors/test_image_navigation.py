@@ -21,8 +21,12 @@ Q_UP = quaternion.from_axes(tuple(SITE["east"]), tuple(SITE["north"]), UP)
 LEVEL = np.zeros((41, 41))  # a level 40 km tile around the site
 
 
+POPULATION_M = (25.0, 5000.0)  # the tile's craters (not rendered: the level tile's texture)
+
+
 def ground(crater_density=1.0, site=SITE):
-    tiles, heights = terrain.make_tiles([(-20e3, -20e3, 1000.0, LEVEL, crater_density)])
+    population = (crater_density, *POPULATION_M)
+    tiles, heights = terrain.make_tiles([(-20e3, -20e3, 1000.0, LEVEL, population)])
     return TruthTerrain(site, tiles, heights)
 
 
@@ -30,6 +34,7 @@ CAMERA = record(
     image_navigation.SPEC_DTYPE,
     boresight_body=(0.0, 0.0, -1.0),
     ifov_rad=math.radians(40.0) / 1024,
+    tan_half_fov=math.tan(math.radians(20.0)),
     exposure_s=0.002,
     match_error_px=0.5,
     noise_m=2.0,
@@ -38,7 +43,8 @@ CAMERA = record(
     min_cos_off_nadir=math.cos(math.radians(60.0)),
     min_sin_sun_elevation=math.sin(math.radians(2.0)),
     max_blur_px=1.0,
-    min_crater_density=0.05,
+    min_craters=3.0,
+    smallest_mapped_crater_m=100.0,
     false_match_error_m=200.0,
 )
 
@@ -68,16 +74,17 @@ def test_fix_error_grows_with_the_ground_sample_distance():
         assert out[0]["sigma"][:2] == pytest.approx([expected, expected], rel=1e-4)  # ray cast
 
 
+def valid(spec=CAMERA, height=3000.0, q=Q_UP, w=(0.0, 0.0, 0.0), terrain_truth=None):
+    out = fixes(spec, pose_at(above(height), q, w_body=w), 1, terrain_truth)
+    return bool(out[0]["valid"])
+
+
 def test_no_fix_outside_the_conditions_the_pipeline_needs():
     """No fix below or above the altitude window, looking 70 deg off the vertical, turning
     faster than a pixel over the exposure, over a featureless plain or off the map, or with
     the Sun under its minimum elevation; a fix just inside each."""
-
-    def valid(spec=CAMERA, height=3000.0, q=Q_UP, w=(0.0, 0.0, 0.0), terrain_truth=None):
-        out = fixes(spec, pose_at(above(height), q, w_body=w), 1, terrain_truth)
-        return bool(out[0]["valid"])
-
-    assert valid(height=150.0) and not valid(height=90.0)
+    any_texture = changed(CAMERA, min_craters=0.0)
+    assert valid(any_texture, height=150.0) and not valid(any_texture, height=90.0)
     assert valid(height=19e3) and not valid(height=21e3)
     tilt = quaternion.multiply(Q_UP, quaternion.from_rotation_vector((math.radians(70.0), 0, 0)))
     assert not valid(q=tilt)
@@ -92,6 +99,24 @@ def test_no_fix_outside_the_conditions_the_pipeline_needs():
             east, north, up, math.radians(elevation), math.pi / 2
         )
         assert valid(terrain_truth=ground(site=site)) is expected
+
+
+def test_texture_is_the_craters_the_match_can_use_in_the_footprint():
+    """Straight down over a tile of equilibrium density f (craters 25 m to 5 km): the image's
+    footprint holds f K (2 h tan 20 deg)^2 (D^-2 - (5 km)^-2) craters of D >= 100 m (Trask's
+    K = 10^-1.1 / m^2; the mapped craters, here larger than 4 pixels), so the fix needs
+    h >= h* where that is 3 (min_craters); a denser tile fixes from lower down."""
+    for density in (1.0, 0.2):
+        per_h2 = (
+            density
+            * 10.0**-1.1
+            * (2 * CAMERA["tan_half_fov"]) ** 2
+            * (100.0**-2 - POPULATION_M[1] ** -2)
+        )
+        h_star = math.sqrt(3.0 / per_h2)
+        truth = ground(crater_density=density)
+        assert valid(height=1.02 * h_star, terrain_truth=truth)
+        assert not valid(height=0.98 * h_star, terrain_truth=truth)
 
 
 def test_false_matches_are_off_by_their_own_error_with_a_good_match_covariance():
@@ -141,8 +166,9 @@ def test_model_innovation_and_jacobians():
 
 def camera_runs(seeds, **changes):
     """The closed-loop nominal with the bundled suites' descent camera, changed: by default
-    it never mismatches and is not gated."""
-    exact = {"false_match_probability": 0.0, "gate": {"policy": "accept_all"}}
+    it never mismatches, is not gated and finds texture down to its lowest altitude (the
+    site's craters fill too little of a footprint below ~1.5 km: tested above)."""
+    exact = {"false_match_probability": 0.0, "gate": {"policy": "accept_all"}, "min_craters": 0}
     spec = {**IMAGE_NAVIGATION, **exact, **changes}
     return api.run_seeds(with_channel(closed_loop(), "camera", spec), seeds)
 
