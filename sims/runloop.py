@@ -258,10 +258,12 @@ def _sample_channels(
 
 
 @njit(cache=True)
-def simulate(k, shared, per_run, states, outputs, work):
+def simulate(k, shared, per_run, states, outputs, work, vectors):
     """Propagate run k of a batch from its truth state work.truth.x at t = 0 (in place: it ends
-    as the final state); fill its trace, event log and summary. In open loop, the flight
-    software, its sensors and the map are not used."""
+    as the final state); fill its trace, event log and summary. vectors: work array of the
+    thrusters' count + 9 (RCS on-times, the open-loop hold's carried impulse, the IMU's
+    increments), owned by the caller so that it outlives every view the loop takes of it.
+    In open loop, the flight software, its sensors and the map are not used."""
     run = per_run.run[k]
     grav = shared.gravity.params
     c, s = unowned(shared.gravity.c), unowned(shared.gravity.s)
@@ -301,10 +303,10 @@ def simulate(k, shared, per_run, states, outputs, work):
     trace, summary = unowned(outputs.trace[k]), outputs.summary[k]
     x = work.truth.x
     com, inertia, inertia_inv = work.truth.com_m, work.truth.inertia, work.truth.inertia_inv
-    owned = np.zeros(thrusters.shape[0] + 9)  # work arrays, viewed without their owner:
-    on_time = unowned(owned[: thrusters.shape[0]])  # RCS on-times of the control period
-    rcs_carried = unowned(owned[-9:-6])  # open-loop hold's impulse owed below the minimum pulse
-    dv_measured, dtheta_measured = unowned(owned[-6:-3]), unowned(owned[-3:])
+    vectors[:] = 0.0  # each run starts with no pulse, no carried impulse, no increment
+    on_time = unowned(vectors[: thrusters.shape[0]])  # RCS on-times of the control period
+    rcs_carried = unowned(vectors[-9:-6])  # open-loop hold's impulse owed below the minimum pulse
+    dv_measured, dtheta_measured = unowned(vectors[-6:-3]), unowned(vectors[-3:])
     omega = grav.rotation_rate_radps
     dt = run.time_step_s
     pulse_start = 0.0
@@ -553,13 +555,17 @@ def simulate_batch(shared, per_run, states, outputs, next_run, cycles):
     cycles[k] is the cycle counter when run k ended (cycles[0] when the call started).
     Releases the GIL: batches run in parallel threads.
     """
+    # the runs' work storage, alive until the last run ends: the loop works on views of it
+    # without an owner (`dynamics.views`), which an array freed after its last use in the
+    # loop's own code would leave pointing at memory the allocator hands out again
     scratch = np.zeros(1, SCRATCH_DTYPE)
+    vectors = np.zeros(per_run.thrusters.shape[1] + 9)
     cycles[next_run[0]] = _cycle_counter()
     while next_run[0] < states.x.shape[0]:
         k = next_run[0]
         work = scratch[0]
         work.truth.x[:] = states.x[k]
-        simulate(k, shared, per_run, states, outputs, work)
+        simulate(k, shared, per_run, states, outputs, work, vectors)
         states.x[k] = work.truth.x
         next_run[0] = k + 1
         cycles[k + 1] = _cycle_counter()
