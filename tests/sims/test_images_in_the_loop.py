@@ -2,8 +2,9 @@
 full suite's camera, its window narrowed to 2.0-2.6 km (about twenty images), frames rendered
 at 128 pixels. The fixes pull a navigation error of the PDI's size (~150 m here) down to
 metres, inside the fixes' own reported sigma; the fixes' errors are the sigma's size; every
-image has its frame and log row; the same seed gives the same fixes bit for bit; an error in
-the pipeline is not swallowed by the compiled loop; misuse is one sentence."""
+image has its frame and log row; the same seed gives the same fixes bit for bit; the
+statistical camera flies the same run to the same landing; an error in the pipeline is not
+swallowed by the compiled loop; misuse is one sentence."""
 
 import csv
 import json
@@ -12,7 +13,7 @@ import numpy as np
 import pytest
 
 from gnc.navigation import image_matching
-from sims import cli, images_in_the_loop, scenario
+from sims import api, cli, images_in_the_loop, scenario
 
 PIXELS = 128
 
@@ -101,3 +102,17 @@ def test_misuse_is_one_sentence(argv, message, tmp_path, capsys):
     assert cli.main([*argv, "--out", str(tmp_path / "out")]) == 2
     assert capsys.readouterr().err.strip() == f"descent: error: {message}"
     assert not (tmp_path / "out").exists()
+
+
+def test_the_statistical_camera_flies_the_same_run_to_the_same_landing(flown):
+    """The same scenario and seed with the campaign's statistical camera instead of the
+    pipeline: the landing error and the navigation error at touchdown of the same order (the
+    benchmark compares full descents: benchmarks/images_in_the_loop.py)."""
+    path, folder = flown
+    pipeline = json.loads((folder / "summary.json").read_text())
+    statistical = api.run(scenario.load(path), seed=0).summary
+    for summary in (pipeline, statistical):
+        assert summary["outcome"] == "landed"
+        assert summary["navigation"]["final_position_error_m"] < 5.0
+    ratio = pipeline["touchdown"]["position_error_m"] / statistical["touchdown"]["position_error_m"]
+    assert 0.5 < ratio < 2.0
