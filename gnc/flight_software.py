@@ -366,7 +366,8 @@ def _restart(p, state, t_s, grav, c, s, site, events, n_events):
 def _dead_reckon_off_line(p, state, t_s, grav, c, s):
     """Carry the navigation state from the reset to t_s without IMU data: gravity, the body
     rate it last measured, and the engine's thrust, which holds the throttle it had to the
-    next control tick and then tails off (first order). Returns the tail-off's velocity
+    next control tick and then tails off (first order); modelled motion, so not corrected
+    for the IMU's errors as its increments are (`ekf.integrate`). Returns the tail-off's velocity
     change [m/s], its acceleration times its time constant (~0.3 m/s in braking)."""
     nav = state.nav
     accel = state.throttle_at_reset * p.max_thrust_n * state.actuators.thrust_scale
@@ -382,7 +383,7 @@ def _dead_reckon_off_line(p, state, t_s, grav, c, s):
         else:
             dt = min(0.1, t_s - t)
             dv = accel * tau * (math.exp(-(t - cut) / tau) - math.exp(-(t + dt - cut) / tau))
-        ekf.strapdown(nav, (0.0, 0.0, dv), vector.scale(rate, dt), dt, grav, c, s, t)
+        ekf.integrate(nav, (0.0, 0.0, dv), vector.scale(rate, dt), dt, grav, c, s, t)
         t += dt
     return accel * tau
 

@@ -76,7 +76,8 @@ NAV_NOISE_DTYPE = np.dtype(
 @njit(cache=True, inline="always")
 def strapdown(nav, dv_body, dtheta_body, interval_s, grav, c, s, t_s):
     """Propagate the nominal state over one IMU sample (increments dv [m/s], dtheta [rad])
-    that began at t_s."""
+    that began at t_s: the increments corrected by the estimated biases, scale factors and
+    misalignments, then integrated (`integrate`)."""
     raw = vector.sub(dtheta_body, vector.scale(vector.load(nav.gyro_bias_radps, 0), interval_s))
     e = nav.gyro_matrix_error  # (I + E)^-1 = I - E to first order
     dtheta = (
@@ -84,14 +85,23 @@ def strapdown(nav, dv_body, dtheta_body, interval_s, grav, c, s, t_s):
         raw[1] - e[1, 0] * raw[0] - e[1, 1] * raw[1] - e[1, 2] * raw[2],
         raw[2] - e[2, 0] * raw[0] - e[2, 1] * raw[1] - e[2, 2] * raw[2],
     )
-    q0 = (nav.q_body_to_mci[0], nav.q_body_to_mci[1], nav.q_body_to_mci[2], nav.q_body_to_mci[3])
-    q_mid = quaternion.multiply(q0, quaternion.from_rotation_vector(vector.scale(dtheta, 0.5)))
-    q1 = quaternion.normalize(quaternion.multiply(q0, quaternion.from_rotation_vector(dtheta)))
     dv_raw = vector.sub(dv_body, vector.scale(vector.load(nav.accel_bias_mps2, 0), interval_s))
     dv_corr = vector.sub(
         dv_raw, vector.scale(vector.load(nav.accel_thrust_axis_error, 0), dv_raw[2])
     )
-    dv_mci = quaternion.rotate(q_mid, dv_corr)
+    integrate(nav, dv_corr, dtheta, interval_s, grav, c, s, t_s)
+
+
+@njit(cache=True, inline="always")
+def integrate(nav, dv_body, dtheta_body, interval_s, grav, c, s, t_s):
+    """Propagate the nominal state over an interval that began at t_s by body increments
+    already free of the sensor's errors (the strapdown's corrected ones, or a dead
+    reckoning's modelled ones): velocity change dv [m/s] from specific force, rotation
+    dtheta [rad], gravity added."""
+    q0 = (nav.q_body_to_mci[0], nav.q_body_to_mci[1], nav.q_body_to_mci[2], nav.q_body_to_mci[3])
+    q_mid = quaternion.multiply(q0, quaternion.from_rotation_vector(vector.scale(dtheta_body, 0.5)))
+    q1 = quaternion.normalize(quaternion.multiply(q0, quaternion.from_rotation_vector(dtheta_body)))
+    dv_mci = quaternion.rotate(q_mid, dv_body)
     r = vector.load(nav.r_mci_m, 0)
     v = vector.load(nav.v_mci_mps, 0)
     g = gravity.acceleration_mci(grav, c, s, r, t_s)
@@ -99,8 +109,8 @@ def strapdown(nav, dv_body, dtheta_body, interval_s, grav, c, s, t_s):
     for i in range(3):
         nav.r_mci_m[i] = r[i] + (v[i] + 0.5 * dv_total[i]) * interval_s
         nav.v_mci_mps[i] = v[i] + dv_total[i]
-        nav.specific_force_body_mps2[i] = dv_corr[i] / interval_s
-        nav.rate_body_radps[i] = dtheta[i] / interval_s
+        nav.specific_force_body_mps2[i] = dv_body[i] / interval_s
+        nav.rate_body_radps[i] = dtheta_body[i] / interval_s
     for i in range(4):
         nav.q_body_to_mci[i] = q1[i]
     nav.uncovered_s += interval_s

@@ -382,6 +382,29 @@ def test_a_rangefinder_never_enabled_is_never_acquired_and_its_fault_is_in_the_s
     ]
 
 
+def test_dead_reckoning_through_a_reset_is_the_modelled_motion_whatever_the_imu_estimates():
+    """Off line for 4 s after a reset at 80 % throttle: the navigation state carried by the
+    engine's model and the last body rate is the same whether the filter estimated the IMU's
+    biases, scale factors and misalignments at zero or large (0.05 m/s^2, 1e-3 rad/s, 1 %):
+    those are the IMU's errors, and a modelled motion has none of them (it once subtracted
+    them anyway: 0.2 m/s after 4 s here)."""
+    b = api.prepare(closed_loop(), seeds=[0])
+    config, grav = b.per_run.fsw[0], b.shared.gravity
+    carried = []
+    for scale in (0.0, 1.0):
+        state = b.states.fsw[0].copy()
+        nav = state["nav"]
+        nav["rate_body_radps"] = (0.002, -0.001, 0.0005)
+        nav["gyro_bias_radps"] = scale * 1e-3
+        nav["accel_bias_mps2"] = scale * 0.05
+        nav["gyro_matrix_error"] = scale * 0.01
+        nav["accel_thrust_axis_error"] = scale * 0.01
+        state["reset_time_s"], state["throttle_at_reset"] = 10.0, 0.8
+        flight_software._dead_reckon_off_line(config, state, 14.0, grav.params, grav.c, grav.s)
+        carried.append(np.concatenate([nav["r_mci_m"], nav["v_mci_mps"], nav["q_body_to_mci"]]))
+    assert carried[1] == pytest.approx(carried[0], rel=0.0, abs=1e-9)
+
+
 def test_a_computer_reset_cuts_the_engine_loses_imu_data_and_restarts():
     result = short_run(
         [
