@@ -55,6 +55,11 @@ FSW_DTYPE = np.dtype(
         ("rcs_min_on_time_s", np.float64),  # pulse dead band of its RCS modulation
         ("inertia_kgm2", np.float64, (3,)),  # principal moments it knows, at PDI
         ("actuator_estimation_time_s", np.float64),  # 0: believe the actuators
+        # land now (`_land_now`): the faster terminal descent rate (0: never), below this
+        # estimated propellant, or this far below the estimated ground without contact
+        ("land_now_rate_mps", np.float64),
+        ("land_now_propellant_kg", np.float64),
+        ("land_now_overdue_m", np.float64),
         # centres of mass of the dry vehicle and of the propellant: the lander's, at the
         # estimated mass, sets the sensors' lever arms
         ("dry_com_body_m", np.float64, (3,)),
@@ -82,6 +87,7 @@ FSW_STATE_DTYPE = np.dtype(
         ("rcs_carried_nms", np.float64, (3,)),  # angular impulse owed below the minimum pulse
         ("actuators", actuator_estimation.ESTIMATE_DTYPE),
         ("low_propellant_logged", np.bool_),
+        ("landing_now", np.bool_),  # the terminal descent at the land-now rate
         ("offline_until_s", np.float64),  # computer reset: no cycles, no IMU data before this
         ("engine_inhibit_until_s", np.float64),  # and no main-engine thrust before this
         ("reset_time_s", np.float64),
@@ -190,6 +196,29 @@ def _start_phase(p, state, phase, t_s, r, v, g, events, n_events, altitude_est):
             3000.0,
         )
         state.phase_end_s = t_s + t_go
+
+
+@njit(cache=True)
+def _land_now(p, state, t_s, r, v, g, events, n_events, altitude_est):
+    """Land now rather than hover out of propellant or fly on an altitude shown wrong: in the
+    approach or the terminal descent, once the estimated propellant is below
+    land_now_propellant_kg, or in the terminal descent once the estimated altitude is
+    land_now_overdue_m below the onboard ground with no contact yet (the ground is further
+    down than the estimate put it), descend at land_now_rate_mps from there (an approach
+    ends: vertical descent where the lander is)."""
+    if state.phase != modes.APPROACH and state.phase != modes.TERMINAL:
+        return
+    reason = -1
+    if state.mass_est_kg - p.dry_mass_kg < p.land_now_propellant_kg:
+        reason = modes.LAND_NOW_PROPELLANT
+    elif state.phase == modes.TERMINAL and altitude_est < -p.land_now_overdue_m:
+        reason = modes.LAND_NOW_OVERDUE
+    if reason < 0:
+        return
+    state.landing_now = True
+    modes.log(events, n_events, t_s, modes.LAND_NOW, reason, altitude_est)
+    if state.phase == modes.APPROACH:
+        _start_phase(p, state, modes.TERMINAL, t_s, r, v, g, events, n_events, altitude_est)
 
 
 @njit(cache=True)
@@ -432,6 +461,8 @@ def cycle(
         _start_phase(
             p, state, modes.TERMINAL, t_s, r_site, v_site, g_site, events, n_events, altitude_est
         )
+    if p.land_now_rate_mps > 0.0 and not state.landing_now:
+        _land_now(p, state, t_s, r_site, v_site, g_site, events, n_events, altitude_est)
     if probe_contact and state.phase != modes.ENGINE_OFF:
         _start_phase(
             p, state, modes.ENGINE_OFF, t_s, r_site, v_site, g_site, events, n_events, altitude_est
@@ -453,7 +484,7 @@ def cycle(
     elif state.phase == modes.TERMINAL:
         a = powered_descent.terminal_acceleration(
             v_site,
-            p.terminal_descent_rate_mps,
+            p.land_now_rate_mps if state.landing_now else p.terminal_descent_rate_mps,
             p.terminal_horizontal_gain,
             p.terminal_vertical_gain,
         )

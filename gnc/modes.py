@@ -27,6 +27,7 @@ EVENTS = (
     "fault_activated",  # detail: fault; value: true altitude [m]
     "fault_ended",  # detail: fault; value: true altitude [m]
     "computer_restarted",  # value: seconds the flight software was off
+    "land_now",  # detail: why (LAND_NOW_REASONS); value: estimated altitude [m]
 )
 (
     PHASE_CHANGE,
@@ -40,7 +41,10 @@ EVENTS = (
     FAULT_ACTIVATED,
     FAULT_ENDED,
     COMPUTER_RESTARTED,
-) = range(11)
+    LAND_NOW,
+) = range(12)
+LAND_NOW_REASONS = ("low_propellant", "touchdown_overdue")
+LAND_NOW_PROPELLANT, LAND_NOW_OVERDUE = range(2)
 SENSOR_EVENTS = (MEASUREMENT_REJECTED, SENSOR_LATCHED_OFF, SENSOR_RECOVERED, SENSOR_ACQUIRED)
 
 
@@ -80,6 +84,9 @@ def describe(events, count, channels=(), faults=()):
             item["altitude_m"] = value
         elif code == COMPUTER_RESTARTED:
             item["offline_s"] = value
+        elif code == LAND_NOW:
+            item["reason"] = LAND_NOW_REASONS[detail]
+            item["altitude_est_m"] = value
         out.append(item)
     if count > len(events):
         out.append({"event": "log_full", "not_stored": int(count - len(events))})

@@ -387,6 +387,19 @@ class HighGateClearance(Strict):
     distance: PositiveLength = 30e3
 
 
+class LandNow(Strict):
+    """Land now rather than hover out of propellant or fly on an altitude shown wrong
+    (`gnc.flight_software._land_now`): the terminal descent speeds up to `descent_rate` once
+    the estimated propellant falls below `propellant` (in the approach too, which then ends
+    where the lander is), or once the estimated altitude is `overdue` below the onboard
+    ground with no contact yet. A rate at or under the touchdown limit trades a harder
+    landing for the propellant a slow descent through a wrong altitude would burn."""
+
+    descent_rate: PositiveSpeed
+    propellant: NonNegativeMass = 0.0  # not on propellant when 0
+    overdue: PositiveLength | None = None  # not on an overdue touchdown when absent
+
+
 class FlightSoftware(Strict):
     braking: PhaseTarget
     approach: PhaseTarget
@@ -395,6 +408,7 @@ class FlightSoftware(Strict):
     low_propellant: NonNegativeMass = 10.0
     actuator_estimation: ActuatorEstimation | None = None  # off when absent
     high_gate_clearance: HighGateClearance | None = None  # the configured high gate when absent
+    land_now: LandNow | None = None  # off when absent
 
 
 class Navigation(Strict):

@@ -223,3 +223,34 @@ def test_ispace_m2s_late_rangefinder_leaves_its_altitude_error_too_late_and_a_ra
         r.outcome == "landed"
         for r in api.run_seeds("ispace_m2_weak_rangefinder_improved", range(6))
     )
+
+
+def test_landing_now_saves_the_runs_that_would_hover_out_of_propellant():
+    """The nominal with its rangefinder never enabled (altitude from the PDI state alone, 100 m
+    1 sigma), 20 seeds: where the lander is higher than it thinks, the 1-m/s terminal descent
+    runs it out of propellant. Landing now (`[flight_software.land_now]`: 1.5 m/s once 30 m
+    overdue below the estimated ground or under 10 kg) lands some of those, each at under the
+    2-m/s touchdown limit; the runs that are lower than they think crash as before (they hit
+    the ground in the approach: nothing tells them)."""
+
+    def flown(land_now=None):
+        d = scenario.read_data("nominal")[1]
+        d["faults"] = [{"name": "never_enabled", "target": "laser_rangefinder", "mode": "off"}]
+        if land_now:
+            d["flight_software"]["land_now"] = land_now
+        return [r.summary for r in api.run_seeds(d, range(20))]
+
+    hovering = flown()
+    landing_now = flown({"descent_rate": "1.5 m/s", "propellant": "10 kg", "overdue": "30 m"})
+    ran_out = {s["seed"] for s in hovering if s["outcome"] == "fuel_exhausted"}
+    saved = {s["seed"] for s in landing_now if s["outcome"] == "landed"} & ran_out
+    assert ran_out and saved
+    assert {s["seed"] for s in landing_now if s["outcome"] == "fuel_exhausted"} < ran_out
+    crashed = [
+        {s["seed"] for s in runs if s["outcome"] == "crashed"} for runs in (hovering, landing_now)
+    ]
+    assert crashed[0] == crashed[1]
+    for s in landing_now:
+        events = [e for e in s["events"] if e["event"] == "land_now"]
+        if s["seed"] in saved:
+            assert events and s["touchdown"]["descent_rate_mps"] < 2.0
