@@ -60,6 +60,12 @@ FSW_DTYPE = np.dtype(
         ("land_now_rate_mps", np.float64),
         ("land_now_propellant_kg", np.float64),
         ("land_now_overdue_m", np.float64),
+        # the low gate raised over the altitude's uncertainty at the high gate
+        # (`_raise_low_gate`): by this many sigmas (0: never), at most max_raise, the terminal
+        # descent through the raise at its own rate
+        ("uncertain_altitude_sigmas", np.float64),
+        ("uncertain_altitude_max_raise_m", np.float64),
+        ("uncertain_altitude_rate_mps", np.float64),
         # centres of mass of the dry vehicle and of the propellant: the lander's, at the
         # estimated mass, sets the sensors' lever arms
         ("dry_com_body_m", np.float64, (3,)),
@@ -88,6 +94,7 @@ FSW_STATE_DTYPE = np.dtype(
         ("actuators", actuator_estimation.ESTIMATE_DTYPE),
         ("low_propellant_logged", np.bool_),
         ("landing_now", np.bool_),  # the terminal descent at the land-now rate
+        ("low_gate_raise_m", np.float64),  # above the configured low gate, this approach
         ("offline_until_s", np.float64),  # computer reset: no cycles, no IMU data before this
         ("engine_inhibit_until_s", np.float64),  # and no main-engine thrust before this
         ("reset_time_s", np.float64),
@@ -184,7 +191,7 @@ def _start_phase(p, state, phase, t_s, r, v, g, events, n_events, altitude_est):
             tgt.gain,
             r,
             v,
-            vector.load(tgt.position_m, 0),
+            _target_position(state, phase, tgt),
             vector.load(tgt.velocity_mps, 0),
             vector.load(tgt.acceleration_mps2, 0),
             g,
@@ -196,6 +203,44 @@ def _start_phase(p, state, phase, t_s, r, v, g, events, n_events, altitude_est):
             3000.0,
         )
         state.phase_end_s = t_s + t_go
+
+
+@njit(cache=True)
+def _target_position(state, phase, tgt):
+    """A guided phase's target position (guidance coordinates): the approach's low gate
+    raised by this approach's low_gate_raise_m."""
+    r = vector.load(tgt.position_m, 0)
+    if phase == modes.APPROACH:
+        return (r[0], r[1], r[2] + state.low_gate_raise_m)
+    return r
+
+
+@njit(cache=True)
+def _raise_low_gate(p, state, onboard_map):
+    """At the high gate: raise the low gate by uncertain_altitude_sigmas times the altitude's
+    1 sigma (the position covariance along the vertical and the onboard map's height error),
+    at most uncertain_altitude_max_raise_m, so that the terminal descent, at its own rate
+    through the raise, meets the ground anywhere inside that uncertainty at a rate it
+    survives instead of the approach flying into it."""
+    nav = state.nav
+    up = vector.unit(vector.load(nav.r_mci_m, 0))
+    variance = onboard_map.height_error_m**2
+    for i in range(3):
+        for j in range(3):
+            variance += up[i] * nav.P[ekf.DR + i, ekf.DR + j] * up[j]
+    raise_m = p.uncertain_altitude_sigmas * math.sqrt(variance)
+    state.low_gate_raise_m = min(raise_m, p.uncertain_altitude_max_raise_m)
+
+
+@njit(cache=True)
+def _terminal_rate(p, state, altitude_est):
+    """The terminal descent's rate [m/s]: the land-now rate once landing now, the raise's
+    rate while above the configured low gate after a raise, else the configured rate."""
+    if state.landing_now:
+        return p.land_now_rate_mps
+    if state.low_gate_raise_m > 0.0 and altitude_est > p.approach.position_m[2]:
+        return p.uncertain_altitude_rate_mps
+    return p.terminal_descent_rate_mps
 
 
 @njit(cache=True)
@@ -454,6 +499,8 @@ def cycle(
             p, state, state.phase, t_s, r_site, v_site, g_site, events, n_events, altitude_est
         )
     elif state.phase == modes.BRAKING and t_s >= state.phase_end_s - p.handover_time_s:
+        if p.uncertain_altitude_sigmas > 0.0:
+            _raise_low_gate(p, state, onboard_map)
         _start_phase(
             p, state, modes.APPROACH, t_s, r_site, v_site, g_site, events, n_events, altitude_est
         )
@@ -473,7 +520,7 @@ def cycle(
     if state.phase == modes.BRAKING or state.phase == modes.APPROACH:
         tgt = p.braking if state.phase == modes.BRAKING else p.approach
         t_go = state.phase_end_s - t_s
-        r_f = vector.load(tgt.position_m, 0)
+        r_f = _target_position(state, state.phase, tgt)
         v_f = vector.load(tgt.velocity_mps, 0)
         a_f = vector.load(tgt.acceleration_mps2, 0)
         if t_go < tgt.position_hold_s:
@@ -484,7 +531,7 @@ def cycle(
     elif state.phase == modes.TERMINAL:
         a = powered_descent.terminal_acceleration(
             v_site,
-            p.land_now_rate_mps if state.landing_now else p.terminal_descent_rate_mps,
+            _terminal_rate(p, state, altitude_est),
             p.terminal_horizontal_gain,
             p.terminal_vertical_gain,
         )

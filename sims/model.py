@@ -349,6 +349,10 @@ def build_flight_software(scenario, control_every, initial_mass_kg):
             fs.land_now.overdue if fs.land_now and fs.land_now.overdue is not None else math.inf
         ),
     )
+    if fs.uncertain_altitude is not None:
+        p["uncertain_altitude_sigmas"] = fs.uncertain_altitude.sigmas
+        p["uncertain_altitude_max_raise_m"] = fs.uncertain_altitude.max_raise
+        p["uncertain_altitude_rate_mps"] = fs.uncertain_altitude.descent_rate
     p["braking"] = build_phase_target(fs.braking)
     p["approach"] = build_phase_target(fs.approach)
     imu_spec = scenario.sensors.imu

@@ -400,6 +400,19 @@ class LandNow(Strict):
     overdue: PositiveLength | None = None  # not on an overdue touchdown when absent
 
 
+class UncertainAltitude(Strict):
+    """A descent profile that tolerates the altitude error it carries
+    (`gnc.flight_software._raise_low_gate`): at the high gate the low gate is raised by
+    `sigmas` times the altitude's 1 sigma (the filter's, and the onboard map's height
+    error), at most `max_raise`, and the terminal descent crosses the raise at `descent_rate`
+    (at or under the touchdown limit): a lander lower than it thinks meets the ground in a
+    descent it survives, not in the approach."""
+
+    sigmas: Number = Field(gt=0.0)
+    max_raise: PositiveLength
+    descent_rate: PositiveSpeed
+
+
 class FlightSoftware(Strict):
     braking: PhaseTarget
     approach: PhaseTarget
@@ -409,6 +422,7 @@ class FlightSoftware(Strict):
     actuator_estimation: ActuatorEstimation | None = None  # off when absent
     high_gate_clearance: HighGateClearance | None = None  # the configured high gate when absent
     land_now: LandNow | None = None  # off when absent
+    uncertain_altitude: UncertainAltitude | None = None  # the configured low gate when absent
 
 
 class Navigation(Strict):
