@@ -66,6 +66,15 @@ FSW_DTYPE = np.dtype(
         ("uncertain_altitude_sigmas", np.float64),
         ("uncertain_altitude_max_raise_m", np.float64),
         ("uncertain_altitude_rate_mps", np.float64),
+        # the accelerometer checked against the engine (`_check_accelerometer`): failed when
+        # it reads under this fraction of the modelled thrust acceleration (0: never
+        # checked) for this long; then the thrust model, with these 1-sigma errors of scale
+        # and pointing, stands in for it
+        ("accelerometer_check_fraction", np.float64),
+        ("accelerometer_check_time_s", np.float64),
+        ("thrust_model_scale_sigma", np.float64),
+        ("thrust_model_misalignment_sigma_rad", np.float64),
+        ("thrust_model_noise", np.float64),  # its velocity random walk [m/s/sqrt(s)]
         # centres of mass of the dry vehicle and of the propellant: the lander's, at the
         # estimated mass, sets the sensors' lever arms
         ("dry_com_body_m", np.float64, (3,)),
@@ -95,6 +104,10 @@ FSW_STATE_DTYPE = np.dtype(
         ("low_propellant_logged", np.bool_),
         ("landing_now", np.bool_),  # the terminal descent at the land-now rate
         ("low_gate_raise_m", np.float64),  # above the configured low gate, this approach
+        ("throttle_modelled", np.float64),  # the engine's throttle, the command lagged
+        ("accelerometer_suspect_s", np.float64),  # how long it has read too little
+        ("accelerometer_missed_mci", np.float64, (3,)),  # velocity change it did not see
+        ("accelerometer_failed", np.bool_),
         ("offline_until_s", np.float64),  # computer reset: no cycles, no IMU data before this
         ("engine_inhibit_until_s", np.float64),  # and no main-engine thrust before this
         ("reset_time_s", np.float64),
@@ -121,9 +134,85 @@ class FlightSoftware(NamedTuple):
 
 
 @njit(cache=True, inline="always")
-def imu_sample(state, dv_body, dtheta_body, interval_s, grav, c, s, t_s):
-    """Strapdown propagation of the navigation state by one IMU output."""
+def imu_sample(p, state, dv_body, dtheta_body, interval_s, grav, c, s, t_s, events, n_events):
+    """Strapdown propagation of the navigation state by one IMU output; with the
+    accelerometer checked, its velocity increment replaced by the thrust model's once it
+    failed (`_check_accelerometer`)."""
+    if p.accelerometer_check_fraction > 0.0:
+        dv_body = _check_accelerometer(p, state, dv_body, interval_s, t_s, events, n_events)
     ekf.strapdown(state.nav, dv_body, dtheta_body, interval_s, grav, c, s, t_s)
+
+
+@njit(cache=True)
+def _propagate_covariance(p, state, gm_m3ps2):
+    """The filter's covariance brought up to the IMU time it has integrated; with the thrust
+    model standing in for the accelerometer, the model's velocity random walk on top."""
+    nav = state.nav
+    interval_s = nav.uncovered_s
+    ekf.propagate_covariance(nav, p.nav_noise, gm_m3ps2)
+    if state.accelerometer_failed:
+        for i in range(3):
+            nav.P[ekf.DV + i, ekf.DV + i] += p.thrust_model_noise**2 * interval_s
+
+
+@njit(cache=True)
+def _check_accelerometer(p, state, dv_body, interval_s, t_s, events, n_events):
+    """The velocity increment the strapdown takes: the accelerometer's, or, once it failed,
+    the thrust model's (the command through the engine's lag, the thrust the software
+    believes, the estimated mass, along the thrust axis). Failed: reading along the thrust
+    axis under accelerometer_check_fraction of the model for accelerometer_check_time_s
+    (a unit never switched on, a dead channel). At the failure the increments it missed
+    while suspect are added to the velocity, and the error states of the accelerometer
+    become the model's: no bias, its scale factor and misalignments along the thrust axis
+    of thrust_model_scale_sigma and thrust_model_misalignment_sigma_rad (1 sigma), for the
+    filter to estimate from its other sensors."""
+    nav = state.nav
+    lag = 1.0 - math.exp(-interval_s / max(p.engine_time_constant_s, 1e-6))
+    state.throttle_modelled += (state.throttle_command - state.throttle_modelled) * lag
+    accel = state.throttle_modelled * p.max_thrust_n * state.actuators.thrust_scale
+    accel /= state.mass_est_kg
+    modelled = (0.0, 0.0, accel * interval_s)
+    if state.accelerometer_failed:
+        return modelled
+    measured = dv_body[2] - nav.accel_bias_mps2[2] * interval_s
+    if accel > 0.0 and measured < p.accelerometer_check_fraction * modelled[2]:
+        state.accelerometer_suspect_s += interval_s
+        q = (nav.q_body_to_mci[0], nav.q_body_to_mci[1], nav.q_body_to_mci[2], nav.q_body_to_mci[3])
+        missed = quaternion.rotate(q, (0.0, 0.0, modelled[2] - measured))
+        for i in range(3):
+            state.accelerometer_missed_mci[i] += missed[i]
+    else:
+        state.accelerometer_suspect_s = 0.0
+        for i in range(3):
+            state.accelerometer_missed_mci[i] = 0.0
+    if state.accelerometer_suspect_s < p.accelerometer_check_time_s:
+        return dv_body
+    state.accelerometer_failed = True
+    modes.log(events, n_events, t_s, modes.ACCELEROMETER_FAILED, 0, accel)
+    missed_speed = 0.0
+    for i in range(3):
+        nav.v_mci_mps[i] += state.accelerometer_missed_mci[i]
+        missed_speed += state.accelerometer_missed_mci[i] ** 2
+    sigmas = (
+        0.0,
+        0.0,
+        0.0,
+        p.thrust_model_misalignment_sigma_rad,
+        p.thrust_model_misalignment_sigma_rad,
+        p.thrust_model_scale_sigma,
+    )
+    for k in range(6):  # the accelerometer's bias, then its thrust-axis column
+        index = ekf.DBA + k if k < 3 else ekf.DKA + k - 3
+        for j in range(ekf.N_ERR):
+            nav.P[index, j] = nav.P[j, index] = 0.0
+        nav.P[index, index] = sigmas[k] ** 2
+    for k in range(3):
+        nav.accel_bias_mps2[k] = 0.0
+        nav.accel_thrust_axis_error[k] = 0.0
+    # the velocity it added is as good as the model: its scale error, on every axis
+    for i in range(3):
+        nav.P[ekf.DV + i, ekf.DV + i] += missed_speed * p.thrust_model_scale_sigma**2
+    return modelled
 
 
 @njit(cache=True)
@@ -351,7 +440,7 @@ def _measurement_updates(fsw, state, gates, queue, t_s, grav, c, s, map_view, ev
         if gate_state.latched_off:
             continue
         if not posed:  # the covariance is brought up to date once per cycle
-            ekf.propagate_covariance(nav, p.nav_noise, grav.gm_m3ps2)
+            _propagate_covariance(p, state, grav.gm_m3ps2)
             posed = True
         # the pose is refilled before each update: the previous update moved the estimate
         age_s = max(t_s - meas.t_s, 0.0)
@@ -430,7 +519,7 @@ def _restart(p, state, t_s, grav, c, s, site, events, n_events):
         for j in range(3):
             nav.P[ekf.DV + i, ekf.DV + j] += impulse * impulse * axis[i] * axis[j]
         nav.P[ekf.DTH + i, ekf.DTH + i] += p.initial_sigma[ekf.DTH + i] ** 2
-    ekf.propagate_covariance(nav, p.nav_noise, grav.gm_m3ps2)  # over the time off line
+    _propagate_covariance(p, state, grav.gm_m3ps2)  # over the time off line
     actuator_estimation.reset(state.actuators)
     state.restart_pending = False
     modes.log(events, n_events, t_s, modes.COMPUTER_RESTARTED, 0, t_s - state.reset_time_s)
@@ -558,7 +647,7 @@ def cycle(
         state.q_command[i] = q_cmd[i]
     rate = vector.load(nav.rate_body_radps, 0)
     estimate = state.actuators
-    if p.actuator_estimation_time_s > 0.0:
+    if p.actuator_estimation_time_s > 0.0 and not state.accelerometer_failed:
         actuator_estimation.update(
             estimate,
             nav.specific_force_body_mps2[2],

@@ -28,6 +28,7 @@ EVENTS = (
     "fault_ended",  # detail: fault; value: true altitude [m]
     "computer_restarted",  # value: seconds the flight software was off
     "land_now",  # detail: why (LAND_NOW_REASONS); value: estimated altitude [m]
+    "accelerometer_failed",  # value: the modelled thrust acceleration it missed [m/s^2]
 )
 (
     PHASE_CHANGE,
@@ -42,7 +43,8 @@ EVENTS = (
     FAULT_ENDED,
     COMPUTER_RESTARTED,
     LAND_NOW,
-) = range(12)
+    ACCELEROMETER_FAILED,
+) = range(13)
 LAND_NOW_REASONS = ("low_propellant", "touchdown_overdue")
 LAND_NOW_PROPELLANT, LAND_NOW_OVERDUE = range(2)
 SENSOR_EVENTS = (MEASUREMENT_REJECTED, SENSOR_LATCHED_OFF, SENSOR_RECOVERED, SENSOR_ACQUIRED)
@@ -87,6 +89,8 @@ def describe(events, count, channels=(), faults=()):
         elif code == LAND_NOW:
             item["reason"] = LAND_NOW_REASONS[detail]
             item["altitude_est_m"] = value
+        elif code == ACCELEROMETER_FAILED:
+            item["thrust_acceleration_mps2"] = value
         out.append(item)
     if count > len(events):
         out.append({"event": "log_full", "not_stored": int(count - len(events))})

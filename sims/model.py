@@ -353,6 +353,13 @@ def build_flight_software(scenario, control_every, initial_mass_kg):
         p["uncertain_altitude_sigmas"] = fs.uncertain_altitude.sigmas
         p["uncertain_altitude_max_raise_m"] = fs.uncertain_altitude.max_raise
         p["uncertain_altitude_rate_mps"] = fs.uncertain_altitude.descent_rate
+    if fs.accelerometer_check is not None:
+        check = fs.accelerometer_check
+        p["accelerometer_check_fraction"] = check.fraction
+        p["accelerometer_check_time_s"] = check.time
+        p["thrust_model_scale_sigma"] = check.thrust_scale
+        p["thrust_model_misalignment_sigma_rad"] = check.thrust_misalignment
+        p["thrust_model_noise"] = check.thrust_noise
     p["braking"] = build_phase_target(fs.braking)
     p["approach"] = build_phase_target(fs.approach)
     imu_spec = scenario.sensors.imu

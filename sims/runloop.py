@@ -465,6 +465,7 @@ def simulate(k, shared, per_run, states, outputs, work, vectors):
                     )
                 if t >= fsw_state.offline_until_s:
                     flight_software.imu_sample(
+                        fsw.config,
                         fsw_state,
                         vector.load(dv_measured, 0),
                         vector.load(dtheta_measured, 0),
@@ -473,6 +474,8 @@ def simulate(k, shared, per_run, states, outputs, work, vectors):
                         c,
                         s,
                         t - interval,
+                        events,
+                        n_events,
                     )
         if summary.flameout_time_s < 0.0 and x[X_MASS] <= mp.dry_mass_kg:
             summary.flameout_time_s = t

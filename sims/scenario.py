@@ -413,6 +413,19 @@ class UncertainAltitude(Strict):
     descent_rate: PositiveSpeed
 
 
+class AccelerometerCheck(Strict):
+    """Check the accelerometer against the engine (`gnc.flight_software._check_accelerometer`):
+    failed once it reads under `fraction` of the modelled thrust acceleration for `time`;
+    then the thrust model stands in for it, its errors (1 sigma) `thrust_scale` and
+    `thrust_misalignment` for the filter to estimate."""
+
+    fraction: Number = Field(default=0.2, gt=0.0, lt=1.0)
+    time: PositiveTime = 0.5
+    thrust_scale: Number = Field(default=0.03, gt=0.0)
+    thrust_misalignment: NonNegativeAngle = 0.008726646259971648  # 0.5 deg
+    thrust_noise: VelocityRandomWalk = 0.02  # the model's velocity random walk
+
+
 class FlightSoftware(Strict):
     braking: PhaseTarget
     approach: PhaseTarget
@@ -423,6 +436,7 @@ class FlightSoftware(Strict):
     high_gate_clearance: HighGateClearance | None = None  # the configured high gate when absent
     land_now: LandNow | None = None  # off when absent
     uncertain_altitude: UncertainAltitude | None = None  # the configured low gate when absent
+    accelerometer_check: AccelerometerCheck | None = None  # the accelerometer trusted if absent
 
 
 class Navigation(Strict):

@@ -175,6 +175,35 @@ def test_chandrayaan2s_stronger_engine_makes_it_hover_dry_unless_it_estimates_it
         assert r.summary["touchdown"]["descent_rate_mps"] < 1.6
 
 
+def test_luna25s_dead_accelerometer_crashes_it_unless_the_thrust_model_stands_in():
+    """The bundled pair (seeds 0-2): with the accelerometer reading zero the navigation sees
+    no braking, guidance brakes on, and every run falls ~205 s after PDI at ~180 m/s
+    (`imu_fault`); checked against the engine, the accelerometer is found dead half a second
+    after PDI and the thrust model, its errors estimated from the Doppler lidar and the
+    rangefinder, lands them with a navigation that does not claim more than it knows in
+    position (NEES under the chi-square(3) 99.9 % point at the end of each phase). On a
+    healthy IMU the check never fires and changes nothing."""
+    for r in api.run_seeds("luna25_accelerometer_zero", range(3)):
+        assert r.summary["failure_class"] == "imu_fault"
+        assert r.summary["touchdown"]["descent_rate_mps"] > 150.0
+    for r in api.run_seeds("luna25_accelerometer_zero_improved", range(3)):
+        assert r.outcome == "landed"
+        failed = [e for e in r.summary["events"] if e["event"] == "accelerometer_failed"]
+        assert len(failed) == 1 and failed[0]["t_s"] < 1.0
+        for checkpoint in r.summary["navigation"]["nees"].values():
+            assert checkpoint["position"] < 16.3
+    # on a healthy IMU the check never fires and changes nothing
+    healthy = scenario.read_data("luna25_accelerometer_zero_improved")[1]
+    healthy["faults"] = []
+    checked, plain = (
+        api.run_seeds(healthy, range(3)),
+        api.run_seeds("nominal_doppler_lidar", range(3)),
+    )
+    for a, b in zip(checked, plain, strict=True):
+        assert not any(e["event"] == "accelerometer_failed" for e in a.summary["events"])
+        assert a.summary["touchdown"] == b.summary["touchdown"]
+
+
 def test_beresheets_engine_relit_near_the_ground_crashes_and_relit_at_restart_lands():
     """The bundled pair (seeds 0-2): a gyro glitch at 14 km and a reset on it; with the engine
     kept off until ~150-450 m every run falls at ~100 m/s (`imu_fault`, the first fault);
