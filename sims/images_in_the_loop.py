@@ -194,7 +194,9 @@ class ImagePipeline:
                 1e6,
                 5.0,
             )
-            sigma = image_navigation.fix_sigma_m(spec, max(slant, altitude_est), cos_off)
+            cos_off_est = -axes_est[:, 2] @ (origin_est / np.linalg.norm(origin_est))
+            # the flight software's sigma: from its own pose's slant range and angle
+            sigma = image_navigation.fix_sigma_m(spec, max(slant, altitude_est), cos_off_est)
             fix_xy = np.array(fix[:2])
             out["valid"] = True
             for i in range(2):
