@@ -25,6 +25,7 @@ about 0.1-0.3 s of Python per image.
 import csv
 import ctypes
 import math
+import sys
 
 import numpy as np
 
@@ -106,7 +107,13 @@ class ImagePipeline:
         )
         self.folder = frames_folder
         self.log = []
+        self.fixes = 0
         self.error = None
+        self.bar = None  # on a terminal: frames taken, the altitude, the fixes so far
+        if sys.stderr.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(unit="frame", file=sys.stderr)
         self.entry = ENTRY(self.sample)
         b.per_run.channels[0, self.index]["sample_entry"] = ctypes.cast(
             self.entry, ctypes.c_void_p
@@ -209,6 +216,10 @@ class ImagePipeline:
             }
         self.log.append(row)
         self._save_frame(row, image, origin, axes, origin_est, axes_est, fix_xy, estimated_xy)
+        self.fixes += fix_xy is not None
+        if self.bar is not None:
+            self.bar.set_postfix(altitude=f"{altitude:.0f} m", fixes=self.fixes, refresh=False)
+            self.bar.update()
 
     def _save_frame(self, row, image, origin, axes, origin_est, axes_est, fix_xy, estimated_xy):
         """The image with three marks on the ground point the estimate puts at the image's
@@ -262,7 +273,14 @@ class ImagePipeline:
         figure.savefig(self.folder / row["frame"], bbox_inches="tight")
         pyplot.close(figure)
 
-    def write_log(self):
+    def close(self):
+        """The progress bar closed, the fix log (one row per image) written beside the
+        frames."""
+        if self.bar is not None:
+            self.bar.close()
+        self._write_log()
+
+    def _write_log(self):
         """The fix log (one row per image) as CSV beside the frames."""
         with open(self.folder / FIX_LOG, "w", newline="") as f:
             writer = csv.DictWriter(f, FIX_LOG_FIELDS)
@@ -280,6 +298,6 @@ def run(sc, seed, folder, pixels=256):
     folder.mkdir(parents=True, exist_ok=True)
     pipeline = ImagePipeline(b, name, folder, pixels, seed)
     api.execute(b)
+    pipeline.close()
     pipeline.raise_error()
-    pipeline.write_log()
     return api.result_of(b), pipeline.log
