@@ -156,6 +156,13 @@ def _propagate_covariance(p, state, gm_m3ps2):
 
 
 @njit(cache=True)
+def _thrust_acceleration(p, state, throttle):
+    """The thrust acceleration [m/s^2] the software believes a throttle gives: the engines'
+    thrust as it knows it (times the estimated scale) over the estimated mass."""
+    return throttle * p.max_thrust_n * state.actuators.thrust_scale / state.mass_est_kg
+
+
+@njit(cache=True)
 def _check_accelerometer(p, state, dv_body, interval_s, t_s, events, n_events):
     """The velocity increment the strapdown takes: the accelerometer's, or, once it failed,
     the thrust model's (the command through the engine's lag, the thrust the software
@@ -169,8 +176,7 @@ def _check_accelerometer(p, state, dv_body, interval_s, t_s, events, n_events):
     nav = state.nav
     lag = 1.0 - math.exp(-interval_s / max(p.engine_time_constant_s, 1e-6))
     state.throttle_modelled += (state.throttle_command - state.throttle_modelled) * lag
-    accel = state.throttle_modelled * p.max_thrust_n * state.actuators.thrust_scale
-    accel /= state.mass_est_kg
+    accel = _thrust_acceleration(p, state, state.throttle_modelled)
     modelled = (0.0, 0.0, accel * interval_s)
     if state.accelerometer_failed:
         return modelled
@@ -533,8 +539,7 @@ def _dead_reckon_off_line(p, state, t_s, grav, c, s):
     for the IMU's errors as its increments are (`ekf.integrate`). Returns the tail-off's velocity
     change [m/s], its acceleration times its time constant (~0.3 m/s in braking)."""
     nav = state.nav
-    accel = state.throttle_at_reset * p.max_thrust_n * state.actuators.thrust_scale
-    accel /= state.mass_est_kg
+    accel = _thrust_acceleration(p, state, state.throttle_at_reset)
     tau = p.engine_time_constant_s
     cut = math.ceil(state.reset_time_s / p.control_period_s - 1e-9) * p.control_period_s
     rate = vector.load(nav.rate_body_radps, 0)

@@ -55,6 +55,18 @@ def pixel_direction(axes, tan_half_fov, n, row, column):
     return vector.unit(d)
 
 
+@njit(cache=True, inline="always")
+def image_position(axes, tan_half_fov, n, ray):
+    """(column, row) [pixels] where a ray from the camera (in the frame of the axes' columns)
+    meets the image, the inverse of `pixel_direction`; NaN for a ray behind the camera."""
+    z = ray[0] * axes[0, 2] + ray[1] * axes[1, 2] + ray[2] * axes[2, 2]
+    if z <= 0.0:
+        return math.nan, math.nan
+    u = (ray[0] * axes[0, 0] + ray[1] * axes[1, 0] + ray[2] * axes[2, 0]) / z
+    v = (ray[0] * axes[0, 1] + ray[1] * axes[1, 1] + ray[2] * axes[2, 1]) / z
+    return (u / tan_half_fov + 1.0) * n / 2.0 - 0.5, (v / tan_half_fov + 1.0) * n / 2.0 - 0.5
+
+
 @njit(cache=True)
 def lunar_lambert(albedo, lunar_l, mu0, mu):
     """Radiance factor of McEwen's lunar-Lambert law (0 when unlit or unseen)."""

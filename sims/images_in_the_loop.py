@@ -67,19 +67,6 @@ def camera_axes_body(boresight_body):
     return camera_render.camera_axes(b, reference)
 
 
-def project(point, origin, axes, tan_half_fov, pixels):
-    """(column, row) of a Moon-fixed point in the image of a pinhole camera (inverse of
-    `camera_render.pixel_direction`), or None behind it."""
-    ray = axes.T @ (np.asarray(point) - origin)
-    if ray[2] <= 0.0:
-        return None
-    u, v = ray[0] / ray[2], ray[1] / ray[2]
-    return (
-        (u / tan_half_fov + 1.0) * pixels / 2 - 0.5,
-        (v / tan_half_fov + 1.0) * pixels / 2 - 0.5,
-    )
-
-
 class ImagePipeline:
     """The camera and the matching pipeline of one run, called by the compiled loop through
     `entry` (see the module): b the prepared batch of one run (its navigation state is read
@@ -101,7 +88,6 @@ class ImagePipeline:
         sun = tuple(site["sun_mcmf"])
         self.scene = camera_render.scene(sun, albedo, camera_render.ALBEDO_VARIATION, 1.0)
         self.map_scene = camera_render.scene(sun, albedo, 0.0, 1.0)
-        self.map_cell = max(float(self.map.tiles["spacing_m"].min(initial=5.0)), 5.0)
         self.rng = np.random.default_rng(
             random_stream.stream_seed(np.random.SeedSequence(seed), f"images.{channel_name}")
         )
@@ -169,7 +155,7 @@ class ImagePipeline:
         altitude_est = terrain.altitude(
             self.map.site, self.map.tiles, self.map.heights, tuple(origin_est)
         )
-        cell = max(self.map_cell, 2.0 * max(altitude_est, 1.0) * self.ifov)
+        cell = image_matching.grid_cell_m(self.map, altitude_est, self.ifov)
         fix, reason = image_matching.match(
             self.map,
             self.map_scene,
@@ -190,17 +176,19 @@ class ImagePipeline:
             "estimate_error_crossrange_m": estimated_xy[1] - true_xy[1],
             "frame": f"frame_{len(self.log):04d}.png",
         }
+        # the ground the estimated boresight meets (0: none): the fix's slant range, the frame's
+        # reference point
+        slant = terrain.ray_cast(
+            self.map.site,
+            self.map.tiles,
+            self.map.heights,
+            tuple(origin_est),
+            tuple(axes_est[:, 2]),
+            1e6,
+            5.0,
+        )
         fix_xy = None
         if fix is not None:
-            slant = terrain.ray_cast(
-                self.map.site,
-                self.map.tiles,
-                self.map.heights,
-                tuple(origin_est),
-                tuple(axes_est[:, 2]),
-                1e6,
-                5.0,
-            )
             cos_off_est = -axes_est[:, 2] @ (origin_est / np.linalg.norm(origin_est))
             # the flight software's sigma: from its own pose's slant range and angle
             sigma = image_navigation.fix_sigma_m(spec, max(slant, altitude_est), cos_off_est)
@@ -215,48 +203,48 @@ class ImagePipeline:
                 "fix_sigma_m": sigma,
             }
         self.log.append(row)
-        self._save_frame(row, image, origin, axes, origin_est, axes_est, fix_xy, estimated_xy)
+        self._save_frame(
+            row, image, origin, axes, origin_est, axes_est, slant, fix_xy, estimated_xy
+        )
         self.fixes += fix_xy is not None
         if self.bar is not None:
             self.bar.set_postfix(altitude=f"{altitude:.0f} m", fixes=self.fixes, refresh=False)
             self.bar.update()
 
-    def _save_frame(self, row, image, origin, axes, origin_est, axes_est, fix_xy, estimated_xy):
+    def _save_frame(
+        self, row, image, origin, axes, origin_est, axes_est, slant, fix_xy, estimated_xy
+    ):
         """The image with three marks on the ground point the estimate puts at the image's
-        centre: where the estimate sees it (+, the centre), where it truly is in the image
-        (o), and where the fix puts it (x); the gaps are the errors, in pixels."""
+        centre (slant [m] along its boresight): where the estimate sees it (+, the centre),
+        where it truly is in the image (o), and where the fix puts it (x); the gaps are the
+        errors, in pixels."""
         import matplotlib
 
         matplotlib.use("Agg")
         from matplotlib import pyplot
 
-        m = self.map
-        reach = terrain.ray_cast(
-            m.site, m.tiles, m.heights, tuple(origin_est), tuple(axes_est[:, 2]), 1e6, 5.0
-        )
         figure, ax = pyplot.subplots(figsize=(5, 5.4), dpi=100)
         ax.imshow(image, cmap="gray", vmin=0.0, vmax=max(float(image.max()), 1e-6))
         centre = (self.pixels - 1) / 2
         ax.plot(centre, centre, "+", color="yellow", ms=14, label="estimate")
-        if reach > 0.0:
-            ground = origin_est + reach * axes_est[:, 2]
+        if slant > 0.0:
+            ground = origin_est + slant * axes_est[:, 2]
             marks = [("o", "cyan", "truth", origin)]
             if fix_xy is not None:
                 down, left, _ = (
-                    np.array(a) for a in frames.local_track_axes(m.site, tuple(origin_est))
+                    np.array(a) for a in frames.local_track_axes(self.map.site, tuple(origin_est))
                 )
                 moved = fix_xy - estimated_xy
                 marks.append(("x", "red", "fix", origin_est + moved[0] * down + moved[1] * left))
             for marker, colour, label, camera in marks:
-                where = project(
-                    ground,
-                    camera,
+                col, row_px = camera_render.image_position(
                     axes if label == "truth" else axes_est,
                     self.tan_half,
                     self.pixels,
+                    tuple(ground - camera),
                 )
-                if where is not None:
-                    ax.plot(*where, marker, color=colour, ms=10, mfc="none", label=label)
+                if not math.isnan(col):
+                    ax.plot(col, row_px, marker, color=colour, ms=10, mfc="none", label=label)
         ax.set_axis_off()
         ax.legend(loc="lower right", fontsize=8)
         if fix_xy is None:

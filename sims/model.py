@@ -343,12 +343,11 @@ def build_flight_software(scenario, control_every, initial_mass_kg):
         actuator_estimation_time_s=(
             fs.actuator_estimation.time_constant if fs.actuator_estimation else 0.0
         ),
-        land_now_rate_mps=fs.land_now.descent_rate if fs.land_now else 0.0,
-        land_now_propellant_kg=fs.land_now.propellant if fs.land_now else 0.0,
-        land_now_overdue_m=(
-            fs.land_now.overdue if fs.land_now and fs.land_now.overdue is not None else math.inf
-        ),
     )
+    if fs.land_now is not None:  # absent: rate 0, never
+        p["land_now_rate_mps"] = fs.land_now.descent_rate
+        p["land_now_propellant_kg"] = fs.land_now.propellant
+        p["land_now_overdue_m"] = math.inf if fs.land_now.overdue is None else fs.land_now.overdue
     if fs.uncertain_altitude is not None:
         p["uncertain_altitude_sigmas"] = fs.uncertain_altitude.sigmas
         p["uncertain_altitude_max_raise_m"] = fs.uncertain_altitude.max_raise

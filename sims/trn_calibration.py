@@ -36,13 +36,14 @@ sample distances (GSD):
   looked.
 """
 
+import itertools
 import json
 import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from dynamics import frames, terrain
+from dynamics import frames, sun, terrain
 from gnc.navigation import image_matching
 from sensors import camera_render, image_navigation
 from sims import model, results
@@ -64,11 +65,6 @@ def camera_of(sc):
     raise CalibrationError(
         f"{sc.meta.name}: no image_navigation channel (a camera to match images from)"
     )
-
-
-def _sun(east, north, up, azimuth, elevation):
-    horizontal = math.cos(azimuth) * north + math.sin(azimuth) * east
-    return math.cos(elevation) * horizontal + math.sin(elevation) * up
 
 
 def variants(sc, maps_m=(), density_scales=()):
@@ -126,17 +122,16 @@ def _sweep_variant(sc, cases, seed):
     east, north, up = (
         np.array(v) for v in frames.east_north_up(sc.site.latitude, sc.site.longitude)
     )
-    sun = np.array(model.sun_direction(sc.site))
-    azimuth = math.atan2(sun @ east, sun @ north)
+    site_sun = np.array(model.sun_direction(sc.site))
+    azimuth = math.atan2(site_sun @ east, site_sun @ north)
     albedo = truth.site["albedo"]
     if cases.map_sun_elevation_deg is not None:
-        map_sun = _sun(
-            east, north, up, azimuth + math.pi / 2, math.radians(cases.map_sun_elevation_deg)
+        map_sun = sun.direction_from_horizon(
+            east, north, up, math.radians(cases.map_sun_elevation_deg), azimuth + math.pi / 2
         )
         map_scene = camera_render.scene(map_sun, albedo, 0.0, 1.0)
     tan_half = math.tan(camera.field_of_view / 2)
     ifov = camera.field_of_view / cases.pixels
-    cell = max(float(onboard.tiles["spacing_m"].min(initial=5.0)), 5.0)
     rng = np.random.default_rng(seed)
     flown = flown_track(sc)
     records = []
@@ -145,10 +140,12 @@ def _sweep_variant(sc, cases, seed):
         centre = flown["downrange_m"][passed], flown["crossrange_m"][passed]
         spread = max(SPREAD_M, 2.0 * altitude * tan_half)
         for elevation in cases.sun_elevations_deg:
-            sun = _sun(east, north, up, azimuth, math.radians(elevation))
-            lighting = camera_render.scene(sun, albedo, camera_render.ALBEDO_VARIATION, 1.0)
+            image_sun = sun.direction_from_horizon(
+                east, north, up, math.radians(elevation), azimuth
+            )
+            lighting = camera_render.scene(image_sun, albedo, camera_render.ALBEDO_VARIATION, 1.0)
             if cases.map_sun_elevation_deg is None:
-                map_scene = camera_render.scene(sun, albedo, 0.0, 1.0)
+                map_scene = camera_render.scene(image_sun, albedo, 0.0, 1.0)
             for rate in cases.slew_rates_dps:
                 blur = math.radians(rate) * camera.exposure / ifov
                 for _ in range(cases.images):
@@ -174,7 +171,7 @@ def _sweep_variant(sc, cases, seed):
                         estimated,
                         axes,
                         tan_half,
-                        max(cell, 2.0 * altitude * ifov),
+                        image_matching.grid_cell_m(onboard, altitude, ifov),
                         image_matching.LIMITS,
                     )
                     record = {
@@ -275,28 +272,29 @@ def availability(records):
     fixed = np.array(["error_m" in r for r in records])
     conditions = ("altitude_m", "sun_elevation_deg", "blur_px", "usable_craters")
     values = {c: np.array([r[c] for r in records]) for c in conditions}
-    altitudes = np.unique(values["altitude_m"])
+    windows = itertools.product(
+        itertools.combinations_with_replacement(np.unique(values["altitude_m"]), 2),
+        np.unique(values["sun_elevation_deg"]),
+        np.unique(values["blur_px"]),
+        np.unique(values["usable_craters"]),
+    )
     best = None
-    for i, low in enumerate(altitudes):
-        for high in altitudes[i:]:
-            for sun in np.unique(values["sun_elevation_deg"]):
-                for blur in np.unique(values["blur_px"]):
-                    for craters in np.unique(values["usable_craters"]):
-                        inside = (
-                            (values["altitude_m"] >= low)
-                            & (values["altitude_m"] <= high)
-                            & (values["sun_elevation_deg"] >= sun)
-                            & (values["blur_px"] <= blur)
-                            & (values["usable_craters"] >= craters)
-                        )
-                        score = (int(np.sum(inside == fixed)), int(inside.sum()))
-                        if best is None or score > best[0]:
-                            best = (score, low, high, sun, blur, craters)
-    (right, _), low, high, sun, blur, craters = best
+    for (low, high), elevation, blur, craters in windows:
+        inside = (
+            (values["altitude_m"] >= low)
+            & (values["altitude_m"] <= high)
+            & (values["sun_elevation_deg"] >= elevation)
+            & (values["blur_px"] <= blur)
+            & (values["usable_craters"] >= craters)
+        )
+        score = (int(np.sum(inside == fixed)), int(inside.sum()))
+        if best is None or score > best[0]:
+            best = (score, low, high, elevation, blur, craters)
+    (right, _), low, high, elevation, blur, craters = best
     return {
         "min_altitude_m": float(low),
         "max_altitude_m": float(high),
-        "min_sun_elevation_deg": float(sun),
+        "min_sun_elevation_deg": float(elevation),
         "max_blur_px": float(blur),
         "min_craters": float(craters),
         "availability_agreement": right / len(records),

@@ -69,21 +69,23 @@ def orthorectify(site, tiles, heights, image, origin, axes, tan_half_fov, x0, y0
             x, y = x0 + i * cell_m, y0 + j * cell_m
             h, _, _ = terrain.height_and_gradient(tiles, heights, x, y)
             ray = vector.sub(frames.track_point(site, x, y, site.map_radius_m + h), origin)
-            z = ray[0] * axes[0, 2] + ray[1] * axes[1, 2] + ray[2] * axes[2, 2]
+            col, row = camera_render.image_position(axes, tan_half_fov, pixels, ray)
             out[i, j] = np.nan
-            if z <= 0.0:
-                continue
-            u = (ray[0] * axes[0, 0] + ray[1] * axes[1, 0] + ray[2] * axes[2, 0]) / z
-            v = (ray[0] * axes[0, 1] + ray[1] * axes[1, 1] + ray[2] * axes[2, 1]) / z
-            col = (u / tan_half_fov + 1.0) * pixels / 2.0 - 0.5
-            row = (v / tan_half_fov + 1.0) * pixels / 2.0 - 0.5
             if not (0.0 <= row <= pixels - 1.0 and 0.0 <= col <= pixels - 1.0):
-                continue
+                continue  # behind the camera (NaN) or outside the image
             r0, c0 = min(int(row), pixels - 2), min(int(col), pixels - 2)
             fr, fc = row - r0, col - c0
             out[i, j] = (1.0 - fr) * ((1.0 - fc) * image[r0, c0] + fc * image[r0, c0 + 1]) + fr * (
                 (1.0 - fc) * image[r0 + 1, c0] + fc * image[r0 + 1, c0 + 1]
             )
+
+
+def grid_cell_m(onboard_map, altitude_m, ifov_rad):
+    """The grid cell [m] to match on from an altitude with pixels of an angular size: the
+    onboard map's finest spacing (at least 5 m), or two ground sample distances when those
+    are coarser."""
+    finest = max(float(onboard_map.tiles["spacing_m"].min(initial=5.0)), 5.0)
+    return max(finest, 2.0 * altitude_m * ifov_rad)
 
 
 def _normalised(a):
