@@ -1,9 +1,10 @@
 """Navigation consistency over full descents: the mean NEES of position, velocity and attitude
 at the end of braking, of the approach and of the run, over N seeds of the nominal and of
 terrain variants (no craters, craters at the equilibrium density, the map at 5 m and at
-50 m) and of the full sensor suite, with the two-sided 95 % band of a consistent filter for
-that many runs, and the median position error against the filter's claimed position sigma at
-the end.
+50 m), of two rangefinders and a Doppler lidar ungated and on recovering gates, and of the
+bundled rangefinder + Doppler lidar and full suites, with the two-sided 95 % band of a
+consistent filter for that many runs, and the median position error against the filter's
+claimed position sigma at the end.
 
     python benchmarks/nav_consistency.py [--runs N]
 """
@@ -17,18 +18,22 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sims import api, consistency
-from tests.sims.scenarios import full_suite, terrain_variant
+from tests.sims.scenarios import RECOVERING_GATE, full_suite, terrain_variant
 
 
 def variants():
-    """{name: scenario dict}: the nominal and its terrain and map variants."""
+    """{name: scenario dict or bundled name}: the nominal, its terrain and map variants, and
+    the sensor suites."""
     return {
         "nominal": terrain_variant(),
         "no craters": terrain_variant(density=0.0),
         "dense craters": terrain_variant(density=1.0),
         "map at 5 m": terrain_variant(map_resolution="5 m"),
         "map at 50 m": terrain_variant(map_resolution="50 m"),
-        "full suite (2 rangefinders, 3-beam Doppler lidar)": full_suite(),
+        "2 rangefinders and a 3-beam Doppler lidar, ungated": full_suite(),
+        "the same, recovering gates": full_suite(gate=RECOVERING_GATE),
+        "bundled nominal_doppler_lidar (recovering gates)": "nominal_doppler_lidar",
+        "bundled nominal_full_suite": "nominal_full_suite",
     }
 
 

@@ -364,16 +364,20 @@ def _land_now(p, state, t_s, r, v, g, events, n_events, altitude_est):
 @njit(cache=True)
 def _gate_events(verdict, nis, gate_state, channel, value, t_s, events, n_events):
     """Log what a gate verdict tells: a channel's first admitted measurement (accepted, or
-    admitted by a recovery), the first rejection of a streak, a latch-off, a recovery."""
-    admitted = verdict == gating.ACCEPTED or verdict == gating.RECOVERED
+    admitted by a recovery), the first rejection of a streak, a latch-off, a recovery (and
+    the horizontal position found lost by it)."""
+    recovered = verdict == gating.RECOVERED or verdict == gating.RELOCATED
+    admitted = verdict == gating.ACCEPTED or recovered
     if admitted and gate_state.accepted == 1:
         modes.log(events, n_events, t_s, modes.SENSOR_ACQUIRED, channel, value)
     if verdict == gating.REJECTED and gate_state.streak == 1:
         modes.log(events, n_events, t_s, modes.MEASUREMENT_REJECTED, channel, nis)
     elif verdict == gating.LATCHED_NOW:
         modes.log(events, n_events, t_s, modes.SENSOR_LATCHED_OFF, channel, nis)
-    elif verdict == gating.RECOVERED:
+    elif recovered:
         modes.log(events, n_events, t_s, modes.SENSOR_RECOVERED, channel, nis)
+    if verdict == gating.RELOCATED:
+        modes.log(events, n_events, t_s, modes.POSITION_LOST, channel, nis)
 
 
 @njit(cache=True)

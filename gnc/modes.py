@@ -29,6 +29,7 @@ EVENTS = (
     "computer_restarted",  # value: seconds the flight software was off
     "land_now",  # detail: why (LAND_NOW_REASONS); value: estimated altitude [m]
     "accelerometer_failed",  # value: the modelled thrust acceleration it missed [m/s^2]
+    "position_lost",  # detail: the channel whose recovery found it lost; value: its NIS
 )
 (
     PHASE_CHANGE,
@@ -44,10 +45,17 @@ EVENTS = (
     COMPUTER_RESTARTED,
     LAND_NOW,
     ACCELEROMETER_FAILED,
-) = range(13)
+    POSITION_LOST,
+) = range(14)
 LAND_NOW_REASONS = ("low_propellant", "touchdown_overdue")
 LAND_NOW_PROPELLANT, LAND_NOW_OVERDUE = range(2)
-SENSOR_EVENTS = (MEASUREMENT_REJECTED, SENSOR_LATCHED_OFF, SENSOR_RECOVERED, SENSOR_ACQUIRED)
+SENSOR_EVENTS = (
+    MEASUREMENT_REJECTED,
+    SENSOR_LATCHED_OFF,
+    SENSOR_RECOVERED,
+    SENSOR_ACQUIRED,
+    POSITION_LOST,
+)
 
 
 @njit(cache=True)

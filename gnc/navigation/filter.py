@@ -432,6 +432,16 @@ def reinitialise_position(nav, y, h, m):
 
 
 @njit(cache=True)
+def forget_horizontal_position(nav, variance_m2):
+    """Add variance_m2 [m^2] to the position's variance along both local horizontal
+    directions: the map-relative horizontal position is found lost (`gating`), and the filter
+    falls back to the knowledge it had before any map gave it one."""
+    up = vector.unit(vector.load(nav.r_mci_m, 0))
+    for direction in vector.perpendiculars(up):
+        _add_position_variance(nav, direction, variance_m2)
+
+
+@njit(cache=True)
 def vertical_gradient(h, k, up):
     """(position gradient of value k of Jacobian rows h, its part along the unit local
     vertical up, whether the value measures altitude: that part at least half a unit per

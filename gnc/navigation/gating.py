@@ -21,6 +21,16 @@ Policies (one per sensor channel):
   altitude error they imply (innovation over the vertical part of their position gradient,
   with its sigma from the innovation covariance) for the vote, whatever its own policy.
 
+A recovery can find the horizontal position lost: a re-initialisation explains an altitude
+error once, and rough ground's outliers make isolated recoveries; recoveries that keep coming
+(LOST_RECOVERIES within LOST_WINDOW_S), from more than one channel, say that re-initialising
+the altitude does not make the measurements agree: the estimate sits on the wrong part of the
+map (a lock onto the wrong craters, ranging over relief from a PDI position a few sigma off).
+The filter then forgets its map-relative horizontal position: it adds the PDI horizontal
+knowledge's variance (`ekf.forget_horizontal_position`) and ranging starts over from the mean
+tilt of a wide region (`sensors.terrain_range`). One channel alone re-initialising again and
+again (IM-2's noisy altimeter) is a faulty sensor, not evidence against the position.
+
 The gate's threshold depends on the measurement's dimension (a Doppler lidar with a beam lost
 updates with fewer values): it is kept per dimension.
 """
@@ -37,6 +47,7 @@ from sensors.bus import MAX_DIMENSION
 ACCEPT_ALL, LATCH, RECOVER, VOTE = 0, 1, 2, 3
 POLICIES = {"accept_all": ACCEPT_ALL, "latch": LATCH, "recover": RECOVER, "vote": VOTE}
 VOTE_WINDOW_S = 2.0  # how recent another channel's altitude must be to vote
+LOST_RECOVERIES, LOST_WINDOW_S = 3, 10.0  # recoveries (of 2 channels or more) that say lost
 AGREE_SIGMAS = 3.0  # two altitude errors agree within this many sigmas of their difference
 
 GATE_DTYPE = np.dtype(
@@ -44,6 +55,9 @@ GATE_DTYPE = np.dtype(
         ("policy", np.int64),
         ("threshold", np.float64, (MAX_DIMENSION + 1,)),  # NIS gate by measurement dimension
         ("reject_limit", np.int64),  # consecutive rejections before latching or recovering
+        # horizontal position variance [m^2] added when a recovery finds the position lost
+        # (the PDI knowledge's)
+        ("lost_variance_m2", np.float64),
     ],
     align=True,
 )
@@ -60,11 +74,14 @@ GATE_STATE_DTYPE = np.dtype(
         ("altitude_sigma_m", np.float64),
         ("altitude_time_s", np.float64),
         ("has_altitude", np.bool_),
+        ("recoveries", np.int64),
+        ("recovered_s", np.float64, (LOST_RECOVERIES - 1,)),  # the latest ones' times [s]
     ],
     align=True,
 )
 
-ACCEPTED, REJECTED, LATCHED_NOW, RECOVERED, IGNORED = 0, 1, 2, 3, 4
+# RELOCATED: recovered, and the horizontal position found lost
+ACCEPTED, REJECTED, LATCHED_NOW, RECOVERED, IGNORED, RELOCATED = 0, 1, 2, 3, 4, 5
 
 
 @njit(cache=True)
@@ -92,11 +109,37 @@ def process(gate, gates, index, nav, y, h, r, m, t_s):
         return REJECTED, nis
     if not ekf.reinitialise_position(nav, y, h, m):
         return REJECTED, nis
+    verdict = RECOVERED
+    if _lost(gates, index, t_s):
+        ekf.forget_horizontal_position(nav, gate.lost_variance_m2)
+        verdict = RELOCATED
+        for o in range(gates.shape[0]):  # the evidence is spent: it takes as much again
+            gates[o].recoveries = 0
+    else:
+        for k in range(LOST_RECOVERIES - 2, 0, -1):
+            state.recovered_s[k] = state.recovered_s[k - 1]
+        state.recovered_s[0] = t_s
+        state.recoveries += 1
     ekf.normalized_innovation_squared(nav, y, h, r, m)
     ekf.apply_update(nav, y, h, r, m)
     state.streak = 0
     state.accepted += 1
-    return RECOVERED, nis
+    return verdict, nis
+
+
+@njit(cache=True)
+def _lost(gates, index, t_s):
+    """Whether a recovery of channel `index` at t_s makes LOST_RECOVERIES within LOST_WINDOW_S,
+    another channel's among them."""
+    count = 1
+    others = 0
+    for o in range(gates.shape[0]):
+        other = gates[o]
+        for k in range(min(other.recoveries, LOST_RECOVERIES - 1)):
+            if t_s - other.recovered_s[k] <= LOST_WINDOW_S:
+                count += 1
+                others += o != index
+    return count >= LOST_RECOVERIES and others > 0
 
 
 @njit(cache=True)

@@ -77,12 +77,13 @@ def range_update(gate, states, nav, measured, index=0, t_s=0.0):
     return verdict, nis, model
 
 
-def gate_record(policy, threshold, reject_limit):
+def gate_record(policy, threshold, reject_limit, lost_sigma_m=0.0):
     return record(
         gating.GATE_DTYPE,
         policy=policy,
         threshold=[threshold] * (bus.MAX_DIMENSION + 1),
         reject_limit=reject_limit,
+        lost_variance_m2=lost_sigma_m**2,
     )
 
 
@@ -162,6 +163,47 @@ def test_recovery_reinitialises_the_position_along_what_the_measurement_sees():
     h = np.zeros((bus.MAX_DIMENSION, ekf.N_ERR))
     h[0, ekf.DR : ekf.DR + 3] = rotation
     assert not ekf.reinitialise_position(nav, np.array([1.0] + [0.0] * 7), h, 1)
+
+
+def horizontal_variances(nav):
+    """The position's variances [m^2] along the site's east and north."""
+    p = nav["P"][:3, :3]
+    return [SITE[axis] @ p @ SITE[axis] for axis in ("east", "north")]
+
+
+def recoveries(readings, channels, every_s):
+    """Verdicts of recovering gates (NIS 9, three rejections, 200 m of PDI horizontal
+    knowledge) over a hovering estimate, one reading every every_s [s]: (channel, range) in
+    turn; and the horizontal variances before each and after the last."""
+    gate = gate_record(gating.RECOVER, 9.0, 3, lost_sigma_m=200.0)
+    states, nav = np.zeros(channels, gating.GATE_STATE_DTYPE), hovering_nav()
+    verdicts, variances = [], []
+    for k, (channel, measured) in enumerate(readings):
+        variances.append(horizontal_variances(nav))
+        verdicts.append(range_update(gate, states, nav, measured, channel, 0.1 + every_s * k)[0])
+    return verdicts, [*variances, horizontal_variances(nav)]
+
+
+def test_recoveries_that_keep_coming_from_two_channels_find_the_position_lost():
+    """Two rangefinders that keep disagreeing with every estimate (each re-initialisation of
+    the altitude makes the other disagree): the third recovery within 10 s, the other
+    channel's among them, finds the horizontal position lost and adds the PDI horizontal
+    variance along east and north (a nadir range over flat ground leaves them be: exactly
+    that); the evidence is then spent: the next recovery is a recovery. The same recoveries
+    6 s apart (12 s for the three), or all of one channel (a faulty sensor, IM-2's noisy
+    altimeter): recoveries only."""
+    far, near = ALTITUDE + 3000.0, ALTITUDE
+    readings = [(0, far)] * 3 + [(1, near)] * 3 + [(0, far)] * 3 + [(1, near)] * 3
+    verdicts, variances = recoveries(readings, 2, 0.1)
+    recovered = [v for v in verdicts if v != gating.REJECTED]
+    assert recovered == [gating.RECOVERED, gating.RECOVERED, gating.RELOCATED, gating.RECOVERED]
+    grown = np.subtract(variances[9], variances[8])
+    assert grown == pytest.approx([200.0**2] * 2, rel=1e-9)
+    spaced, _ = recoveries(readings, 2, 2.0)
+    assert gating.RELOCATED not in spaced and spaced.count(gating.RECOVERED) == 4
+    one = [(0, far)] * 3 + [(0, near)] * 3 + [(0, far)] * 3
+    alone, _ = recoveries(one, 1, 0.1)
+    assert gating.RELOCATED not in alone and alone.count(gating.RECOVERED) == 3
 
 
 def two_rangefinders(first, second, rounds):
