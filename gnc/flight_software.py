@@ -18,7 +18,7 @@ from gnc import modes
 from gnc.control import actuator_estimation, attitude, rcs, throttle
 from gnc.guidance import powered_descent
 from gnc.navigation import filter as ekf
-from gnc.navigation import gating, updates
+from gnc.navigation import gating, reacquisition, updates
 from sensors import bus
 
 PHASE_TARGET_DTYPE = np.dtype(
@@ -113,6 +113,7 @@ FSW_STATE_DTYPE = np.dtype(
         ("reset_time_s", np.float64),
         ("throttle_at_reset", np.float64),  # its engine's thrust tails off from this
         ("restart_pending", np.bool_),
+        ("ranges", reacquisition.HISTORY_DTYPE),  # the recent ranges' ground points
         # working storage: its pose and a measurement model
         ("pose", bus.POSE_DTYPE),
         ("model", bus.MODEL_DTYPE),
@@ -364,8 +365,7 @@ def _land_now(p, state, t_s, r, v, g, events, n_events, altitude_est):
 @njit(cache=True)
 def _gate_events(verdict, nis, gate_state, channel, value, t_s, events, n_events):
     """Log what a gate verdict tells: a channel's first admitted measurement (accepted, or
-    admitted by a recovery), the first rejection of a streak, a latch-off, a recovery (and
-    the horizontal position found lost by it)."""
+    admitted by a recovery), the first rejection of a streak, a latch-off, a recovery."""
     recovered = verdict == gating.RECOVERED or verdict == gating.RELOCATED
     admitted = verdict == gating.ACCEPTED or recovered
     if admitted and gate_state.accepted == 1:
@@ -376,8 +376,6 @@ def _gate_events(verdict, nis, gate_state, channel, value, t_s, events, n_events
         modes.log(events, n_events, t_s, modes.SENSOR_LATCHED_OFF, channel, nis)
     elif recovered:
         modes.log(events, n_events, t_s, modes.SENSOR_RECOVERED, channel, nis)
-    if verdict == gating.RELOCATED:
-        modes.log(events, n_events, t_s, modes.POSITION_LOST, channel, nis)
 
 
 @njit(cache=True)
@@ -429,12 +427,15 @@ def _estimated_pose(p, state, t_s, age_s, grav, c, s):
 
 
 @njit(cache=True)
-def _measurement_updates(fsw, state, gates, queue, t_s, grav, c, s, map_view, events, n_events):
+def _measurement_updates(
+    fsw, state, gates, queue, t_s, grav, c, s, onboard_map, map_view, events, n_events
+):
     """Deliver the due measurements of the queue to the filter, in order, freeing their slots;
     map_view is the onboard map as the kinds' entry points see it (`sensors.bus`). A
     measurement delivered late (a channel's latency, a latency fault) is predicted at its time
-    of validity and updates the current state (`updates.update`). After engine cut-off the
-    lander is down: measurements are dropped."""
+    of validity and updates the current state (`updates.update`). The ranges' ground points
+    are kept; a recovery that finds the horizontal position lost searches them over the map
+    (`reacquisition`). After engine cut-off the lander is down: measurements are dropped."""
     p, nav = fsw.config, state.nav
     posed = False
     while True:
@@ -468,6 +469,15 @@ def _measurement_updates(fsw, state, gates, queue, t_s, grav, c, s, map_view, ev
             state.model,
         )
         _gate_events(verdict, nis, gate_state, meas.channel, meas.y[0], t_s, events, n_events)
+        if verdict != updates.UNUSABLE:
+            reacquisition.remember(state.ranges, nav, state.model, meas.t_s)
+        if verdict == gating.RELOCATED:
+            omega = grav.rotation_rate_radps
+            sigma_m = math.sqrt(channel.gate.lost_variance_m2)
+            found = reacquisition.search(state.ranges, nav, onboard_map, t_s, omega, sigma_m)
+            reacquisition.correct(nav, state.model, onboard_map.site, t_s, omega, found)
+            moved_m = math.hypot(found[0], found[1])
+            modes.log(events, n_events, t_s, modes.POSITION_LOST, meas.channel, moved_m)
 
 
 @njit(cache=True)
@@ -586,7 +596,9 @@ def cycle(
     restarting = state.restart_pending
     if restarting:
         _restart(p, state, t_s, grav, c, s, site, events, n_events)
-    _measurement_updates(fsw, state, gates, queue, t_s, grav, c, s, map_view, events, n_events)
+    _measurement_updates(
+        fsw, state, gates, queue, t_s, grav, c, s, onboard_map, map_view, events, n_events
+    )
 
     # --- mode logic
     r_site, v_site, g_site, axes = guidance_state(nav, site, grav, c, s, t_s)

@@ -29,7 +29,9 @@ EVENTS = (
     "computer_restarted",  # value: seconds the flight software was off
     "land_now",  # detail: why (LAND_NOW_REASONS); value: estimated altitude [m]
     "accelerometer_failed",  # value: the modelled thrust acceleration it missed [m/s^2]
-    "position_lost",  # detail: the channel whose recovery found it lost; value: its NIS
+    # detail: the channel whose recovery found it lost; value: how far the terrain
+    # correlation moved the estimate [m] (`gnc.navigation.reacquisition`)
+    "position_lost",
 )
 (
     PHASE_CHANGE,
@@ -49,13 +51,7 @@ EVENTS = (
 ) = range(14)
 LAND_NOW_REASONS = ("low_propellant", "touchdown_overdue")
 LAND_NOW_PROPELLANT, LAND_NOW_OVERDUE = range(2)
-SENSOR_EVENTS = (
-    MEASUREMENT_REJECTED,
-    SENSOR_LATCHED_OFF,
-    SENSOR_RECOVERED,
-    SENSOR_ACQUIRED,
-    POSITION_LOST,
-)
+SENSOR_EVENTS = (MEASUREMENT_REJECTED, SENSOR_LATCHED_OFF, SENSOR_RECOVERED, SENSOR_ACQUIRED)
 
 
 @njit(cache=True)
@@ -99,6 +95,9 @@ def describe(events, count, channels=(), faults=()):
             item["altitude_est_m"] = value
         elif code == ACCELEROMETER_FAILED:
             item["thrust_acceleration_mps2"] = value
+        elif code == POSITION_LOST:
+            item["sensor"] = channels[detail]
+            item["moved_m"] = value
         out.append(item)
     if count > len(events):
         out.append({"event": "log_full", "not_stored": int(count - len(events))})

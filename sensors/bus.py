@@ -87,6 +87,9 @@ MODEL_DTYPE = np.dtype(
         ("j_velocity", np.float64, (MAX_DIMENSION, 3)),  # d predicted / d v_mci
         ("j_attitude", np.float64, (MAX_DIMENSION, 3)),  # d predicted / d small body rotation
         ("noise_cov", np.float64, (MAX_DIMENSION, MAX_DIMENSION)),
+        # a range row's ground point: where its measured value puts the ground, from the
+        # pose's position [m, MCMF]; NaN for other rows (`gnc.navigation.reacquisition`)
+        ("ground_offset_mcmf_m", np.float64, (MAX_DIMENSION, 3)),
     ],
     align=True,
 )

@@ -101,6 +101,8 @@ def ray_range(pose, onboard_map, position_body, b, reach_m, step_m, period_s, y,
         out.j_attitude[row, i] = j_theta[i]
     clear_row(out, row)
     out.noise_cov[row, row] = variance / (nd * nd)
+    for i in range(3):
+        out.ground_offset_mcmf_m[row, i] = origin[i] - pose.r_mcmf_m[i] + d[i] * y
     return True, rho, -nd, n
 
 

@@ -43,6 +43,9 @@ NAV_DTYPE = np.dtype(
         ("specific_force_body_mps2", np.float64, (3,)),  # from the last IMU sample, bias removed
         ("rate_body_radps", np.float64, (3,)),
         ("uncovered_s", np.float64),  # IMU time not yet in the covariance propagation
+        # the position change integration has made [m, MCI], corrections not counted: the
+        # lander's path by its own reckoning (`reacquisition`)
+        ("travelled_mci_m", np.float64, (3,)),
         # the covariance propagation's working storage
         ("f", np.float64, (N_NAV, N_ERR)),  # error dynamics, the rows that have any
         ("a", np.float64, (N_NAV, N_ERR)),  # Phi - I, the same rows
@@ -107,7 +110,9 @@ def integrate(nav, dv_body, dtheta_body, interval_s, grav, c, s, t_s):
     g = gravity.acceleration_mci(grav, c, s, r, t_s)
     dv_total = vector.add(dv_mci, vector.scale(g, interval_s))
     for i in range(3):
-        nav.r_mci_m[i] = r[i] + (v[i] + 0.5 * dv_total[i]) * interval_s
+        step = (v[i] + 0.5 * dv_total[i]) * interval_s
+        nav.r_mci_m[i] = r[i] + step
+        nav.travelled_mci_m[i] += step
         nav.v_mci_mps[i] = v[i] + dv_total[i]
         nav.specific_force_body_mps2[i] = dv_body[i] / interval_s
         nav.rate_body_radps[i] = dtheta_body[i] / interval_s

@@ -27,9 +27,10 @@ error once, and rough ground's outliers make isolated recoveries; recoveries tha
 the altitude does not make the measurements agree: the estimate sits on the wrong part of the
 map (a lock onto the wrong craters, ranging over relief from a PDI position a few sigma off).
 The filter then forgets its map-relative horizontal position: it adds the PDI horizontal
-knowledge's variance (`ekf.forget_horizontal_position`) and ranging starts over from the mean
-tilt of a wide region (`sensors.terrain_range`). One channel alone re-initialising again and
-again (IM-2's noisy altimeter) is a faulty sensor, not evidence against the position.
+knowledge's variance (`ekf.forget_horizontal_position`), and the flight software looks for
+it again by terrain correlation of its recent ranges (`reacquisition`). One channel alone
+re-initialising again and again (IM-2's noisy altimeter) is a faulty sensor, not evidence
+against the position.
 
 The gate's threshold depends on the measurement's dimension (a Doppler lidar with a beam lost
 updates with fewer values): it is kept per dimension.

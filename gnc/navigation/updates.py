@@ -38,6 +38,7 @@ def update(nav, channel, gates, index, knowledge, pose, map_view, measurement, a
     """Predict at pose (the estimate at the measurement's time of validity, age_s [s] ago),
     gate (channel `index` of the gate states) and apply one measurement; returns (verdict,
     NIS, dimension)."""
+    model.ground_offset_mcmf_m[:, :] = np.nan
     bus.call_entry(
         channel.predict_entry,
         knowledge.ctypes.data + channel.spec_offset,

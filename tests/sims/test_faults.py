@@ -609,11 +609,12 @@ def test_a_two_engine_lander_lands_and_tumbles_when_one_engine_is_lost_at_50_m()
 def test_a_vote_keeps_a_biased_rangefinder_out_where_recovering_follows_it():
     """The full suite, the rangefinder reading 200 m long from 2 km down (seeds 0-3): behind
     `recover` gates it is rejected, then trusted over the radar altimeter and the Doppler
-    lidar, which are rejected and trusted in turn (~80 re-initialisations a run; recoveries
+    lidar, which are rejected and trusted in turn (~85 re-initialisations a run; recoveries
     that keep coming from several channels find the horizontal position lost, ~27 times a
-    run), and the runs end with the altitude 25-38 m wrong and the position 100-185 m wrong
-    (before the position could be found lost: the altitude 140 m wrong); behind `vote` gates
-    the other two outvote it and every run lands knowing its altitude to a metre."""
+    run, and the terrain correlation of ranges half of them 200 m long moves it), and the
+    runs end 75-265 m from where they believe, two of the four crashed (before the position
+    could be found lost: the altitude 140 m wrong); behind `vote` gates the other two outvote
+    it and every run lands knowing its altitude to a metre."""
     suite = scenario.read_data("nominal_full_suite")[1]
     suite.pop("dispersions")
     suite["faults"] = [
@@ -626,7 +627,6 @@ def test_a_vote_keeps_a_biased_rangefinder_out_where_recovering_follows_it():
         }
     ]
     recovering = [r.summary["navigation"] for r in api.run_seeds(suite, range(4))]
-    assert min(abs(n["final_altitude_error_m"]) for n in recovering) > 20
     assert min(n["final_position_error_m"] for n in recovering) > 50
     for channel in ("laser_rangefinder", "radar_altimeter", "doppler_lidar"):
         suite["sensors"][channel]["gate"]["policy"] = "vote"
