@@ -474,7 +474,7 @@ def _measurement_updates(
         if verdict == gating.RELOCATED:
             omega = grav.rotation_rate_radps
             sigma_m = math.sqrt(channel.gate.lost_variance_m2)
-            found = reacquisition.search(state.ranges, nav, onboard_map, t_s, omega, sigma_m)
+            found = reacquisition.search(state.ranges, nav, onboard_map, omega, sigma_m)
             reacquisition.correct(nav, state.model, onboard_map.site, t_s, omega, found)
             moved_m = math.hypot(found[0], found[1])
             modes.log(events, n_events, t_s, modes.POSITION_LOST, meas.channel, moved_m)

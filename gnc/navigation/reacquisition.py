@@ -62,7 +62,8 @@ HISTORY_DTYPE = np.dtype(
 @njit(cache=True)
 def remember(history, nav, model, t_s):
     """Keep the ground points of a measurement model's range rows (`bus.MODEL_DTYPE`: the
-    rows with one), measured at t_s."""
+    rows with one), measured at t_s and delivered now (the path travelled is now's: a range
+    delivered late would be off by the velocity times its latency; ranges have none)."""
     for k in range(model.m):
         if not math.isfinite(model.ground_offset_mcmf_m[k, 0]):
             continue
@@ -114,7 +115,7 @@ def _misfit(history, n, onboard_map, dx, dy):
 
 
 @njit(cache=True)
-def search(history, nav, onboard_map, t_s, omega, sigma_m):
+def search(history, nav, onboard_map, omega, sigma_m):
     """The horizontal offset (downrange, crossrange) [m] that puts the kept ground points best
     on the map within SEARCH_SIGMAS x sigma_m, and the covariance of where it lies [m^2]
     ((xx, xy, yy): of the grid offsets that fit as well to within the significance, a

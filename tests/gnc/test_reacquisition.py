@@ -58,7 +58,7 @@ def test_the_ground_points_slid_over_the_map_find_the_error_and_fix_it(onboard_m
     the covariance is wide across. Taken as a fix by a filter that claims 200 m, the
     estimate comes within 100 m of the truth (360 m before), inside what it then claims."""
     history, nav, truth = kept_ranges(onboard_map, ERROR)
-    found = reacquisition.search(history, nav, onboard_map, 0.0, 0.0, 200.0)
+    found = reacquisition.search(history, nav, onboard_map, 0.0, 200.0)
     dx, dy, cxx, cxy, cyy = found
     assert np.abs(np.array([dx, dy]) + ERROR).max() <= 25.0
     assert 0.0 < cxx < 25.0**2 and cyy > 100.0**2 and cxy**2 < cxx * cyy
@@ -78,7 +78,7 @@ def test_without_relief_there_is_nothing_to_find(onboard_map):
     flat = onboard_map._replace(tiles=tiles, heights=heights)
     history, nav, _ = kept_ranges(flat, ERROR)
     before = nav["r_mci_m"].copy()
-    found = reacquisition.search(history, nav, flat, 0.0, 0.0, 200.0)
+    found = reacquisition.search(history, nav, flat, 0.0, 200.0)
     assert found == (0.0, 0.0, 0.0, 0.0, 0.0)
     work = np.zeros(1, bus.MODEL_DTYPE)[0]
     assert not reacquisition.correct(nav, work, flat.site, 0.0, 0.0, found)
