@@ -11,22 +11,29 @@ import pytest
 from dynamics.truth import X_R, X_V
 from gnc.navigation import filter as ekf
 from sims import api, campaign, consistency
-from tests.sims.scenarios import closed_loop, full_suite, radar_suite, terrain_variant
+from tests.sims.scenarios import (
+    RECOVERING_GATE,
+    closed_loop,
+    full_suite,
+    radar_suite,
+    terrain_variant,
+)
 
 RUNS = 60
-# 72 means checked (8 cases, 3 checkpoints, 3 blocks): each is held to its 99.9 % band,
-# so that a consistent filter passes them all with about 93 % probability (Bonferroni)
-LOW, HIGH = consistency.band(RUNS, probability=0.999)
+# 81 means checked (9 cases, 3 checkpoints, 3 blocks): each is held to its 99.9 % band,
+# so that a consistent filter passes them all with about 92 % probability (Bonferroni)
+PROBABILITY = 0.999
+LOW, HIGH = consistency.band(RUNS, probability=PROBABILITY)
 
 
-def mean_nees(d):
-    """{(checkpoint, block): mean NEES over the runs} of a scenario flown with seeds 0-59,
-    every run reaching every checkpoint."""
-    b = api.prepare(d, seeds=range(RUNS))
+def mean_nees(d, runs=RUNS):
+    """{(checkpoint, block): mean NEES over the runs} of a scenario flown with seeds 0 to
+    runs - 1, every run reaching every checkpoint."""
+    b = api.prepare(d, seeds=range(runs))
     api.execute(b)
     assert not b.errors
     means = consistency.mean_nees(b.summary["nees"])
-    assert all(runs == RUNS for _, runs in means.values())
+    assert all(reached == runs for _, reached in means.values())
     return {key: mean for key, (mean, _) in means.items()}
 
 
@@ -50,37 +57,42 @@ def test_the_filter_is_consistent_at_every_checkpoint(case):
 
 
 @pytest.mark.parametrize(
-    "terrain, lowest",
+    "terrain, runs",
     [
-        pytest.param(terrain_variant(), 1.0, id="nominal (mare, 25 m map)"),
+        pytest.param(terrain_variant(), RUNS, id="nominal (mare, 25 m map)"),
         pytest.param(
-            terrain_variant(map_resolution="5 m"), 1.0, id="map at 5 m (all craters on board)"
+            terrain_variant(map_resolution="5 m"), RUNS, id="map at 5 m (all craters on board)"
         ),
-        pytest.param(terrain_variant(map_resolution="50 m"), 1.0, id="map at 50 m"),
-        pytest.param(terrain_variant(density=1.0), 1.0, id="dense craters (equilibrium density)"),
-        pytest.param(full_suite(), 0.5, id="two rangefinders and a 3-beam Doppler lidar"),
-        pytest.param("nominal_doppler_lidar", 0.5, id="bundled rangefinder + Doppler lidar"),
+        pytest.param(terrain_variant(map_resolution="50 m"), RUNS, id="map at 50 m"),
+        pytest.param(terrain_variant(density=1.0), RUNS, id="dense craters (equilibrium density)"),
+        pytest.param(
+            full_suite(gate=RECOVERING_GATE), 200, id="two rangefinders and a 3-beam Doppler lidar"
+        ),
+        pytest.param("nominal_doppler_lidar", 200, id="bundled rangefinder + Doppler lidar"),
     ],
 )
-def test_over_relief_the_filter_errs_on_the_side_of_caution(terrain, lowest):
+def test_over_relief_the_filter_errs_on_the_side_of_caution(terrain, runs):
     """Over craters the range errors are not Gaussian: most runs know more than they claim
     and a few lock, for a while, onto the wrong craters. Position knowledge from ranging over
     relief is counted as correlated over the relief's whole correlation length
     (`sensors.terrain_range`): a deliberate bound, so the position mean lies between 1 and
     the band's top rather than in the band. Over the nominal terrain the per-run position NEES
     at the end of braking has a median of 0.45 and a tail to 28; means over these 60 seeds
-    1.6-1.9 (nominal and 5 m map), 1.9-2.3 (50 m map), 1.7-2.8 (dense craters). With five
-    ranging beams (ungated) the mean is 0.97 at the end of braking and 1.7 after, and with
-    the bundled rangefinder and Doppler lidar (four, on recovering gates) 0.86, 1.63, 1.64:
-    held above 0.5 only. There seed 25 starts 578 m off (2.9 sigma) and locks onto the wrong
-    craters (below); before the position could be found lost the means were 49-86. Velocity
-    and attitude are held to their band."""
-    means = mean_nees(terrain)
+    1.6-1.9 (nominal and 5 m map), 1.9-2.3 (50 m map), 1.7-2.8 (dense craters). With four or
+    five ranging beams most runs claim twice what they know and the tail is rarer: over 60
+    seeds the mean at the end of braking is 0.8-0.9, a few runs' draw; over 200 seeds
+    (these cases fly them) 1.36-1.37, 1.86-1.87 and 1.95-1.97 for the two suites, on their
+    recovering gates (ungated, a suite never finds itself lost, and five of seeds 60-199
+    lock: benchmarks/README.md). Without the position found lost and found again these
+    means were 22-26, 52-166 and 52-166 (seed 25 of the bundled one: below). Velocity and
+    attitude are held to their band."""
+    low, high = consistency.band(runs, probability=PROBABILITY)
+    means = mean_nees(terrain, runs)
     for (checkpoint, block), value in means.items():
         if block == "position":
-            assert lowest < value < HIGH, (checkpoint, value)
+            assert 1.0 < value < high, (checkpoint, value)
         else:
-            assert LOW < value < HIGH, (checkpoint, block, value)
+            assert low < value < high, (checkpoint, block, value)
 
 
 def test_a_lock_onto_the_wrong_craters_is_found_and_the_position_reacquired():
