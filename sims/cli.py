@@ -262,6 +262,12 @@ def out_file(path, flag):
     return path
 
 
+def _enough_pixels(option, pixels):
+    """One sentence unless images `pixels` across can be matched (32 and up)."""
+    if pixels < 32:
+        raise UsageError(f"{option} {pixels}: at least 32 to match anything")
+
+
 def cmd_run(args):
     from sims import api, campaign  # compiled code is loaded only for commands that run it
 
@@ -269,8 +275,8 @@ def cmd_run(args):
         raise UsageError("give a SCENARIO, or --from-campaign DIR with --index K")
     if args.images and args.from_campaign is not None:
         raise UsageError("--images flies a SCENARIO, not a campaign's replay")
-    if args.images and args.image_pixels < 32:
-        raise UsageError(f"--image-pixels {args.image_pixels}: at least 32 to match anything")
+    if args.images:
+        _enough_pixels("--image-pixels", args.image_pixels)
     if args.from_campaign is not None:
         if args.index is None:
             raise UsageError("--from-campaign needs --index K")
@@ -417,8 +423,7 @@ def cmd_calibrate_trn(args):
 
     out = out_file(args.out, "--out")
     sc = scenario.load(args.scenario)
-    if args.pixels < 32:
-        raise UsageError(f"--pixels {args.pixels}: at least 32 to match anything")
+    _enough_pixels("--pixels", args.pixels)
     if args.map_sun_elevation is not None and not -90.0 <= args.map_sun_elevation <= 90.0:
         raise UsageError(f"--map-sun-elevation {args.map_sun_elevation:g}: not an elevation (deg)")
     try:
