@@ -437,6 +437,8 @@ def _measurement_updates(
     are kept; a recovery that finds the horizontal position lost searches them over the map
     (`reacquisition`). After engine cut-off the lander is down: measurements are dropped."""
     p, nav = fsw.config, state.nav
+    # a lost position falls back to the PDI's horizontal knowledge (its larger sigma [m])
+    pdi_sigma_m = max(p.initial_sigma[ekf.DR], p.initial_sigma[ekf.DR + 1])
     posed = False
     while True:
         i = _next_due(queue, t_s)
@@ -467,14 +469,14 @@ def _measurement_updates(
             meas,
             age_s,
             state.model,
+            pdi_sigma_m**2,
         )
         _gate_events(verdict, nis, gate_state, meas.channel, meas.y[0], t_s, events, n_events)
         if verdict != updates.UNUSABLE:
             reacquisition.remember(state.ranges, nav, state.model, meas.t_s)
         if verdict == gating.RELOCATED:
             omega = grav.rotation_rate_radps
-            sigma_m = math.sqrt(channel.gate.lost_variance_m2)
-            found = reacquisition.search(state.ranges, nav, onboard_map, omega, sigma_m)
+            found = reacquisition.search(state.ranges, nav, onboard_map, omega, pdi_sigma_m)
             reacquisition.correct(nav, state.model, onboard_map.site, t_s, omega, found)
             moved_m = math.hypot(found[0], found[1])
             modes.log(events, n_events, t_s, modes.POSITION_LOST, meas.channel, moved_m)

@@ -293,11 +293,9 @@ def cleared_high_gate(onboard_map, height_m, clearance):
     return max(float(height_m), highest - site + clearance.height)
 
 
-def build_gate(gate, navigation):
+def build_gate(gate):
     """Gate record: the NIS threshold for each measurement dimension, given directly or as the
-    chi-square quantile of the probability a consistent measurement passes; and the
-    horizontal variance a recovery adds when it finds the position lost, the PDI knowledge's
-    (the larger of its downrange and crossrange sigmas, squared)."""
+    chi-square quantile of the probability a consistent measurement passes."""
     dims = np.arange(bus.MAX_DIMENSION + 1)
     if gate.policy == "accept_all":
         threshold = np.full(dims.shape, np.inf)
@@ -310,7 +308,6 @@ def build_gate(gate, navigation):
         policy=gating.POLICIES[gate.policy],
         threshold=threshold,
         reject_limit=gate.reject_limit,
-        lost_variance_m2=max(navigation.initial_position_error[:2]) ** 2,
     )
 
 
@@ -410,7 +407,7 @@ def build_channels(scenario, knowledge, control_every):
                 knowledge=kind.pack(known[name]),
                 every_steps=steps_per_sample(spec.rate, dt, f"sensors.{name}.rate", control_every),
                 latency_s=spec.latency,
-                gate=build_gate(known[name].gate, knowledge.navigation),
+                gate=build_gate(known[name].gate),
             )
         )
     return tuple(channels)

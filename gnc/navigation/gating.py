@@ -56,9 +56,6 @@ GATE_DTYPE = np.dtype(
         ("policy", np.int64),
         ("threshold", np.float64, (MAX_DIMENSION + 1,)),  # NIS gate by measurement dimension
         ("reject_limit", np.int64),  # consecutive rejections before latching or recovering
-        # horizontal position variance [m^2] added when a recovery finds the position lost
-        # (the PDI knowledge's)
-        ("lost_variance_m2", np.float64),
     ],
     align=True,
 )
@@ -86,9 +83,11 @@ ACCEPTED, REJECTED, LATCHED_NOW, RECOVERED, IGNORED, RELOCATED = 0, 1, 2, 3, 4, 
 
 
 @njit(cache=True)
-def process(gate, gates, index, nav, y, h, r, m, t_s):
+def process(gate, gates, index, nav, y, h, r, m, t_s, lost_variance_m2):
     """Gate one measurement of dimension m, taken at t_s, of channel `index` (gates holds
-    every channel's state) and update the filter if admitted; returns (verdict, NIS)."""
+    every channel's state) and update the filter if admitted; returns (verdict, NIS).
+    lost_variance_m2: the horizontal variance [m^2] a recovery adds when it finds the
+    position lost (the PDI knowledge's)."""
     state = gates[index]
     if state.latched_off:
         return IGNORED, 0.0
@@ -112,7 +111,7 @@ def process(gate, gates, index, nav, y, h, r, m, t_s):
         return REJECTED, nis
     verdict = RECOVERED
     if _lost(gates, index, t_s):
-        ekf.forget_horizontal_position(nav, gate.lost_variance_m2)
+        ekf.forget_horizontal_position(nav, lost_variance_m2)
         verdict = RELOCATED
         for o in range(gates.shape[0]):  # the evidence is spent: it takes as much again
             gates[o].recoveries = 0

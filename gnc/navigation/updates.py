@@ -34,10 +34,22 @@ UNUSABLE = -1  # verdict when the model cannot predict the measurement
 
 
 @njit(cache=True)
-def update(nav, channel, gates, index, knowledge, pose, map_view, measurement, age_s, model):
+def update(
+    nav,
+    channel,
+    gates,
+    index,
+    knowledge,
+    pose,
+    map_view,
+    measurement,
+    age_s,
+    model,
+    lost_variance_m2,
+):
     """Predict at pose (the estimate at the measurement's time of validity, age_s [s] ago),
-    gate (channel `index` of the gate states) and apply one measurement; returns (verdict,
-    NIS, dimension)."""
+    gate (channel `index` of the gate states; lost_variance_m2 as `gating.process` takes
+    it) and apply one measurement; returns (verdict, NIS, dimension)."""
     model.ground_offset_mcmf_m[:, :] = np.nan
     bus.call_entry(
         channel.predict_entry,
@@ -59,6 +71,15 @@ def update(nav, channel, gates, index, knowledge, pose, map_view, measurement, a
             h[k, DV + j] = model.j_velocity[k, j] - age_s * model.j_position[k, j]
             h[k, DTH + j] = model.j_attitude[k, j]
     verdict, nis = gating.process(
-        channel.gate, gates, index, nav, model.innovation, h, model.noise_cov, m, measurement.t_s
+        channel.gate,
+        gates,
+        index,
+        nav,
+        model.innovation,
+        h,
+        model.noise_cov,
+        m,
+        measurement.t_s,
+        lost_variance_m2,
     )
     return verdict, nis, m

@@ -46,7 +46,9 @@ def hovering_nav():
 
 
 @njit
-def _update(nav, channel, gates, index, knowledge, pose, site, tiles, heights, meas, model, view):
+def _update(
+    nav, channel, gates, index, knowledge, pose, site, tiles, heights, meas, model, view, lost_m2
+):
     bus.describe_surface(view, site, tiles, heights)
     bus.fill_pose(
         pose,
@@ -58,12 +60,15 @@ def _update(nav, channel, gates, index, knowledge, pose, site, tiles, heights, m
         (0.0, 0.0, 0.0),
         0.0,
     )
-    return updates.update(nav, channel, gates, index, knowledge, pose, view, meas, 0.0, model)
+    return updates.update(
+        nav, channel, gates, index, knowledge, pose, view, meas, 0.0, model, lost_m2
+    )
 
 
-def range_update(gate, states, nav, measured, index=0, t_s=0.0):
+def range_update(gate, states, nav, measured, index=0, t_s=0.0, pdi_sigma_m=0.0):
     """(verdict, NIS) of one slant range, taken at t_s, of channel `index` (states: every
-    channel's gate state) through the filter's measurement update."""
+    channel's gate state) through the filter's measurement update (a PDI horizontal
+    knowledge of pdi_sigma_m for a lost position)."""
     channel = np.zeros(1, updates.FSW_CHANNEL_DTYPE)[0]
     channel["predict_entry"] = registry.entry_points("laser_rangefinder")[1]
     channel["gate"] = gate
@@ -72,18 +77,29 @@ def range_update(gate, states, nav, measured, index=0, t_s=0.0):
     knowledge = np.frombuffer(SPEC.tobytes(), np.uint8).copy()
     pose, view = np.zeros(1, bus.POSE_DTYPE)[0], np.zeros(1, bus.SURFACE_DTYPE)[0]
     verdict, nis, _ = _update(
-        nav, channel, states, index, knowledge, pose, SITE, NO_TILES, NO_HEIGHTS, meas, model, view
+        nav,
+        channel,
+        states,
+        index,
+        knowledge,
+        pose,
+        SITE,
+        NO_TILES,
+        NO_HEIGHTS,
+        meas,
+        model,
+        view,
+        pdi_sigma_m**2,
     )
     return verdict, nis, model
 
 
-def gate_record(policy, threshold, reject_limit, lost_sigma_m=0.0):
+def gate_record(policy, threshold, reject_limit):
     return record(
         gating.GATE_DTYPE,
         policy=policy,
         threshold=[threshold] * (bus.MAX_DIMENSION + 1),
         reject_limit=reject_limit,
-        lost_variance_m2=lost_sigma_m**2,
     )
 
 
@@ -175,12 +191,13 @@ def recoveries(readings, channels, every_s):
     """Verdicts of recovering gates (NIS 9, three rejections, 200 m of PDI horizontal
     knowledge) over a hovering estimate, one reading every every_s [s]: (channel, range) in
     turn; and the horizontal variances before each and after the last."""
-    gate = gate_record(gating.RECOVER, 9.0, 3, lost_sigma_m=200.0)
+    gate = gate_record(gating.RECOVER, 9.0, 3)
     states, nav = np.zeros(channels, gating.GATE_STATE_DTYPE), hovering_nav()
     verdicts, variances = [], []
     for k, (channel, measured) in enumerate(readings):
         variances.append(horizontal_variances(nav))
-        verdicts.append(range_update(gate, states, nav, measured, channel, 0.1 + every_s * k)[0])
+        t_s = 0.1 + every_s * k
+        verdicts.append(range_update(gate, states, nav, measured, channel, t_s, 200.0)[0])
     return verdicts, [*variances, horizontal_variances(nav)]
 
 
