@@ -40,7 +40,7 @@ GROUPS = (
     ("flight software, other", r"gnc\."),
     ("sensor kinds, other", r"sensors\."),
     ("truth and run loop", r"sims\.|dynamics\."),
-    ("kernel (fresh pages of the results)", r"^\[k\]"),
+    ("kernel (mostly zeroing pages)", r"^\[k\]"),
 )
 OTHER = "other (libm, Python, Numba's runtime)"
 
