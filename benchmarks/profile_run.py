@@ -15,6 +15,7 @@ import argparse
 import gc
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -22,6 +23,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
 # First match wins; a function named by none is "other (libm, Python, Numba's runtime)".
 GROUPS = (
@@ -48,7 +50,6 @@ OTHER = "other (libm, Python, Numba's runtime)"
 def child(name, runs, control):
     """Compile, then fly `runs` seeds in one compiled call with perf enabled; write the perf
     map of every compiled function; print milliseconds per run."""
-    sys.path.insert(0, str(ROOT))
     from sims import api, scenario
 
     sc = scenario.load(name)
@@ -150,6 +151,17 @@ def main():
         return
     if not args.scenarios:
         parser.error("name at least one scenario")
+    if shutil.which("perf") is None:
+        parser.error("perf is not installed (Debian: apt-get install linux-perf)")
+    if args.runs < 1:
+        parser.error(f"--runs {args.runs}: at least 1")
+    from sims import scenario
+
+    for name in args.scenarios:  # a mistyped one is told before minutes of compiling
+        try:
+            scenario.load(name)
+        except scenario.ScenarioError as exc:
+            parser.error(str(exc))
     with tempfile.TemporaryDirectory() as tmp:
         results = {name: profile(name, args.runs, Path(tmp)) for name in args.scenarios}
     labels = [label for label, _ in GROUPS] + [OTHER]
