@@ -8,7 +8,10 @@ is respected.
 """
 
 import hashlib
+import importlib.util
 import os
+import sys
+import tempfile
 from pathlib import Path
 
 PACKAGES = ("dynamics", "sensors", "gnc", "sims")
@@ -34,3 +37,32 @@ def configure():
     import numba
 
     numba.config.CACHE_DIR = str(folder)
+
+
+def generated_module(folder, stem, source):
+    """Import a module generated from `source` into `folder` beside the Numba cache (the
+    registries' compiled entry points): written when new or changed, atomically (other
+    processes may race), imported once per process under a name from its stem."""
+    import numba
+
+    where = Path(numba.config.CACHE_DIR or tempfile.gettempdir()) / folder
+    path = where / f"{stem}.py"
+    if not path.is_file() or path.read_text() != source:
+        where.mkdir(parents=True, exist_ok=True)
+        write_atomically(path, source)
+    name = f"_{folder}_entries_{stem}"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def write_atomically(path, text):
+    """Write text to path through a temporary file renamed into place."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)

@@ -192,6 +192,8 @@ AngleRandomWalk = quantity("rad/sqrt(s)", "0.05 deg/h(1/2)", non_negative=True)
 AccelerationRandomWalk = quantity("m/s2/sqrt(s)", "1e-6 m/s2/s(1/2)", non_negative=True)
 AngularRateRandomWalk = quantity("rad/s/sqrt(s)", "0.01 deg/h/h(1/2)", non_negative=True)
 LengthVector = vector("m", "0.5 m")
+SpeedVector = vector("m/s", "20 m/s")
+AccelerationVector = vector("m/s2", "0 m/s2")
 BodyVector = vector("m", "0.5 m", bound=BODY_EXTENT_M)  # a point on the lander, body axes
 InertiaVector = Annotated[
     vector("kg m2", "300 kg m2", positive=True), AfterValidator(_principal_moments)

@@ -1,94 +1,39 @@
-"""The flight-software executive: one cycle of navigation updates, mode logic, guidance and
-control, from sensor outputs to actuator commands.
+"""Our flight software: one cycle of navigation updates, mode logic, guidance and control, from
+sensor outputs to actuator commands, behind the flight-software interface
+(`gnc.interface.contract`, gnc/README.md).
 
-It reads only measurements, its own state and its configuration (its onboard map, its
-knowledge of the engines and of each sensor channel); the run loop in `sims` calls
-`imu_sample` for every IMU output and `cycle` at the control rate, handing it the queue of
-measurements the sensor channels produced (`sensors.bus`).
+It reads only measurements, its own state and its configuration (`gnc.configuration`: its
+onboard map, its knowledge of the engines and of each sensor channel). The simulator calls its
+entry points: `start` at PDI, `imu` for every IMU output, `cycle` at the control rate with the
+measurements delivered since the last one (`sensors.bus`), `restart` after a computer reset
+and `report` at the end of the run; each leaves its estimate, phase and altitude in the
+interface's telemetry.
 """
 
 import math
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
+from numba import carray, njit
 
 from dynamics import frames, gravity, quaternion, terrain, vector
-from gnc import modes
-from gnc.control import actuator_estimation, attitude, rcs, throttle
-from gnc.guidance import powered_descent
+from dynamics.views import pointer
+from gnc.configuration import (  # noqa: F401  (the form's contract: gnc.interface.forms)
+    CONFIG_DTYPE,
+    LOGS_SENSOR_VERDICTS,
+    NAME,
+    Spec,
+    configure,
+)
+from gnc.control import actuator_estimation, attitude, throttle
+from gnc.fdir import registry as fdir
+from gnc.guidance import laws, powered_descent
+from gnc.interface import attitude_layer, contract, flight_log
 from gnc.navigation import filter as ekf
 from gnc.navigation import gating, reacquisition, updates
 from sensors import bus
 
-PHASE_TARGET_DTYPE = np.dtype(
-    [
-        ("gain", np.float64),  # A2PDG k: 6 E-guidance, 12 Apollo
-        ("position_m", np.float64, (3,)),  # target (downrange, crossrange, height) from the site
-        ("velocity_mps", np.float64, (3,)),  # along local (downrange, crossrange, up)
-        ("acceleration_mps2", np.float64, (3,)),  # used by k != 6
-        ("throttle_design", np.float64),  # most throttle the planned flight may use, sets t_go
-        ("position_hold_s", np.float64),  # horizontal position not chased in the last seconds
-    ],
-    align=True,
-)
-
-FSW_DTYPE = np.dtype(
-    [
-        ("control_period_s", np.float64),
-        ("braking", PHASE_TARGET_DTYPE),
-        ("approach", PHASE_TARGET_DTYPE),
-        ("handover_time_s", np.float64),  # next phase takes over this long before t_go = 0
-        ("terminal_descent_rate_mps", np.float64),
-        ("terminal_horizontal_gain", np.float64),  # [1/s]
-        ("terminal_vertical_gain", np.float64),  # [1/s]
-        ("terminal_max_tilt_rad", np.float64),
-        ("max_slew_rate_radps", np.float64),
-        ("max_thrust_n", np.float64),  # the flight software's knowledge of the engine
-        ("engine_time_constant_s", np.float64),  # its thrust's first-order lag
-        ("isp_s", np.float64),
-        ("throttle_min", np.float64),
-        ("throttle_max", np.float64),
-        ("initial_mass_kg", np.float64),
-        ("dry_mass_kg", np.float64),
-        ("low_propellant_kg", np.float64),
-        ("rcs_min_on_time_s", np.float64),  # pulse dead band of its RCS modulation
-        ("inertia_kgm2", np.float64, (3,)),  # principal moments it knows, at PDI
-        ("actuator_estimation_time_s", np.float64),  # 0: believe the actuators
-        # land now (`_land_now`): the faster terminal descent rate (0: never), below this
-        # estimated propellant, or this far below the estimated ground without contact
-        ("land_now_rate_mps", np.float64),
-        ("land_now_propellant_kg", np.float64),
-        ("land_now_overdue_m", np.float64),
-        # the low gate raised over the altitude's uncertainty at the high gate
-        # (`_raise_low_gate`): by this many sigmas (0: never), at most max_raise, the terminal
-        # descent through the raise at its own rate
-        ("uncertain_altitude_sigmas", np.float64),
-        ("uncertain_altitude_max_raise_m", np.float64),
-        ("uncertain_altitude_rate_mps", np.float64),
-        # the accelerometer checked against the engine (`_check_accelerometer`): failed when
-        # it reads under this fraction of the modelled thrust acceleration (0: never
-        # checked) for this long; then the thrust model, with these 1-sigma errors of scale
-        # and pointing, stands in for it
-        ("accelerometer_check_fraction", np.float64),
-        ("accelerometer_check_time_s", np.float64),
-        ("thrust_model_scale_sigma", np.float64),
-        ("thrust_model_misalignment_sigma_rad", np.float64),
-        ("thrust_model_noise", np.float64),  # its velocity random walk [m/s/sqrt(s)]
-        # centres of mass of the dry vehicle and of the propellant: the lander's, at the
-        # estimated mass, sets the sensors' lever arms
-        ("dry_com_body_m", np.float64, (3,)),
-        ("propellant_com_body_m", np.float64, (3,)),
-        ("nav_noise", ekf.NAV_NOISE_DTYPE),
-        # 1 sigma of the navigation error it starts with (position and velocity along local
-        # downrange, crossrange, up; attitude; the IMU's biases, scale factors and
-        # misalignments): at PDI, and again after a computer reset
-        ("initial_sigma", np.float64, (ekf.N_ERR,)),
-    ],
-    align=True,
-)
-
-FSW_STATE_DTYPE = np.dtype(
+STATE_DTYPE = np.dtype(
     [
         ("nav", ekf.NAV_DTYPE),
         ("phase", np.int64),
@@ -102,21 +47,28 @@ FSW_STATE_DTYPE = np.dtype(
         ("rcs_carried_nms", np.float64, (3,)),  # angular impulse owed below the minimum pulse
         ("actuators", actuator_estimation.ESTIMATE_DTYPE),
         ("low_propellant_logged", np.bool_),
-        ("landing_now", np.bool_),  # the terminal descent at the land-now rate
+        # what its FDIR functions decided (`gnc.fdir`), which the rest of it acts on: the
+        # terminal descent at the land-now rate, the low gate raised over the altitude's
+        # uncertainty (crossed at its rate), the accelerometer failed (the thrust model in
+        # its place, with this velocity random walk [m/s/sqrt(s)])
+        ("landing_now", np.bool_),
+        ("land_now_rate_mps", np.float64),
         ("low_gate_raise_m", np.float64),  # above the configured low gate, this approach
-        ("throttle_modelled", np.float64),  # the engine's throttle, the command lagged
-        ("accelerometer_suspect_s", np.float64),  # how long it has read too little
-        ("accelerometer_missed_mci", np.float64, (3,)),  # velocity change it did not see
+        ("raise_rate_mps", np.float64),
         ("accelerometer_failed", np.bool_),
-        ("offline_until_s", np.float64),  # computer reset: no cycles, no IMU data before this
-        ("engine_inhibit_until_s", np.float64),  # and no main-engine thrust before this
+        ("thrust_model_noise", np.float64),
+        ("fdir", np.uint8, (fdir.MAX_FUNCTIONS, fdir.SLOT_BYTES)),  # each function's state
+        ("engine_inhibit_until_s", np.float64),  # computer reset: no main-engine thrust before
         ("reset_time_s", np.float64),
         ("throttle_at_reset", np.float64),  # its engine's thrust tails off from this
         ("restart_pending", np.bool_),
         ("ranges", reacquisition.HISTORY_DTYPE),  # the recent ranges' ground points
-        # working storage: its pose and a measurement model
+        # working storage: its pose, a measurement model, a guidance law's record
         ("pose", bus.POSE_DTYPE),
         ("model", bus.MODEL_DTYPE),
+        ("guidance", laws.GUIDANCE_DTYPE),
+        ("fdir_io", fdir.IO_DTYPE),
+        ("gates", gating.GATE_STATE_DTYPE, (contract.MAX_CHANNELS,)),  # one per channel
     ],
     align=True,
 )
@@ -134,14 +86,31 @@ class FlightSoftware(NamedTuple):
     gains: np.void
 
 
+@njit(cache=True)
+def _reset_fdir(config, state):
+    fdir.reset_all(
+        config.fdir, config.n_fdir, state.fdir, bus.address_of(config), bus.address_of(state)
+    )
+
+
 @njit(cache=True, inline="always")
-def imu_sample(p, state, dv_body, dtheta_body, interval_s, grav, c, s, t_s, events, n_events):
-    """Strapdown propagation of the navigation state by one IMU output; with the
-    accelerometer checked, its velocity increment replaced by the thrust model's once it
-    failed (`_check_accelerometer`)."""
-    if p.accelerometer_check_fraction > 0.0:
-        dv_body = _check_accelerometer(p, state, dv_body, interval_s, t_s, events, n_events)
-    ekf.strapdown(state.nav, dv_body, dtheta_body, interval_s, grav, c, s, t_s)
+def _fdir(config, state, io, hook):
+    """Run its FDIR functions of a hook (state.fdir_io filled for it); io: the interface
+    record, whose event log they write to."""
+    if config.n_fdir == 0:
+        return
+    f = state.fdir_io
+    f.t_s = io.t_s if hook != fdir.IMU else f.t_s
+    f.events, f.event_capacity, f.event_count = io.events, io.event_capacity, io.event_count
+    fdir.run(
+        config.fdir,
+        config.n_fdir,
+        state.fdir,
+        bus.address_of(config),
+        bus.address_of(state),
+        f,
+        hook,
+    )
 
 
 @njit(cache=True)
@@ -153,73 +122,14 @@ def _propagate_covariance(p, state, gm_m3ps2):
     ekf.propagate_covariance(nav, p.nav_noise, gm_m3ps2)
     if state.accelerometer_failed:
         for i in range(3):
-            nav.P[ekf.DV + i, ekf.DV + i] += p.thrust_model_noise**2 * interval_s
+            nav.P[ekf.DV + i, ekf.DV + i] += state.thrust_model_noise**2 * interval_s
 
 
 @njit(cache=True)
-def _thrust_acceleration(p, state, throttle):
+def thrust_acceleration(p, state, throttle):
     """The thrust acceleration [m/s^2] the software believes a throttle gives: the engines'
     thrust as it knows it (times the estimated scale) over the estimated mass."""
     return throttle * p.max_thrust_n * state.actuators.thrust_scale / state.mass_est_kg
-
-
-@njit(cache=True)
-def _check_accelerometer(p, state, dv_body, interval_s, t_s, events, n_events):
-    """The velocity increment the strapdown takes: the accelerometer's, or, once it failed,
-    the thrust model's (the command through the engine's lag, the thrust the software
-    believes, the estimated mass, along the thrust axis). Failed: reading along the thrust
-    axis under accelerometer_check_fraction of the model for accelerometer_check_time_s
-    (a unit never switched on, a dead channel). At the failure the increments it missed
-    while suspect are added to the velocity, and the error states of the accelerometer
-    become the model's: no bias, its scale factor and misalignments along the thrust axis
-    of thrust_model_scale_sigma and thrust_model_misalignment_sigma_rad (1 sigma), for the
-    filter to estimate from its other sensors."""
-    nav = state.nav
-    lag = 1.0 - math.exp(-interval_s / max(p.engine_time_constant_s, 1e-6))
-    state.throttle_modelled += (state.throttle_command - state.throttle_modelled) * lag
-    accel = _thrust_acceleration(p, state, state.throttle_modelled)
-    modelled = (0.0, 0.0, accel * interval_s)
-    if state.accelerometer_failed:
-        return modelled
-    measured = dv_body[2] - nav.accel_bias_mps2[2] * interval_s
-    if accel > 0.0 and measured < p.accelerometer_check_fraction * modelled[2]:
-        state.accelerometer_suspect_s += interval_s
-        q = (nav.q_body_to_mci[0], nav.q_body_to_mci[1], nav.q_body_to_mci[2], nav.q_body_to_mci[3])
-        missed = quaternion.rotate(q, (0.0, 0.0, modelled[2] - measured))
-        for i in range(3):
-            state.accelerometer_missed_mci[i] += missed[i]
-    else:
-        state.accelerometer_suspect_s = 0.0
-        for i in range(3):
-            state.accelerometer_missed_mci[i] = 0.0
-    if state.accelerometer_suspect_s < p.accelerometer_check_time_s:
-        return dv_body
-    state.accelerometer_failed = True
-    modes.log(events, n_events, t_s, modes.ACCELEROMETER_FAILED, 0, accel)
-    missed_speed = 0.0
-    for i in range(3):
-        nav.v_mci_mps[i] += state.accelerometer_missed_mci[i]
-        missed_speed += state.accelerometer_missed_mci[i] ** 2
-    sigmas = (
-        0.0,
-        0.0,
-        0.0,
-        p.thrust_model_misalignment_sigma_rad,
-        p.thrust_model_misalignment_sigma_rad,
-        p.thrust_model_scale_sigma,
-    )
-    for k in range(6):  # the accelerometer's bias, then its thrust-axis column
-        index = ekf.DBA + k if k < 3 else ekf.DKA + k - 3
-        for j in range(ekf.N_ERR):
-            nav.P[index, j] = nav.P[j, index] = 0.0
-        nav.P[index, index] = sigmas[k] ** 2
-    for k in range(3):
-        nav.accel_bias_mps2[k] = 0.0
-        nav.accel_thrust_axis_error[k] = 0.0
-    # the velocity it added is as good as the model: its scale error, on every axis
-    for i in range(3):
-        nav.P[ekf.DV + i, ekf.DV + i] += missed_speed * p.thrust_model_scale_sigma**2
-    return modelled
 
 
 @njit(cache=True)
@@ -274,22 +184,23 @@ def estimated_altitude(nav, onboard_map, t_s, omega):
 
 
 @njit(cache=True)
-def _start_phase(p, state, phase, t_s, r, v, g, events, n_events, altitude_est):
+def start_phase(p, state, phase, t_s, r, v, g, events, n_events, altitude_est):
     """Enter a phase at t_s; a guided phase plans its time to go on its design throttle, or,
     restarted after a reset, on the engine's full range."""
     replan = state.started and phase == state.phase
     state.phase = phase
     state.started = True
-    modes.log(events, n_events, t_s, modes.PHASE_CHANGE, phase, altitude_est)
-    if phase == modes.BRAKING or phase == modes.APPROACH:
-        tgt = p.braking if phase == modes.BRAKING else p.approach
-        t_go = powered_descent.select_time_to_go(
-            tgt.gain,
+    flight_log.log(events, n_events, t_s, flight_log.PHASE_CHANGE, phase, altitude_est)
+    if phase == flight_log.BRAKING or phase == flight_log.APPROACH:
+        tgt = p.braking if phase == flight_log.BRAKING else p.approach
+        t_go = laws.select_time_to_go(
+            tgt.law,
+            tgt.params,
+            state.guidance,
             r,
             v,
             _target_position(state, phase, tgt),
             vector.load(tgt.velocity_mps, 0),
-            vector.load(tgt.acceleration_mps2, 0),
             g,
             state.mass_est_kg,
             p.max_thrust_n,
@@ -306,26 +217,9 @@ def _target_position(state, phase, tgt):
     """A guided phase's target position (guidance coordinates): the approach's low gate
     raised by this approach's low_gate_raise_m."""
     r = vector.load(tgt.position_m, 0)
-    if phase == modes.APPROACH:
+    if phase == flight_log.APPROACH:
         return (r[0], r[1], r[2] + state.low_gate_raise_m)
     return r
-
-
-@njit(cache=True)
-def _raise_low_gate(p, state, onboard_map):
-    """At the high gate: raise the low gate by uncertain_altitude_sigmas times the altitude's
-    1 sigma (the position covariance along the vertical and the onboard map's height error),
-    at most uncertain_altitude_max_raise_m, so that the terminal descent, at its own rate
-    through the raise, meets the ground anywhere inside that uncertainty at a rate it
-    survives instead of the approach flying into it."""
-    nav = state.nav
-    up = vector.unit(vector.load(nav.r_mci_m, 0))
-    variance = onboard_map.height_error_m**2
-    for i in range(3):
-        for j in range(3):
-            variance += up[i] * nav.P[ekf.DR + i, ekf.DR + j] * up[j]
-    raise_m = p.uncertain_altitude_sigmas * math.sqrt(variance)
-    state.low_gate_raise_m = min(raise_m, p.uncertain_altitude_max_raise_m)
 
 
 @njit(cache=True)
@@ -333,33 +227,10 @@ def _terminal_rate(p, state, altitude_est):
     """The terminal descent's rate [m/s]: the land-now rate once landing now, the raise's
     rate while above the configured low gate after a raise, else the configured rate."""
     if state.landing_now:
-        return p.land_now_rate_mps
+        return state.land_now_rate_mps
     if state.low_gate_raise_m > 0.0 and altitude_est > p.approach.position_m[2]:
-        return p.uncertain_altitude_rate_mps
+        return state.raise_rate_mps
     return p.terminal_descent_rate_mps
-
-
-@njit(cache=True)
-def _land_now(p, state, t_s, r, v, g, events, n_events, altitude_est):
-    """Land now rather than hover out of propellant or fly on an altitude shown wrong: in the
-    approach or the terminal descent, once the estimated propellant is below
-    land_now_propellant_kg, or in the terminal descent once the estimated altitude is
-    land_now_overdue_m below the onboard ground with no contact yet (the ground is further
-    down than the estimate put it), descend at land_now_rate_mps from there (an approach
-    ends: vertical descent where the lander is)."""
-    if state.phase != modes.APPROACH and state.phase != modes.TERMINAL:
-        return
-    reason = -1
-    if state.mass_est_kg - p.dry_mass_kg < p.land_now_propellant_kg:
-        reason = modes.LAND_NOW_PROPELLANT
-    elif state.phase == modes.TERMINAL and altitude_est < -p.land_now_overdue_m:
-        reason = modes.LAND_NOW_OVERDUE
-    if reason < 0:
-        return
-    state.landing_now = True
-    modes.log(events, n_events, t_s, modes.LAND_NOW, reason, altitude_est)
-    if state.phase == modes.APPROACH:
-        _start_phase(p, state, modes.TERMINAL, t_s, r, v, g, events, n_events, altitude_est)
 
 
 @njit(cache=True)
@@ -369,29 +240,13 @@ def _gate_events(verdict, nis, gate_state, channel, value, t_s, events, n_events
     recovered = verdict == gating.RECOVERED or verdict == gating.RELOCATED
     admitted = verdict == gating.ACCEPTED or recovered
     if admitted and gate_state.accepted == 1:
-        modes.log(events, n_events, t_s, modes.SENSOR_ACQUIRED, channel, value)
+        flight_log.log(events, n_events, t_s, flight_log.SENSOR_ACQUIRED, channel, value)
     if verdict == gating.REJECTED and gate_state.streak == 1:
-        modes.log(events, n_events, t_s, modes.MEASUREMENT_REJECTED, channel, nis)
+        flight_log.log(events, n_events, t_s, flight_log.MEASUREMENT_REJECTED, channel, nis)
     elif verdict == gating.LATCHED_NOW:
-        modes.log(events, n_events, t_s, modes.SENSOR_LATCHED_OFF, channel, nis)
+        flight_log.log(events, n_events, t_s, flight_log.SENSOR_LATCHED_OFF, channel, nis)
     elif recovered:
-        modes.log(events, n_events, t_s, modes.SENSOR_RECOVERED, channel, nis)
-
-
-@njit(cache=True)
-def _next_due(queue, t_s):
-    """Index of the queued measurement to deliver next at t_s (earliest delivery time, then
-    first queued), or -1."""
-    best = -1
-    for i in range(queue.shape[0]):
-        q = queue[i]
-        if q.deliver_s <= t_s and (
-            best < 0
-            or q.deliver_s < queue[best].deliver_s
-            or (q.deliver_s == queue[best].deliver_s and q.sequence < queue[best].sequence)
-        ):
-            best = i
-    return best
+        flight_log.log(events, n_events, t_s, flight_log.SENSOR_RECOVERED, channel, nis)
 
 
 @njit(cache=True)
@@ -428,10 +283,10 @@ def _estimated_pose(p, state, t_s, age_s, grav, c, s):
 
 @njit(cache=True)
 def _measurement_updates(
-    fsw, state, gates, queue, t_s, grav, c, s, onboard_map, map_view, events, n_events
+    fsw, state, gates, delivered, t_s, grav, c, s, onboard_map, map_view, events, n_events
 ):
-    """Deliver the due measurements of the queue to the filter, in order, freeing their slots;
-    map_view is the onboard map as the kinds' entry points see it (`sensors.bus`). A
+    """Hand the measurements delivered to this cycle to the filter, in their order; map_view
+    is the onboard map as the kinds' entry points see it (`sensors.bus`). A
     measurement delivered late (a channel's latency, a latency fault) is predicted at its time
     of validity and updates the current state (`updates.update`). The ranges' ground points
     are kept; a recovery that finds the horizontal position lost searches them over the map
@@ -440,13 +295,9 @@ def _measurement_updates(
     # a lost position falls back to the PDI's horizontal knowledge (its larger sigma [m])
     pdi_sigma_m = max(p.initial_sigma[ekf.DR], p.initial_sigma[ekf.DR + 1])
     posed = False
-    while True:
-        i = _next_due(queue, t_s)
-        if i < 0:
-            return
-        meas = queue[i]
-        meas.deliver_s = np.inf
-        if not meas.valid or state.phase == modes.ENGINE_OFF:
+    for k in range(delivered.shape[0]):
+        meas = delivered[k]
+        if not meas.valid or state.phase == flight_log.ENGINE_OFF:
             continue
         channel = fsw.channels[meas.channel]
         gate_state = gates[meas.channel]
@@ -479,27 +330,11 @@ def _measurement_updates(
             found = reacquisition.search(state.ranges, nav, onboard_map, omega, pdi_sigma_m)
             reacquisition.correct(nav, state.model, onboard_map.site, t_s, omega, found)
             moved_m = math.hypot(found[0], found[1])
-            modes.log(events, n_events, t_s, modes.POSITION_LOST, meas.channel, moved_m)
+            flight_log.log(events, n_events, t_s, flight_log.POSITION_LOST, meas.channel, moved_m)
 
 
 @njit(cache=True)
-def reset(state, gates, t_s, reboot_time_s, relight_delay_s):
-    """A flight-computer reset at t_s: the software is off for reboot_time_s (no cycles, IMU
-    data lost, no commands), the main engine stays off until t_s + relight_delay_s, and the
-    navigation state is re-initialised at restart (`_restart`)."""
-    state.offline_until_s = t_s + reboot_time_s
-    state.engine_inhibit_until_s = t_s + max(relight_delay_s, reboot_time_s)
-    state.reset_time_s = t_s
-    state.restart_pending = True
-    state.throttle_at_reset = state.throttle_command
-    state.throttle_command = 0.0
-    for i in range(gates.shape[0]):
-        gates[i].streak = 0
-        gates[i].latched_off = False
-
-
-@njit(cache=True)
-def _restart(p, state, t_s, grav, c, s, site, events, n_events):
+def _restart(config, state, t_s, grav, c, s, site, events, n_events):
     """Restart after a reset from what survives it (the navigation state and its covariance
     saved at the reset, the mass estimate, the configuration): dead-reckon the saved state
     over the time off line (`_dead_reckon_off_line`); forget the bias and scale-factor
@@ -508,9 +343,9 @@ def _restart(p, state, t_s, grav, c, s, site, events, n_events):
     attitude, widened by what it could not see: the engine's tail-off (its model's error
     taken as large as the impulse, 1 sigma, along the thrust axis), the body rate's drift
     (the PDI attitude uncertainty), carried over the time off line; and restart the current
-    phase (which `_start_phase` then plans on the engine's full range: the reset has spent
-    the design margin)."""
-    nav = state.nav
+    phase (which `start_phase` then plans on the engine's full range: the reset has spent
+    the design margin); its FDIR functions reset (each forgets what it does not keep)."""
+    p, nav = config.settings, state.nav
     impulse = _dead_reckon_off_line(p, state, t_s, grav, c, s)
     kept = np.empty((ekf.N_NAV, ekf.N_NAV))
     for i in range(ekf.N_NAV):
@@ -542,9 +377,11 @@ def _restart(p, state, t_s, grav, c, s, site, events, n_events):
             nav.P[ekf.DV + i, ekf.DV + j] += impulse * impulse * axis[i] * axis[j]
         nav.P[ekf.DTH + i, ekf.DTH + i] += p.initial_sigma[ekf.DTH + i] ** 2
     _propagate_covariance(p, state, grav.gm_m3ps2)  # over the time off line
-    actuator_estimation.reset(state.actuators)
+    _reset_fdir(config, state)
     state.restart_pending = False
-    modes.log(events, n_events, t_s, modes.COMPUTER_RESTARTED, 0, t_s - state.reset_time_s)
+    flight_log.log(
+        events, n_events, t_s, flight_log.COMPUTER_RESTARTED, 0, t_s - state.reset_time_s
+    )
 
 
 @njit(cache=True)
@@ -555,7 +392,7 @@ def _dead_reckon_off_line(p, state, t_s, grav, c, s):
     for the IMU's errors as its increments are (`ekf.integrate`). Returns the tail-off's velocity
     change [m/s], its acceleration times its time constant (~0.3 m/s in braking)."""
     nav = state.nav
-    accel = _thrust_acceleration(p, state, state.throttle_at_reset)
+    accel = thrust_acceleration(p, state, state.throttle_at_reset)
     tau = p.engine_time_constant_s
     cut = math.ceil(state.reset_time_s / p.control_period_s - 1e-9) * p.control_period_s
     rate = vector.load(nav.rate_body_radps, 0)
@@ -573,11 +410,13 @@ def _dead_reckon_off_line(p, state, t_s, grav, c, s):
 
 
 @njit(cache=True)
-def cycle(
+def _cycle(
+    config,
+    io,
     fsw,
     state,
     gates,
-    queue,
+    delivered,
     t_s,
     probe_contact,
     grav,
@@ -590,57 +429,64 @@ def cycle(
     n_events,
 ):
     """One flight-software cycle at t_s: deliver the due measurements to the filter, run the
-    modes, guidance and control. Writes state.throttle_command, state.q_command and the RCS
-    on-times for the coming control period."""
+    modes, guidance and control, with its FDIR functions at their hooks (`gnc.fdir`).
+    Writes state.throttle_command, state.q_command and the RCS on-times for the coming
+    control period."""
     p, nav = fsw.config, state.nav
     omega = grav.rotation_rate_radps
     site = onboard_map.site
     restarting = state.restart_pending
     if restarting:
-        _restart(p, state, t_s, grav, c, s, site, events, n_events)
+        _restart(config, state, t_s, grav, c, s, site, events, n_events)
     _measurement_updates(
-        fsw, state, gates, queue, t_s, grav, c, s, onboard_map, map_view, events, n_events
+        fsw, state, gates, delivered, t_s, grav, c, s, onboard_map, map_view, events, n_events
     )
 
     # --- mode logic
     r_site, v_site, g_site, axes = guidance_state(nav, site, grav, c, s, t_s)
     altitude_est = estimated_altitude(nav, onboard_map, t_s, omega)
     state.altitude_est_m = altitude_est
+    entered = -1
     if not state.started or restarting:  # the phase starts over (it is braking at first)
-        _start_phase(
-            p, state, state.phase, t_s, r_site, v_site, g_site, events, n_events, altitude_est
+        entered = state.phase
+    elif state.phase == flight_log.BRAKING and t_s >= state.phase_end_s - p.handover_time_s:
+        _fdir(config, state, io, fdir.HIGH_GATE)
+        entered = flight_log.APPROACH
+    elif state.phase == flight_log.APPROACH and t_s >= state.phase_end_s - p.handover_time_s:
+        entered = flight_log.TERMINAL
+    if entered >= 0:
+        start_phase(p, state, entered, t_s, r_site, v_site, g_site, events, n_events, altitude_est)
+    if config.n_fdir:
+        f = state.fdir_io
+        for i in range(3):
+            f.r_site_m[i], f.v_site_mps[i], f.g_site_mps2[i] = r_site[i], v_site[i], g_site[i]
+        f.altitude_est_m = altitude_est
+        _fdir(config, state, io, fdir.MODES)
+    if probe_contact and state.phase != flight_log.ENGINE_OFF:
+        start_phase(
+            p,
+            state,
+            flight_log.ENGINE_OFF,
+            t_s,
+            r_site,
+            v_site,
+            g_site,
+            events,
+            n_events,
+            altitude_est,
         )
-    elif state.phase == modes.BRAKING and t_s >= state.phase_end_s - p.handover_time_s:
-        if p.uncertain_altitude_sigmas > 0.0:
-            _raise_low_gate(p, state, onboard_map)
-        _start_phase(
-            p, state, modes.APPROACH, t_s, r_site, v_site, g_site, events, n_events, altitude_est
-        )
-    elif state.phase == modes.APPROACH and t_s >= state.phase_end_s - p.handover_time_s:
-        _start_phase(
-            p, state, modes.TERMINAL, t_s, r_site, v_site, g_site, events, n_events, altitude_est
-        )
-    if p.land_now_rate_mps > 0.0 and not state.landing_now:
-        _land_now(p, state, t_s, r_site, v_site, g_site, events, n_events, altitude_est)
-    if probe_contact and state.phase != modes.ENGINE_OFF:
-        _start_phase(
-            p, state, modes.ENGINE_OFF, t_s, r_site, v_site, g_site, events, n_events, altitude_est
-        )
-        modes.log(events, n_events, t_s, modes.ENGINE_CUTOFF, 0, altitude_est)
+        flight_log.log(events, n_events, t_s, flight_log.ENGINE_CUTOFF, 0, altitude_est)
 
     # --- guidance: thrust acceleration in guidance coordinates
-    if state.phase == modes.BRAKING or state.phase == modes.APPROACH:
-        tgt = p.braking if state.phase == modes.BRAKING else p.approach
+    if state.phase == flight_log.BRAKING or state.phase == flight_log.APPROACH:
+        tgt = p.braking if state.phase == flight_log.BRAKING else p.approach
         t_go = state.phase_end_s - t_s
         r_f = _target_position(state, state.phase, tgt)
         v_f = vector.load(tgt.velocity_mps, 0)
-        a_f = vector.load(tgt.acceleration_mps2, 0)
-        if t_go < tgt.position_hold_s:
-            r_f = powered_descent.holding_position(tgt.gain, r_site, v_site, r_f, v_f, a_f, t_go)
-        u = powered_descent.thrust_acceleration(
-            tgt.gain, r_site, v_site, r_f, v_f, a_f, g_site, t_go
+        u = laws.command(
+            tgt.law, tgt.params, state.guidance, r_site, v_site, r_f, v_f, g_site, t_go, False
         )
-    elif state.phase == modes.TERMINAL:
+    elif state.phase == flight_log.TERMINAL:
         a = powered_descent.terminal_acceleration(
             v_site,
             _terminal_rate(p, state, altitude_est),
@@ -665,22 +511,14 @@ def cycle(
     for i in range(3):
         state.thrust_direction_mci[i] = direction[i]
     left = frames.mcmf_to_mci(axes[1], t_s, omega)
-    q_cmd = attitude.pointing_quaternion(direction, left)
+    q_cmd = attitude_layer.pointing_quaternion(direction, left)
     for i in range(4):
         state.q_command[i] = q_cmd[i]
     rate = vector.load(nav.rate_body_radps, 0)
+    _fdir(config, state, io, fdir.CONTROL)
     estimate = state.actuators
-    if p.actuator_estimation_time_s > 0.0 and not state.accelerometer_failed:
-        actuator_estimation.update(
-            estimate,
-            nav.specific_force_body_mps2[2],
-            rate,
-            p.inertia_kgm2,
-            p.control_period_s,
-            p.actuator_estimation_time_s,
-        )
     thrust_n = p.max_thrust_n * estimate.thrust_scale  # what the engines give at full throttle
-    if state.phase == modes.ENGINE_OFF or t_s < state.engine_inhibit_until_s:
+    if state.phase == flight_log.ENGINE_OFF or t_s < state.engine_inhibit_until_s:
         state.throttle_command = 0.0
     else:
         body_z = quaternion.rotate(q_est, (0.0, 0.0, 1.0))
@@ -691,10 +529,10 @@ def cycle(
             state.throttle_command, thrust_n, p.isp_s, p.control_period_s
         )
     torque = vector.sub(
-        attitude.torque_command(fsw.gains, q_est, rate, q_cmd),
+        attitude_layer.torque_command(fsw.gains, q_est, rate, q_cmd),
         actuator_estimation.disturbance_torque(estimate, state.throttle_command),
     )
-    rcs.on_times(
+    attitude_layer.on_times(
         torque,
         fsw.rcs_torques,
         fsw.rcs_groups,
@@ -703,17 +541,169 @@ def cycle(
         state.rcs_carried_nms,
         on_time,
     )
-    if p.actuator_estimation_time_s > 0.0:  # the next cycle's estimate reads them
-        actuator_estimation.record_commands(
-            estimate,
-            state.throttle_command,
-            p.max_thrust_n,
-            state.mass_est_kg,
-            fsw.rcs_torques,
-            on_time,
-            p.control_period_s,
-        )
+    if config.n_fdir:
+        state.fdir_io.on_time_address = on_time.ctypes.data
+        _fdir(config, state, io, fdir.COMMANDS)
     propellant = state.mass_est_kg - p.dry_mass_kg
     if propellant < p.low_propellant_kg and not state.low_propellant_logged:
         state.low_propellant_logged = True
-        modes.log(events, n_events, t_s, modes.LOW_PROPELLANT, 0, propellant)
+        flight_log.log(events, n_events, t_s, flight_log.LOW_PROPELLANT, 0, propellant)
+
+
+# --- the interface's entry points (`gnc.interface.contract`): config is a CONFIG_DTYPE
+# record, state a STATE_DTYPE record, io the run's interface record
+
+
+@njit(cache=True, inline="always")
+def _software(config):
+    """Its tables, as views of the arrays the configuration points to."""
+    n = config.n_thrusters
+    return FlightSoftware(
+        config.settings,
+        carray(pointer(config.channels), config.n_channels, updates.FSW_CHANNEL_DTYPE),
+        carray(pointer(config.knowledge), config.knowledge_bytes, np.uint8),
+        carray(pointer(config.rcs_torques), (3, n), np.float64),
+        carray(pointer(config.rcs_groups), (3, 2, n), np.int8),
+        config.gains,
+    )
+
+
+@njit(cache=True, inline="always")
+def _gravity(config):
+    """(record, C, S) of the gravity field it knows."""
+    shape = (config.harmonics[0], config.harmonics[1])
+    return (
+        config.gravity,
+        carray(pointer(config.gravity_c), shape, np.float64),
+        carray(pointer(config.gravity_s), shape, np.float64),
+    )
+
+
+@njit(cache=True, inline="always")
+def _onboard_map(config):
+    return bus.onboard_map_at(bus.address_of(config.map))
+
+
+assert (ekf.DR, ekf.DV, ekf.DTH) == (0, 3, 6)  # its error states begin as the telemetry's
+
+
+@njit(cache=True, inline="always")
+def _publish(telemetry, state, covariance, full):
+    """Its estimate into the telemetry; with covariance, the covariance of its position,
+    velocity and attitude errors too (its first nine error states, in the telemetry's order:
+    DR, DV, DTH = 0, 3, 6); with full, its phase and altitude as well."""
+    nav = state.nav
+    for i in range(3):
+        telemetry.r_mci_m[i] = nav.r_mci_m[i]
+        telemetry.v_mci_mps[i] = nav.v_mci_mps[i]
+    for i in range(4):
+        telemetry.q_body_to_mci[i] = nav.q_body_to_mci[i]
+    if covariance:
+        for i in range(contract.N_ESTIMATE):
+            for j in range(contract.N_ESTIMATE):
+                telemetry.covariance[i, j] = nav.P[i, j]
+    if full:
+        telemetry.phase = state.phase
+        telemetry.altitude_est_m = state.altitude_est_m
+
+
+@njit(cache=True)
+def start(config, state, io):
+    """At PDI: the state `initial_state` made from the handover, its FDIR functions reset;
+    its telemetry, the altitude estimated at t = 0."""
+    _reset_fdir(config, state)
+    _publish(io.telemetry, state, True, True)
+    omega = config.gravity.rotation_rate_radps
+    io.telemetry.altitude_est_m = estimated_altitude(state.nav, _onboard_map(config), io.t_s, omega)
+
+
+@njit(cache=True)
+def imu(config, state, io):
+    """One IMU output: strapdown navigation, the increment first through its FDIR functions
+    at the `imu` hook (a failed accelerometer's replaced by the thrust model's)."""
+    grav, c, s = _gravity(config)
+    data = io.imu
+    t0 = data.t_s - data.interval_s  # when the increment began
+    dv = vector.load(data.dv_body_mps, 0)
+    failed = state.accelerometer_failed
+    if config.n_fdir:
+        f = state.fdir_io
+        f.t_s, f.interval_s = t0, data.interval_s
+        for i in range(3):
+            f.dv_body_mps[i] = dv[i]
+        _fdir(config, state, io, fdir.IMU)
+        dv = vector.load(f.dv_body_mps, 0)
+    dtheta = vector.load(data.dtheta_body_rad, 0)
+    ekf.strapdown(state.nav, dv, dtheta, data.interval_s, grav, c, s, t0)
+    _publish(io.telemetry, state, state.accelerometer_failed != failed, False)
+
+
+@njit(cache=True)
+def cycle(config, state, io):
+    """One control cycle (`_cycle`): the same throttle to every engine, RCS on-times."""
+    grav, c, s = _gravity(config)
+    events, n_events = contract.event_log(io)
+    commands = io.commands
+    _cycle(
+        config,
+        io,
+        _software(config),
+        state,
+        state.gates[: config.n_channels],
+        contract.delivered(io),
+        io.t_s,
+        io.probe_contact,
+        grav,
+        c,
+        s,
+        _onboard_map(config),
+        config.map,
+        commands.on_time_s[: config.n_thrusters],
+        events,
+        n_events,
+    )
+    commands.engine_on = True
+    commands.attitude_command = contract.ON_TIMES
+    for e in range(io.n_engines):
+        commands.throttle[e] = state.throttle_command
+    _publish(io.telemetry, state, True, True)
+
+
+@njit(cache=True)
+def restart(config, state, io):
+    """Back on line after a reset (io.reset): what it saved survives (the navigation state
+    and its covariance as they were at the reset, the mass estimate, the configuration); the
+    gates start over; the main engine stays off until the relight time; the next cycle
+    dead-reckons over the time off line and restarts the phase (`_restart`)."""
+    state.engine_inhibit_until_s = io.reset.relight_time_s
+    state.reset_time_s = io.reset.reset_time_s
+    state.restart_pending = True
+    state.throttle_at_reset = state.throttle_command
+    state.throttle_command = 0.0
+    for i in range(config.n_channels):
+        state.gates[i].streak = 0
+        state.gates[i].latched_off = False
+
+
+@njit(cache=True)
+def report(config, state, io):
+    """Its telemetry as of io.t_s, the altitude estimated now."""
+    _publish(io.telemetry, state, True, True)
+    omega = config.gravity.rotation_rate_radps
+    io.telemetry.altitude_est_m = estimated_altitude(state.nav, _onboard_map(config), io.t_s, omega)
+
+
+def initial_state(config, handover):
+    """Its state at PDI: the handed-over position, velocity and attitude, with the covariance
+    of its own PDI uncertainty (configuration) in the handover's local axes; the mass it
+    was loaded with; actuators believed until shown otherwise."""
+    state = np.zeros(1, STATE_DTYPE)[0]
+    nav = state["nav"]
+    nav["r_mci_m"] = handover["r_mci_m"]
+    nav["v_mci_mps"] = handover["v_mci_mps"]
+    nav["q_body_to_mci"] = handover["q_body_to_mci"]
+    axes = [tuple(float(v) for v in row) for row in handover["axes_mci"]]
+    ekf.set_covariance(nav, config["settings"]["initial_sigma"], *axes)
+    state["mass_est_kg"] = config["settings"]["initial_mass_kg"]
+    actuator_estimation.reset(state["actuators"])
+    return state

@@ -13,8 +13,9 @@ q_true = q_est * dq), and the noise covariance.
 
 Kinds are reached through function pointers. `sensors.registry` compiles each kind's `sample`
 and `predict` into C-callable entry points (cached on disk like everything else) whose
-addresses the channel tables carry, and `call_entry` calls them. The run loop and the filter
-are therefore compiled once whatever kinds exist, and adding a kind never recompiles them
+addresses the channel tables carry, and `dynamics.plugins.call` calls them. The run loop and
+the filter are therefore compiled once whatever kinds exist, and adding a kind never
+recompiles them
 (Numba cannot cache functions that take other compiled functions as arguments). Entry points
 take five pointers: (kind's spec record, pose, surface, channel state or measurement, output).
 """
@@ -129,7 +130,6 @@ SURFACE_DTYPE = np.dtype(
     align=True,
 )
 
-_VOID_POINTER = ir.IntType(8).as_pointer()
 ENTRY_SIGNATURE = types.void(*[types.voidptr] * 5)
 
 
@@ -144,17 +144,37 @@ def address_of(typingctx, record):
     return types.int64(record), codegen
 
 
-@intrinsic
-def call_entry(typingctx, entry, a, b, c, d, e):
-    """Call the entry point at address `entry` with five addresses as pointers."""
+ALIGNMENT = 8  # bytes: each packed spec record starts on a multiple
 
-    def codegen(context, builder, signature, args):
-        function_type = ir.FunctionType(ir.VoidType(), [_VOID_POINTER] * 5)
-        function = builder.inttoptr(args[0], function_type.as_pointer())
-        builder.call(function, [builder.inttoptr(x, _VOID_POINTER) for x in args[1:]])
-        return context.get_dummy_value()
 
-    return types.void(types.int64, *[types.int64] * 5), codegen
+def pack_specs(records):
+    """(bytes, byte offsets) of kind spec records laid end to end, each aligned."""
+    offsets, size = [], 0
+    for r in records:
+        offsets.append(size)
+        size += -(-r.dtype.itemsize // ALIGNMENT) * ALIGNMENT
+    blob = np.zeros(max(size, ALIGNMENT), np.uint8)
+    for r, offset in zip(records, offsets, strict=True):
+        blob[offset : offset + r.dtype.itemsize] = np.frombuffer(r.tobytes(), np.uint8)
+    return blob, offsets
+
+
+def surface_view(onboard_map, keep):
+    """A `SURFACE_DTYPE` record describing an `OnboardMap` for the predict entry points (as
+    `describe_surface` describes a terrain in compiled code); keep(array) keeps alive the
+    arrays whose addresses it holds."""
+    m = onboard_map
+    view = np.zeros(1, SURFACE_DTYPE)[0]
+    view["site"] = keep(np.array([m.site])).ctypes.data
+    view["tiles"] = keep(m.tiles).ctypes.data
+    view["n_tiles"] = m.tiles.shape[0]
+    view["heights"] = keep(m.heights).ctypes.data
+    view["n_heights"] = m.heights.shape[0]
+    view["height_error_m"] = m.height_error_m
+    view["error_correlation_m"] = m.error_correlation_m
+    view["unseen_relief_m2"] = m.unseen_relief_m2
+    view["relief_correlation_m"] = m.relief_correlation_m
+    return view
 
 
 @njit(cache=True)
@@ -165,17 +185,6 @@ def describe_surface(view, site, tiles, heights):
     view.n_tiles = tiles.shape[0]
     view.heights = heights.ctypes.data
     view.n_heights = heights.shape[0]
-
-
-@njit(cache=True)
-def describe_map(view, onboard_map):
-    """Fill a `SURFACE_DTYPE` view of an `OnboardMap`: its arrays and its error statistics."""
-    m = onboard_map
-    describe_surface(view, m.site, m.tiles, m.heights)
-    view.height_error_m = m.height_error_m
-    view.error_correlation_m = m.error_correlation_m
-    view.unseen_relief_m2[:] = m.unseen_relief_m2
-    view.relief_correlation_m = m.relief_correlation_m
 
 
 @njit(cache=True, inline="always")

@@ -9,16 +9,8 @@ entry points' addresses handed to the channel tables (`sensors.bus`).
 """
 
 import hashlib
-import importlib
-import importlib.util
-import os
-import sys
-import tempfile
-import threading
-from pathlib import Path
 
-import numba
-
+from dynamics import plugins
 from sensors import bus
 
 BUNDLED = (
@@ -74,65 +66,37 @@ def predict(spec, pose, surface, measurement, out):
 '''
 
 
-class KindError(Exception):
+class KindError(plugins.PluginError):
     """A sensor kind that cannot be registered; the message is one sentence for the user."""
 
 
-_kinds = {}  # NAME: module
-_entries = {}  # NAME: (sample address, predict address, entry module kept alive)
-_declared_loaded = False
-_lock = threading.RLock()
+def _dimension(module):
+    if not 1 <= module.DIMENSION <= bus.MAX_DIMENSION:
+        raise ValueError(f"DIMENSION = {module.DIMENSION} must be 1 to {bus.MAX_DIMENSION}")
+
+
+REGISTRY = plugins.Registry(
+    "sensor kind", BUNDLED, ENVIRONMENT_VARIABLE, CONTRACT, KindError, _dimension
+)
+HINT = (
+    f"; a kind outside the package is registered with {ENVIRONMENT_VARIABLE} or "
+    "sensors.registry.register"
+)
 
 
 def register(module_name):
     """Register the sensor kind defined by a module (by its importable name); returns it."""
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise KindError(f"sensor kind module {module_name!r} cannot be imported: {exc}") from None
-    missing = [name for name in CONTRACT if not hasattr(module, name)]
-    if missing:
-        raise KindError(
-            f"{module_name} is not a sensor kind: it lacks {', '.join(missing)} "
-            "(see sensors/README.md)"
-        )
-    if not 1 <= module.DIMENSION <= bus.MAX_DIMENSION:
-        raise KindError(
-            f"{module_name}: DIMENSION = {module.DIMENSION} must be 1 to {bus.MAX_DIMENSION}"
-        )
-    with _lock:
-        other = _kinds.get(module.NAME)
-        if other is not None and other is not module:
-            raise KindError(
-                f"sensor kind {module.NAME!r} of {module_name} is already registered by "
-                f"{other.__name__}"
-            )
-        _kinds[module.NAME] = module
-    return module
+    return REGISTRY.register(module_name)
 
 
 def kinds():
     """{name: module} of every registered kind (the bundled and declared ones loaded first)."""
-    global _declared_loaded
-    with _lock:
-        if not _declared_loaded:
-            _declared_loaded = True
-            declared = os.environ.get(ENVIRONMENT_VARIABLE, "")
-            for name in (*BUNDLED, *(m.strip() for m in declared.split(",") if m.strip())):
-                register(name)
-        return dict(_kinds)
+    return REGISTRY.modules()
 
 
 def kind(name):
     """The module of a registered kind; KeyError naming the registered ones."""
-    known = kinds()
-    if name not in known:
-        raise KeyError(
-            f"kind {name!r} is not a registered sensor kind ({', '.join(sorted(known))}); "
-            f"a kind outside the package is registered with {ENVIRONMENT_VARIABLE} or "
-            "sensors.registry.register"
-        )
-    return known[name]
+    return REGISTRY.get(name, HINT)
 
 
 def validate_channel(value, handler, info):
@@ -149,49 +113,22 @@ def validate_channel(value, handler, info):
     return spec.model_validate(value, context=info.context)
 
 
-def source_digest(module):
-    """Hash of a kind module's source: it names the entry points compiled from it."""
-    return hashlib.sha256(Path(module.__file__).read_bytes()).hexdigest()[:16]
-
-
 def digest(names):
     """Hash of the named kinds' modules and sources: part of a campaign's code identity (a
     campaign is not resumed with other code for the kinds it flies)."""
     h = hashlib.sha256()
     for name in sorted(names):
         module = kind(name)
-        h.update(f"{name}:{module.__name__}:{source_digest(module)};".encode())
+        h.update(f"{name}:{module.__name__}:{plugins.source_digest(module)};".encode())
     return h.hexdigest()[:16]
 
 
 def declared_modules(names):
     """Module names of the named kinds that are not bundled (to register in other processes)."""
-    return tuple(sorted({kind(n).__name__ for n in names} - set(BUNDLED)))
+    return REGISTRY.declared_modules(names)
 
 
 def entry_points(name):
     """(sample, predict) entry-point addresses of a kind, compiled or loaded on first use."""
-    with _lock:
-        if name not in _entries:
-            module = kind(name)
-            entries = _entry_module(module)
-            _entries[name] = (entries.sample.address, entries.predict.address, entries)
-        return _entries[name][:2]
-
-
-def _entry_module(module):
-    source = ENTRY_MODULE.format(name=module.NAME, module=module.__name__, path=module.__file__)
-    stem = f"{module.__name__.replace('.', '_')}_{source_digest(module)}"
-    folder = Path(numba.config.CACHE_DIR or tempfile.gettempdir()) / "sensor_kinds"
-    path = folder / f"{stem}.py"
-    if not path.is_file() or path.read_text() != source:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")  # other processes may race
-        with os.fdopen(fd, "w") as f:
-            f.write(source)
-        os.replace(tmp, path)
-    spec = importlib.util.spec_from_file_location(f"_sensor_kind_entries_{stem}", path)
-    entries = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = entries
-    spec.loader.exec_module(entries)
-    return entries
+    entries = REGISTRY.entry_module(name, "sensor_kinds", ENTRY_MODULE)
+    return entries.sample.address, entries.predict.address

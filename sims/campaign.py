@@ -34,6 +34,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dynamics import compile_cache, touchdown, truth
+from gnc.interface import forms
 from sensors import registry
 from sims import api, batch, consistency, dispersions, failure_class, results, scenario
 from sims.errors import CampaignError
@@ -46,8 +47,10 @@ FAILED = ("crashed", "fuel_exhausted", "tipped_over", "hard_landing", "timeout",
 @dataclass(frozen=True)
 class Plan:
     """What a campaign runs: the scenario as written (TOML text, or JSON of a dict given from
-    Python), its label, the campaign's size, seed and trace policy, and the sensor kinds from
-    outside the package it needs (registered wherever it runs: a Dask worker too)."""
+    Python), its label, the campaign's size, seed and trace policy, the sensor kinds from
+    outside the package it needs (registered wherever it runs: a Dask worker too), and the
+    sources of the flight-software modules from outside the package it flies (shipped with
+    the plan: a worker loads them if it cannot import them as they are)."""
 
     scenario_text: str
     label: str
@@ -55,6 +58,7 @@ class Plan:
     seed: int
     traces_first: int  # keep traces of the first K runs, and of every failure
     kinds: tuple = ()  # module names
+    flight_software: tuple = ()  # (module name, source)
 
     @property
     def scenario(self):
@@ -69,9 +73,10 @@ def plan_for(source, runs, seed, traces_first):
         label, text = "<dict>", json.dumps(source)
     else:
         label, text = scenario.read_text(source)
-    plan = Plan(text, label, runs, seed, traces_first)
-    kinds = registry.declared_modules(kind_names(plan.scenario))  # validates it, too
-    return Plan(text, label, runs, seed, traces_first, kinds)
+    sc = Plan(text, label, runs, seed, traces_first).scenario  # validates it, too
+    kinds = registry.declared_modules(kind_names(sc))
+    shipped = forms.shipped_sources(sc.flight_software) if sc.flight_software else ()
+    return Plan(text, label, runs, seed, traces_first, kinds, shipped)
 
 
 def plan_of(manifest):
@@ -83,6 +88,7 @@ def plan_of(manifest):
         manifest["campaign_seed"],
         manifest["traces_first"],
         tuple(manifest.get("sensor_kinds", ())),
+        tuple(tuple(pair) for pair in manifest.get("flight_software_sources", ())),
     )
 
 
@@ -92,16 +98,18 @@ def kind_names(sc):
 
 
 def code_digest(sc):
-    """The code a campaign's results depend on: the project's sources and the sensor kinds
-    the scenario flies."""
+    """The code a campaign's results depend on: the project's sources, the sensor kinds and
+    the flight software the scenario flies (its module's source, an FMU's file, a Python
+    class's module)."""
     sources = compile_cache.sources_digest(Path(compile_cache.__file__).resolve().parent.parent)
-    return f"{sources}-{registry.digest(kind_names(sc))}"
+    software = forms.digest(sc.flight_software) if sc.flight_software else "open_loop"
+    return f"{sources}-{registry.digest(kind_names(sc))}-{software}"
 
 
 @functools.lru_cache(maxsize=4)
-def _compiled_plan(scenario_text, label, kinds=()):
+def _compiled_plan(scenario_text, label, kinds=(), flight_software=()):
     """(scenario, sampler) of a plan, parsed once per process (workers run many batches)."""
-    plan = Plan(scenario_text, label, 0, 0, 0, kinds)
+    plan = Plan(scenario_text, label, 0, 0, 0, kinds, flight_software)
     sc = plan.scenario
     return sc, dispersions.Sampler(sc)
 
@@ -111,7 +119,7 @@ EVENT_TYPE = pa.struct(
         ("t_s", pa.float64()),
         ("kind", pa.string()),
         ("subject", pa.string()),  # the sensor channel, fault or phase it is about
-        ("value", pa.float64()),  # its figure (NIS, measurement, altitude, ...; see gnc.modes)
+        ("value", pa.float64()),  # its figure (NIS, measurement, altitude, ...; flight_log)
     ]
 )
 EVENT_VALUES = (
@@ -152,6 +160,7 @@ def runs_table(b, indices, campaign_seed, used):
     flown = ~raised
     touched = flown & ~np.isin(code, (touchdown.TIMEOUT, touchdown.DIVERGED))
     closed = flown & b.per_run.run["closed_loop"]
+    reported = closed & ~np.isnan(s["nav_position_error_m"])  # an estimate, from its software
     m0 = np.array([m.x0[truth.X_MASS] for m in b.models])
     dry = b.per_run.mass["dry_mass_kg"]
     n_gear = b.per_run.run["n_gear_points"]
@@ -209,13 +218,23 @@ def runs_table(b, indices, campaign_seed, used):
         delta_v_mps=values(s["delta_v_mps"], flown),
         propellant_used_kg=values(m0 - s["final_mass_kg"], flown),
         propellant_remaining_kg=values(s["final_mass_kg"] - dry, flown),
-        max_altitude_error_m=values(s["max_altitude_error_m"], closed),
-        max_velocity_error_mps=values(s["max_velocity_error_mps"], closed),
-        nav_position_error_m=values(s["nav_position_error_m"], closed),
-        nav_velocity_error_mps=values(s["nav_velocity_error_mps"], closed),
-        nav_altitude_error_m=values(s["nav_altitude_error_m"], closed),
-        nav_position_3sigma_m=values(s["nav_position_3sigma_m"], closed),
-        nav_velocity_3sigma_mps=values(s["nav_velocity_3sigma_mps"], closed),
+        max_altitude_error_m=values(
+            s["max_altitude_error_m"], _reported(s, "max_altitude_error_m", reported)
+        ),
+        max_velocity_error_mps=values(
+            s["max_velocity_error_mps"], _reported(s, "max_velocity_error_mps", reported)
+        ),
+        nav_position_error_m=values(s["nav_position_error_m"], reported),
+        nav_velocity_error_mps=values(s["nav_velocity_error_mps"], reported),
+        nav_altitude_error_m=values(
+            s["nav_altitude_error_m"], _reported(s, "nav_altitude_error_m", reported)
+        ),
+        nav_position_3sigma_m=values(
+            s["nav_position_3sigma_m"], _reported(s, "nav_position_3sigma_m", reported)
+        ),
+        nav_velocity_3sigma_mps=values(
+            s["nav_velocity_3sigma_mps"], _reported(s, "nav_velocity_3sigma_mps", reported)
+        ),
         **{
             f"nees_{block}_{checkpoint}": values(
                 s["nees"][:, k][block], closed & ~np.isnan(s["nees"][:, k][block])
@@ -227,6 +246,24 @@ def runs_table(b, indices, campaign_seed, used):
         wall_time_s=pa.array(b.run_seconds, pa.float64()),
     )
     return pa.table(columns)
+
+
+def _reported(s, column, reported):
+    """Where a navigation figure is there: its flight software reports it."""
+    return reported & ~np.isnan(s[column])
+
+
+def check_instances(sc, workers, executor):
+    """CampaignError when the flight software can be instantiated only once per process and
+    the local executor would fly it in several threads of this one."""
+    fs = sc.flight_software
+    single = fs is not None and getattr(forms.form(fs.kind), "single_instance", None)
+    if single and single(fs) and executor == "local" and workers > 1:
+        raise CampaignError(
+            f"{sc.meta.name}: its flight software can be instantiated only once per process "
+            f"(canBeInstantiatedOnlyOncePerProcess), so it cannot fly in {workers} workers of "
+            "one process: use --workers 1, or --executor dask (a process per worker)"
+        )
 
 
 def traces_table(b, indices, keep):
@@ -242,9 +279,11 @@ def traces_table(b, indices, keep):
 
 def run_batch(plan, indices):
     """(runs table, traces table) of a batch of runs, flown by one compiled call (executed in
-    a worker). Traces are kept at 1 Hz for the first plan.traces_first runs and every failure.
+    a worker, which loads the flight software the plan ships if it cannot import it as it
+    is). Traces are kept at 1 Hz for the first plan.traces_first runs and every failure.
     """
-    sc, sampler = _compiled_plan(plan.scenario_text, plan.label, plan.kinds)
+    forms.load_shipped(plan.flight_software)
+    sc, sampler = _compiled_plan(plan.scenario_text, plan.label, plan.kinds, plan.flight_software)
     sampled = sampler.sample(plan.seed, indices)
     models = [dispersions.build(sc, values) for values in sampled]
     used = [dispersions.read_back(m, values) for m, values in zip(models, sampled, strict=True)]
@@ -307,6 +346,10 @@ class Results:
             "runs": plan.runs,
             "traces_first": plan.traces_first,
             "sensor_kinds": list(plan.kinds),
+            "flight_software": plan.scenario.flight_software.kind
+            if plan.scenario.flight_software
+            else None,
+            "flight_software_sources": [list(pair) for pair in plan.flight_software],
             "versions": versions(),
             "git_revision": git_revision(),
             "started": now(),
@@ -510,7 +553,8 @@ def run(
     if scheduler is not None:
         reach_scheduler(scheduler, executor)
     plan = plan_for(source, runs, seed, traces_first)
-    sc, sampler = _compiled_plan(plan.scenario_text, plan.label, plan.kinds)
+    sc, sampler = _compiled_plan(plan.scenario_text, plan.label, plan.kinds, plan.flight_software)
+    check_instances(sc, workers or default_workers(), executor)
     if sc.dispersions:  # every draw within its field's constraints, before any run
         dispersions.check(sc, sampler.sample(seed, range(runs)), range(runs), plan.label)
     store = Results(out) if out is not None else None
@@ -562,6 +606,7 @@ def resume(out, workers=None, executor="local", scheduler=None, batch_size=None,
             "start a new campaign"
         )
     plan = plan_of(manifest)
+    check_instances(plan.scenario, workers or default_workers(), executor)
     if manifest.get("code_digest") != code_digest(plan.scenario):
         raise CampaignError(
             f"{out}: the code changed since this campaign started; results would not be "
@@ -636,9 +681,8 @@ def replay(out, index):
         raise CampaignError(
             f"--index {index}: the campaign in {out} has runs 0 to {manifest['runs'] - 1}"
         )
-    sc, sampler = _compiled_plan(
-        manifest["scenario_text"], manifest["scenario"], tuple(manifest.get("sensor_kinds", ()))
-    )
+    plan = plan_of(manifest)
+    sc, sampler = _compiled_plan(plan.scenario_text, plan.label, plan.kinds, plan.flight_software)
     seed = manifest["campaign_seed"]
     m = dispersions.build(sc, sampler.sample(seed, [index])[0])
     b = batch.prepare(sc, [m], [dispersions.run_seed(seed, index)], [seed])

@@ -13,7 +13,7 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-from sensors.registry import KindError
+from dynamics.plugins import PluginError
 from sims import scenario
 from sims.errors import CampaignError
 
@@ -33,7 +33,7 @@ def main(argv=None):
         status = args.handler(args)
         sys.stdout.flush()  # a reader that went away is noticed here, not at exit
         return status
-    except (scenario.ScenarioError, UsageError, CampaignError, KindError) as exc:
+    except (scenario.ScenarioError, UsageError, CampaignError, PluginError) as exc:
         print(f"descent: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
@@ -496,12 +496,15 @@ def describe(summary):
             f"{td['position_error_m']:.1f} m from the target"
         )
     nav = summary.get("navigation")
-    if nav is not None:
+    if nav is not None and not nav["estimate_reported"]:
+        lines.append("  navigation: the flight software reports no estimate (no errors, no NEES)")
+    elif nav is not None:
         lines.append(
-            f"  navigation: max altitude error {nav['max_altitude_error_m']:.1f} m; at the end "
-            f"{nav['final_position_error_m']:.1f} m, {nav['final_velocity_error_mps']:.2f} m/s "
-            f"off (the filter's 3-sigma: {nav['final_position_3sigma_m']:.1f} m, "
-            f"{nav['final_velocity_3sigma_mps']:.2f} m/s)"
+            f"  navigation: max altitude error {_figure(nav['max_altitude_error_m'], 1)} m; at "
+            f"the end {_figure(nav['final_position_error_m'], 1)} m, "
+            f"{_figure(nav['final_velocity_error_mps'], 2)} m/s off (its own 3-sigma: "
+            f"{_figure(nav['final_position_3sigma_m'], 1)} m, "
+            f"{_figure(nav['final_velocity_3sigma_mps'], 2)} m/s)"
         )
     events = [e for e in summary["events"] if e["event"] != "measurement_rejected"]
     if events:
@@ -519,6 +522,11 @@ def describe(summary):
         )
     )
     return "\n".join(lines)
+
+
+def _figure(value, decimals):
+    """A figure with its decimals, or "n/a" where the flight software reports none."""
+    return "n/a" if value is None else f"{value:.{decimals}f}"
 
 
 def _event_text(e):

@@ -1,12 +1,13 @@
-"""Does the navigation filter know what it does not know? Its errors against the truth,
-normalised by the covariance it claims.
+"""Does the navigation know what it does not know? Its errors against the truth, normalised by
+the covariance it claims, as the flight software reports both in its telemetry
+(`gnc.interface.contract.TELEMETRY_DTYPE`: NaN where it reports none, and so are these).
 
 The normalised estimation error squared of a block of the error state,
 NEES = e' P_block^-1 e, is chi-square with 3 degrees of freedom when the filter is consistent
 (Bar-Shalom, Li & Kirubarajan 2001, "Estimation with Applications to Tracking and Navigation",
 sec. 5.4): its mean over N runs lies in the chi-square(3N) / N band. Position and velocity
 errors are estimate minus truth in MCI; the attitude error is the small body-axes rotation
-from the estimate to the truth (q_true = q_est * dq), the filter's own convention.
+from the estimate to the truth (q_true = q_est * dq), the interface's convention.
 This is the simulator's view (it needs the truth), never the flight software's.
 """
 
@@ -18,11 +19,11 @@ from scipy.stats import chi2
 
 from dynamics import quaternion, vector
 from dynamics.truth import X_Q, X_R, X_V
-from gnc.navigation.filter import DR, DTH, DV
 
 BLOCKS = ("position", "velocity", "attitude")
 CHECKPOINTS = ("end_braking", "end_approach", "end")  # where a run's NEES is kept
 END_BRAKING, END_APPROACH, END = range(3)
+DR, DV, DTH = 0, 3, 6  # the telemetry covariance's blocks
 
 NEES_DTYPE = np.dtype([(block, np.float64) for block in BLOCKS])
 
@@ -52,9 +53,9 @@ def _block_nees(p, first, e):
 
 
 @njit(cache=True)
-def attitude_error(nav, x):
+def attitude_error(estimate, x):
     """Small rotation [rad, body axes] from the estimated attitude to the true one."""
-    q = nav.q_body_to_mci
+    q = estimate.q_body_to_mci
     dq = quaternion.multiply(
         quaternion.conjugate((q[0], q[1], q[2], q[3])),
         (x[X_Q], x[X_Q + 1], x[X_Q + 2], x[X_Q + 3]),
@@ -64,29 +65,31 @@ def attitude_error(nav, x):
 
 
 @njit(cache=True)
-def nees(nav, x):
-    """(position, velocity, attitude) NEES of the filter state nav against the truth x."""
-    e_r = vector.sub(vector.load(nav.r_mci_m, 0), vector.load(x, X_R))
-    e_v = vector.sub(vector.load(nav.v_mci_mps, 0), vector.load(x, X_V))
+def nees(telemetry, x):
+    """(position, velocity, attitude) NEES of the reported estimate against the truth x."""
+    e_r = vector.sub(vector.load(telemetry.r_mci_m, 0), vector.load(x, X_R))
+    e_v = vector.sub(vector.load(telemetry.v_mci_mps, 0), vector.load(x, X_V))
+    p = telemetry.covariance
+    if math.isnan(e_r[0]) or math.isnan(p[0, 0]):  # no estimate, or no covariance, reported
+        return math.nan, math.nan, math.nan
     return (
-        _block_nees(nav.P, DR, e_r),
-        _block_nees(nav.P, DV, e_v),
-        _block_nees(nav.P, DTH, attitude_error(nav, x)),
+        _block_nees(p, DR, e_r),
+        _block_nees(p, DV, e_v),
+        _block_nees(p, DTH, attitude_error(telemetry, x)),
     )
 
 
 @njit(cache=True)
-def keep(nav, x, out):
-    """Write the NEES of nav against x into a `NEES_DTYPE` record."""
-    out.position, out.velocity, out.attitude = nees(nav, x)
+def keep(telemetry, x, out):
+    """Write the NEES of the reported estimate against x into a `NEES_DTYPE` record."""
+    out.position, out.velocity, out.attitude = nees(telemetry, x)
 
 
 @njit(cache=True)
-def three_sigma(nav, first):
-    """3 sqrt(trace) of a 3 x 3 block of the filter's covariance: its claimed error bound."""
-    return 3.0 * math.sqrt(
-        nav.P[first, first] + nav.P[first + 1, first + 1] + nav.P[first + 2, first + 2]
-    )
+def three_sigma(telemetry, first):
+    """3 sqrt(trace) of a 3 x 3 block of the reported covariance: its claimed error bound."""
+    p = telemetry.covariance
+    return 3.0 * math.sqrt(p[first, first] + p[first + 1, first + 1] + p[first + 2, first + 2])
 
 
 def mean_nees(nees):

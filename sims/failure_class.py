@@ -18,13 +18,19 @@ out of propellant because it believes itself higher has a wrong altitude estimat
 - `tipped_on_slope`: tipped over on ground steeper than the limit;
 - otherwise the touchdown limit it broke or the reason the run ended (`cause_of`).
 
-Altitude sensors are the channels of kinds that declare `MEASURES_ALTITUDE`: their (first)
+The sensor-verdict classes (`sensor_latched_off`, `late_altitude_acquisition`) are read from
+the flight software's own events: only a form that logs them (`LOGS_SENSOR_VERDICTS`, ours
+does) is given them. Altitude sensors are the channels of kinds that declare
+`MEASURES_ALTITUDE`: their (first)
 value is a distance to the ground, which their acquisition event carries (the laser
 rangefinder, the radar altimeter, or a kind of your own; not the Doppler lidar, whose first
 value is a velocity).
 """
 
+import math
+
 from dynamics import touchdown
+from gnc.interface import forms
 from sensors import registry
 from sims import runloop
 
@@ -69,21 +75,30 @@ def cause_of(summary, limits, n_gear_points, error=None):
 
 def of_run(scenario, summary, n_gear_points, closed_loop, events, error=None):
     """(cause, failure class) of a run from its record of the compiled loop, its lander's
-    gear points, whether it flew closed loop, its events (`gnc.modes.describe`) and the
-    error of a run that raised inside the model."""
+    gear points, whether it flew closed loop, its events (`flight_log.describe`) and the
+    error of a run that raised inside the model or whose flight software failed."""
     outcome = touchdown.DIVERGED if error is not None else int(summary["outcome"])
     cause = cause_of(summary, scenario.touchdown_limits, n_gear_points, error)
     flown = error is None
     touched = outcome not in (touchdown.TIMEOUT, touchdown.DIVERGED)
+    altitude_error = float(summary["nav_altitude_error_m"])
+    judged = flown and closed_loop and not math.isnan(altitude_error)
     return cause, classify(
         touchdown.OUTCOMES[outcome],
         cause,
         events,
-        altitude_channels(scenario),
-        float(summary["nav_altitude_error_m"]) if flown and closed_loop else None,
+        altitude_channels(scenario) if logs_sensor_verdicts(scenario) else None,
+        altitude_error if judged else None,
         float(summary["position_error_m"]) if touched else None,
         float(summary["flameout_time_s"]) if flown and summary["flameout_time_s"] >= 0 else None,
     )
+
+
+def logs_sensor_verdicts(scenario):
+    """Whether the scenario's flight software logs its sensor verdicts (acquired, latched
+    off): the classes read from them are told only of those that do."""
+    fs = scenario.flight_software
+    return fs is not None and getattr(forms.form(fs.kind), "LOGS_SENSOR_VERDICTS", False)
 
 
 def altitude_channels(scenario):
@@ -106,9 +121,10 @@ def classify(
     flameout_time_s,
 ):
     """The failure class of a run (None if it landed) from its outcome, the limit cause
-    (`cause_of`), its events (`gnc.modes.describe`), the names of its altitude
-    channels, the navigation's altitude error at the end (None in open loop), the distance
-    from the target at touchdown (None without one) and the flame-out time (None if none)."""
+    (`cause_of`), its events (`flight_log.describe`), the names of its altitude channels
+    (None when its flight software logs no sensor verdicts), the navigation's altitude error
+    at the end (None in open loop or unreported), the distance from the target at touchdown
+    (None without one) and the flame-out time (None if none)."""
     if outcome == "landed":
         return None
     for e in events:
@@ -119,16 +135,25 @@ def classify(
             return FAULT_CLASSES[target, e["mode"]]
         if target == "imu":
             return "imu_fault"
-    if any(e["event"] == "sensor_latched_off" and e["sensor"] in altitude_sensors for e in events):
+    verdicts = altitude_sensors is not None
+    if verdicts and any(
+        e["event"] == "sensor_latched_off" and e["sensor"] in altitude_sensors for e in events
+    ):
         return "sensor_latched_off"
     if final_altitude_error_m is not None and abs(final_altitude_error_m) > ALTITUDE_DIVERGED_M:
         return "altitude_estimate_diverged"
     first = next(
-        (e for e in events if e["event"] == "sensor_acquired" and e["sensor"] in altitude_sensors),
+        (
+            e
+            for e in events
+            if verdicts and e["event"] == "sensor_acquired" and e["sensor"] in altitude_sensors
+        ),
         None,
     )
-    if final_altitude_error_m is not None and (
-        first is None or first["measurement"] < LATE_ACQUISITION_M
+    if (
+        verdicts
+        and final_altitude_error_m is not None
+        and (first is None or first["measurement"] < LATE_ACQUISITION_M)
     ):
         return "late_altitude_acquisition"
     if flameout_time_s is not None:

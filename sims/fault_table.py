@@ -8,7 +8,7 @@ import math
 import astropy.units as u
 import numpy as np
 
-from gnc import modes
+from gnc.interface import flight_log
 from sensors import bus
 
 TARGETS = ("channel", "imu", "main_engine", "rcs", "flight_computer")
@@ -178,18 +178,18 @@ def event_trigger(text, channels, faults):
     """(event code, detail or -1) of an event trigger "<event>" or "<event>:<subject>", the
     subject a channel (sensor events), a fault (fault events) or a phase (phase_change)."""
     event, _, subject = text.partition(":")
-    if event not in modes.EVENTS:
-        raise ValueError(f"event {event!r} is not one of {', '.join(modes.EVENTS)}")
-    code = modes.EVENTS.index(event)
+    if event not in flight_log.EVENTS:
+        raise ValueError(f"event {event!r} is not one of {', '.join(flight_log.EVENTS)}")
+    code = flight_log.EVENTS.index(event)
     if not subject:
         return code, -1
     names = (
         channels
-        if code in modes.SENSOR_EVENTS
+        if code in flight_log.SENSOR_EVENTS
         else faults
-        if code in (modes.FAULT_ACTIVATED, modes.FAULT_ENDED)
-        else modes.PHASES
-        if code == modes.PHASE_CHANGE
+        if code in (flight_log.FAULT_ACTIVATED, flight_log.FAULT_ENDED)
+        else flight_log.PHASES
+        if code == flight_log.PHASE_CHANGE
         else ()
     )
     if subject not in names:
@@ -258,7 +258,7 @@ def pack(fault, unit_of_channel, channels, faults):
     row["trigger"] = TRIGGERS.index(kind)
     row["trigger_value"] = trig.time if kind == "time" else (trig.altitude or 0.0)
     row["trigger_code"], row["trigger_detail"] = (
-        (modes.PHASES.index(trig.phase), -1)
+        (flight_log.PHASES.index(trig.phase), -1)
         if kind == "phase"
         else (event_trigger(trig.event, channels, faults) if kind == "event" else (0, -1))
     )

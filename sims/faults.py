@@ -20,11 +20,13 @@ Targets and modes (parameters in brackets):
   throttle it had [or `value`]);
 - an RCS thruster (`index`): `stuck_on`, `stuck_off`;
 - the flight computer: `reset` [`reboot_time`, `relight_delay`]: the flight software is off,
-  loses its IMU data and commands nothing for the reboot time, restarts from the state it
-  saved, and keeps the main engine off until the relight delay has passed.
+  loses its IMU data and commands nothing for the reboot time; back on line, it is told so
+  through its interface's restart entry point (what it keeps is its own affair); the main
+  engine stays off until the relight delay has passed.
 
 Triggers: a time, a true altitude (centre of mass above the terrain, crossed going down), the
-entry into a phase, or an event of the log (`event = "sensor_latched_off:<channel>"`, say).
+entry into a phase (as the flight software reports it, from its first cycle), or an event of
+the log (`event = "sensor_latched_off:<channel>"`, say).
 A fault stays active for its duration (or for good), fires with its probability in a run
 (drawn from the run's stream for the fault), and logs `fault_activated` / `fault_ended`.
 Triggers are evaluated at the start of each truth step and again after each flight-software
@@ -38,7 +40,7 @@ from numba import njit
 
 from dynamics import terrain, vector
 from dynamics.truth import X_R
-from gnc import flight_software, modes
+from gnc.interface import flight_log
 from sensors import random_stream
 from sims.fault_table import (
     ALTITUDE,
@@ -67,15 +69,27 @@ from sims.fault_table import (
     ZERO,
 )
 
+# The flight computer as the faults leave it: off line until a time after a reset, its
+# restart owed, the main engine held off until its relight time.
+COMPUTER_DTYPE = np.dtype(
+    [
+        ("offline_until_s", np.float64),
+        ("reset_time_s", np.float64),
+        ("relight_time_s", np.float64),
+        ("restart_pending", np.bool_),
+    ],
+    align=True,
+)
+
 
 @njit(cache=True)
-def _triggered(f, st, t_s, altitude_m, fsw_state, events, n_events):
+def _triggered(f, st, t_s, altitude_m, phase, events, n_events):
     if f.trigger == TIME:
         return t_s >= f.trigger_value
     if f.trigger == ALTITUDE:
         return altitude_m <= f.trigger_value
     if f.trigger == PHASE:
-        return fsw_state.started and fsw_state.phase == f.trigger_code
+        return phase == f.trigger_code
     n = min(n_events[0], events.shape[0])
     for k in range(st.events_seen, n):
         e = events[k]
@@ -87,12 +101,13 @@ def _triggered(f, st, t_s, altitude_m, fsw_state, events, n_events):
 
 
 @njit(cache=True)
-def update(faults, fstates, held, log, tt, omega, t_s, x):
+def update(faults, fstates, held, log, tt, omega, t_s, x, phase):
     """Fire the faults whose trigger holds at t_s, end those whose duration is over, and set
     the effects held in state. held is what they may act on: (channel states, IMU state,
-    flight-software state, gate states); log is (events, count) of the run; tt its truth
-    terrain; x its truth state."""
-    channel_states, imu_state, fsw_state, gates = held
+    flight computer); log is (events, count) of the run; tt its truth terrain; x its truth
+    state; phase the flight software's as it reported it at its last cycle (NO_PHASE before
+    its first)."""
+    channel_states, imu_state, computer = held
     events, n_events = log
     r_mci, altitude = vector.load(x, X_R), math.nan
     for i in range(faults.shape[0]):
@@ -106,19 +121,29 @@ def update(faults, fstates, held, log, tt, omega, t_s, x):
             st.ended = True
             _set_held_effects(f, channel_states, imu_state, False)
             altitude_now_m = terrain.altitude_at(tt, r_mci, t_s, omega)
-            modes.log(events, n_events, t_s, modes.FAULT_ENDED, i, altitude_now_m)
+            flight_log.log(events, n_events, t_s, flight_log.FAULT_ENDED, i, altitude_now_m)
             continue
         if f.trigger == ALTITUDE and math.isnan(altitude):
             altitude = terrain.altitude_at(tt, r_mci, t_s, omega)
-        if not _triggered(f, st, t_s, altitude, fsw_state, events, n_events):
+        if not _triggered(f, st, t_s, altitude, phase, events, n_events):
             continue
         st.active = True
         st.start_s = t_s
         _set_held_effects(f, channel_states, imu_state, True)
         if f.target == FLIGHT_COMPUTER:
-            flight_software.reset(fsw_state, gates, t_s, f.reboot_time_s, f.relight_delay_s)
+            _reset(computer, t_s, f.reboot_time_s, f.relight_delay_s)
         altitude_now_m = terrain.altitude_at(tt, r_mci, t_s, omega)
-        modes.log(events, n_events, t_s, modes.FAULT_ACTIVATED, i, altitude_now_m)
+        flight_log.log(events, n_events, t_s, flight_log.FAULT_ACTIVATED, i, altitude_now_m)
+
+
+@njit(cache=True)
+def _reset(computer, t_s, reboot_time_s, relight_delay_s):
+    """A flight-computer reset at t_s: off line for reboot_time_s, then restarted; the main
+    engine off until t_s + relight_delay_s (and at least while off line)."""
+    computer.offline_until_s = t_s + reboot_time_s
+    computer.relight_time_s = t_s + max(relight_delay_s, reboot_time_s)
+    computer.reset_time_s = t_s
+    computer.restart_pending = True
 
 
 @njit(cache=True)

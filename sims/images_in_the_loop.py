@@ -10,8 +10,8 @@ image time the compiled run loop calls it with the true pose, and it
   when the camera is inside its altitude and off-nadir window (its operating envelope; the
   Sun, blur and texture limits are the pipeline's to find);
 - matches it (`gnc.navigation.image_matching`) against the onboard map rendered under the
-  same Sun, projected with the flight software's estimated pose at the image time (read
-  from the run's navigation state, which the loop keeps in the batch's arrays);
+  same Sun, projected with the flight software's estimated pose at the image time (what it
+  reports in the interface's telemetry, which the loop keeps in the batch's work storage);
 - hands the fix to the loop as the channel's sample: the camera's track coordinates, with
   the 1 sigma the kind's error model gives (`image_navigation.fix_sigma_m`: the calibrated
   model when the scenario is the one `descent calibrate-trn` wrote), or no fix;
@@ -30,6 +30,7 @@ import sys
 import numpy as np
 
 from dynamics import frames, quaternion, terrain
+from dynamics.views import record_at
 from gnc.navigation import image_matching
 from sensors import bus, camera_render, image_navigation, random_stream
 
@@ -46,11 +47,6 @@ FIX_LOG_FIELDS = (
     "estimate_error_crossrange_m",
     "frame",
 )
-
-
-def _record(address, dtype):
-    """The record of `dtype` at an address, as a writable view."""
-    return np.frombuffer((ctypes.c_char * dtype.itemsize).from_address(address), dtype)[0]
 
 
 def _matrix(q):
@@ -108,15 +104,15 @@ class ImagePipeline:
     def sample(self, spec_address, pose_address, surface_address, state_address, out_address):
         """The channel's sample entry point (C callback): never raises into the compiled loop;
         an error is kept in self.error, and the run's image is then no fix."""
-        out = _record(out_address, bus.SAMPLE_DTYPE)
+        out = record_at(out_address, bus.SAMPLE_DTYPE)
         out["valid"], out["m"] = False, 2
         out["y"][:2] = np.nan
         if self.error is not None:
             return
         try:
             self._take_and_match(
-                _record(spec_address, image_navigation.SPEC_DTYPE),
-                _record(pose_address, bus.POSE_DTYPE),
+                record_at(spec_address, image_navigation.SPEC_DTYPE),
+                record_at(pose_address, bus.POSE_DTYPE),
                 out,
             )
         except Exception as exc:  # kept, raised by `raise_error` after the run
@@ -143,11 +139,11 @@ class ImagePipeline:
         image = camera_render.take_picture(
             truth, self.scene, origin, axes, turn, self.tan_half, self.pixels, self.rng
         )
-        nav = self.b.states.fsw[0]["nav"]
+        estimate = self.b.io["telemetry"]
         omega = float(pose["rotation_rate_radps"])
-        r_est = np.array(frames.mci_to_mcmf(tuple(nav["r_mci_m"]), t_s, omega))
+        r_est = np.array(frames.mci_to_mcmf(tuple(estimate["r_mci_m"]), t_s, omega))
         q_est = quaternion.multiply(
-            frames.mci_to_mcmf_quaternion(t_s, omega), tuple(nav["q_body_to_mci"])
+            frames.mci_to_mcmf_quaternion(t_s, omega), tuple(estimate["q_body_to_mci"])
         )
         rotation_est = _matrix(q_est)
         origin_est = r_est + rotation_est @ lever

@@ -11,7 +11,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 from dynamics import (
     craters,
@@ -35,12 +34,9 @@ from dynamics.constants import (
 )
 from dynamics.gravity import GravityField
 from dynamics.terrain import OnboardMap, TruthTerrain
-from gnc import flight_software
-from gnc.control import actuator_estimation, attitude, rcs
-from gnc.guidance import powered_descent
-from gnc.navigation import filter as ekf
-from gnc.navigation import gating
-from sensors import bus, imu, registry
+from dynamics.views import record
+from gnc.interface import attitude_layer, contract, forms
+from sensors import imu, registry
 from sims import dem, fault_table, field_paths, records, runloop
 from sims.scenario import steps_per_sample
 
@@ -49,17 +45,15 @@ CONTACT_CHECK_MARGIN_M = 5.0
 
 @dataclass(frozen=True)
 class Channel:
-    """A sensor channel of a model: its name and kind, its kind's spec record for the truth
-    (what the sensor is) and for the flight software (what it is told: the nominal one in a
-    dispersed run), its sampling period in truth steps, its latency [s] and its gate."""
+    """A sensor channel of a model: its name and kind, its kind's spec record (what the sensor
+    is: the flight software packs what it is told of it itself), its sampling period in truth
+    steps and its latency [s]."""
 
     name: str
     kind: str
     truth: np.void
-    knowledge: np.void
     every_steps: int
     latency_s: float
-    gate: np.void  # gating.GATE_DTYPE
 
 
 @dataclass(frozen=True)
@@ -73,6 +67,8 @@ class Model:
     mass: np.void
     engines: np.ndarray
     thrusters: np.ndarray
+    # the attitude layer (`gnc.interface.attitude_layer`), from the vehicle as the flight
+    # software knows it: RCS torque table and axis groups, PD gains
     rcs_torques: np.ndarray
     rcs_groups: np.ndarray
     gains: np.void
@@ -87,19 +83,13 @@ class Model:
     faults: np.ndarray  # fault_table.FAULT_DTYPE rows (each run draws whether they occur)
     fault_probability: np.ndarray
     fault_names: tuple
-    fsw: np.void  # closed loop: the flight software's configuration
+    flight_software: forms.Configured | None  # closed loop: configured for the mission
     pdi_orbit_mci: np.ndarray  # (r, v) of the orbit at PDI, before the initial offsets
-    # closed loop: the error of the PDI position it is handed beyond its covariance [m]
-    # (local downrange, crossrange, up)
+    # closed loop: 1 sigma of the error of the state handed over at PDI (position and
+    # velocity along local downrange, crossrange, up; attitude), and the error of its
+    # position beyond that [m]
+    handover_sigma: np.ndarray
     navigation_bias_m: np.ndarray
-
-
-def record(dtype, **fields):
-    """A single record (np.void) of dtype with the given fields set."""
-    r = np.zeros(1, dtype)[0]
-    for name, value in fields.items():
-        r[name] = value
-    return r
 
 
 def build(scenario, initial_state=None, knowledge=None):
@@ -128,11 +118,12 @@ def build(scenario, initial_state=None, knowledge=None):
     com_known, inertia_known = pdi_mass_properties(
         build_mass(known), known.dry_mass + known.propellant_mass
     )
-    torques = rcs.torque_matrix(
+    torques = attitude_layer.torque_matrix(
         thrusters["position_m"], thrusters["direction_body"], thrusters["thrust_n"], com_known
     )
+    groups = attitude_layer.axis_groups(torques)
     ctl = scenario.control
-    gains = attitude.pd_gains(
+    gains = attitude_layer.pd_gains(
         np.diag(inertia_known), ctl.attitude_natural_frequency, ctl.attitude_damping_ratio
     )
     contact_points = np.array([*veh.landing_gear, *(e.position for e in veh.engines)], float)
@@ -180,21 +171,24 @@ def build(scenario, initial_state=None, knowledge=None):
     terrain_truth = TruthTerrain(site, tiles, heights)
     if closed_loop:
         x0[truth.X_Q : truth.X_Q + 4] = retrograde_attitude(site, r0, v0, omega)
-        m0_known = knowledge.vehicle.dry_mass + knowledge.vehicle.propellant_mass
-        fsw = build_flight_software(knowledge, control_every, m0_known)
-        fsw["inertia_kgm2"] = np.diag(inertia_known)
         imu_record = build_imu(scenario)
-        channels = build_channels(scenario, knowledge, control_every)
+        channels = build_channels(scenario, control_every)
         onboard_map = build_map(scenario, site, tiles, heights)
-        clearance = knowledge.flight_software.high_gate_clearance
-        if clearance is not None:
-            fsw["braking"]["position_m"][2] = cleared_high_gate(
-                onboard_map, fsw["braking"]["position_m"][2], clearance
-            )
+        context = forms.Context(
+            scenario=knowledge,
+            onboard_map=onboard_map,
+            gravity=grav,
+            control_period_s=control_every * knowledge.simulation.time_step,
+            pdi_com_m=com_known,
+            pdi_inertia_kgm2=inertia_known,
+            rcs_torques_nm=torques,
+            rcs_groups=groups,
+        )
+        flight_software = forms.configure(knowledge.flight_software, context)
     else:
         _, q0 = runloop.commanded_attitude(site, schedule, x0, 0.0, omega)
         x0[truth.X_Q : truth.X_Q + 4] = q0
-        fsw = np.zeros(1, flight_software.FSW_DTYPE)[0]
+        flight_software = None
         imu_record = np.zeros(1, imu.IMU_DTYPE)[0]
         channels = ()
         none = np.zeros_like(terrain.REGION_SIGMAS_M)
@@ -218,7 +212,7 @@ def build(scenario, initial_state=None, knowledge=None):
         engines=engines,
         thrusters=thrusters,
         rcs_torques=torques,
-        rcs_groups=rcs.axis_groups(torques),
+        rcs_groups=groups,
         gains=gains,
         terrain=terrain_truth,
         onboard_map=onboard_map,
@@ -231,8 +225,9 @@ def build(scenario, initial_state=None, knowledge=None):
         faults=fault_rows,
         fault_probability=np.array([f.probability for f in scenario.faults], float),
         fault_names=names,
-        fsw=fsw,
+        flight_software=flight_software,
         pdi_orbit_mci=np.concatenate([r_orbit, v_orbit]).astype(float),
+        handover_sigma=handover_sigma(scenario.navigation),
         navigation_bias_m=np.array(
             scenario.navigation.initial_position_bias if scenario.navigation else (0.0,) * 3
         ),
@@ -262,114 +257,7 @@ def retrograde_attitude(site, r_mci, v_mci, omega):
     v_rel = frames.surface_relative_velocity_mcmf(tuple(r_mci), tuple(v_mci), 0.0, omega)
     r_mcmf = frames.mci_to_mcmf(tuple(r_mci), 0.0, omega)
     _, left, _ = frames.local_track_axes(site, r_mcmf)
-    return attitude.pointing_quaternion(tuple(-np.asarray(v_rel)), left)
-
-
-def build_phase_target(target):
-    return record(
-        flight_software.PHASE_TARGET_DTYPE,
-        gain=powered_descent.LAWS[target.law],
-        position_m=target.position,
-        velocity_mps=target.velocity,
-        acceleration_mps2=target.acceleration,
-        throttle_design=target.throttle_design,
-        position_hold_s=target.position_hold,
-    )
-
-
-CLEARANCE_CORRIDOR_M = 2000.0  # half-width across the track of the terrain that counts
-
-
-def cleared_high_gate(onboard_map, height_m, clearance):
-    """The high gate's height [m] above the site: the configured one, or clearance.height
-    above the highest terrain of the onboard map within clearance.distance uprange of the
-    site and CLEARANCE_CORRIDOR_M across the track (sampled at its finest spacing there, at
-    most 100 m), whichever is higher."""
-    m = onboard_map
-    step = min(100.0, float(m.tiles["spacing_m"].min(initial=100.0)))
-    across = (-CLEARANCE_CORRIDOR_M, CLEARANCE_CORRIDOR_M)
-    highest = terrain.highest(m.tiles, m.heights, (-clearance.distance, 0.0), across, step)
-    site = terrain.height_and_gradient(m.tiles, m.heights, 0.0, 0.0)[0]
-    return max(float(height_m), highest - site + clearance.height)
-
-
-def build_gate(gate):
-    """Gate record: the NIS threshold for each measurement dimension, given directly or as the
-    chi-square quantile of the probability a consistent measurement passes."""
-    dims = np.arange(bus.MAX_DIMENSION + 1)
-    if gate.policy == "accept_all":
-        threshold = np.full(dims.shape, np.inf)
-    elif gate.threshold is not None:
-        threshold = np.full(dims.shape, gate.threshold)
-    else:
-        threshold = stats.chi2.ppf(gate.probability, np.maximum(dims, 1))
-    return record(
-        gating.GATE_DTYPE,
-        policy=gating.POLICIES[gate.policy],
-        threshold=threshold,
-        reject_limit=gate.reject_limit,
-    )
-
-
-def build_flight_software(scenario, control_every, initial_mass_kg):
-    """The flight software's configuration: guidance targets, gains, and its knowledge of the
-    vehicle (the engines' total thrust and their mean Isp, its masses and centres of mass), of
-    its IMU's noise and of its PDI navigation error."""
-    fs, veh = scenario.flight_software, scenario.vehicle
-    term = fs.terminal
-    engines = veh.engines
-    thrust = sum(e.max_thrust for e in engines)
-    p = record(
-        flight_software.FSW_DTYPE,
-        control_period_s=control_every * scenario.simulation.time_step,
-        handover_time_s=fs.handover_time,
-        terminal_descent_rate_mps=term.descent_rate,
-        terminal_horizontal_gain=1.0 / term.horizontal_time_constant,
-        terminal_vertical_gain=1.0 / term.vertical_time_constant,
-        terminal_max_tilt_rad=term.max_tilt,
-        max_slew_rate_radps=scenario.control.max_slew_rate,
-        max_thrust_n=thrust,
-        engine_time_constant_s=engines[0].time_constant,
-        isp_s=thrust / sum(e.max_thrust / e.isp for e in engines),
-        throttle_min=engines[0].throttle_min,
-        throttle_max=engines[0].throttle_max,
-        initial_mass_kg=initial_mass_kg,
-        dry_mass_kg=veh.dry_mass,
-        low_propellant_kg=fs.low_propellant,
-        rcs_min_on_time_s=max(th.min_on_time for th in veh.rcs.thrusters),
-        dry_com_body_m=veh.dry_com,
-        propellant_com_body_m=veh.propellant_com,
-        initial_sigma=nav_initial_sigma(scenario),
-        actuator_estimation_time_s=(
-            fs.actuator_estimation.time_constant if fs.actuator_estimation else 0.0
-        ),
-    )
-    if fs.land_now is not None:  # absent: rate 0, never
-        p["land_now_rate_mps"] = fs.land_now.descent_rate
-        p["land_now_propellant_kg"] = fs.land_now.propellant
-        p["land_now_overdue_m"] = math.inf if fs.land_now.overdue is None else fs.land_now.overdue
-    if fs.uncertain_altitude is not None:
-        p["uncertain_altitude_sigmas"] = fs.uncertain_altitude.sigmas
-        p["uncertain_altitude_max_raise_m"] = fs.uncertain_altitude.max_raise
-        p["uncertain_altitude_rate_mps"] = fs.uncertain_altitude.descent_rate
-    if fs.accelerometer_check is not None:
-        check = fs.accelerometer_check
-        p["accelerometer_check_fraction"] = check.fraction
-        p["accelerometer_check_time_s"] = check.time
-        p["thrust_model_scale_sigma"] = check.thrust_scale
-        p["thrust_model_misalignment_sigma_rad"] = check.thrust_misalignment
-        p["thrust_model_noise"] = check.thrust_noise
-    p["braking"] = build_phase_target(fs.braking)
-    p["approach"] = build_phase_target(fs.approach)
-    imu_spec = scenario.sensors.imu
-    p["nav_noise"] = record(
-        ekf.NAV_NOISE_DTYPE,
-        accel_noise_density=imu_spec.accelerometer.noise_density,
-        gyro_noise_density=imu_spec.gyro.noise_density,
-        accel_bias_walk=imu_spec.accelerometer.bias_instability,
-        gyro_bias_walk=imu_spec.gyro.bias_instability,
-    )
-    return p
+    return attitude_layer.pointing_quaternion(tuple(-np.asarray(v_rel)), left)
 
 
 def build_imu(scenario):
@@ -391,11 +279,10 @@ def build_imu(scenario):
     return out
 
 
-def build_channels(scenario, knowledge, control_every):
-    """The sensor channels: each kind's spec record packed from the scenario (the truth) and
-    from the knowledge scenario (what the flight software is told), with its rate and gate."""
+def build_channels(scenario, control_every):
+    """The sensor channels: each kind's spec record packed from the scenario (the truth),
+    with its rate and latency."""
     dt = scenario.simulation.time_step
-    known = knowledge.sensors.channels
     channels = []
     for name, spec in scenario.sensors.channels.items():
         kind = registry.kind(spec.kind)
@@ -404,10 +291,8 @@ def build_channels(scenario, knowledge, control_every):
                 name=name,
                 kind=spec.kind,
                 truth=kind.pack(spec),
-                knowledge=kind.pack(known[name]),
                 every_steps=steps_per_sample(spec.rate, dt, f"sensors.{name}.rate", control_every),
                 latency_s=spec.latency,
-                gate=build_gate(known[name].gate),
             )
         )
     return tuple(channels)
@@ -448,51 +333,19 @@ def build_map(scenario, site, tiles, heights):
     )
 
 
-def nav_initial_sigma(scenario):
-    """1-sigma PDI navigation error per error state: position and velocity in the local
-    (downrange, crossrange, up) axes, then attitude, the IMU's turn-on biases, the gyro's
-    error matrix (scale factors on the diagonal, misalignments off it) and the
-    accelerometer's along the thrust axis (misalignments, then the scale factor)."""
-    nav, imu_spec = scenario.navigation, scenario.sensors.imu
-    gyro = imu_spec.gyro
-    matrix = np.full((3, 3), gyro.misalignment)
-    np.fill_diagonal(matrix, gyro.scale_factor)
+def handover_sigma(navigation):
+    """1 sigma of the error of the state handed over at PDI (`contract.HANDOVER_DTYPE`):
+    position and velocity along local downrange, crossrange, up, then attitude (NaN in open
+    loop: nothing is handed over)."""
+    if navigation is None:
+        return np.full(contract.N_ESTIMATE, np.nan)
     return np.concatenate(
         [
-            nav.initial_position_error,
-            nav.initial_velocity_error,
-            [nav.initial_attitude_error] * 3,
-            [gyro.bias] * 3,
-            [imu_spec.accelerometer.bias] * 3,
-            matrix.ravel(),
-            [imu_spec.accelerometer.misalignment] * 2,
-            [imu_spec.accelerometer.scale_factor],
+            navigation.initial_position_error,
+            navigation.initial_velocity_error,
+            [navigation.initial_attitude_error] * 3,
         ]
     )
-
-
-def initial_flight_software_state(m, rng):
-    """Per-run flight-software state: the navigation filter starts from the truth plus an
-    error drawn from rng (the run's own stream for it), with the matching covariance, plus
-    the scenario's position bias, which that covariance does not cover."""
-    state = np.zeros(1, flight_software.FSW_STATE_DTYPE)[0]
-    nav = state["nav"]
-    sigma = m.fsw["initial_sigma"]
-    x0 = m.x0
-    r_mcmf = frames.mci_to_mcmf(tuple(x0[0:3]), 0.0, m.gravity.params["rotation_rate_radps"])
-    axes = frames.local_track_axes(m.terrain.site, r_mcmf)  # MCI = MCMF at t = 0
-    local = np.array(axes).T  # columns: down, left, up
-    error = sigma * rng.standard_normal(ekf.N_ERR)
-    nav["r_mci_m"] = x0[0:3] + local @ (error[0:3] + m.navigation_bias_m)
-    nav["v_mci_mps"] = x0[3:6] + local @ error[3:6]
-    q_true = tuple(x0[truth.X_Q : truth.X_Q + 4])
-    nav["q_body_to_mci"] = quaternion.multiply(
-        q_true, quaternion.from_rotation_vector(tuple(error[6:9]))
-    )
-    ekf.set_covariance(nav, sigma, *axes)
-    state["mass_est_kg"] = m.fsw["initial_mass_kg"]
-    actuator_estimation.reset(state["actuators"])  # believe the actuators until shown otherwise
-    return state
 
 
 def build_mass(veh):
@@ -647,6 +500,26 @@ def map_tiles(site_spec, terrain_spec, n_tiles):
     return terrain.make_tiles(render_tiles(site_spec, terrain_spec, n_tiles, on_map_only=True))
 
 
+def over_the_ground(site, downrange_m, crossrange_m):
+    """Unit vector (MCMF) from the Moon's centre to the point downrange_m along the site's
+    ground track and crossrange_m to its left, along the datum sphere."""
+    theta = downrange_m / MOON_MEAN_RADIUS_M
+    phi = crossrange_m / MOON_MEAN_RADIUS_M
+    up, along, left = site["up"], site["track_downrange"], site["track_left"]
+    position = math.cos(phi) * (math.cos(theta) * up + math.sin(theta) * along)
+    return position + math.sin(phi) * left
+
+
+def site_relative_state(state, site, omega):
+    """(r_mci, v_mci) at t = 0 of a state given relative to the site (`SiteRelative`), the
+    Moon turning at omega [rad/s]."""
+    downrange, crossrange, height = state.position
+    up = over_the_ground(site, downrange, crossrange)
+    r = (np.linalg.norm(site["origin_mcmf_m"]) + height) * up
+    axes = pdi_axes(site, r)  # MCI = MCMF at t = 0
+    return r, axes @ np.asarray(state.velocity) + np.cross([0.0, 0.0, omega], r)
+
+
 def pdi_state(scenario, site):
     """(r_mci, v_mci) at PDI from the scenario's initial-state section (MCI = MCMF at t = 0)."""
     init = scenario.initial
@@ -661,12 +534,12 @@ def pdi_state(scenario, site):
             el.true_anomaly,
             MOON_GM_M3PS2,
         )
+    if init.site_relative is not None:
+        omega = MOON_ROTATION_RATE_RADPS if scenario.moon.rotation else 0.0
+        return site_relative_state(init.site_relative, site, omega)
     d = init.descent_orbit
-    theta = d.downrange_to_site / MOON_MEAN_RADIUS_M
-    phi = d.crossrange / MOON_MEAN_RADIUS_M
-    up, along, left = site["up"], site["track_downrange"], site["track_left"]
-    position = math.cos(phi) * (math.cos(theta) * up - math.sin(theta) * along)
-    position += math.sin(phi) * left
+    position = over_the_ground(site, -d.downrange_to_site, d.crossrange)
+    left = site["track_left"]
     direction = np.cross(left, position)
     return orbit.descent_orbit_pdi_state(
         MOON_MEAN_RADIUS_M + d.periapsis_altitude,

@@ -1,12 +1,12 @@
 """The compiled run loop's inputs and outputs as named records.
 
 A batch of runs is flown by one call that takes four named tuples: `Shared` (what all runs of
-the batch share: gravity field, truth terrain, onboard map, touchdown limits, open-loop
-schedule), `PerRun` (each run's model records, stacked with the run as first axis), `States`
-(each run's state, mutated as it flies) and `Outputs`. The tuples are defined here, in an
-importable module, so that Numba's on-disk cache recognises their types from one process to
-the next. The truth terrain and the flight software's map are different types
-(`dynamics.terrain.TruthTerrain`, `OnboardMap`) under different names.
+the batch share: gravity field, truth terrain, touchdown limits, open-loop schedule), `PerRun`
+(each run's model records, stacked with the run as first axis), `States` (each run's state,
+mutated as it flies) and `Outputs`. The tuples are defined here, in an importable module, so
+that Numba's on-disk cache recognises their types from one process to the next. The flight
+software is reached through its entry points (`gnc.interface.contract`): its configuration
+and its state are bytes here, laid out as its form says.
 """
 
 from typing import NamedTuple
@@ -14,7 +14,7 @@ from typing import NamedTuple
 import numpy as np
 
 from dynamics.gravity import GravityField
-from dynamics.terrain import OnboardMap, TruthTerrain
+from dynamics.terrain import TruthTerrain
 from sims.consistency import CHECKPOINTS, NEES_DTYPE
 
 RUN_DTYPE = np.dtype(
@@ -62,7 +62,7 @@ TRACE_DTYPE = np.dtype(
         ("nees_position", np.float64),  # the filter's errors normalised by its covariance
         ("nees_velocity", np.float64),  # (`sims.consistency`), NaN in open loop
         ("nees_attitude", np.float64),
-        ("phase", np.int64),  # gnc.modes.PHASES index; -1 in open loop
+        ("phase", np.int64),  # flight_log.PHASES index; -1 in open loop or none reported
         ("tilt_deg", np.float64),  # body +z from the local vertical
         ("wx_dps", np.float64),
         ("wy_dps", np.float64),
@@ -90,6 +90,7 @@ SUMMARY_DTYPE = np.dtype(
         ("flameout_time_s", np.float64),  # -1 if the propellant lasted
         ("delta_v_mps", np.float64),  # integral of the main engines' thrust acceleration
         ("burn_time_s", np.float64),  # time with the main engines commanded on
+        # navigation: NaN where the flight software reports no estimate
         ("max_altitude_error_m", np.float64),  # |estimated - true altitude| at the FSW cycles
         ("max_velocity_error_mps", np.float64),  # |estimated - true velocity| at the FSW cycles
         ("nav_position_error_m", np.float64),  # at the end of the run
@@ -99,6 +100,11 @@ SUMMARY_DTYPE = np.dtype(
         ("nav_velocity_3sigma_mps", np.float64),
         ("nees", NEES_DTYPE, (len(CHECKPOINTS),)),  # at the end of braking, approach, the run
         ("n_trace", np.int64),
+        # a run the flight software ended (diverged_reason FLIGHT_SOFTWARE): io.status, the
+        # entry point it was in (contract.ENTRY_NAMES) and its time
+        ("fsw_status", np.int64),
+        ("fsw_entry", np.int64),
+        ("fsw_time_s", np.float64),
     ]
 )
 
@@ -108,7 +114,6 @@ class Shared(NamedTuple):
 
     gravity: GravityField
     terrain: TruthTerrain
-    onboard_map: OnboardMap
     limits: np.void  # dynamics.touchdown.LIMITS_DTYPE
     schedule: np.ndarray  # SCHEDULE_DTYPE rows (open loop)
 
@@ -125,12 +130,13 @@ class PerRun(NamedTuple):
     channels: np.ndarray  # (runs, channels) sensors.bus.CHANNEL_DTYPE: the truth side
     specs: np.ndarray  # (runs, bytes): each channel's kind spec record, packed
     faults: np.ndarray  # (runs, faults) sims.faults.FAULT_DTYPE
-    fsw: np.ndarray  # gnc.flight_software.FSW_DTYPE
-    fsw_channels: np.ndarray  # (runs, channels) gnc.navigation.updates.FSW_CHANNEL_DTYPE
-    knowledge: np.ndarray  # (runs, bytes): the flight software's spec record of each channel
-    rcs_torques: np.ndarray  # the flight software's RCS torque table
+    fsw_entries: np.ndarray  # contract.ENTRIES_DTYPE: its entry points' addresses
+    fsw_config: np.ndarray  # (runs, bytes): its configuration record
+    handover: np.ndarray  # contract.HANDOVER_DTYPE: the state handed over at PDI
+    # the attitude layer (flight software commanding a torque or an attitude, open-loop hold)
+    rcs_torques: np.ndarray
     rcs_groups: np.ndarray
-    gains: np.ndarray  # gnc.control.attitude gains
+    gains: np.ndarray  # attitude_layer.ATTITUDE_GAINS_DTYPE
 
 
 class States(NamedTuple):
@@ -142,12 +148,14 @@ class States(NamedTuple):
     queue: np.ndarray  # (runs, slots) sensors.bus.MEASUREMENT_DTYPE
     faults: np.ndarray  # (runs, faults) sims.faults.FAULT_STATE_DTYPE
     engine_factor: np.ndarray  # (runs, engines) thrust fraction each engine gives (faults)
-    fsw: np.ndarray  # gnc.flight_software.FSW_STATE_DTYPE, the filter included
-    gates: np.ndarray  # (runs, channels) gnc.navigation.gating.GATE_STATE_DTYPE
+    computer: np.ndarray  # sims.faults.COMPUTER_DTYPE: off line after a reset, or not
+    inbox: np.ndarray  # (runs, slots) sensors.bus.MEASUREMENT_DTYPE: delivered to a cycle
+    fsw: np.ndarray  # (runs, bytes): the flight software's state record
 
 
 class Outputs(NamedTuple):
-    events: np.ndarray  # (runs, capacity) gnc.modes.EVENT_DTYPE
+    events: np.ndarray  # (runs, capacity) flight_log.EVENT_DTYPE
     n_events: np.ndarray  # (runs, 1)
     trace: np.ndarray  # (runs, samples) TRACE_DTYPE
     summary: np.ndarray  # SUMMARY_DTYPE
+    fsw_message: np.ndarray  # (runs, contract.MESSAGE_BYTES): why the flight software failed

@@ -240,7 +240,14 @@ def consistency_table(runs):
     )
 
 
-def navigation(runs, traces):
+def navigation(runs, traces, manifest):
+    if "nav_position_error_m" in runs and runs.nav_position_error_m.isna().all():
+        kind = manifest.get("flight_software") or "its"
+        return (
+            "<h2>Navigation</h2><p>The flight software (" + html.escape(str(kind)) + ") reports "
+            "no navigation estimate: its errors and their consistency (NEES) are absent, not "
+            "zero.</p>"
+        )
     claims = consistency_table(runs)
     if traces.empty or "altitude_est_m" not in traces:
         return "<h2>Navigation</h2>" + claims + "<p class='note'>no traces kept</p>"
@@ -364,7 +371,7 @@ def build(folder):
         overview(manifest, sc, runs),
         dispersion(sc, runs),
         touchdown_state(sc, runs),
-        navigation(runs, traces),
+        navigation(runs, traces, manifest),
         faults(runs),
         sensitivity(runs),
     ]

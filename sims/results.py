@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dynamics import touchdown, truth
-from gnc import modes
+from gnc.interface import flight_log
 from sims import consistency, failure_class, runloop
 
 
@@ -78,15 +78,18 @@ def summarize(scenario, seed, model, summary, events, faults=(), error=None):
         else None,
     }
     if model.run["closed_loop"]:
+        # what the flight software reports of its estimate, against the truth: absent (null)
+        # where it reports none
         result["navigation"] = {
-            "max_altitude_error_m": float(summary["max_altitude_error_m"]),
-            "max_velocity_error_mps": float(summary["max_velocity_error_mps"]),
-            "final_position_error_m": float(summary["nav_position_error_m"]),
-            "final_velocity_error_mps": float(summary["nav_velocity_error_mps"]),
-            "final_altitude_error_m": float(summary["nav_altitude_error_m"]),
+            "estimate_reported": not math.isnan(summary["nav_position_error_m"]),
+            "max_altitude_error_m": _number(summary["max_altitude_error_m"]),
+            "max_velocity_error_mps": _number(summary["max_velocity_error_mps"]),
+            "final_position_error_m": _number(summary["nav_position_error_m"]),
+            "final_velocity_error_mps": _number(summary["nav_velocity_error_mps"]),
+            "final_altitude_error_m": _number(summary["nav_altitude_error_m"]),
             # what the filter claims at the end, and how its errors compare with its claims
-            "final_position_3sigma_m": float(summary["nav_position_3sigma_m"]),
-            "final_velocity_3sigma_mps": float(summary["nav_velocity_3sigma_mps"]),
+            "final_position_3sigma_m": _number(summary["nav_position_3sigma_m"]),
+            "final_velocity_3sigma_mps": _number(summary["nav_velocity_3sigma_mps"]),
             "nees": {
                 checkpoint: {
                     block: _number(summary["nees"][k][block]) for block in consistency.BLOCKS
@@ -94,7 +97,7 @@ def summarize(scenario, seed, model, summary, events, faults=(), error=None):
                 for k, checkpoint in enumerate(consistency.CHECKPOINTS)
             },
         }
-        result["max_altitude_error_m"] = float(summary["max_altitude_error_m"])
+        result["max_altitude_error_m"] = _number(summary["max_altitude_error_m"])
     cause, why = failure_class.of_run(
         scenario, summary, int(model.run["n_gear_points"]), model.run["closed_loop"], events, error
     )
@@ -110,7 +113,8 @@ def summarize(scenario, seed, model, summary, events, faults=(), error=None):
 
 
 def _number(x):
-    """A float for JSON, None for NaN (a checkpoint the run did not reach)."""
+    """A float for JSON, None for NaN (a checkpoint the run did not reach, a figure the flight
+    software does not report)."""
     return None if math.isnan(x) else float(x)
 
 
@@ -123,7 +127,7 @@ def trace_table(trace) -> pa.Table:
     """Arrow table of the trace; the phase column holds phase names (null in open loop)."""
     columns = {name: trace[name] for name in trace.dtype.names}
     columns["phase"] = pa.array(
-        [modes.PHASES[p] if p >= 0 else None for p in trace["phase"]], type=pa.string()
+        [flight_log.PHASES[p] if p >= 0 else None for p in trace["phase"]], type=pa.string()
     )
     return pa.table(columns)
 

@@ -4,12 +4,14 @@ end), each without returning to Python.
 Everything per time step happens inside `simulate`; Python only packs the inputs
 (`sims.records`) and reads the outputs. Per truth step: the faults whose trigger holds fire;
 at each control period the sensor channels due are sampled (each through its kind's compiled
-entry point, `sensors.bus`), the faults act on their records, the records are queued, and the
-flight software runs one cycle (measurement updates from the queue, modes, guidance,
-control), giving the throttle command, the attitude command and the RCS pulses; the faults
-act on the actuators; then the truth is integrated over the step, and the IMU accumulates the
-true motion and, at its rate, hands its increments (after its faults) to the flight
-software's strapdown navigation.
+entry point, `sensors.bus`), the faults act on their records, the records are queued, those
+due are delivered to one cycle of the flight software, reached through the entry points of
+its interface (`gnc.interface.contract`: whatever its form, the loop knows nothing of its
+inside), which returns the engines' throttle and the attitude command (RCS on-times, or a
+torque or an attitude the interface's attitude layer turns into on-times); the faults act on
+the actuators; then the truth is integrated over the step, and the IMU accumulates the true
+motion and, at its rate, hands its increments (after its faults) to the flight software.
+What the flight software reports (its telemetry) is what the navigation figures are made of.
 
 In open-loop verification mode the flight software is replaced by the scenario's thrust
 schedule (throttle and thrust direction in local downrange/crossrange/up axes against time),
@@ -28,6 +30,7 @@ from dynamics import (
     frames,
     gravity,
     mass_properties,
+    plugins,
     propulsion,
     quaternion,
     terrain,
@@ -35,23 +38,23 @@ from dynamics import (
     truth,
     vector,
 )
-from dynamics.terrain import OnboardMap, TruthTerrain
+from dynamics.terrain import TruthTerrain
 from dynamics.truth import X_MASS, X_Q, X_R, X_THROTTLE, X_V, X_W
 from dynamics.views import unowned
-from gnc import flight_software, modes
-from gnc.control import attitude, rcs
-from gnc.flight_software import FlightSoftware
-from gnc.navigation.filter import DR, DV
+from gnc.interface import attitude_layer, contract, flight_log
 from sensors import bus, contact_probe, imu
 from sims import consistency
 from sims import faults as faults_model
 
 ATTITUDE_IDEAL, ATTITUDE_RCS = 0, 1
 DIVERGED_NOT_FINITE, DIVERGED_BODY_RATE, DIVERGED_RAISED = 1, 2, 3
+DIVERGED_FLIGHT_SOFTWARE, DIVERGED_COMMAND = 4, 5
 DIVERGENCE_REASONS = {
     DIVERGED_NOT_FINITE: "state not finite",
     DIVERGED_BODY_RATE: "body rate runaway",
     DIVERGED_RAISED: "the model raised an error",  # its message is in the batch's errors
+    DIVERGED_FLIGHT_SOFTWARE: "the flight software failed",  # why: in the batch's errors
+    DIVERGED_COMMAND: "the flight software commanded a non-finite value",
 }
 
 
@@ -85,12 +88,13 @@ def commanded_attitude(site, schedule, x, t_s, rotation_rate_radps):
     )
     d_mci = frames.mcmf_to_mci(d_mcmf, t_s, rotation_rate_radps)
     left_mci = frames.mcmf_to_mci(left, t_s, rotation_rate_radps)
-    return throttle, attitude.pointing_quaternion(d_mci, left_mci)
+    return throttle, attitude_layer.pointing_quaternion(d_mci, left_mci)
 
 
 @njit(cache=True)
-def record(trace, k, tt, x, t_s, throttle_command, rotation_rate_radps, altitude_est_m, phase, nav):
-    """Write trace sample k from the state x at t_s over the truth terrain tt."""
+def record(trace, k, tt, x, t_s, throttle_command, rotation_rate_radps, telemetry, closed):
+    """Write trace sample k from the state x at t_s over the truth terrain tt, and, in closed
+    loop, from what the flight software reports (its telemetry)."""
     r_mci, v_mci = vector.load(x, X_R), vector.load(x, X_V)
     r_mcmf = frames.mci_to_mcmf(r_mci, t_s, rotation_rate_radps)
     v_mcmf = frames.surface_relative_velocity_mcmf(r_mci, v_mci, t_s, rotation_rate_radps)
@@ -111,12 +115,15 @@ def record(trace, k, tt, x, t_s, throttle_command, rotation_rate_radps, altitude
     s.vertical_speed_mps = vector.dot(v_mcmf, up)
     s.horizontal_speed_mps = vector.norm(vector.sub(v_mcmf, vector.scale(up, s.vertical_speed_mps)))
     s.downrange_m, s.crossrange_m = downrange, crossrange
-    s.altitude_est_m = altitude_est_m
-    s.phase = phase
-    if phase >= 0:
-        s.nav_position_error_m = vector.norm(vector.sub(vector.load(nav.r_mci_m, 0), r_mci))
-        s.nav_velocity_error_mps = vector.norm(vector.sub(vector.load(nav.v_mci_mps, 0), v_mci))
-        s.nees_position, s.nees_velocity, s.nees_attitude = consistency.nees(nav, x)
+    s.altitude_est_m = telemetry.altitude_est_m
+    s.phase = telemetry.phase
+    if closed:
+        estimate = telemetry
+        s.nav_position_error_m = vector.norm(vector.sub(vector.load(estimate.r_mci_m, 0), r_mci))
+        s.nav_velocity_error_mps = vector.norm(
+            vector.sub(vector.load(estimate.v_mci_mps, 0), v_mci)
+        )
+        s.nees_position, s.nees_velocity, s.nees_attitude = consistency.nees(telemetry, x)
     else:
         s.nav_position_error_m = math.nan
         s.nav_velocity_error_mps = math.nan
@@ -224,13 +231,15 @@ def _sample_channels(
             sample.y[j] = 0.0
             sample.sigma[j] = 0.0
             sample.noise[j] = 0.0
-        bus.call_entry(
+        plugins.call(
             channel.sample_entry,
-            specs.ctypes.data + channel.spec_offset,
-            bus.address_of(work.pose),
-            bus.address_of(work.surface),
-            bus.address_of(channel_states[ch]),
-            bus.address_of(sample),
+            (
+                specs.ctypes.data + channel.spec_offset,
+                bus.address_of(work.pose),
+                bus.address_of(work.surface),
+                bus.address_of(channel_states[ch]),
+                bus.address_of(sample),
+            ),
         )
         delay = 0.0
         if faults.shape[0]:
@@ -258,12 +267,127 @@ def _sample_channels(
 
 
 @njit(cache=True)
+def _deliver(queue, inbox, t_s):
+    """Move the measurements due at t_s from the queue into the inbox in delivery order
+    (earliest delivery time, then first queued), freeing their slots; returns how many."""
+    n = 0
+    while True:
+        best = -1
+        for i in range(queue.shape[0]):
+            q = queue[i]
+            if q.deliver_s <= t_s and (
+                best < 0
+                or q.deliver_s < queue[best].deliver_s
+                or (q.deliver_s == queue[best].deliver_s and q.sequence < queue[best].sequence)
+            ):
+                best = i
+        if best < 0:
+            return n
+        inbox[n] = queue[best]
+        queue[best].deliver_s = math.inf
+        n += 1
+
+
+@njit(cache=True)
+def _keep_max(current, value):
+    """The larger of two figures, NaN counting as absent."""
+    if math.isnan(value) or value <= current:
+        return current
+    return value
+
+
+@njit(cache=True)
+def _engine_setpoints(commands, engines, split):
+    """The engines' common throttle setpoint (the largest; 0 with the engines off) from the
+    flight software's commands, and into split each engine's share of it: engines share one
+    throttle lag, so a differential command scales each engine's thrust by its share (exact
+    while the shares hold; a change of shares acts without the lag)."""
+    common = 0.0
+    for e in range(engines.shape[0]):
+        split[e] = propulsion.throttle_setpoint(engines[e], commands.throttle[e])
+        if not commands.engine_on:
+            split[e] = 0.0
+        common = max(common, split[e])
+    for e in range(engines.shape[0]):
+        split[e] = split[e] / common if common > 0.0 else 1.0
+    return common
+
+
+@njit(cache=True)
+def _rcs_commands(commands, layer, q_true, w_true, period_s, min_on_s, carried, on_time):
+    """The RCS on-times of the coming control period from the flight software's attitude
+    command: as given, or through the attitude layer (gains, torque table, axis groups) from
+    a torque or an attitude (its PD law on the true attitude and rate). False if a command is
+    not finite."""
+    n = on_time.shape[0]
+    mode = commands.attitude_command
+    if mode == contract.ON_TIMES:
+        for i in range(n):
+            on_time[i] = commands.on_time_s[i]
+            if not math.isfinite(on_time[i]):
+                return False
+        return True
+    if mode == contract.TORQUE:
+        torque = vector.load(commands.torque_body_nm, 0)
+    else:
+        q = commands.q_command_body_to_mci
+        q_cmd = quaternion.normalize((q[0], q[1], q[2], q[3]))
+        torque = attitude_layer.torque_command(layer[0], q_true, w_true, q_cmd)
+    for i in range(3):
+        if not math.isfinite(torque[i]):
+            return False
+    attitude_layer.on_times(torque, layer[1], layer[2], period_s, min_on_s, carried, on_time)
+    return True
+
+
+@njit(cache=True)
+def _flight_software_failed(summary, io, entry, t_s, reason, message):
+    """End the run as diverged by the flight software: its status, the entry point it was in
+    and its message (into `message`) are kept for the reason the results give."""
+    message[:] = io.message
+    summary.outcome = touchdown.DIVERGED
+    summary.diverged_reason = reason
+    summary.time_s = t_s
+    summary.fsw_status = io.status
+    summary.fsw_entry = entry
+    summary.fsw_time_s = t_s
+
+
+@njit(cache=True, inline="always")
+def _online(computer, entries, addresses, io, t_s, summary, message):
+    """1 if the flight computer is on line at t_s, 0 if not; back from a reset, the flight
+    software's restart entry point is called first: -1 if it failed there (the run ends)."""
+    if t_s < computer.offline_until_s:
+        return 0
+    if computer.restart_pending:
+        _restart(computer, entries, addresses, io, t_s)
+        if io.status:
+            failed = DIVERGED_FLIGHT_SOFTWARE
+            _flight_software_failed(summary, io, contract.ENTRY_RESTART, t_s, failed, message)
+            return -1
+    return 1
+
+
+@njit(cache=True)
+def _restart(computer, entries, addresses, io, t_s):
+    """Tell the flight software its computer is back from a reset (its restart entry point)."""
+    computer.restart_pending = False
+    io.t_s = t_s
+    io.reset.reset_time_s = computer.reset_time_s
+    io.reset.online_time_s = t_s
+    io.reset.relight_time_s = computer.relight_time_s
+    if entries.restart:
+        plugins.call(entries.restart, addresses)
+
+
+@njit(cache=True)
 def simulate(k, shared, per_run, states, outputs, work, vectors):
     """Propagate run k of a batch from its truth state work.truth.x at t = 0 (in place: it ends
     as the final state); fill its trace, event log and summary. vectors: work array of the
-    thrusters' count + 9 (RCS on-times, the open-loop hold's carried impulse, the IMU's
-    increments), owned by the caller so that it outlives every view the loop takes of it.
-    In open loop, the flight software, its sensors and the map are not used."""
+    thrusters' and engines' counts + 15 (RCS on-times, each engine's share of the throttle
+    and thrust factor, the open-loop hold's carried impulse, the IMU's increments and their
+    sum over the control period), owned by the caller so that it outlives every view the
+    loop takes of it. In open loop, the flight software and its sensors are not used."""
     run = per_run.run[k]
     grav = shared.gravity.params
     c, s = unowned(shared.gravity.c), unowned(shared.gravity.s)
@@ -271,76 +395,94 @@ def simulate(k, shared, per_run, states, outputs, work, vectors):
     tiles, heights = unowned(shared.terrain.tiles), unowned(shared.terrain.heights)
     tt = TruthTerrain(site, tiles, heights)
     schedule = unowned(shared.schedule)
-    m = shared.onboard_map
-    onboard_map = OnboardMap(
-        m.site,
-        unowned(m.tiles),
-        unowned(m.heights),
-        m.height_error_m,
-        m.error_correlation_m,
-        unowned(m.unseen_relief_m2),
-        m.relief_correlation_m,
-    )
     mp, engines = per_run.mass[k], unowned(per_run.engines[k])
     thrusters, contact_points = unowned(per_run.thrusters[k]), unowned(per_run.contact_points[k])
-    fsw = FlightSoftware(
-        per_run.fsw[k],
-        unowned(per_run.fsw_channels[k]),
-        unowned(per_run.knowledge[k]),
-        unowned(per_run.rcs_torques[k]),
-        unowned(per_run.rcs_groups[k]),
-        per_run.gains[k],
-    )
+    layer = (per_run.gains[k], unowned(per_run.rcs_torques[k]), unowned(per_run.rcs_groups[k]))
     channels, specs = unowned(per_run.channels[k]), unowned(per_run.specs[k])
     channel_states, queue = unowned(states.channels[k]), unowned(states.queue[k])
+    inbox = unowned(states.inbox[k])
     faults, fault_states = unowned(per_run.faults[k]), unowned(states.faults[k])
     n_faults = faults.shape[0]
     imu_spec, imu_state = per_run.imu[k], states.imu[k]
-    fsw_state, gates = states.fsw[k], unowned(states.gates[k])
+    computer = states.computer[k]
     engine_factor = unowned(states.engine_factor[k])
     events, n_events = unowned(outputs.events[k]), unowned(outputs.n_events[k])
-    held, log = (channel_states, imu_state, fsw_state, gates), (events, n_events)
+    held, log = (channel_states, imu_state, computer), (events, n_events)
     trace, summary = unowned(outputs.trace[k]), outputs.summary[k]
+    message = unowned(outputs.fsw_message[k])
+    entries = per_run.fsw_entries[k]
+    io = work.io
+    addresses = (
+        unowned(per_run.fsw_config[k]).ctypes.data,
+        unowned(states.fsw[k]).ctypes.data,
+        bus.address_of(io),
+    )
+    tel = io.telemetry
     x = work.truth.x
     com, inertia, inertia_inv = work.truth.com_m, work.truth.inertia, work.truth.inertia_inv
     vectors[:] = 0.0  # each run starts with no pulse, no carried impulse, no increment
-    on_time = unowned(vectors[: thrusters.shape[0]])  # RCS on-times of the control period
-    rcs_carried = unowned(vectors[-9:-6])  # open-loop hold's impulse owed below the minimum pulse
-    dv_measured, dtheta_measured = unowned(vectors[-6:-3]), unowned(vectors[-3:])
+    n_thr, n_eng = thrusters.shape[0], engines.shape[0]
+    on_time = unowned(vectors[:n_thr])  # RCS on-times of the control period
+    split = unowned(vectors[n_thr : n_thr + n_eng])  # each engine's share of the throttle
+    thrust_factor = unowned(vectors[n_thr + n_eng : n_thr + 2 * n_eng])
+    rcs_carried = unowned(vectors[-15:-12])  # the attitude layer's impulse below the minimum
+    dv_measured, dtheta_measured = unowned(vectors[-12:-9]), unowned(vectors[-9:-6])
+    dv_sum, dtheta_sum = unowned(vectors[-6:-3]), unowned(vectors[-3:])  # since the cycle
+    interval_sum = 0.0
+    split[:] = 1.0
     omega = grav.rotation_rate_radps
     dt = run.time_step_s
+    period = run.control_every_steps * dt
     pulse_start = 0.0
     closed = run.closed_loop
     sequence = 0
     g0 = gravity.acceleration_mci(grav, c, s, vector.load(x, X_R), 0.0)
+    contract.clear_telemetry(tel)
+    io.t_s = 0.0
+    io.status = contract.OK
+    io.message[:] = 0
+    io.n_engines, io.n_thrusters, io.n_channels = n_eng, n_thr, channels.shape[0]
+    io.events, io.event_capacity = events.ctypes.data, events.shape[0]
+    io.event_count = n_events.ctypes.data
+    io.delivered, io.n_delivered = inbox.ctypes.data, 0
+    io.handover = per_run.handover[k]
+    summary.flameout_time_s = -1.0
+    summary.outcome = -1
+    summary.max_altitude_error_m = summary.max_velocity_error_mps = math.nan
+    for checkpoint in summary.nees:
+        checkpoint.position = checkpoint.velocity = checkpoint.attitude = math.nan
+    cycled = False  # the flight software has reported a phase from a cycle
     if closed:
         imu.init(imu_spec, imu_state)
         bus.describe_surface(work.surface, site, tiles, heights)
-        bus.describe_map(work.map_view, onboard_map)
         throttle_cmd, q_cmd = 0.0, truth.quaternion_of(x)
-        phase = modes.BRAKING
-        altitude_est = flight_software.estimated_altitude(fsw_state.nav, onboard_map, 0.0, omega)
+        if entries.start:
+            plugins.call(entries.start, addresses)
+            if io.status:
+                _flight_software_failed(
+                    summary, io, contract.ENTRY_START, 0.0, DIVERGED_FLIGHT_SOFTWARE, message
+                )
     else:
         throttle_cmd, q_cmd = commanded_attitude(site, schedule, x, 0.0, omega)
-        phase, altitude_est = -1, math.nan
+    phase = tel.phase
     setpoint = propulsion.throttle_setpoint(engines[0], throttle_cmd)
     n_trace = 0
-    record(trace, n_trace, tt, x, 0.0, throttle_cmd, omega, altitude_est, phase, fsw_state.nav)
+    record(trace, n_trace, tt, x, 0.0, throttle_cmd, omega, tel, closed)
     n_trace += 1
-    summary.flameout_time_s = -1.0
-    summary.outcome = -1
-    for checkpoint in summary.nees:
-        checkpoint.position = checkpoint.velocity = checkpoint.attitude = math.nan
     step = 0
     while summary.outcome < 0:
         t = step * dt
         mass_properties.evaluate(mp, x[X_MASS], com, inertia, inertia_inv)
         q_true = truth.quaternion_of(x)
+        trigger_phase = phase if cycled else flight_log.NO_PHASE
         if n_faults:
-            faults_model.update(faults, fault_states, held, log, tt, omega, t, x)
+            faults_model.update(faults, fault_states, held, log, tt, omega, t, x, trigger_phase)
         if closed:
             if step % run.control_every_steps == 0:
-                if t >= fsw_state.offline_until_s:
+                online = _online(computer, entries, addresses, io, t, summary, message)
+                if online < 0:
+                    break
+                if online:
                     bus.fill_pose(
                         work.pose,
                         t,
@@ -364,7 +506,7 @@ def simulate(k, shared, per_run, states, outputs, work, vectors):
                         sequence,
                     )
                     q = work.pose.q_body_to_mcmf
-                    probe = contact_probe.touching(
+                    io.probe_contact = contact_probe.touching(
                         site,
                         tiles,
                         heights,
@@ -375,52 +517,76 @@ def simulate(k, shared, per_run, states, outputs, work, vectors):
                         run.n_gear_points,
                         run.probe_length_m,
                     )
-                    flight_software.cycle(
-                        fsw,
-                        fsw_state,
-                        gates,
-                        queue,
-                        t,
-                        probe,
-                        grav,
-                        c,
-                        s,
-                        onboard_map,
-                        work.map_view,
+                    io.t_s = t
+                    io.n_delivered = _deliver(queue, inbox, t)
+                    io.imu.t_s, io.imu.interval_s = t, interval_sum
+                    for i in range(3):
+                        io.imu.dv_body_mps[i], io.imu.dtheta_body_rad[i] = dv_sum[i], dtheta_sum[i]
+                        dv_sum[i] = dtheta_sum[i] = 0.0
+                    interval_sum = 0.0
+                    plugins.call(entries.cycle, addresses)
+                    if io.status:
+                        _flight_software_failed(
+                            summary, io, contract.ENTRY_CYCLE, t, DIVERGED_FLIGHT_SOFTWARE, message
+                        )
+                        break
+                    commands = io.commands
+                    finite = True
+                    throttle_cmd = 0.0
+                    for e in range(n_eng):
+                        finite = finite and math.isfinite(commands.throttle[e])
+                        if commands.engine_on:
+                            throttle_cmd = max(throttle_cmd, commands.throttle[e])
+                    finite = finite and _rcs_commands(
+                        commands,
+                        layer,
+                        q_true,
+                        vector.load(x, X_W),
+                        period,
+                        run.rcs_min_on_time_s,
+                        rcs_carried,
                         on_time,
-                        events,
-                        n_events,
                     )
+                    if not finite:
+                        _flight_software_failed(
+                            summary, io, contract.ENTRY_CYCLE, t, DIVERGED_COMMAND, message
+                        )
+                        break
+                    cycled = True
                     if n_faults:
-                        faults_model.update(faults, fault_states, held, log, tt, omega, t, x)
-                    throttle_cmd = fsw_state.throttle_command
-                    if fsw_state.phase != phase and phase < modes.TERMINAL:
-                        consistency.keep(fsw_state.nav, x, summary.nees[phase])  # phase ended
-                    phase = fsw_state.phase
-                    altitude_est = fsw_state.altitude_est_m
+                        faults_model.update(
+                            faults, fault_states, held, log, tt, omega, t, x, tel.phase
+                        )
+                    setpoint = _engine_setpoints(commands, engines, split)
+                    if t < computer.relight_time_s:  # a reset holds the engine off
+                        throttle_cmd = setpoint = 0.0
+                    if tel.phase != phase and 0 <= phase < flight_log.TERMINAL:
+                        consistency.keep(tel, x, summary.nees[phase])  # phase ended
+                    phase = tel.phase
                     altitude_true = terrain.altitude_at(tt, vector.load(x, X_R), t, omega)
-                    error = abs(altitude_est - altitude_true)
-                    summary.max_altitude_error_m = max(summary.max_altitude_error_m, error)
+                    error = abs(tel.altitude_est_m - altitude_true)
+                    summary.max_altitude_error_m = _keep_max(summary.max_altitude_error_m, error)
                     v_error = vector.norm(
-                        vector.sub(vector.load(fsw_state.nav.v_mci_mps, 0), vector.load(x, X_V))
+                        vector.sub(vector.load(tel.v_mci_mps, 0), vector.load(x, X_V))
                     )
-                    summary.max_velocity_error_mps = max(summary.max_velocity_error_mps, v_error)
+                    summary.max_velocity_error_mps = _keep_max(
+                        summary.max_velocity_error_mps, v_error
+                    )
                 else:  # the flight computer is rebooting: no commands
                     throttle_cmd = 0.0
                     for i in range(on_time.shape[0]):
                         on_time[i] = 0.0
+                    setpoint = propulsion.throttle_setpoint(engines[0], throttle_cmd)
                 pulse_start = t
-                setpoint = propulsion.throttle_setpoint(engines[0], throttle_cmd)
         elif step % run.control_every_steps == 0:
             throttle_cmd, q_cmd = commanded_attitude(site, schedule, x, t, omega)
             setpoint = propulsion.throttle_setpoint(engines[0], throttle_cmd)
             if run.attitude_mode == ATTITUDE_RCS:
-                tq = attitude.torque_command(fsw.gains, q_true, vector.load(x, X_W), q_cmd)
-                period = run.control_every_steps * dt
-                rcs.on_times(
+                tq = attitude_layer.torque_command(layer[0], q_true, vector.load(x, X_W), q_cmd)
+                attitude_layer.on_times(
                     tq,
-                    fsw.rcs_torques,
-                    fsw.rcs_groups,
+                    layer[1],
+                    layer[2],
                     period,
                     run.rcs_min_on_time_s,
                     rcs_carried,
@@ -437,7 +603,9 @@ def simulate(k, shared, per_run, states, outputs, work, vectors):
             applied = faults_model.on_actuators(
                 faults, fault_states, setpoint, engine_factor, on_time
             )
-        engines_full = propulsion.engines_at_full_throttle(engines, engine_factor, com)
+        for e in range(n_eng):
+            thrust_factor[e] = engine_factor[e] * split[e]
+        engines_full = propulsion.engines_at_full_throttle(engines, thrust_factor, com)
         if x[X_MASS] > mp.dry_mass_kg:
             thrust = vector.norm(engines_full[0]) * x[X_THROTTLE]
             summary.delta_v_mps += thrust / x[X_MASS] * dt
@@ -463,23 +631,34 @@ def simulate(k, shared, per_run, states, outputs, work, vectors):
                     faults_model.on_imu(
                         faults, fault_states, dv_measured, dtheta_measured, interval, t
                     )
-                if t >= fsw_state.offline_until_s:
-                    flight_software.imu_sample(
-                        fsw.config,
-                        fsw_state,
-                        vector.load(dv_measured, 0),
-                        vector.load(dtheta_measured, 0),
-                        interval,
-                        grav,
-                        c,
-                        s,
-                        t - interval,
-                        events,
-                        n_events,
-                    )
+                online = _online(computer, entries, addresses, io, t, summary, message)
+                if online < 0:
+                    break
+                if online:
+                    interval_sum += interval
+                    for i in range(3):
+                        dv_sum[i] += dv_measured[i]
+                        dtheta_sum[i] += dtheta_measured[i]
+                    if entries.imu:
+                        io.t_s = t
+                        io.imu.t_s, io.imu.interval_s = t, interval
+                        for i in range(3):
+                            io.imu.dv_body_mps[i] = dv_measured[i]
+                            io.imu.dtheta_body_rad[i] = dtheta_measured[i]
+                        plugins.call(entries.imu, addresses)
+                        if io.status:
+                            _flight_software_failed(
+                                summary,
+                                io,
+                                contract.ENTRY_IMU,
+                                t,
+                                DIVERGED_FLIGHT_SOFTWARE,
+                                message,
+                            )
+                            break
         if summary.flameout_time_s < 0.0 and x[X_MASS] <= mp.dry_mass_kg:
             summary.flameout_time_s = t
-            modes.log(events, n_events, t, modes.FLAMEOUT, 0, t)
+            flight_log.log(events, n_events, t, flight_log.FLAMEOUT, 0, t)
         reason = _diverged(x, run.max_body_rate_radps)
         if reason:
             summary.outcome = touchdown.DIVERGED
@@ -500,27 +679,37 @@ def simulate(k, shared, per_run, states, outputs, work, vectors):
         if (step % run.output_every_steps == 0 or summary.outcome >= 0) and n_trace < trace.shape[
             0
         ]:
-            record(
-                trace, n_trace, tt, x, t, throttle_cmd, omega, altitude_est, phase, fsw_state.nav
-            )
+            record(trace, n_trace, tt, x, t, throttle_cmd, omega, tel, closed)
             n_trace += 1
     summary.final_mass_kg = x[X_MASS]
     summary.n_trace = n_trace
     if closed:
-        nav = fsw_state.nav
-        t = summary.time_s
-        summary.nav_position_error_m = vector.norm(
-            vector.sub(vector.load(nav.r_mci_m, 0), vector.load(x, X_R))
-        )
-        summary.nav_velocity_error_mps = vector.norm(
-            vector.sub(vector.load(nav.v_mci_mps, 0), vector.load(x, X_V))
-        )
-        summary.nav_altitude_error_m = flight_software.estimated_altitude(
-            nav, onboard_map, t, omega
-        ) - terrain.altitude_at(tt, vector.load(x, X_R), t, omega)
-        summary.nav_position_3sigma_m = consistency.three_sigma(nav, DR)
-        summary.nav_velocity_3sigma_mps = consistency.three_sigma(nav, DV)
-        consistency.keep(nav, x, summary.nees[consistency.END])
+        _finish(summary, entries, addresses, io, tt, x, omega)
+
+
+@njit(cache=True)
+def _finish(summary, entries, addresses, io, tt, x, omega):
+    """The navigation's figures at the end of a closed-loop run, from the telemetry it reports
+    then; the flight software's stop entry point."""
+    t = summary.time_s
+    io.t_s = t
+    tel = io.telemetry
+    if entries.report and summary.diverged_reason != DIVERGED_FLIGHT_SOFTWARE:
+        plugins.call(entries.report, addresses)
+    summary.nav_position_error_m = vector.norm(
+        vector.sub(vector.load(tel.r_mci_m, 0), vector.load(x, X_R))
+    )
+    summary.nav_velocity_error_mps = vector.norm(
+        vector.sub(vector.load(tel.v_mci_mps, 0), vector.load(x, X_V))
+    )
+    summary.nav_altitude_error_m = tel.altitude_est_m - terrain.altitude_at(
+        tt, vector.load(x, X_R), t, omega
+    )
+    summary.nav_position_3sigma_m = consistency.three_sigma(tel, consistency.DR)
+    summary.nav_velocity_3sigma_mps = consistency.three_sigma(tel, consistency.DV)
+    consistency.keep(tel, x, summary.nees[consistency.END])
+    if entries.stop:
+        plugins.call(entries.stop, addresses)
 
 
 @intrinsic
@@ -544,25 +733,30 @@ SCRATCH_DTYPE = np.dtype(
         ("pose", bus.POSE_DTYPE),  # the truth at the control cycle, as the sensors see it
         ("sample", bus.SAMPLE_DTYPE),
         ("surface", bus.SURFACE_DTYPE),  # the truth terrain, as the sensors' entry points see it
-        ("map_view", bus.SURFACE_DTYPE),  # the onboard map, as the filter's entry points see it
+        ("io", contract.IO_DTYPE),  # the flight-software interface's record of the run
     ],
     align=True,
 )
 
 
+def work_storage(per_run):
+    """(scratch, vectors) a batch's runs work in (`simulate_batch`): the loop's records, the
+    flight-software interface's among them (read by Python called back from the loop, e.g.
+    the image pipeline), and its work vectors."""
+    n_thrusters, n_engines = per_run.thrusters.shape[1], per_run.engines.shape[1]
+    return np.zeros(1, SCRATCH_DTYPE), np.zeros(n_thrusters + 2 * n_engines + 15)
+
+
 @njit(cache=True, nogil=True)
-def simulate_batch(shared, per_run, states, outputs, next_run, cycles):
+def simulate_batch(shared, per_run, states, outputs, scratch, vectors, next_run, cycles):
     """Fly runs next_run[0], next_run[0] + 1, ... of a batch (`sims.records`: every per-run
     array has the run as its first axis; states.x holds each run's truth state, initial then
-    final). next_run[0] counts the runs done, so a run that raises can be told and skipped;
-    cycles[k] is the cycle counter when run k ended (cycles[0] when the call started).
+    final) in the work storage of `work_storage`, which the caller keeps alive until the call
+    returns: the loop works on views of it without an owner (`dynamics.views`). next_run[0]
+    counts the runs done, so a run that raises can be told and skipped; cycles[k] is the cycle
+    counter when run k ended (cycles[0] when the call started).
     Releases the GIL: batches run in parallel threads.
     """
-    # the runs' work storage, alive until the last run ends: the loop works on views of it
-    # without an owner (`dynamics.views`), which an array freed after its last use in the
-    # loop's own code would leave pointing at memory the allocator hands out again
-    scratch = np.zeros(1, SCRATCH_DTYPE)
-    vectors = np.zeros(per_run.thrusters.shape[1] + 9)
     cycles[next_run[0]] = _cycle_counter()
     while next_run[0] < states.x.shape[0]:
         k = next_run[0]

@@ -58,20 +58,20 @@ from dynamics.units import (
     PositiveRate,
     PositiveSpeed,
     PositiveTime,
+    SpeedVector,
     Strict,
     Time,
     VelocityRandomWalk,
     quantity,
     vector,
 )
-from gnc.modes import PHASES
+from gnc.interface import forms
+from gnc.interface.flight_log import PHASES
 from sensors import registry
 from sims import dem, distributions, fault_table, field_paths
 
-SpeedVector = vector("m/s", "20 m/s")
 ProbeLength = quantity("m", "0.5 m", non_negative=True, high=BODY_EXTENT_M)
 AngleVector = vector("rad", "0.5 deg")
-AccelerationVector = vector("m/s2", "0 m/s2")
 
 
 class ScenarioError(Exception):
@@ -193,9 +193,20 @@ class Elements(Strict):
     true_anomaly: Angle
 
 
+class SiteRelative(Strict):
+    """A state given relative to the landing site: the position (downrange, crossrange along
+    the ground, height above the site), the surface-relative velocity along the local
+    (downrange, crossrange, up) axes there. A descent that starts later than PDI (at the high
+    gate, say)."""
+
+    position: LengthVector
+    velocity: SpeedVector
+
+
 class Initial(Strict):
     descent_orbit: DescentOrbit | None = None
     elements: Elements | None = None
+    site_relative: SiteRelative | None = None
     # Offsets from that state, mostly for dispersing it: position and velocity along the
     # local (downrange, crossrange, up) axes at PDI, attitude as a rotation vector in body axes.
     position_offset: LengthVector = (0.0, 0.0, 0.0)
@@ -204,8 +215,9 @@ class Initial(Strict):
 
     @model_validator(mode="after")
     def _exactly_one(self):
-        if (self.descent_orbit is None) == (self.elements is None):
-            raise ValueError("give exactly one of 'descent_orbit' or 'elements'")
+        given = (self.descent_orbit, self.elements, self.site_relative)
+        if sum(g is not None for g in given) != 1:
+            raise ValueError("give exactly one of 'descent_orbit', 'elements' or 'site_relative'")
         return self
 
 
@@ -346,97 +358,6 @@ class OpenLoop(Strict):
         if any(b <= a for a, b in itertools.pairwise(times)):
             raise ValueError("schedule times must increase strictly from row to row")
         return self
-
-
-class PhaseTarget(Strict):
-    """Guidance target at the end of a phase, relative to the landing site in its
-    (downrange, crossrange, up) axes."""
-
-    law: Literal["e_guidance", "apollo"]
-    position: LengthVector
-    velocity: SpeedVector
-    acceleration: AccelerationVector = (0.0, 0.0, 0.0)  # used by the Apollo law
-    throttle_design: Number = Field(gt=0.0, le=1.0)  # most throttle the plan may use: sets t_go
-    # for this long before the phase ends the horizontal position is not chased, only the
-    # velocity (`gnc.guidance.powered_descent.holding_position`)
-    position_hold: NonNegativeTime = 0.0
-
-
-class Terminal(Strict):
-    descent_rate: PositiveSpeed = 1.0
-    horizontal_time_constant: PositiveTime = 3.0  # horizontal-velocity nulling loop
-    vertical_time_constant: PositiveTime = 2.0  # descent-rate loop
-    max_tilt: NonNegativeAngle = 0.13962634015954636  # 8 deg
-
-
-class ActuatorEstimation(Strict):
-    """Estimate, from the IMU, what the actuators really do (`gnc.control.actuator_estimation`):
-    the main engines' thrust against what the software believes, and the disturbance torque
-    that comes with it (an engine lost off the axis), each a first-order filter of this time
-    constant."""
-
-    time_constant: PositiveTime
-
-
-class HighGateClearance(Strict):
-    """Raise the braking phase's target (the high gate) to at least `height` above the
-    highest terrain the onboard map holds within `distance` uprange of the site, along the
-    track (`sims.model.cleared_high_gate`): a profile that passes over a mapped cliff."""
-
-    height: PositiveLength
-    distance: PositiveLength = 30e3
-
-
-class LandNow(Strict):
-    """Land now rather than hover out of propellant or fly on an altitude shown wrong
-    (`gnc.flight_software._land_now`): the terminal descent speeds up to `descent_rate` once
-    the estimated propellant falls below `propellant` (in the approach too, which then ends
-    where the lander is), or once the estimated altitude is `overdue` below the onboard
-    ground with no contact yet. A rate at or under the touchdown limit trades a harder
-    landing for the propellant a slow descent through a wrong altitude would burn."""
-
-    descent_rate: PositiveSpeed
-    propellant: NonNegativeMass = 0.0  # not on propellant when 0
-    overdue: PositiveLength | None = None  # not on an overdue touchdown when absent
-
-
-class UncertainAltitude(Strict):
-    """A descent profile that tolerates the altitude error it carries
-    (`gnc.flight_software._raise_low_gate`): at the high gate the low gate is raised by
-    `sigmas` times the altitude's 1 sigma (the filter's, and the onboard map's height
-    error), at most `max_raise`, and the terminal descent crosses the raise at `descent_rate`
-    (at or under the touchdown limit): a lander lower than it thinks meets the ground in a
-    descent it survives, not in the approach."""
-
-    sigmas: Number = Field(gt=0.0)
-    max_raise: PositiveLength
-    descent_rate: PositiveSpeed
-
-
-class AccelerometerCheck(Strict):
-    """Check the accelerometer against the engine (`gnc.flight_software._check_accelerometer`):
-    failed once it reads under `fraction` of the modelled thrust acceleration for `time`;
-    then the thrust model stands in for it, its errors (1 sigma) `thrust_scale` and
-    `thrust_misalignment` for the filter to estimate."""
-
-    fraction: Number = Field(default=0.2, gt=0.0, lt=1.0)
-    time: PositiveTime = 0.5
-    thrust_scale: Number = Field(default=0.03, gt=0.0)
-    thrust_misalignment: NonNegativeAngle = 0.008726646259971648  # 0.5 deg
-    thrust_noise: VelocityRandomWalk = 0.02  # the model's velocity random walk
-
-
-class FlightSoftware(Strict):
-    braking: PhaseTarget
-    approach: PhaseTarget
-    terminal: Terminal = Terminal()
-    handover_time: PositiveTime = 3.0  # each phase hands over this long before its t_go = 0
-    low_propellant: NonNegativeMass = 10.0
-    actuator_estimation: ActuatorEstimation | None = None  # off when absent
-    high_gate_clearance: HighGateClearance | None = None  # the configured high gate when absent
-    land_now: LandNow | None = None  # off when absent
-    uncertain_altitude: UncertainAltitude | None = None  # the configured low gate when absent
-    accelerometer_check: AccelerometerCheck | None = None  # the accelerometer trusted if absent
 
 
 class Navigation(Strict):
@@ -705,7 +626,7 @@ class Scenario(Strict):
     terrain: Terrain
     control: Control = Control()
     open_loop: OpenLoop | None = None
-    flight_software: FlightSoftware | None = None
+    flight_software: Annotated[Any, WrapValidator(forms.validate)] = None
     navigation: Navigation | None = None
     sensors: Sensors | None = None
     faults: tuple[Fault, ...] = Field(default=(), max_length=64)
@@ -766,6 +687,18 @@ class Scenario(Strict):
         return self
 
     @model_validator(mode="after")
+    def _flight_software_fits(self):
+        """A form's checks across sections (an FMU's channel signals, say)."""
+        fs = self.flight_software
+        check = getattr(forms.form(fs.kind), "check", None) if fs is not None else None
+        if check is not None and self.sensors is not None:
+            try:
+                check(fs, self)
+            except ValueError as exc:
+                raise ValueError(f"field 'flight_software' is invalid: {exc}") from None
+        return self
+
+    @model_validator(mode="after")
     def _one_way_to_fly(self):
         if (self.open_loop is None) == (self.flight_software is None):
             raise ValueError("give exactly one of 'open_loop' or 'flight_software'")
@@ -815,10 +748,15 @@ def read_text(source):
 
 
 def _anchor_dems(data, folder):
-    """Make the relative DEM paths of a scenario dict's tiles relative to its file's folder;
-    True if any was."""
+    """Make the relative file paths of a scenario dict (its tiles' DEMs, its flight
+    software's file) relative to its file's folder; True if any was."""
     tiles = data.get("terrain", {}).get("tiles", []) if isinstance(data, dict) else []
     anchored = False
+    software = data.get("flight_software") if isinstance(data, dict) else None
+    path = software.get("path") if isinstance(software, dict) else None
+    if isinstance(path, str) and folder is not None and not Path(path).is_absolute():
+        software["path"] = str(folder / path)
+        anchored = True
     for tile in tiles if isinstance(tiles, list) else []:
         path = tile.get("dem") if isinstance(tile, dict) else None
         if isinstance(path, str) and folder is not None and not Path(path).is_absolute():

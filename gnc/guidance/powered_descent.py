@@ -11,20 +11,20 @@ acceleration is a - g. Vectors are in the flight software's curvilinear guidance
 (downrange, crossrange, height from the site; see `gnc.flight_software.guidance_state`),
 where the curvature and rotation terms are folded into g.
 
-Time to go is chosen at the start of each phase as the shortest for which the law's own
-predicted flight never asks for more than a design throttle (margin for dispersions), then it
-counts down; a few seconds before t = 0, where the law becomes singular, the next phase takes
-over from the state reached (the residual is small by then).
+The two laws are the bundled guidance-law plug-ins `e_guidance` and `apollo` (`laws`), whose
+modules hold their gain and schema and fly `command` here. Their time to go is chosen by
+`laws.select_time_to_go`.
 """
 
 import math
 
+import numpy as np
 from numba import njit
 
 from dynamics import vector
-from dynamics.constants import STANDARD_GRAVITY_MPS2
-
-LAWS = {"e_guidance": 6.0, "apollo": 12.0}
+from dynamics.units import NonNegativeTime
+from dynamics.views import record
+from gnc.guidance import laws
 
 
 @njit(cache=True, inline="always")
@@ -66,60 +66,46 @@ def thrust_acceleration(k, r, v, r_f, v_f, a_f, g, t_go):
     return vector.sub(acceleration(k, r, v, r_f, v_f, a_f, t_go), g)
 
 
-@njit(cache=True)
-def peak_throttle(k, r, v, r_f, v_f, a_f, g, t_go, mass_kg, max_thrust_n, isp_s, n_steps=24):
-    """Largest throttle the law would ask for on its own predicted flight to the target in
-    t_go, up to the hand-over (constant gravity, mass falling with the thrust)."""
-    dt = 0.9 * t_go / n_steps
-    peak = 0.0
-    for i in range(n_steps):
-        u = thrust_acceleration(k, r, v, r_f, v_f, a_f, g, t_go - i * dt)
-        un = vector.norm(u)
-        peak = max(peak, un * mass_kg / max_thrust_n)
-        a = vector.add(u, g)
-        r = vector.add(r, vector.add(vector.scale(v, dt), vector.scale(a, 0.5 * dt * dt)))
-        v = vector.add(v, vector.scale(a, dt))
-        mass_kg -= mass_kg * un / (isp_s * STANDARD_GRAVITY_MPS2) * dt
-    return peak
+class Target(laws.PhaseTarget):
+    """A phase table flown by an A2PDG law: for this long before the phase ends the
+    horizontal position is not chased, only the velocity (`holding_position`)."""
+
+    position_hold: NonNegativeTime = 0.0
+
+
+PARAMS_DTYPE = np.dtype(
+    [
+        ("k", np.float64),  # the law's gain: 6 E-guidance, 12 Apollo
+        ("acceleration_mps2", np.float64, (3,)),  # target acceleration (used by k != 6)
+        ("position_hold_s", np.float64),
+    ],
+    align=True,
+)
+
+
+def pack(k, spec):
+    """The params record of an A2PDG law of gain k for a phase table."""
+    return record(
+        PARAMS_DTYPE,
+        k=k,
+        acceleration_mps2=getattr(spec, "acceleration", (0.0, 0.0, 0.0)),
+        position_hold_s=spec.position_hold,
+    )
 
 
 @njit(cache=True)
-def select_time_to_go(
-    k, r, v, r_f, v_f, a_f, g, mass_kg, max_thrust_n, isp_s, throttle_design, t_min_s, t_max_s
-):
-    """Shortest time to go [s] in [t_min_s, t_max_s] whose predicted flight never asks for
-    more than throttle_design (geometric scan, then bisection). When no time is that gentle,
-    the time with the lowest predicted peak: the engine then saturates as little as it can.
-
-    The shortest feasible time is the most propellant-efficient one here (least gravity loss)
-    and leaves the design margin for dispersions.
-    """
-
-    def peak(t):
-        return peak_throttle(k, r, v, r_f, v_f, a_f, g, t, mass_kg, max_thrust_n, isp_s)
-
-    prev, t = t_min_s, t_min_s
-    best_t, best_peak = t_min_s, math.inf
-    while True:
-        p = peak(t)
-        if p <= throttle_design:
-            break
-        if p < best_peak:
-            best_t, best_peak = t, p
-        if t >= t_max_s:
-            return best_t
-        prev = t
-        t = min(t * 1.02, t_max_s)
-    if t == t_min_s:
-        return t
-    lo, hi = prev, t
-    while hi - lo > 1e-2:
-        mid = 0.5 * (lo + hi)
-        if peak(mid) <= throttle_design:
-            hi = mid
-        else:
-            lo = mid
-    return hi
+def command(params, guidance):
+    """An A2PDG law's entry point (`laws`): the thrust acceleration to the target, the
+    horizontal position held over the phase's last position_hold_s (not in a prediction)."""
+    k, t_go = params.k, guidance.t_go_s
+    r, v = vector.load(guidance.r_m, 0), vector.load(guidance.v_mps, 0)
+    r_f, v_f = vector.load(guidance.target_r_m, 0), vector.load(guidance.target_v_mps, 0)
+    a_f = vector.load(params.acceleration_mps2, 0)
+    if not guidance.predicting and t_go < params.position_hold_s:
+        r_f = holding_position(k, r, v, r_f, v_f, a_f, t_go)
+    u = thrust_acceleration(k, r, v, r_f, v_f, a_f, vector.load(guidance.g_mps2, 0), t_go)
+    for i in range(3):
+        guidance.u_mps2[i] = u[i]
 
 
 @njit(cache=True)

@@ -16,6 +16,7 @@ an immediate one."""
 import numpy as np
 from numba import njit
 
+from dynamics import plugins
 from gnc.navigation import gating
 from gnc.navigation.filter import DR, DTH, DV, N_ERR
 from sensors import bus
@@ -51,13 +52,15 @@ def update(
     gate (channel `index` of the gate states; lost_variance_m2 as `gating.process` takes
     it) and apply one measurement; returns (verdict, NIS, dimension)."""
     model.ground_offset_mcmf_m[:, :] = np.nan
-    bus.call_entry(
+    plugins.call(
         channel.predict_entry,
-        knowledge.ctypes.data + channel.spec_offset,
-        bus.address_of(pose),
-        bus.address_of(map_view),
-        bus.address_of(measurement),
-        bus.address_of(model),
+        (
+            knowledge.ctypes.data + channel.spec_offset,
+            bus.address_of(pose),
+            bus.address_of(map_view),
+            bus.address_of(measurement),
+            bus.address_of(model),
+        ),
     )
     if not model.usable:
         return UNUSABLE, 0.0, 0

@@ -1,11 +1,14 @@
-"""Powered-descent guidance against its closed form, and the time-to-go selection."""
+"""Powered-descent guidance against its closed form, the time-to-go selection, and a guidance
+law of one's own flown through the law registry by our flight software."""
 
 import math
 
 import numpy as np
 import pytest
 
+from gnc.guidance import laws
 from gnc.guidance import powered_descent as pd
+from sims import api, scenario
 
 G = (0.0, 0.0, -1.62)
 
@@ -32,7 +35,7 @@ def fly_law(k, r, v, r_f, v_f, a_f, t_go, dt=0.01, stop_s=0.05):
 
 @pytest.mark.parametrize("law", ["e_guidance", "apollo"])
 def test_law_reaches_its_target_state(law):
-    k = pd.LAWS[law]
+    k = laws.law(law).K
     r_f, v_f, a_f = (0.0, 0.0, 60.0), (0.0, 0.0, -1.5), (0.3, 0.0, 0.1)
     r, v, a, t_left = fly_law(k, (-1500.0, 200.0, 1200.0), (25.0, -3.0, -20.0), r_f, v_f, a_f, 60.0)
     # stopped t_left before the end: coast the last instant on the last command
@@ -53,15 +56,25 @@ def test_e_guidance_commands_are_the_zem_zev_law():
     assert u == pytest.approx(6 * zem / t**2 - 2 * zev / t)
 
 
+def compiled_law(name, **table):
+    """(entry point, params bytes, a guidance record) of a law for a phase table."""
+    spec = laws.law(name).Spec.model_validate({"law": name, **table})
+    record = np.zeros(1, laws.GUIDANCE_DTYPE)[0]
+    return laws.entry_point(name), laws.params_bytes(spec), record
+
+
 def test_time_to_go_selection_uses_the_design_throttle():
     r, v = (-1500.0, 0.0, 1200.0), (25.0, 0.0, -20.0)
-    target = ((0.0, 0.0, 60.0), (0.0, 0.0, -1.5), (0.0, 0.0, 0.0))
+    target = ((0.0, 0.0, 60.0), (0.0, 0.0, -1.5))
     mass, thrust, isp, design = 480.0, 2500.0, 320.0, 0.45
-    t = pd.select_time_to_go(6.0, r, v, *target, G, mass, thrust, isp, design, 6.0, 3000.0)
-    peak = pd.peak_throttle(6.0, r, v, *target, G, t, mass, thrust, isp)
+    law = compiled_law(
+        "e_guidance", position=["0 m", "0 m", "60 m"], velocity=["0 m/s"] * 3, throttle_design=0.45
+    )
+    t = laws.select_time_to_go(*law, r, v, *target, G, mass, thrust, isp, design, 6.0, 3000.0)
+    peak = laws.peak_throttle(*law, r, v, *target, G, t, mass, thrust, isp)
     assert peak == pytest.approx(design, abs=0.01)
     # a shorter flight would ask for more than the design throttle
-    assert pd.peak_throttle(6.0, r, v, *target, G, 0.95 * t, mass, thrust, isp) > design
+    assert laws.peak_throttle(*law, r, v, *target, G, 0.95 * t, mass, thrust, isp) > design
 
 
 def test_terminal_descent_and_tilt_limit():
@@ -79,7 +92,7 @@ def test_a_held_position_is_not_chased_and_the_velocity_is_still_met(law):
     the estimated position, so a navigation update that moves the estimate by 20 m five
     seconds before the end changes nothing (unheld, k 20 m / 25 s^2 of acceleration: ~5 m/s^2
     for E-guidance, a 70-degree tilt)."""
-    k = pd.LAWS[law]
+    k = laws.law(law).K
     r, v = (-30.0, 4.0, 80.0), (6.0, -1.0, -3.0)
     r_f, v_f, a_f = (0.0, 0.0, 60.0), (0.0, 0.0, -1.5), (0.0, 0.0, 0.0)
     t_go = 5.0
@@ -97,3 +110,26 @@ def test_a_held_position_is_not_chased_and_the_velocity_is_still_met(law):
         - pd.acceleration(k, r, v, r_f, v_f, a_f, t_go)[0]
     )
     assert unheld == pytest.approx(-k * 20.0 / t_go**2)
+
+
+def test_a_law_of_ones_own_replaces_our_braking_law_and_lands_the_nominal():
+    """The tests' ZEM/ZEV law (tests/gnc/zem_zev_law.py: a = 6 ZEM/t_go^2 - 2 ZEV/t_go, the
+    same law as E-guidance, written out) flies the nominal's braking through the registry,
+    with our navigation, approach and control: seeds 0-9 land, as with E-guidance, and the
+    two commands agree to rounding."""
+    entry, params, record = compiled_law(
+        "e_guidance", position=["0 m", "0 m", "60 m"], velocity=["0 m/s"] * 3, throttle_design=0.8
+    )
+    laws.register("tests.gnc.zem_zev_law")
+    mine = compiled_law(
+        "zem_zev", position=["0 m", "0 m", "60 m"], velocity=["0 m/s"] * 3, throttle_design=0.8
+    )
+    state = ((-9000.0, 40.0, 6000.0), (900.0, -2.0, -60.0), (0.0, 0.0, 60.0), (5.0, 0.0, -1.0))
+    ours = laws.command(entry, params, record, *state, G, 120.0, False)
+    theirs = laws.command(mine[0], mine[1], mine[2], *state, G, 120.0, False)
+    assert theirs == pytest.approx(ours, rel=1e-12, abs=1e-12)
+    d = scenario.read_data("nominal")[1]
+    d["flight_software"]["braking"] |= {"module": "tests.gnc.zem_zev_law"}
+    del d["flight_software"]["braking"]["law"]
+    results = api.run_seeds(d, range(10))
+    assert [r.outcome for r in results] == ["landed"] * 10

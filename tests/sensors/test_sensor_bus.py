@@ -66,7 +66,7 @@ def test_a_kind_from_outside_the_package_is_registered_and_used_by_the_filter():
     without, _ = vertical_errors(d, seeds)
     # PDI vertical error is 100 m (1 sigma); a 2-m altimeter at 10 Hz brings it to meters
     assert np.sqrt(np.mean(with_it**2)) < 5.0 < 30.0 < np.sqrt(np.mean(without**2))
-    assert (b.states.gates["accepted"][:, 1] > 250).all()  # 30 s at 10 Hz, all admitted
+    assert (b.fsw_state["gates"]["accepted"][:, 1] > 250).all()  # 30 s at 10 Hz, all admitted
     acquired = [e for e in api.result_of(b, 0).summary["events"] if e["event"] == "sensor_acquired"]
     assert [e["sensor"] for e in acquired] == ["star_tracker", "baro"]
 
@@ -194,16 +194,18 @@ from sims import api, runloop
 registry.register("tests.sensors.barometric_altimeter")
 registry.entry_points("barometric_altimeter")
 api.run("nominal", seed=0)
-entries = next(m for n, m in sys.modules.items() if n.startswith("_sensor_kind_entries_tests"))
+entries = next(m for n, m in sys.modules.items() if n.startswith("_sensor_kinds_entries_tests"))
 print(entries.sample.cache_hits, entries.predict.cache_hits)
 print(sum(runloop.simulate_batch.stats.cache_hits.values()), len(runloop.simulate_batch.signatures))
+ours = next(m for n, m in sys.modules.items() if n.startswith("_flight_software_entries_gnc"))
+print(ours.imu.cache_hits, ours.cycle.cache_hits)
 """
 
 
 def test_a_registered_kind_and_the_loop_load_from_the_disk_cache_in_a_new_process():
-    """The kind's entry points and the run loop are compiled once: a new process (after the
-    tests above compiled them) loads both from Numba's disk cache, and the loop has one
-    specialisation whatever kinds are registered."""
+    """The kind's entry points, our flight software's and the run loop are compiled once: a
+    new process (after the tests above compiled them) loads them from Numba's disk cache, and
+    the loop has one specialisation whatever kinds are registered."""
     registry.register(KIND)
     registry.entry_points("barometric_altimeter")  # compiled (or loaded) here first
     api.run("nominal", seed=0)
@@ -211,5 +213,5 @@ def test_a_registered_kind_and_the_loop_load_from_the_disk_cache_in_a_new_proces
     out = subprocess.run(
         [sys.executable, "-c", CACHED], env=env, cwd=ROOT, capture_output=True, text=True
     )
-    entries, loop = out.stdout.split("\n")[:2]
-    assert entries == "1 1" and loop == "1 1", out.stderr
+    entries, loop, ours = out.stdout.split("\n")[:3]
+    assert entries == "1 1" and loop == "1 1" and ours == "1 1", out.stderr

@@ -136,7 +136,7 @@ def test_sensor_lever_arms_follow_the_centre_of_mass_as_propellant_burns():
         mass_properties.evaluate(m.mass, mass_kg, com, np.zeros((3, 3)), np.zeros((3, 3)))
         return com
 
-    pdi = centre_of_mass(m.fsw["initial_mass_kg"])
+    pdi = centre_of_mass(m.flight_software.config["settings"]["initial_mass_kg"])
     now = centre_of_mass(state["mass_est_kg"])
     # the pose was filled at the last measurement, one control period (~0.1 kg) earlier
     assert np.allclose(state["pose"]["com_body_m"], now, atol=1e-4)

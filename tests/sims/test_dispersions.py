@@ -4,7 +4,8 @@ independent of each other, the flight software keeps its nominal knowledge, bad 
 import numpy as np
 import pytest
 
-from sensors import laser_rangefinder, star_tracker
+from dynamics.views import record_at
+from sensors import laser_rangefinder, registry, star_tracker
 from sims import dispersions, field_paths, model, scenario
 from tests.sims.scenarios import closed_loop
 
@@ -181,11 +182,12 @@ def test_flight_software_keeps_its_nominal_knowledge():
     sampled = dispersions.sample(sc, campaign_seed=1, run_index=3)
     m = dispersions.build(sc, sampled)
     assert m.engines[0]["max_thrust_n"] == sampled["vehicle.main_engine.max_thrust"]
-    assert m.fsw["max_thrust_n"] == sc.vehicle.main_engine.max_thrust
-    assert m.fsw["initial_mass_kg"] == sc.vehicle.dry_mass + sc.vehicle.propellant_mass
-    channel = m.channels[0]
-    assert channel.knowledge["noise_rad"] == sc.sensors.star_tracker.noise
-    assert channel.truth["noise_rad"] == sampled["sensors.star_tracker.noise"]
+    config = m.flight_software.config
+    assert config["settings"]["max_thrust_n"] == sc.vehicle.main_engine.max_thrust
+    assert config["settings"]["initial_mass_kg"] == sc.vehicle.dry_mass + sc.vehicle.propellant_mass
+    assert m.channels[0].truth["noise_rad"] == sampled["sensors.star_tracker.noise"]
+    knowledge = record_at(config["knowledge"], registry.kind("star_tracker").SPEC_DTYPE)
+    assert knowledge["noise_rad"] == sc.sensors.star_tracker.noise  # the first channel's
     # and its attitude gains and RCS table come from the nominal mass properties
     nominal = model.build(sc)
     assert np.array_equal(m.gains["kp_nmprad"], nominal.gains["kp_nmprad"])

@@ -232,11 +232,16 @@ def test_the_high_gate_is_raised_over_the_highest_mapped_terrain():
     """ispace_m1_improved maps a 3-km scarp 20 km before the site: its high gate goes from
     the configured 1.2 km to 1 km above the scarp's top; with the rim off the map (the
     legacy's flat model) it stays."""
-    raised = model.build(scenario.load("ispace_m1_improved")).fsw["braking"]["position_m"][2]
+    raised = high_gate(model.build(scenario.load("ispace_m1_improved")))
     assert raised == pytest.approx(3000.0 + 1000.0, abs=20.0)
     d = scenario.read_data("ispace_m1")[1]
     d["flight_software"]["high_gate_clearance"] = {"height": "1 km"}
-    assert model.build(scenario.load(d)).fsw["braking"]["position_m"][2] == 1200.0
+    assert high_gate(model.build(scenario.load(d))) == 1200.0
+
+
+def high_gate(m):
+    """The height [m] of our flight software's high gate above the site."""
+    return m.flight_software.config["settings"]["braking"]["position_m"][2]
 
 
 def test_ispace_m2s_late_rangefinder_leaves_its_altitude_error_too_late_and_a_radar_lands_it():

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from dynamics import propulsion
-from gnc import flight_software, modes
-from gnc.navigation import gating
+from gnc import flight_software
+from gnc.interface import contract, flight_log
 from sensors import bus, imu
 from sims import api, campaign, consistency, fault_table, faults, model, scenario
 from tests.sims.scenarios import closed_loop, variant
@@ -41,9 +41,9 @@ class Bench:
         self.channels["performance"] = 1.0
         self.imu = np.zeros(1, imu.IMU_STATE_DTYPE)[0]
         self.imu["accelerometer"]["noise_scale"] = self.imu["gyro"]["noise_scale"] = 1.0
-        self.fsw = np.zeros(1, flight_software.FSW_STATE_DTYPE)[0]
-        self.gates = np.zeros(2, gating.GATE_STATE_DTYPE)
-        self.events = np.zeros(16, modes.EVENT_DTYPE)
+        self.computer = np.zeros(1, faults.COMPUTER_DTYPE)[0]
+        self.phase = flight_log.NO_PHASE  # as the flight software reports it
+        self.events = np.zeros(16, flight_log.EVENT_DTYPE)
         self.n_events = np.zeros(1, np.int64)
         self.x = self.model.x0.copy() if x is None else x
 
@@ -51,12 +51,13 @@ class Bench:
         faults.update(
             self.table,
             self.states,
-            (self.channels, self.imu, self.fsw, self.gates),
+            (self.channels, self.imu, self.computer),
             (self.events, self.n_events),
             self.model.terrain,
             0.0,
             t,
             self.x,
+            self.phase,
         )
         return self
 
@@ -111,7 +112,7 @@ def test_each_sensor_mode_acts_on_the_record_exactly_over_its_window(case):
     assert same(channel_output(bench, START + 1.5), expected)
     assert same(channel_output(bench, START + DURATION), untouched) and not bench.active
     logged = bench.events[: bench.n_events[0]]
-    assert list(logged["code"]) == [modes.FAULT_ACTIVATED, modes.FAULT_ENDED]
+    assert list(logged["code"]) == [flight_log.FAULT_ACTIVATED, flight_log.FAULT_ENDED]
     assert list(logged["t_s"]) == [START, START + DURATION] and list(logged["detail"]) == [0, 0]
 
 
@@ -219,14 +220,14 @@ def actuators(fault, t, setpoint=0.6, n_engines=2, n_thrusters=12):
             (
                 np.zeros(2, bus.CHANNEL_STATE_DTYPE),
                 np.zeros(1, imu.IMU_STATE_DTYPE)[0],
-                np.zeros(1, flight_software.FSW_STATE_DTYPE)[0],
-                np.zeros(2, gating.GATE_STATE_DTYPE),
+                np.zeros(1, faults.COMPUTER_DTYPE)[0],
             ),
-            (np.zeros(4, modes.EVENT_DTYPE), np.zeros(1, np.int64)),
+            (np.zeros(4, flight_log.EVENT_DTYPE), np.zeros(1, np.int64)),
             terrain,
             0.0,
             time,
             m.x0,
+            flight_log.NO_PHASE,
         )
         applied = faults.on_actuators(m.faults, states, setpoint, factor, on_time)
     return applied, list(factor), list(on_time)
@@ -304,12 +305,12 @@ def test_each_trigger_fires_when_its_condition_first_holds(trigger):
     if trigger == "altitude":
         bench.x[0:3] = (site_radius + 1999.0) * up
     elif trigger == "phase":
-        bench.fsw["started"], bench.fsw["phase"] = True, modes.APPROACH
+        bench.phase = flight_log.APPROACH
     elif trigger == "event":
-        modes.log(bench.events, bench.n_events, 9.0, modes.SENSOR_LATCHED_OFF, 1, 50.0)
+        flight_log.log(bench.events, bench.n_events, 9.0, flight_log.SENSOR_LATCHED_OFF, 1, 50.0)
     assert bench.at(10.0).active
     activated = bench.events[bench.n_events[0] - 1]
-    assert activated["code"] == modes.FAULT_ACTIVATED and activated["t_s"] == 10.0
+    assert activated["code"] == flight_log.FAULT_ACTIVATED and activated["t_s"] == 10.0
 
 
 def test_a_fault_that_does_not_occur_never_fires():
@@ -328,11 +329,28 @@ def test_a_computer_reset_takes_the_flight_software_off_line_and_inhibits_the_en
             "trigger": {"time": "10 s"},
         }
     )
-    bench.gates["latched_off"] = True
     bench.at(10.0)
-    fsw = bench.fsw
-    assert fsw["offline_until_s"] == 12.0 and fsw["engine_inhibit_until_s"] == 16.0
-    assert fsw["restart_pending"] and not bench.gates["latched_off"].any()
+    computer = bench.computer
+    assert computer["offline_until_s"] == 12.0 and computer["relight_time_s"] == 16.0
+    assert computer["reset_time_s"] == 10.0 and computer["restart_pending"]
+
+
+def test_our_restart_forgets_its_gates_and_holds_the_engine_until_the_relight_time():
+    """Told of a reset through the interface's restart entry point, our flight software
+    starts its gates over, remembers the throttle it was flying (its tail-off) and commands
+    none before the relight time; the dead reckoning waits for its next cycle."""
+    b = api.prepare(closed_loop(), seeds=[0])
+    config, state = b.models[0].flight_software.config, b.fsw_state[0].copy()
+    gates = state["gates"][: config["n_channels"]]  # the star tracker's, the rangefinder's
+    gates["latched_off"], gates["streak"] = True, 3
+    state["throttle_command"] = 0.7
+    io = np.zeros(1, contract.IO_DTYPE)[0]
+    io["reset"] = (10.0, 12.0, 16.0)
+    flight_software.restart(config, state, io)
+    assert len(gates) == 2 and not gates["latched_off"].any() and not gates["streak"].any()
+    assert state["engine_inhibit_until_s"] == 16.0 and state["reset_time_s"] == 10.0
+    assert state["throttle_at_reset"] == 0.7 and state["throttle_command"] == 0.0
+    assert state["restart_pending"]
 
 
 SHORT = {"time_step": "20 ms", "max_time": "15 s", "output_rate": "10 Hz"}
@@ -389,10 +407,10 @@ def test_dead_reckoning_through_a_reset_is_the_modelled_motion_whatever_the_imu_
     those are the IMU's errors, and a modelled motion has none of them (it once subtracted
     them anyway: 0.2 m/s after 4 s here)."""
     b = api.prepare(closed_loop(), seeds=[0])
-    config, grav = b.per_run.fsw[0], b.shared.gravity
+    config, grav = b.models[0].flight_software.config["settings"], b.shared.gravity
     carried = []
     for scale in (0.0, 1.0):
-        state = b.states.fsw[0].copy()
+        state = b.fsw_state[0].copy()
         nav = state["nav"]
         nav["rate_body_radps"] = (0.002, -0.001, 0.0005)
         nav["gyro_bias_radps"] = scale * 1e-3

@@ -1,9 +1,13 @@
-"""Mode manager vocabulary: flight phases and the event log.
+"""What a flight records, in the interface's words: its phases and its event log.
 
 Phases run in order: braking (PDI to high gate), approach (high gate to low gate), terminal
-(constant-rate vertical descent from low gate), engine_off (after contact-probe signal).
-Events are appended with their time and reason; the run writes them to summary.json, naming
-the sensor channel or fault an event is about.
+(constant-rate vertical descent from low gate), engine_off (after contact-probe signal). A
+flight software reports its phase as one of these (or NO_PHASE): fault triggers, the
+consistency checkpoints and the report read it.
+Events are appended with their time and reason, by the simulator (faults, flame-out) and by
+the flight software (phase changes, sensor verdicts, FDIR decisions: any form may log these
+codes through the log its interface record carries); the run writes them to summary.json,
+naming the sensor channel or fault an event is about.
 """
 
 import numpy as np
@@ -11,6 +15,7 @@ from numba import njit
 
 PHASES = ("braking", "approach", "terminal", "engine_off")
 BRAKING, APPROACH, TERMINAL, ENGINE_OFF = range(4)
+NO_PHASE = -1  # a flight software that reports none, or has not cycled yet
 
 EVENT_DTYPE = np.dtype(
     [("t_s", np.float64), ("code", np.int64), ("detail", np.int64), ("value", np.float64)]

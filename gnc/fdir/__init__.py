@@ -1,0 +1,1 @@
+"""Our flight software's FDIR functions, each a plug-in module (`gnc.fdir.registry`)."""
