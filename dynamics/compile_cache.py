@@ -39,13 +39,19 @@ def configure():
     numba.config.CACHE_DIR = str(folder)
 
 
+def beside_cache(folder):
+    """The path of a folder beside the Numba cache, where generated files live (the
+    registries' entry modules, shipped modules, unpacked FMUs)."""
+    import numba
+
+    return Path(numba.config.CACHE_DIR or tempfile.gettempdir()) / folder
+
+
 def generated_module(folder, stem, source):
     """Import a module generated from `source` into `folder` beside the Numba cache (the
     registries' compiled entry points): written when new or changed, atomically (other
     processes may race), imported once per process under a name from its stem."""
-    import numba
-
-    where = Path(numba.config.CACHE_DIR or tempfile.gettempdir()) / folder
+    where = beside_cache(folder)
     path = where / f"{stem}.py"
     if not path.is_file() or path.read_text() != source:
         where.mkdir(parents=True, exist_ok=True)

@@ -102,6 +102,12 @@ class Registry:
         """Module names of the named plug-ins that are not bundled (to register elsewhere)."""
         return tuple(sorted({self.get(n).__name__ for n in names} - set(self.bundled)))
 
+    def identity(self, name):
+        """What a registered plug-in's results depend on, as text: its name, its module and a
+        hash of the module's source (part of a campaign's code identity)."""
+        module = self.get(name)
+        return f"{name}:{module.__name__}:{source_digest(module)}"
+
     def entry_module(self, name, folder, template, **fields):
         """The generated module of a plug-in's entry points (compiled or loaded once):
         template formatted with its `module`, `name`, `path` and the given fields."""
@@ -116,9 +122,14 @@ class Registry:
             return self._entries[name]
 
 
+def file_digest(path):
+    """Hash of a file's content (16 hex digits)."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+
+
 def source_digest(module):
     """Hash of a plug-in module's source: it names the entry points compiled from it."""
-    return hashlib.sha256(Path(module.__file__).read_bytes()).hexdigest()[:16]
+    return file_digest(module.__file__)
 
 
 _VOID_POINTER = ir.IntType(8).as_pointer()

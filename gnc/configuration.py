@@ -162,12 +162,7 @@ def configure(spec, context):
             context.onboard_map, settings["braking"]["position_m"][2], spec.high_gate_clearance
         )
     config["settings"] = settings
-    ctl = sc.control
-    config["gains"] = attitude_layer.pd_gains(
-        np.diag(context.pdi_inertia_kgm2),
-        ctl.attitude_natural_frequency,
-        ctl.attitude_damping_ratio,
-    )
+    config["gains"] = context.attitude_gains
     field = context.gravity
     config["gravity"] = field.params
     config["harmonics"] = field.c.shape

@@ -94,13 +94,13 @@ def _reset_fdir(config, state):
 
 
 @njit(cache=True, inline="always")
-def _fdir(config, state, io, hook):
-    """Run its FDIR functions of a hook (state.fdir_io filled for it); io: the interface
-    record, whose event log they write to."""
+def _fdir(config, state, io, hook, t_s):
+    """Run its FDIR functions of a hook at t_s (state.fdir_io filled for it); io: the
+    interface record, whose event log they write to."""
     if config.n_fdir == 0:
         return
     f = state.fdir_io
-    f.t_s = io.t_s if hook != fdir.IMU else f.t_s
+    f.t_s = t_s
     f.events, f.event_capacity, f.event_count = io.events, io.event_capacity, io.event_count
     fdir.run(
         config.fdir,
@@ -450,7 +450,7 @@ def _cycle(
     if not state.started or restarting:  # the phase starts over (it is braking at first)
         entered = state.phase
     elif state.phase == flight_log.BRAKING and t_s >= state.phase_end_s - p.handover_time_s:
-        _fdir(config, state, io, fdir.HIGH_GATE)
+        _fdir(config, state, io, fdir.HIGH_GATE, t_s)
         entered = flight_log.APPROACH
     elif state.phase == flight_log.APPROACH and t_s >= state.phase_end_s - p.handover_time_s:
         entered = flight_log.TERMINAL
@@ -461,7 +461,7 @@ def _cycle(
         for i in range(3):
             f.r_site_m[i], f.v_site_mps[i], f.g_site_mps2[i] = r_site[i], v_site[i], g_site[i]
         f.altitude_est_m = altitude_est
-        _fdir(config, state, io, fdir.MODES)
+        _fdir(config, state, io, fdir.MODES, t_s)
     if probe_contact and state.phase != flight_log.ENGINE_OFF:
         start_phase(
             p,
@@ -515,7 +515,7 @@ def _cycle(
     for i in range(4):
         state.q_command[i] = q_cmd[i]
     rate = vector.load(nav.rate_body_radps, 0)
-    _fdir(config, state, io, fdir.CONTROL)
+    _fdir(config, state, io, fdir.CONTROL, t_s)
     estimate = state.actuators
     thrust_n = p.max_thrust_n * estimate.thrust_scale  # what the engines give at full throttle
     if state.phase == flight_log.ENGINE_OFF or t_s < state.engine_inhibit_until_s:
@@ -543,7 +543,7 @@ def _cycle(
     )
     if config.n_fdir:
         state.fdir_io.on_time_address = on_time.ctypes.data
-        _fdir(config, state, io, fdir.COMMANDS)
+        _fdir(config, state, io, fdir.COMMANDS, t_s)
     propellant = state.mass_est_kg - p.dry_mass_kg
     if propellant < p.low_propellant_kg and not state.low_propellant_logged:
         state.low_propellant_logged = True
@@ -610,11 +610,9 @@ def _publish(telemetry, state, covariance, full):
 @njit(cache=True)
 def start(config, state, io):
     """At PDI: the state `initial_state` made from the handover, its FDIR functions reset;
-    its telemetry, the altitude estimated at t = 0."""
+    its telemetry (`report`)."""
     _reset_fdir(config, state)
-    _publish(io.telemetry, state, True, True)
-    omega = config.gravity.rotation_rate_radps
-    io.telemetry.altitude_est_m = estimated_altitude(state.nav, _onboard_map(config), io.t_s, omega)
+    report(config, state, io)
 
 
 @njit(cache=True)
@@ -628,10 +626,10 @@ def imu(config, state, io):
     failed = state.accelerometer_failed
     if config.n_fdir:
         f = state.fdir_io
-        f.t_s, f.interval_s = t0, data.interval_s
+        f.interval_s = data.interval_s
         for i in range(3):
             f.dv_body_mps[i] = dv[i]
-        _fdir(config, state, io, fdir.IMU)
+        _fdir(config, state, io, fdir.IMU, t0)
         dv = vector.load(f.dv_body_mps, 0)
     dtheta = vector.load(data.dtheta_body_rad, 0)
     ekf.strapdown(state.nav, dv, dtheta, data.interval_s, grav, c, s, t0)

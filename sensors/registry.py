@@ -118,8 +118,7 @@ def digest(names):
     campaign is not resumed with other code for the kinds it flies)."""
     h = hashlib.sha256()
     for name in sorted(names):
-        module = kind(name)
-        h.update(f"{name}:{module.__name__}:{plugins.source_digest(module)};".encode())
+        h.update(f"{REGISTRY.identity(name)};".encode())
     return h.hexdigest()[:16]
 
 

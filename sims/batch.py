@@ -300,7 +300,7 @@ def flight_software_failure(b, k):
     entry = contract.ENTRY_NAMES[int(s["fsw_entry"])]
     how = "raised an exception" if s["fsw_status"] == contract.RAISED else "failed"
     message = contract.message_text(b.outputs.fsw_message[k])
-    return f"the flight software {how} in its {entry} at t = {float(s['fsw_time_s']):.2f} s" + (
+    return f"the flight software {how} in its {entry} at t = {float(s['time_s']):.2f} s" + (
         f": {message}" if message else ""
     )
 

@@ -122,13 +122,13 @@ def build(scenario, initial_state=None, knowledge=None):
         thrusters["position_m"], thrusters["direction_body"], thrusters["thrust_n"], com_known
     )
     groups = attitude_layer.axis_groups(torques)
-    ctl = scenario.control
+    ctl = knowledge.control  # its design (control is not dispersed)
     gains = attitude_layer.pd_gains(
         np.diag(inertia_known), ctl.attitude_natural_frequency, ctl.attitude_damping_ratio
     )
     contact_points = np.array([*veh.landing_gear, *(e.position for e in veh.engines)], float)
     reach = float(np.max(np.linalg.norm(contact_points - com0, axis=1)))
-    control_every = steps_per_sample(ctl.rate, sim.time_step, "control.rate")
+    control_every = steps_per_sample(scenario.control.rate, sim.time_step, "control.rate")
     closed_loop = scenario.flight_software is not None
     run = record(
         records.RUN_DTYPE,
@@ -183,6 +183,7 @@ def build(scenario, initial_state=None, knowledge=None):
             pdi_inertia_kgm2=inertia_known,
             rcs_torques_nm=torques,
             rcs_groups=groups,
+            attitude_gains=gains,
         )
         flight_software = forms.configure(knowledge.flight_software, context)
     else:

@@ -100,11 +100,10 @@ SUMMARY_DTYPE = np.dtype(
         ("nav_velocity_3sigma_mps", np.float64),
         ("nees", NEES_DTYPE, (len(CHECKPOINTS),)),  # at the end of braking, approach, the run
         ("n_trace", np.int64),
-        # a run the flight software ended (diverged_reason FLIGHT_SOFTWARE): io.status, the
-        # entry point it was in (contract.ENTRY_NAMES) and its time
+        # a run the flight software ended (diverged_reason FLIGHT_SOFTWARE, at time_s):
+        # io.status and the entry point it was in (contract.ENTRY_NAMES)
         ("fsw_status", np.int64),
         ("fsw_entry", np.int64),
-        ("fsw_time_s", np.float64),
     ]
 )
 

@@ -297,20 +297,25 @@ def _keep_max(current, value):
 
 
 @njit(cache=True)
-def _engine_setpoints(commands, engines, split):
-    """The engines' common throttle setpoint (the largest; 0 with the engines off) from the
-    flight software's commands, and into split each engine's share of it: engines share one
-    throttle lag, so a differential command scales each engine's thrust by its share (exact
-    while the shares hold; a change of shares acts without the lag)."""
-    common = 0.0
+def _engine_commands(commands, engines, split):
+    """(finite, command, setpoint) of the flight software's engine commands: whether every
+    throttle it gave is finite, the largest throttle commanded (0 with the engines off) and
+    the engines' common throttle setpoint (the largest), with into split each engine's share
+    of it: engines share one throttle lag, so a differential command scales each engine's
+    thrust by its share (exact while the shares hold; a change of shares acts without the
+    lag)."""
+    finite, command, common = True, 0.0, 0.0
     for e in range(engines.shape[0]):
+        finite = finite and math.isfinite(commands.throttle[e])
         split[e] = propulsion.throttle_setpoint(engines[e], commands.throttle[e])
-        if not commands.engine_on:
+        if commands.engine_on:
+            command = max(command, commands.throttle[e])
+        else:
             split[e] = 0.0
         common = max(common, split[e])
     for e in range(engines.shape[0]):
         split[e] = split[e] / common if common > 0.0 else 1.0
-    return common
+    return finite, command, common
 
 
 @njit(cache=True)
@@ -350,7 +355,6 @@ def _flight_software_failed(summary, io, entry, t_s, reason, message):
     summary.time_s = t_s
     summary.fsw_status = io.status
     summary.fsw_entry = entry
-    summary.fsw_time_s = t_s
 
 
 @njit(cache=True, inline="always")
@@ -531,12 +535,7 @@ def simulate(k, shared, per_run, states, outputs, work, vectors):
                         )
                         break
                     commands = io.commands
-                    finite = True
-                    throttle_cmd = 0.0
-                    for e in range(n_eng):
-                        finite = finite and math.isfinite(commands.throttle[e])
-                        if commands.engine_on:
-                            throttle_cmd = max(throttle_cmd, commands.throttle[e])
+                    finite, throttle_cmd, setpoint = _engine_commands(commands, engines, split)
                     finite = finite and _rcs_commands(
                         commands,
                         layer,
@@ -557,7 +556,6 @@ def simulate(k, shared, per_run, states, outputs, work, vectors):
                         faults_model.update(
                             faults, fault_states, held, log, tt, omega, t, x, tel.phase
                         )
-                    setpoint = _engine_setpoints(commands, engines, split)
                     if t < computer.relight_time_s:  # a reset holds the engine off
                         throttle_cmd = setpoint = 0.0
                     if tel.phase != phase and 0 <= phase < flight_log.TERMINAL:

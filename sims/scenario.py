@@ -739,7 +739,7 @@ def read_text(source):
         data = tomllib.loads(text)
     except (tomllib.TOMLDecodeError, RecursionError):
         return label, text  # parse_text says what is wrong
-    anchored = _anchor_dems(data, folder)
+    anchored = _anchor_paths(data, folder)
     if "base" in data:
         data = _resolved(data, label, folder, depth=1)
     elif not anchored:
@@ -747,22 +747,23 @@ def read_text(source):
     return label, json.dumps(data, default=str)
 
 
-def _anchor_dems(data, folder):
+def _anchor_paths(data, folder):
     """Make the relative file paths of a scenario dict (its tiles' DEMs, its flight
     software's file) relative to its file's folder; True if any was."""
     tiles = data.get("terrain", {}).get("tiles", []) if isinstance(data, dict) else []
-    anchored = False
     software = data.get("flight_software") if isinstance(data, dict) else None
-    path = software.get("path") if isinstance(software, dict) else None
+    tables = [(software, "path")] + [(t, "dem") for t in (tiles if isinstance(tiles, list) else [])]
+    anchored = [_anchor(table, key, folder) for table, key in tables]  # each, not the first
+    return any(anchored)
+
+
+def _anchor(table, key, folder):
+    """Make table[key], a relative file path, relative to folder; True if it was."""
+    path = table.get(key) if isinstance(table, dict) else None
     if isinstance(path, str) and folder is not None and not Path(path).is_absolute():
-        software["path"] = str(folder / path)
-        anchored = True
-    for tile in tiles if isinstance(tiles, list) else []:
-        path = tile.get("dem") if isinstance(tile, dict) else None
-        if isinstance(path, str) and folder is not None and not Path(path).is_absolute():
-            tile["dem"] = str(folder / path)
-            anchored = True
-    return anchored
+        table[key] = str(folder / path)
+        return True
+    return False
 
 
 def read_data(source):
@@ -828,7 +829,7 @@ def _resolved(data, label, folder, depth):
         relative if relative is not None and relative.is_file() else base, label
     )
     inherited = _data(text, base_label)
-    _anchor_dems(inherited, base_folder)
+    _anchor_paths(inherited, base_folder)
     if "base" in inherited:
         inherited = _resolved(inherited, base_label, base_folder, depth + 1)
     for path in remove:

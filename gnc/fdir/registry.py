@@ -29,6 +29,7 @@ import numpy as np
 from numba import njit
 
 from dynamics import plugins
+from gnc.interface import contract
 from sensors import bus
 
 HOOKS = ("imu", "high_gate", "modes", "control", "commands")
@@ -64,9 +65,7 @@ IO_DTYPE = np.dtype(
         ("g_site_mps2", np.float64, (3,)),
         ("altitude_est_m", np.float64),
         ("on_time_address", np.int64),  # commands: float64 on-time per RCS thruster
-        ("events", np.int64),  # the run's event log (`contract.event_log`)
-        ("event_capacity", np.int64),
-        ("event_count", np.int64),
+        *contract.EVENT_LOG_FIELDS,  # the run's event log (`contract.event_log`)
     ],
     align=True,
 )

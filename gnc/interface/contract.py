@@ -116,6 +116,10 @@ TELEMETRY_DTYPE = np.dtype(
     align=True,
 )
 
+# The run's event log, as `event_log` reads it from a record holding these fields: the address
+# of its records (flight_log.EVENT_DTYPE), how many it holds, the address of its count (int64).
+EVENT_LOG_FIELDS = (("events", np.int64), ("event_capacity", np.int64), ("event_count", np.int64))
+
 IO_DTYPE = np.dtype(
     [
         ("t_s", np.float64),
@@ -132,9 +136,7 @@ IO_DTYPE = np.dtype(
         ("reset", RESET_DTYPE),
         ("commands", COMMANDS_DTYPE),
         ("telemetry", TELEMETRY_DTYPE),
-        ("events", np.int64),  # address of the run's event log (flight_log.EVENT_DTYPE)
-        ("event_capacity", np.int64),
-        ("event_count", np.int64),  # address of its count (int64)
+        *EVENT_LOG_FIELDS,
     ],
     align=True,
 )
@@ -151,7 +153,8 @@ def delivered(io):
 
 @njit(cache=True, inline="always")
 def event_log(io):
-    """(events, count): the run's event log as `flight_log.log` takes it."""
+    """(events, count): the run's event log as `flight_log.log` takes it, from a record with
+    the EVENT_LOG_FIELDS (the interface record, an FDIR function's)."""
     events = carray(pointer(io.events), io.event_capacity, EVENT_DTYPE)
     return events, carray(pointer(io.event_count), 1, np.int64)
 

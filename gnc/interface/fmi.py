@@ -12,16 +12,16 @@ addresses as int64, `fmi2Real` as double, `fmi2Integer`/`fmi2Boolean`/`fmi2Statu
 
 import ctypes
 import functools
-import hashlib
 import sys
 import threading
 import zipfile
 from pathlib import Path
 
-import numba
 from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic
+
+from dynamics import compile_cache, plugins
 
 FUNCTIONS = (
     "fmi2Instantiate",
@@ -38,6 +38,21 @@ FUNCTIONS = (
     "fmi2GetBoolean",
     "fmi2DoStep",
 )
+(
+    INSTANTIATE,
+    FREE_INSTANCE,
+    SETUP_EXPERIMENT,
+    ENTER_INITIALIZATION_MODE,
+    EXIT_INITIALIZATION_MODE,
+    TERMINATE,
+    SET_REAL,  # then SetInteger, SetBoolean: by FMI type (Real, Integer, Boolean)
+    SET_INTEGER,
+    SET_BOOLEAN,
+    GET_REAL,  # likewise
+    GET_INTEGER,
+    GET_BOOLEAN,
+    DO_STEP,
+) = range(len(FUNCTIONS))
 STATUSES = ("fmi2OK", "fmi2Warning", "fmi2Discard", "fmi2Error", "fmi2Fatal", "fmi2Pending")
 OK, WARNING = 0, 1  # a status above WARNING ends the run
 CO_SIMULATION = 1  # fmi2Type
@@ -138,10 +153,6 @@ def do_step(typingctx, f, component, t_s, h_s):
     return types.int64(types.int64, types.int64, types.float64, types.float64), codegen
 
 
-def file_digest(path):
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
-
-
 def describe(path):
     """(model description, digest) of an FMI 2.0 co-simulation FMU with a binary for this
     platform; FmuError saying why not. Read once per file content (a campaign validates its
@@ -182,7 +193,7 @@ def _describe(path, modified_ns, size):
                 else ""
             )
         )
-    return md, file_digest(path)
+    return md, plugins.file_digest(path)
 
 
 _loaded = {}  # digest: (folder, library)
@@ -194,7 +205,7 @@ def load(path, md, digest):
     archive is unpacked beside the Numba cache, in a folder named by its digest."""
     with _lock:
         if digest not in _loaded:
-            folder = Path(numba.config.CACHE_DIR or "/tmp") / "fmu" / digest
+            folder = compile_cache.beside_cache("fmu") / digest
             if not (folder / "modelDescription.xml").is_file():
                 with zipfile.ZipFile(path) as archive:
                     archive.extractall(folder)

@@ -42,6 +42,7 @@ import numpy as np
 from numba import carray, njit
 from pydantic import Field, model_validator
 
+from dynamics import plugins
 from dynamics.units import Flag, Strict
 from dynamics.views import pointer, record, record_at
 from gnc.interface import contract, flight_log, fmi
@@ -309,7 +310,7 @@ def _channel_unit(spec, element):
 
 def digest(spec):
     """The FMU file's content."""
-    return fmi.file_digest(spec.path)
+    return plugins.file_digest(spec.path)
 
 
 def single_instance(spec):
@@ -472,8 +473,7 @@ def _call_ok(config, state, io, function, status):
 def _set(config, state, io, entries):
     """Set the mapped inputs (entries: INPUT_DTYPE rows) from the interface record and the
     measurements delivered; False if the FMU refused."""
-    for t in range(3):
-        state.counts[t] = 0
+    _clear(state)
     io_address = bus.address_of(io)
     measurements = contract.delivered(io)
     for e in range(entries.shape[0]):
@@ -492,20 +492,34 @@ def _set(config, state, io, entries):
                 continue  # the values keep the last ones set
             if latest >= 0:
                 value = _read(bus.address_of(measurements[latest]) + entry.offset, entry.holds)
-        t = entry.fmi_type
-        n = state.counts[t]
-        state.references[t, n] = entry.reference
-        if t == REAL:
-            state.reals[n] = value
-        else:
-            state.integers[t - 1, n] = int(value)
-        state.counts[t] = n + 1
-    return _transfer(config, state, io, 6)  # fmi2SetReal, then Integer and Boolean
+        _queue(state, entry.fmi_type, entry.reference, value)
+    return _transfer(config, state, io, fmi.SET_REAL)
+
+
+@njit(cache=True)
+def _clear(state):
+    """Empty the buffers of every FMI type."""
+    for t in range(3):
+        state.counts[t] = 0
+
+
+@njit(cache=True)
+def _queue(state, fmi_type, reference, value):
+    """Add a variable (its value reference, and the value a Set gives it) to the buffers of
+    its FMI type."""
+    n = state.counts[fmi_type]
+    state.references[fmi_type, n] = reference
+    if fmi_type == REAL:
+        state.reals[n] = value
+    else:
+        state.integers[fmi_type - 1, n] = int(value)
+    state.counts[fmi_type] = n + 1
 
 
 @njit(cache=True)
 def _transfer(config, state, io, first):
-    """Call the Set (first = 6) or Get (first = 9) of each FMI type on the buffers."""
+    """Call the Set (first = fmi.SET_REAL) or Get (fmi.GET_REAL) of each FMI type on the
+    buffers."""
     for t in range(3):
         n = state.counts[t]
         if n == 0:
@@ -552,7 +566,7 @@ def start(config, state, io):
     state.log_status = 0
     state.phase = flight_log.NO_PHASE
     component = fmi.instantiate(
-        config.functions[0],
+        config.functions[fmi.INSTANTIATE],
         config.name,
         config.guid,
         config.resources,
@@ -560,32 +574,27 @@ def start(config, state, io):
         config.logging,
     )
     if component == 0:
-        _fail(config, state, io, 0, -1)
+        _fail(config, state, io, fmi.INSTANTIATE, -1)
         return
     state.component = component
-    state.free_instance = config.functions[1]
+    state.free_instance = config.functions[fmi.FREE_INSTANCE]
     f = config.functions
-    if not _call_ok(config, state, io, 2, fmi.setup_experiment(f[2], component, 0.0)):
+    setup = fmi.setup_experiment(f[fmi.SETUP_EXPERIMENT], component, 0.0)
+    if not _call_ok(config, state, io, fmi.SETUP_EXPERIMENT, setup):
         return
-    if not _call_ok(config, state, io, 3, fmi.on_component(f[3], component)):
+    entered = fmi.on_component(f[fmi.ENTER_INITIALIZATION_MODE], component)
+    if not _call_ok(config, state, io, fmi.ENTER_INITIALIZATION_MODE, entered):
         return
     parameters = carray(pointer(config.parameters), config.n_parameters, PARAMETER_DTYPE)
-    for t in range(3):
-        state.counts[t] = 0
+    _clear(state)
     for p in range(parameters.shape[0]):
-        t = parameters[p].fmi_type
-        n = state.counts[t]
-        state.references[t, n] = parameters[p].reference
-        if t == REAL:
-            state.reals[n] = parameters[p].value
-        else:
-            state.integers[t - 1, n] = int(parameters[p].value)
-        state.counts[t] = n + 1
-    if not _transfer(config, state, io, 6):
+        _queue(state, parameters[p].fmi_type, parameters[p].reference, parameters[p].value)
+    if not _transfer(config, state, io, fmi.SET_REAL):
         return
     if not _set(config, state, io, carray(pointer(config.start), config.n_start, INPUT_DTYPE)):
         return
-    if not _call_ok(config, state, io, 4, fmi.on_component(f[4], component)):
+    exited = fmi.on_component(f[fmi.EXIT_INITIALIZATION_MODE], component)
+    if not _call_ok(config, state, io, fmi.EXIT_INITIALIZATION_MODE, exited):
         return
     state.time_s = 0.0
     io.commands.engine_on = True  # unless it says otherwise
@@ -598,23 +607,18 @@ def cycle(config, state, io):
         return
     state.restart_pending = False
     h = io.t_s + config.period_s - state.time_s
-    if not _call_ok(
-        config, state, io, 12, fmi.do_step(config.functions[12], state.component, state.time_s, h)
-    ):
+    stepped = fmi.do_step(config.functions[fmi.DO_STEP], state.component, state.time_s, h)
+    if not _call_ok(config, state, io, fmi.DO_STEP, stepped):
         return
     state.time_s += h
     outputs = carray(pointer(config.outputs), config.n_outputs, OUTPUT_DTYPE)
-    for t in range(3):
-        state.counts[t] = 0
+    _clear(state)
     for o in range(outputs.shape[0]):
-        t = outputs[o].fmi_type
-        state.references[t, state.counts[t]] = outputs[o].reference
-        state.counts[t] += 1
-    if not _transfer(config, state, io, 9):
+        _queue(state, outputs[o].fmi_type, outputs[o].reference, 0.0)
+    if not _transfer(config, state, io, fmi.GET_REAL):
         return
     io_address = bus.address_of(io)
-    for t in range(3):
-        state.counts[t] = 0
+    _clear(state)  # read back in the order queued
     for o in range(outputs.shape[0]):
         out = outputs[o]
         t = out.fmi_type
@@ -644,6 +648,6 @@ def restart(config, state, io):
 @njit(cache=True)
 def stop(config, state, io):
     if state.component:
-        fmi.on_component(config.functions[5], state.component)
-        fmi.free_instance(config.functions[1], state.component)
+        fmi.on_component(config.functions[fmi.TERMINATE], state.component)
+        fmi.free_instance(config.functions[fmi.FREE_INSTANCE], state.component)
         state.component = 0

@@ -21,12 +21,10 @@ whatever forms exist.
 import hashlib
 import importlib
 import sys
-import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numba
 import numpy as np
 
 from dynamics import compile_cache, plugins
@@ -79,9 +77,9 @@ class Context:
     software knows it (the nominal scenario, validated), its onboard map
     (`dynamics.terrain.OnboardMap`), the Moon's gravity field (`dynamics.gravity.GravityField`),
     the control period [s], the vehicle's centre of mass [m] and inertia [kg m^2] at PDI and
-    its RCS torque table (3 x thrusters [N m]) with the thrusters' axis groups
-    (`attitude_layer.axis_groups`). Arrays a configuration points to are handed to `keep`,
-    which keeps them alive as long as the model."""
+    the interface's attitude layer for it (`attitude_layer`): its RCS torque table (3 x
+    thrusters [N m]), the thrusters' axis groups and the PD gains. Arrays a configuration
+    points to are handed to `keep`, which keeps them alive as long as the model."""
 
     scenario: object
     onboard_map: object
@@ -91,6 +89,7 @@ class Context:
     pdi_inertia_kgm2: np.ndarray
     rcs_torques_nm: np.ndarray
     rcs_groups: np.ndarray
+    attitude_gains: np.void  # attitude_layer.ATTITUDE_GAINS_DTYPE
     kept: list = field(default_factory=list)
 
     def keep(self, array):
@@ -177,7 +176,7 @@ def digest(spec):
     module's source (a form outside the package) and what its form adds (an FMU's file, a
     Python class's module): part of a campaign's code identity."""
     module = form(spec.kind)
-    h = hashlib.sha256(f"{module.NAME}:{module.__name__}:{plugins.source_digest(module)}".encode())
+    h = hashlib.sha256(REGISTRY.identity(spec.kind).encode())
     extra = getattr(module, "digest", None)
     if extra is not None:
         h.update(extra(spec).encode())
@@ -207,7 +206,7 @@ def load_shipped(sources):
         except ImportError:
             pass
         digest_ = hashlib.sha256(source.encode()).hexdigest()[:16]
-        folder = Path(numba.config.CACHE_DIR or tempfile.gettempdir()) / "shipped" / digest_
+        folder = compile_cache.beside_cache("shipped") / digest_
         path = folder / (name.replace(".", "/") + ".py")
         with _shipping:
             if not path.is_file():
