@@ -69,6 +69,8 @@ STATE_DTYPE = np.dtype(
         ("guidance", laws.GUIDANCE_DTYPE),
         ("fdir_io", fdir.IO_DTYPE),
         ("gates", gating.GATE_STATE_DTYPE, (contract.MAX_CHANNELS,)),  # one per channel
+        # each channel's NIS statistics in each phase (the simulator's consistency checks)
+        ("nis", gating.NIS_DTYPE, (contract.MAX_CHANNELS, len(flight_log.PHASES))),
     ],
     align=True,
 )
@@ -288,7 +290,8 @@ def _measurement_updates(
     """Hand the measurements delivered to this cycle to the filter, in their order; map_view
     is the onboard map as the kinds' entry points see it (`sensors.bus`). A
     measurement delivered late (a channel's latency, a latency fault) is predicted at its time
-    of validity and updates the current state (`updates.update`). The ranges' ground points
+    of validity and updates the current state (`updates.update`); its NIS is counted by
+    channel and phase (`gating.NIS_DTYPE`). The ranges' ground points
     are kept; a recovery that finds the horizontal position lost searches them over the map
     (`reacquisition`). After engine cut-off the lander is down: measurements are dropped."""
     p, nav = fsw.config, state.nav
@@ -309,7 +312,7 @@ def _measurement_updates(
         # the pose is refilled before each update: the previous update moved the estimate
         age_s = max(t_s - meas.t_s, 0.0)
         _estimated_pose(p, state, t_s, age_s, grav, c, s)
-        verdict, nis, _ = updates.update(
+        verdict, nis, m = updates.update(
             nav,
             channel,
             gates,
@@ -324,6 +327,7 @@ def _measurement_updates(
         )
         _gate_events(verdict, nis, gate_state, meas.channel, meas.y[0], t_s, events, n_events)
         if verdict != updates.UNUSABLE:
+            gating.count_nis(state.nis[meas.channel, state.phase], nis, m)
             reacquisition.remember(state.ranges, nav, state.model, meas.t_s)
         if verdict == gating.RELOCATED:
             omega = grav.rotation_rate_radps

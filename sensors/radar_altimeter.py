@@ -161,6 +161,50 @@ def sample(spec, pose, terrain_truth, state, out):
 
 
 @njit(cache=True)
+def _direction_follows_the_vertical(spec, pose, origin, rho, normal, out):
+    """Add to the Jacobians of row 0 what the ranging direction does. `ray_range` takes a
+    direction fixed in the body; this one is the beam's nearest to the vertical: inside the
+    beam the vertical itself, fixed in space whatever the attitude, at the beam's edge turning
+    with the vertical's component across the boresight. With D that direction's derivative by
+    the vertical in body axes (I inside, sin(half beam) / |side| times the projector across
+    both the boresight and the side toward the vertical at the edge) and the map plane's
+    normal n (body n_b), a turn of the vertical by dv changes the range by
+    -rho n_b . D dv / (n . d); the vertical turns by -dtheta x v with the attitude and by
+    (I - u u') dr / |r| with the position (the lever arm's own turning of it, |arm| / |r|,
+    left out). Over level ground both vanish (n_b along v)."""
+    q = pose.q_body_to_mcmf
+    q = (q[0], q[1], q[2], q[3])
+    up = vector.unit(origin)
+    down = quaternion.rotate_inverse(q, vector.scale(up, -1.0))
+    b = vector.load(spec.boresight_body, 0)
+    n_b = quaternion.rotate_inverse(q, normal)
+    c = vector.dot(b, down)
+    if c >= math.cos(spec.half_beam_rad):
+        dn = n_b  # D' n_b, D = I
+    else:
+        side = vector.sub(down, vector.scale(b, c))
+        length = vector.norm(side)
+        if length < 1e-12:  # straight behind the boresight: the edge is any
+            return
+        across = vector.unit(side)
+        dn = vector.sub(
+            n_b,
+            vector.add(
+                vector.scale(b, vector.dot(b, n_b)), vector.scale(across, vector.dot(across, n_b))
+            ),
+        )
+        dn = vector.scale(dn, math.sin(spec.half_beam_rad) / length)
+    k = rho / vector.dot(n_b, toward(b, down, spec.half_beam_rad))
+    turn = vector.cross(down, dn)
+    moved = quaternion.rotate(q, dn)
+    moved = vector.sub(moved, vector.scale(up, vector.dot(up, moved)))
+    g = bus.gradient_to_mci(pose, vector.scale(moved, k / vector.norm(origin)))
+    for i in range(3):
+        out.j_attitude[0, i] += k * turn[i]
+        out.j_position[0, i] += g[i]
+
+
+@njit(cache=True)
 def predict(spec, pose, onboard_map, measurement, out):
     out.m = 1
     out.usable = False
@@ -171,7 +215,7 @@ def predict(spec, pose, onboard_map, measurement, out):
     origin = bus.sensor_position_mcmf(pose, position)
     direction = _nearest_vertical(spec, pose, origin)
     reach = _reach_m(spec, onboard_map.site)
-    usable, distance, _, _ = terrain_range.ray_range(
+    usable, distance, _, normal = terrain_range.ray_range(
         pose,
         onboard_map,
         position,
@@ -184,5 +228,6 @@ def predict(spec, pose, onboard_map, measurement, out):
         0,
     )
     if usable:
+        _direction_follows_the_vertical(spec, pose, origin, distance, normal, out)
         out.noise_cov[0, 0] += sigma_m(spec, distance) ** 2
         out.usable = True

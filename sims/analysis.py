@@ -44,15 +44,28 @@ def tolerance_bound(values, coverage=0.99, confidence=0.95):
     return float(x[k - 1]), k
 
 
+def _principal_axes(x, y):
+    """(variances, unit vectors as columns) of the points' sample covariance, smallest first."""
+    values, vectors = np.linalg.eigh(np.cov(np.vstack([x, y])))
+    return np.maximum(values, 0.0), vectors
+
+
 def covariance_ellipse(x, y, n_sigma, points=100):
     """(xs, ys) of the n-sigma ellipse of the points' covariance, around their mean."""
-    cov = np.cov(np.vstack([x, y]))
-    values, vectors = np.linalg.eigh(cov)
+    values, vectors = _principal_axes(x, y)
     angle = np.linspace(0.0, 2.0 * np.pi, points)
-    radii = n_sigma * np.sqrt(np.maximum(values, 0.0))[:, None]
-    circle = np.vstack([np.cos(angle), np.sin(angle)]) * radii
+    circle = np.vstack([np.cos(angle), np.sin(angle)]) * n_sigma * np.sqrt(values)[:, None]
     xs, ys = vectors @ circle
     return xs + np.mean(x), ys + np.mean(y)
+
+
+def ellipse_axes(x, y, n_sigma):
+    """(semi-major, semi-minor [units of x and y], the major axis's angle [deg] from +x toward
+    +y, within +-90) of the n-sigma ellipse of the points' covariance."""
+    values, vectors = _principal_axes(x, y)
+    major = vectors[:, 1] * (1.0 if vectors[0, 1] >= 0.0 else -1.0)
+    angle = math.degrees(math.atan2(major[1], major[0]))
+    return n_sigma * math.sqrt(values[1]), n_sigma * math.sqrt(values[0]), angle
 
 
 def outcome_table(runs):

@@ -149,11 +149,23 @@ def dispersion(sc, runs):
     stats_rows = [
         ("mean downrange / crossrange [m]", f"{x.mean():.1f} / {y.mean():.1f}"),
         ("sigma downrange / crossrange [m]", f"{x.std():.1f} / {y.std():.1f}"),
+        (ELLIPSE_LABEL, _ellipse(x, y)),
         ("landing error median / 90th / max [m]", _quantiles(touched.landing_error_m, "0f")),
     ]
     return (
         "<h2>Landing dispersion</h2>" + figure(fig) + f"<p>{sentence}</p>" + table(None, stats_rows)
     )
+
+
+ELLIPSE_LABEL = "3-sigma ellipse: semi-axes [m], major axis from downrange toward crossrange"
+
+
+def _ellipse(x, y):
+    """The 3-sigma ellipse's figures as the report and the comparison write them."""
+    if len(x) < 3:
+        return "-"
+    major, minor, angle = analysis.ellipse_axes(x, y, 3)
+    return f"{major:.1f} / {minor:.1f}, {angle:.1f} deg"
 
 
 def _quantiles(values, fmt):
@@ -397,6 +409,7 @@ def compare(first, second):
     rows = []
     for label, (manifest, sc, runs, _) in (("A", a), ("B", b)):
         n, landed = len(runs), int((runs.outcome == analysis.LANDED).sum())
+        touched = runs.dropna(subset=["touchdown_downrange_m"])
         rows.append(
             (
                 label,
@@ -404,6 +417,7 @@ def compare(first, second):
                 manifest["campaign_seed"],
                 n,
                 percent(landed / n, *analysis.wilson_interval(landed, n)),
+                _ellipse(touched.touchdown_downrange_m, touched.touchdown_crossrange_m),
             )
         )
     fig, ax = plt.subplots(figsize=(7.5, 7.5))
@@ -447,7 +461,7 @@ def compare(first, second):
     return (
         f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{title}</title>"
         f"<style>{STYLE}</style></head><body><h1>{title}</h1>"
-        + table(("", "scenario", "seed", "runs", "landed (95 % Wilson)"), rows)
+        + table(("", "scenario", "seed", "runs", "landed (95 % Wilson)", ELLIPSE_LABEL), rows)
         + figure(fig)
         + "<h2>B against A</h2><p>One-sided tests toward worse at alpha = 0.01: Fisher exact on "
         "rates, Anderson-Darling on distributions, bootstrap intervals on percentiles "

@@ -40,6 +40,7 @@ import math
 
 import numpy as np
 from numba import njit
+from scipy.stats import chi2
 
 from dynamics import vector
 from gnc.navigation import filter as ekf
@@ -77,6 +78,16 @@ GATE_STATE_DTYPE = np.dtype(
     ],
     align=True,
 )
+
+# A channel's normalised innovations squared over a stretch of flight (the flight software
+# keeps one per channel and phase): every gated measurement's, accepted or not. Their sum is
+# chi-square with `dof` (the sum of their dimensions) degrees of freedom for a consistent
+# filter, and 5 % of them exceed their dimension's chi-square 95 % point.
+NIS_DTYPE = np.dtype(
+    [("sum", np.float64), ("dof", np.int64), ("count", np.int64), ("over_95", np.int64)],
+    align=True,
+)
+CHI2_95 = np.concatenate(([np.inf], chi2.ppf(0.95, np.arange(1, MAX_DIMENSION + 1))))
 
 # RELOCATED: recovered, and the horizontal position found lost
 ACCEPTED, REJECTED, LATCHED_NOW, RECOVERED, IGNORED, RELOCATED = 0, 1, 2, 3, 4, 5
@@ -125,6 +136,18 @@ def process(gate, gates, index, nav, y, h, r, m, t_s, lost_variance_m2):
     state.streak = 0
     state.accepted += 1
     return verdict, nis
+
+
+@njit(cache=True)
+def count_nis(stats, nis, m):
+    """Add the NIS of a measurement of m values to a `NIS_DTYPE` record (none if infinite: its
+    innovation covariance was not positive definite)."""
+    if not math.isfinite(nis):
+        return
+    stats.sum += nis
+    stats.dof += m
+    stats.count += 1
+    stats.over_95 += nis > CHI2_95[m]
 
 
 @njit(cache=True)

@@ -7,6 +7,7 @@ from dynamics import quaternion
 from dynamics.constants import MOON_GM_M3PS2, MOON_MEAN_RADIUS_M
 from gnc.navigation import filter as ekf
 from sims.model import record
+from tests.gnc.test_error_model import Estimate
 
 NOISE = record(
     ekf.NAV_NOISE_DTYPE,
@@ -54,6 +55,35 @@ def test_propagation_is_phi_p_phi_transpose_plus_the_random_walks():
     ekf.propagate_covariance(nav, NOISE, MOON_GM_M3PS2)
     assert np.allclose(nav["P"], expected, rtol=1e-12, atol=1e-12 * np.abs(expected).max())
     assert np.array_equal(nav["P"], nav["P"].T) and nav["uncovered_s"] == 0.0
+
+
+def test_propagation_matches_an_independently_derived_transition_matrix():
+    """The same with F from the nonlinear model by central differences
+    (`tests/gnc/test_error_model.py`), none of it from the filter's own F: to the 1e-3 that
+    the neglected products of small errors leave in F's blocks. Break it catches: the
+    second-order term F^2 dt^2 / 2 taken with the wrong sign over a 2-s gap."""
+    estimate = Estimate(3)
+    nav = estimate.nav()
+    rng = np.random.default_rng(3)
+    scale = np.repeat([100.0, 1.0, 1e-3, 1e-6, 1e-4, 1e-5, 1e-5, 1e-5, 1e-5], 3)
+    a = rng.normal(size=(ekf.N_ERR, ekf.N_ERR)) * scale
+    nav["P"] = a @ a.T
+    f = np.zeros((ekf.N_ERR, ekf.N_ERR))
+    f[: ekf.N_NAV] = estimate.numerical_f()
+    dt = 2.0
+    phi = np.eye(ekf.N_ERR) + f * dt + 0.5 * (f @ f) * dt * dt
+    expected = phi @ nav["P"] @ phi.T
+    for k, density in enumerate(
+        ["accel_noise_density", "gyro_noise_density", "gyro_bias_walk", "accel_bias_walk"]
+    ):
+        for i in range(3 * k + 3, 3 * k + 6):
+            expected[i, i] += NOISE[density] ** 2 * dt
+    nav["uncovered_s"] = dt
+    ekf.propagate_covariance(nav, NOISE, MOON_GM_M3PS2)
+    sigma = np.sqrt(np.diag(expected))
+    assert np.allclose(
+        nav["P"] / np.outer(sigma, sigma), expected / np.outer(sigma, sigma), atol=2e-3
+    )
 
 
 def _strapdown_once(nav, dv_body, dtheta_body, dt):

@@ -314,6 +314,33 @@ def test_a_footprint_inside_one_grid_cell_is_its_central_ray():
         assert out["y"][0] == pytest.approx(np.average(ranges, weights=powers), abs=0.01)
 
 
+@pytest.mark.parametrize("beam", [(0.3, -0.2, -1.0), (0.0, 0.0, -1.0), (-0.5, 0.4, -0.8)])
+def test_a_narrow_footprint_over_a_tilted_plane_reads_the_analytic_range(beam):
+    """The expectation computed without the terrain code: over the plane h = a x + b y + c
+    (x downrange, y crossrange; a flat datum: map radius 1e10 m) the ray from height h0 at
+    (x0, y0) along d meets it at (a x0 + b y0 + c - h0) / (d_z - a d_x - b d_y). A 1-mrad
+    footprint's four rays on a plane average to its central ray's range to 1e-7 of it. Break
+    it catches: the beam turned to Moon-fixed axes by the inverse attitude."""
+    a, b, c = 0.12, -0.07, 15.0
+    site = frames.make_site(0.4, -0.3, 0.6, 0.0, 1.0e10)  # axes not symmetric under inversion
+    spacing, half = 10.0, 2000.0
+    xs = np.arange(-half, half + spacing / 2, spacing)
+    plane = a * xs[:, None] + b * xs[None, :] + c
+    tiles, heights = terrain.make_tiles([(-half, -half, spacing, plane)])
+    site["steepest_slope"] = math.hypot(a, b)
+    site["highest_terrain_m"] = plane.max()
+    ground = TruthTerrain(site, tiles, heights)
+    d = np.array(beam) / np.linalg.norm(beam)
+    spec = link(laser_rangefinder.SPEC_DTYPE, beam_body=d, noise_m=0.0, noise_at_threshold_m=0.0)
+    x0, y0, h0 = -120.0, 45.0, 1200.0
+    axes = (site["track_downrange"], site["track_left"], site["up"])
+    origin = (site["map_radius_m"] + h0) * axes[2] + x0 * axes[0] + y0 * axes[1]
+    q = quaternion.from_axes(*(tuple(v) for v in axes))  # body x, y, z: downrange, left, up
+    out = sample(laser_rangefinder, spec, pose_at(origin, q), channel_state(5), ground)
+    expected = (a * x0 + b * y0 + c - h0) / (d[2] - a * d[0] - b * d[1])
+    assert out["valid"] and out["y"][0] == pytest.approx(expected, abs=2e-3)
+
+
 def test_doppler_lidar_reads_velocity_and_range_along_each_beam_and_drops_beams_without_return():
     beams = np.array([[0.5, 0.0, -0.866], [-0.25, 0.433, -0.866], [0.0, 0.0, 1.0]])
     beams /= np.linalg.norm(beams, axis=1)[:, None]

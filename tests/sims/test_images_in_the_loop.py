@@ -55,8 +55,14 @@ def test_the_fixes_pull_the_estimate_in_and_are_as_good_as_they_say(flown):
     errors = np.array([[r["fix_error_downrange_m"], r["fix_error_crossrange_m"]] for r in fixes])
     sigma = np.array([float(r["fix_sigma_m"]) for r in fixes])
     normalised = np.abs(errors.astype(float)) / sigma[:, None]
-    # good matches inside 3 sigma; a false match now and then (the gate's to reject)
-    assert np.mean(np.all(normalised < 3.0, axis=1)) >= 0.85
+    # good matches inside 3 sigma; false matches (the gate's to reject) come while the
+    # estimate is still tens of metres off, in the window's first seconds: 4 of 21 here (2 of
+    # 19 when the radar altimeter's attitude rows were wrong over slopes and the window
+    # opened with the estimate 160 m off rather than 110 m), none once it is within 20 m
+    inside = np.all(normalised < 3.0, axis=1)
+    assert np.mean(inside) >= 0.8
+    near = np.array([horizontal(r, "estimate_error") < 20.0 for r in fixes])
+    assert near.sum() >= 10 and inside[near].all()
     good = normalised[np.all(normalised < 3.0, axis=1)]
     assert 0.1 < np.sqrt(np.mean(good**2)) < 1.5  # the reported sigma is the errors' size
 

@@ -4,11 +4,16 @@ and at the end of the run lies where a consistent filter puts it, over cratered 
 terrain and with maps finer and coarser than the nominal's. The NEES the runs carry is the
 one computed here from the final states."""
 
+import copy
+
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.spatial.transform import Rotation
+from scipy.stats import binom, chi2
 
-from dynamics.truth import X_R, X_V
+from dynamics.truth import X_Q, X_R, X_V
+from gnc.interface import flight_log
 from gnc.navigation import filter as ekf
 from sims import api, campaign, consistency
 from tests.sims.scenarios import (
@@ -24,6 +29,21 @@ RUNS = 60
 # so that a consistent filter passes them all with about 92 % probability (Bonferroni)
 PROBABILITY = 0.999
 LOW, HIGH = consistency.band(RUNS, probability=PROBABILITY)
+
+
+@pytest.mark.parametrize(
+    ("runs", "dof", "probability", "expected"),
+    [
+        (1, 3, 0.95, (0.2158, 9.348)),  # chi-square(3): 2.5 % and 97.5 % points
+        (10, 3, 0.95, (16.791 / 10, 46.979 / 10)),  # chi-square(30)
+        (100, 1, 0.99, (67.328 / 100, 140.169 / 100)),  # chi-square(100): 0.5 % and 99.5 %
+    ],
+)
+def test_the_band_is_chi_square_of_runs_times_dof_over_runs(runs, dof, probability, expected):
+    """Against the printed tables (NIST/SEMATECH e-Handbook of Statistical Methods, 1.3.6.7.4,
+    "Critical values of the chi-square distribution"). Breaks it catches: the upper edge
+    widened by half, the degrees of freedom taken per run (dof, not runs x dof)."""
+    assert consistency.band(runs, dof, probability) == pytest.approx(expected, rel=5e-4)
 
 
 def mean_nees(d, runs=RUNS):
@@ -54,6 +74,70 @@ def test_the_filter_is_consistent_at_every_checkpoint(case):
     means = mean_nees(case)
     outside = {key: round(value, 2) for key, value in means.items() if not LOW < value < HIGH}
     assert not outside, f"band {LOW:.2f}-{HIGH:.2f}"
+
+
+def tactical_imu(base=None):
+    """A closed-loop scenario (bare ground by default) flying a tactical-grade IMU whose errors
+    the filter must estimate to land: gyro bias 5 deg/h (1,000 times the nominal's), scale
+    factors 1e-4, misalignments 0.01 deg, accelerometer bias 30 ug."""
+    d = copy.deepcopy(base if base is not None else terrain_variant(density=0.0))
+    imu = d["sensors"]["imu"]
+    imu["gyro"].update(bias="5 deg/h", scale_factor=1e-4, misalignment="0.01 deg")
+    imu["accelerometer"].update(bias="0.0003 m/s2", scale_factor=1e-4, misalignment="0.01 deg")
+    return d
+
+
+def test_the_filter_estimates_imu_errors_that_matter():
+    """Every bundled scenario flies a navigation-grade IMU, whose errors the filter could
+    ignore; here they move the estimate by metres and the filter's bias, scale-factor and
+    misalignment states must carry them: every mean NEES in its band (measured over these
+    seeds: 2.3-3.5). Breaks it catches: the gyro-bias column of the error dynamics with the
+    wrong sign, the misalignment columns with the wrong sign (benchmarks/mutations.py)."""
+    means = mean_nees(tactical_imu())
+    outside = {key: round(value, 2) for key, value in means.items() if not LOW < value < HIGH}
+    assert not outside, f"band {LOW:.2f}-{HIGH:.2f}"
+
+
+NIS_RUNS = 20
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        pytest.param(terrain_variant(density=0.0), id="bare ground"),
+        pytest.param(radar_suite(False, terrain_variant(density=0.0)), id="radar altimeter"),
+        pytest.param(tactical_imu(), id="tactical-grade IMU"),
+    ],
+)
+def test_every_channels_nis_is_chi_square_in_every_phase(case):
+    """The innovations the filter predicts are as large as it says: over 20 seeds, each
+    channel's NIS in each phase (braking, approach, terminal; every gated measurement,
+    accepted or not) sums to a chi-square of the sum of their dimensions, and 5 % exceed
+    their dimension's chi-square 95 % point. Each held to its 99.9 % band (the mean: chi-square
+    quantiles over the degrees of freedom; the exceedances: binomial quantiles). Measured
+    over these seeds: means 0.99-1.02 per degree of freedom, exceedances 4.8-5.3 %. Over
+    craters the range channels' NIS is far below 1 (0.04 for the nominal's rangefinder, 0.85
+    for a radar altimeter), the deliberate bound `test_over_relief_the_filter_errs_on_the_side_
+    of_caution` explains; image fixes' false matches put the camera's far above (their gate
+    rejects them). Breaks it catches: a rangefinder noisier than its model says, the star
+    tracker's noise taken as variance."""
+    b = api.prepare(case, seeds=range(NIS_RUNS))
+    api.execute(b)
+    channels = [name for name in case["sensors"] if name != "imu"]
+    stats = np.stack([b.fsw_state[k]["nis"] for k in range(NIS_RUNS)])
+    outside = []
+    for c, channel in enumerate(channels):
+        for phase in ("braking", "approach", "terminal"):
+            s = stats[:, c, flight_log.PHASES.index(phase)]
+            dof, count = s["dof"].sum(), s["count"].sum()
+            assert count > 1000, (channel, phase)
+            low, high = chi2.ppf([0.0005, 0.9995], dof) / dof
+            mean = s["sum"].sum() / dof
+            over_low, over_high = binom.ppf([0.0005, 0.9995], count, 0.05) / count
+            over = s["over_95"].sum() / count
+            if not (low < mean < high and over_low <= over <= over_high):
+                outside.append((channel, phase, round(mean, 3), round(over, 4)))
+    assert not outside
 
 
 @pytest.mark.parametrize(
@@ -113,7 +197,9 @@ def test_a_lock_onto_the_wrong_craters_is_found_and_the_position_reacquired():
 
 def test_the_runs_carry_the_nees_the_final_states_give(tmp_path):
     """The NEES at the end of each run, from the truth and the filter's state and covariance
-    (numpy), is the runs table's; the table also carries the filter's 3-sigma bounds."""
+    (numpy; the attitude error by scipy's rotations), is the runs table's; the table also
+    carries the filter's 3-sigma bounds. Break it catches: the attitude NEES taken against
+    the velocity block of the covariance."""
     d = closed_loop(simulation={"time_step": "20 ms", "max_time": "60 s", "output_rate": "1 Hz"})
     b = api.prepare(d, seeds=range(4))
     api.execute(b)
@@ -125,6 +211,12 @@ def test_the_runs_carry_the_nees_the_final_states_give(tmp_path):
         end = b.summary[k]["nees"][consistency.END]
         assert end["position"] == pytest.approx(e_r @ np.linalg.solve(p[:3, :3], e_r), rel=1e-9)
         assert end["velocity"] == pytest.approx(e_v @ np.linalg.solve(p[3:6, 3:6], e_v), rel=1e-9)
+        # attitude: the rotation from the estimate to the truth (q_true = q_est * dq), by scipy
+        estimate, true = (
+            Rotation.from_quat(np.roll(q, -1)) for q in (nav["q_body_to_mci"], x[X_Q : X_Q + 4])
+        )
+        e_a = (estimate.inv() * true).as_rotvec()
+        assert end["attitude"] == pytest.approx(e_a @ np.linalg.solve(p[6:9, 6:9], e_a), rel=1e-6)
         assert np.isnan(b.summary[k]["nees"][consistency.END_BRAKING]["position"])  # not reached
         sigma = 3 * np.sqrt(np.trace(p[ekf.DR : ekf.DR + 3, ekf.DR : ekf.DR + 3]))
         assert b.summary[k]["nav_position_3sigma_m"] == pytest.approx(sigma, rel=1e-12)

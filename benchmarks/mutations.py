@@ -1,0 +1,344 @@
+"""Do the tests catch what matters? Small deliberate bugs (signs, units, thresholds, dropped
+terms, off-by-one), put one at a time into a scratch copy of the checkout, each run against
+the tests that should catch it; prints which caught which.
+
+    python benchmarks/mutations.py [--jobs N] [--only NAME ...] [--list]
+
+Not in CI: every mutation changes the sources, so it compiles from an empty Numba cache
+(`dynamics.compile_cache` keys the cache by the sources; each mutation's is deleted after it),
+about a minute and a half each. Run it before saying a change to the filter, the gates, the
+touchdown classification or the report's statistics is done; a mutation that survives is a
+test to write. Exit status 1 when one survives.
+"""
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import NamedTuple
+
+ROOT = Path(__file__).resolve().parent.parent
+DEGREES_PER_RAD = "57.29577951308232"
+
+
+class Mutation(NamedTuple):
+    name: str
+    path: str  # file, from the repository root
+    old: str  # text replaced (must occur exactly once)
+    new: str
+    tests: tuple[str, ...]  # pytest node ids that should catch it
+
+
+ERROR_MODEL = "tests/gnc/test_error_model.py"
+CONSISTENCY = "tests/sims/test_navigation_consistency.py::"
+IMU_ERRORS = CONSISTENCY + "test_the_filter_estimates_imu_errors_that_matter"
+BAND = CONSISTENCY + "test_the_band_is_chi_square_of_runs_times_dof_over_runs"
+NIS = CONSISTENCY + "test_every_channels_nis_is_chi_square_in_every_phase"
+GATES = "tests/gnc/test_gates.py"
+TOUCHDOWN = "tests/sims/test_touchdown_limits.py"
+REPORT = "tests/sims/test_report_numbers.py"
+JACOBIANS = "tests/sensors/test_measurement_jacobians.py"
+FILTER = "gnc/navigation/filter.py"
+LIMITS = "sims/model.py"
+
+MUTATIONS = (
+    Mutation(
+        "gyro-bias column of the error dynamics: wrong sign",
+        FILTER,
+        "f[DTH + i, DBG + i] = -1.0",
+        "f[DTH + i, DBG + i] = 1.0",
+        (ERROR_MODEL, IMU_ERRORS),
+    ),
+    Mutation(
+        "gyro scale-factor and misalignment columns: wrong sign",
+        FILTER,
+        "f[DTH + i, DKG + 3 * i + j] = -w[j]",
+        "f[DTH + i, DKG + 3 * i + j] = w[j]",
+        (ERROR_MODEL, IMU_ERRORS),
+    ),
+    Mutation(
+        "attitude error's rotation coupling -[w]x: wrong sign",
+        FILTER,
+        "_skew_into(f, DTH, DTH, w, -1.0)",
+        "_skew_into(f, DTH, DTH, w, 1.0)",
+        (ERROR_MODEL,),
+    ),
+    Mutation(
+        "gravity gradient: the 3 r r' / r^2 term dropped",
+        FILTER,
+        "k * (3.0 * r[i] * r[j]",
+        "k * (0.0 * r[i] * r[j]",
+        (ERROR_MODEL,),
+    ),
+    Mutation(
+        "accelerometer bias column: wrong sign",
+        FILTER,
+        "f[DV + i, DBA + j] = -col[i]",
+        "f[DV + i, DBA + j] = col[i]",
+        (ERROR_MODEL,),
+    ),
+    Mutation(
+        "accelerometer thrust-axis column: the specific force f_z dropped",
+        FILTER,
+        "f[DV + i, DKA + j] = -col[i] * f_z",
+        "f[DV + i, DKA + j] = -col[i]",
+        (ERROR_MODEL,),
+    ),
+    Mutation(
+        "covariance propagation: the second-order term F^2 dt^2 / 2 with the wrong sign",
+        FILTER,
+        "c = 0.5 * dt * dt * f[i, k]",
+        "c = -0.5 * dt * dt * f[i, k]",
+        ("tests/gnc/test_covariance_propagation.py",),
+    ),
+    Mutation(
+        "gate: a measurement at the threshold rejected (strict comparison)",
+        "gnc/navigation/gating.py",
+        "nis <= gate.threshold[m]",
+        "nis < gate.threshold[m]",
+        (GATES,),
+    ),
+    Mutation(
+        "gate: accepting at half its threshold",
+        "gnc/navigation/gating.py",
+        "nis <= gate.threshold[m]",
+        "nis <= 0.5 * gate.threshold[m]",
+        (GATES,),
+    ),
+    Mutation(
+        "gate: reject limit off by one",
+        "gnc/navigation/gating.py",
+        "if state.streak < gate.reject_limit:",
+        "if state.streak <= gate.reject_limit:",
+        (GATES,),
+    ),
+    Mutation(
+        "gate: chi-square threshold with one degree of freedom whatever the dimension",
+        "gnc/configuration.py",
+        "stats.chi2.ppf(gate.probability, np.maximum(dims, 1))",
+        "stats.chi2.ppf(gate.probability, np.ones_like(dims))",
+        (GATES,),
+    ),
+    Mutation(
+        "consistency band: upper edge widened by half",
+        "sims/consistency.py",
+        "chi2.ppf(1.0 - tail, n) / runs",
+        "1.5 * chi2.ppf(1.0 - tail, n) / runs",
+        (BAND,),
+    ),
+    Mutation(
+        "consistency band: degrees of freedom of one run, not of all",
+        "sims/consistency.py",
+        "n = runs * dof",
+        "n = dof",
+        (BAND,),
+    ),
+    Mutation(
+        "consistency: the attitude NEES taken against the velocity block of the covariance",
+        "sims/consistency.py",
+        "_block_nees(p, DTH, attitude_error(telemetry, x))",
+        "_block_nees(p, DV, attitude_error(telemetry, x))",
+        (CONSISTENCY + "test_the_runs_carry_the_nees_the_final_states_give",),
+    ),
+    Mutation(
+        "star tracker: its noise taken as a variance in the filter's model",
+        "sensors/star_tracker.py",
+        "spec.noise_rad**2 if i == j",
+        "spec.noise_rad if i == j",
+        (NIS,),
+    ),
+    Mutation(
+        "rangefinder: noisier than it says (1.5 times)",
+        "sensors/laser_rangefinder.py",
+        "bus.put_value(out, 0, rho, sigma, sigma, state.stream)",
+        "bus.put_value(out, 0, rho, sigma, 1.5 * sigma, state.stream)",
+        (NIS,),
+    ),
+    Mutation(
+        "touchdown: tilt limit stored in degrees where radians are meant",
+        LIMITS,
+        "tilt_rad=lim.tilt,",
+        f"tilt_rad=lim.tilt * {DEGREES_PER_RAD},",
+        (TOUCHDOWN,),
+    ),
+    Mutation(
+        "touchdown: body-rate limit stored in degrees per second",
+        LIMITS,
+        "body_rate_radps=lim.body_rate,",
+        f"body_rate_radps=lim.body_rate * {DEGREES_PER_RAD},",
+        (TOUCHDOWN,),
+    ),
+    Mutation(
+        "touchdown: the hard vertical-speed limit packed as the soft one",
+        LIMITS,
+        "vertical_speed_mps=lim.vertical_speed,",
+        "vertical_speed_mps=lim.vertical_speed_hard,",
+        (TOUCHDOWN,),
+    ),
+    Mutation(
+        "touchdown: slope compared with twice its limit",
+        "dynamics/touchdown.py",
+        "slope_rad > limits.slope_rad",
+        "slope_rad > 2.0 * limits.slope_rad",
+        (TOUCHDOWN,),
+    ),
+    Mutation(
+        "report: the Wilson interval at 90 % where 95 % is printed",
+        "sims/analysis.py",
+        "z = stats.norm.ppf(0.5 + confidence / 2)",
+        "z = stats.norm.ppf(0.5 + 0.9 / 2)",
+        (REPORT,),
+    ),
+    Mutation(
+        "report: the tolerance bound one order statistic low",
+        "sims/analysis.py",
+        "return float(x[k - 1]), k",
+        "return float(x[k - 2]), k",
+        (REPORT,),
+    ),
+    Mutation(
+        "report: the ellipse's semi-axes from the variances, not their square roots",
+        "sims/analysis.py",
+        "return n_sigma * math.sqrt(values[1]), n_sigma * math.sqrt(values[0]), angle",
+        "return n_sigma * values[1], n_sigma * values[0], angle",
+        (REPORT,),
+    ),
+    Mutation(
+        "guidance: time to go chosen without the propellant burnt on the way",
+        "gnc/guidance/laws.py",
+        "mass_kg -= mass_kg * un / (isp_s * STANDARD_GRAVITY_MPS2) * dt",
+        "mass_kg -= 0.0 * un",
+        (
+            "tests/gnc/test_guidance.py::test_the_selected_time_to_go_flies_at_the_design_throttle_in_closed_form",
+        ),
+    ),
+    Mutation(
+        "radar altimeter: its ranging direction (the vertical) taken as fixed in the body",
+        "sensors/radar_altimeter.py",
+        "        _direction_follows_the_vertical(spec, pose, origin, distance, normal, out)\n",
+        "",
+        (JACOBIANS,),
+    ),
+    Mutation(
+        "range model: the lever arm's cross product reversed",
+        "sensors/terrain_range.py",
+        "vector.cross(n_body, vector.add(vector.scale(b, rho), arm))",
+        "vector.cross(vector.add(vector.scale(b, rho), arm), n_body)",
+        (JACOBIANS,),
+    ),
+    Mutation(
+        "sensors: a beam turned to Moon-fixed axes by the inverse attitude",
+        "sensors/bus.py",
+        "return quaternion.rotate((q[0], q[1], q[2], q[3]), v_body)",
+        "return quaternion.rotate((q[0], -q[1], -q[2], -q[3]), v_body)",
+        (
+            "tests/sensors/test_sensor_models.py::test_a_narrow_footprint_over_a_tilted_plane_reads_the_analytic_range",
+        ),
+    ),
+)
+
+
+class Outcome(NamedTuple):
+    mutation: Mutation
+    caught: bool
+    seconds: float
+    detail: str  # the failing tests, or why the mutation could not be applied
+
+
+def _scratch_copy(where):
+    """The checkout's tracked and new files (not ignored ones) copied to `where`."""
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    for name in listed:
+        source = ROOT / name
+        if source.is_file():
+            target = where / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+
+
+def _mutate(where, mutation):
+    path = where / mutation.path
+    text = path.read_text()
+    found = text.count(mutation.old)
+    if found != 1:
+        return f"{mutation.path}: the text to mutate occurs {found} times, not once"
+    path.write_text(text.replace(mutation.old, mutation.new))
+    return ""
+
+
+def run_one(mutation):
+    """Apply one mutation to a fresh scratch copy and run its tests there, with its own empty
+    Numba cache; caught when they fail."""
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="mutation-") as scratch:
+        where = Path(scratch) / "checkout"
+        _scratch_copy(where)
+        problem = _mutate(where, mutation)
+        if problem:
+            return Outcome(mutation, False, 0.0, problem)
+        env = dict(os.environ, PYTHONPATH=str(where), XDG_CACHE_HOME=str(Path(scratch) / "cache"))
+        env.pop("NUMBA_CACHE_DIR", None)
+        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rf"]
+        done = subprocess.run(
+            [*command, *mutation.tests],
+            cwd=where,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+    failed = []  # the failing test functions, their parameters left out
+    for line in done.stdout.splitlines():
+        if line.startswith("FAILED "):
+            name = line.split()[1].split("::")[-1].split("[")[0]
+            failed += [] if name in failed else [name]
+    if done.returncode not in (0, 1):  # collection or usage errors are not a catch
+        tail = (done.stdout + done.stderr).strip().splitlines()[-1:]
+        return Outcome(mutation, False, time.perf_counter() - start, " ".join(tail))
+    return Outcome(mutation, done.returncode == 1, time.perf_counter() - start, ", ".join(failed))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="mutations at once")
+    parser.add_argument("--only", nargs="+", metavar="NAME", help="mutations whose name has NAME")
+    parser.add_argument("--list", action="store_true", help="list the mutations and stop")
+    args = parser.parse_args(argv)
+    chosen = [
+        m for m in MUTATIONS if not args.only or any(o.lower() in m.name.lower() for o in args.only)
+    ]
+    if args.list or not chosen:
+        for m in MUTATIONS:
+            print(f"{m.name}  [{m.path}]")
+        return 0 if chosen or args.list else 2
+    print(f"{len(chosen)} mutations, {args.jobs} at a time, each compiling from an empty cache")
+    outcomes = []
+    with ThreadPoolExecutor(max(1, args.jobs)) as pool:
+        for outcome in pool.map(run_one, chosen):
+            outcomes.append(outcome)
+            verdict = "caught" if outcome.caught else "SURVIVED"
+            print(f"{verdict:8s} {outcome.seconds:4.0f} s  {outcome.mutation.name}", flush=True)
+    print()
+    print("| mutation | file | caught | by | s |")
+    print("| --- | --- | --- | --- | --- |")
+    for o in outcomes:
+        by = o.detail or "-"
+        verdict = "yes" if o.caught else "**no**"
+        print(f"| {o.mutation.name} | {o.mutation.path} | {verdict} | {by} | {o.seconds:.0f} |")
+    survived = [o for o in outcomes if not o.caught]
+    print(f"\n{len(outcomes) - len(survived)} of {len(outcomes)} caught")
+    return 1 if survived else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
