@@ -42,6 +42,7 @@ NIS = CONSISTENCY + "test_every_channels_nis_is_chi_square_in_every_phase"
 GATES = "tests/gnc/test_gates.py"
 TOUCHDOWN = "tests/sims/test_touchdown_limits.py"
 REPORT = "tests/sims/test_report_numbers.py"
+FAILURES = "tests/sims/test_failure_class.py"
 JACOBIANS = "tests/sensors/test_measurement_jacobians.py"
 FILTER = "gnc/navigation/filter.py"
 LIMITS = "sims/model.py"
@@ -186,6 +187,27 @@ MUTATIONS = (
         "slope_rad > limits.slope_rad",
         "slope_rad > 2.0 * limits.slope_rad",
         (TOUCHDOWN,),
+    ),
+    Mutation(
+        "failure class: a partial thrust loss called an engine out",
+        "sims/failure_class.py",
+        '("main_engine", "thrust_loss"): "thrust_loss"',
+        '("main_engine", "thrust_loss"): "engine_out"',
+        (FAILURES,),
+    ),
+    Mutation(
+        "failure class: short and long told by the wrong sign",
+        "sims/failure_class.py",
+        '"lands_long" if downrange > 0.0 else "lands_short"',
+        '"lands_long" if downrange < 0.0 else "lands_short"',
+        (FAILURES,),
+    ),
+    Mutation(
+        "failure class: lateness against a 5-s margin before the high gate",
+        "sims/failure_class.py",
+        "LATE_ACQUISITION_MARGIN_S = 20.0",
+        "LATE_ACQUISITION_MARGIN_S = 5.0",
+        (FAILURES,),
     ),
     Mutation(
         "report: the Wilson interval at 90 % where 95 % is printed",

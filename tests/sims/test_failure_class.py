@@ -9,10 +9,17 @@ from sims.failure_class import classify
 from tests.sims.scenarios import closed_loop
 
 ALTITUDE = {"laser_rangefinder", "radar_altimeter"}
-ACQUIRED_HIGH = {"event": "sensor_acquired", "sensor": "laser_rangefinder", "measurement": 3400.0}
-ACQUIRED_LOW = {"event": "sensor_acquired", "sensor": "laser_rangefinder", "measurement": 900.0}
+RANGE = {"event": "sensor_acquired", "sensor": "laser_rangefinder"}
+HIGH_GATE = {"t_s": 479.0, "event": "phase_change", "phase": "approach"}
+# first ranges: the nominal's (89 s before the high gate); a rangefinder at a quarter of its
+# power (2 km up, 12 s or 25 s before it); ispace M2's (900 m, 65 s after it)
+ACQUIRED_HIGH = RANGE | {"t_s": 390.0, "measurement": 4000.0}
+ACQUIRED_12_S_BEFORE = RANGE | {"t_s": 467.0, "measurement": 1900.0}
+ACQUIRED_25_S_BEFORE = RANGE | {"t_s": 454.0, "measurement": 2100.0}
+ACQUIRED_LOW = RANGE | {"t_s": 544.0, "measurement": 900.0}
 LATCHED = {"event": "sensor_latched_off", "sensor": "laser_rangefinder", "nis": 400.0}
 ENGINE_OUT = {"event": "fault_activated", "target": "main_engine", "mode": "engine_out"}
+THRUST_LOSS = {"event": "fault_activated", "target": "main_engine", "mode": "thrust_loss"}
 RESET = {"event": "fault_activated", "target": "flight_computer", "mode": "reset"}
 IMU = {"event": "fault_activated", "target": "imu", "mode": "zero"}
 FAULTY = {"event": "fault_activated", "target": "laser_rangefinder", "mode": "degraded"}
@@ -23,26 +30,41 @@ def failed(
     cause="vertical_speed",
     outcome="crashed",
     altitude_error=0.5,
-    landing_error=20.0,
+    touchdown=(-15.0, 12.0),
     flameout=None,
+    end=596.0,
 ):
-    return classify(outcome, cause, events, ALTITUDE, altitude_error, landing_error, flameout)
+    return classify(outcome, cause, events, ALTITUDE, altitude_error, touchdown, flameout, end)
 
 
 @pytest.mark.parametrize(
     ("run", "expected"),
     [
         ({"events": [ACQUIRED_HIGH, ENGINE_OUT, LATCHED]}, "engine_out"),
+        ({"events": [ACQUIRED_HIGH, THRUST_LOSS]}, "thrust_loss"),  # a partial loss
         ({"events": [RESET, LATCHED], "altitude_error": 500.0}, "computer_reset"),
         ({"events": [IMU], "altitude_error": 500.0}, "imu_fault"),
         # a sensor fault is not a class: what it did to the navigation is
         ({"events": [FAULTY, ACQUIRED_HIGH, LATCHED], "flameout": 700.0}, "sensor_latched_off"),
         ({"events": [ACQUIRED_LOW], "altitude_error": 120.0}, "altitude_estimate_diverged"),
         ({"events": [], "altitude_error": 120.0, "flameout": 650.0}, "altitude_estimate_diverged"),
-        ({"events": [ACQUIRED_LOW], "flameout": 650.0}, "late_altitude_acquisition"),
+        ({"events": [HIGH_GATE, ACQUIRED_LOW], "flameout": 650.0}, "late_altitude_acquisition"),
         ({"events": []}, "late_altitude_acquisition"),
+        # judged by the time left before the high gate, not by the range's altitude
+        (
+            {"events": [ACQUIRED_12_S_BEFORE, HIGH_GATE], "touchdown": (-900.0, 40.0)},
+            "late_altitude_acquisition",
+        ),
+        (
+            {"events": [ACQUIRED_25_S_BEFORE, HIGH_GATE], "cause": "horizontal_speed"},
+            "horizontal_speed",
+        ),
+        ({"events": [ACQUIRED_25_S_BEFORE], "end": 465.0}, "late_altitude_acquisition"),
         ({"events": [ACQUIRED_HIGH], "flameout": 650.0}, "propellant_exhausted_hovering"),
-        ({"events": [ACQUIRED_HIGH], "landing_error": 5500.0}, "lands_long"),
+        ({"events": [ACQUIRED_HIGH], "touchdown": (4363.0, 200.0)}, "lands_long"),
+        ({"events": [ACQUIRED_HIGH], "touchdown": (-1426.0, -186.0)}, "lands_short"),
+        ({"events": [ACQUIRED_HIGH], "touchdown": (300.0, -1500.0)}, "lands_off_track"),
+        ({"events": [ACQUIRED_HIGH], "touchdown": (-900.0, 300.0)}, "vertical_speed"),
         (
             {"events": [ACQUIRED_HIGH], "outcome": "tipped_over", "cause": "slope"},
             "tipped_on_slope",
@@ -58,7 +80,12 @@ def test_each_class_from_the_events_that_make_it(run, expected):
 def test_a_velocity_sensor_acquired_high_is_no_altitude_fix():
     """The Doppler lidar's acquisition carries a velocity: it does not count as an altitude
     sensor's first range, however large."""
-    ndl = {"event": "sensor_acquired", "sensor": "doppler_lidar", "measurement": 4000.0}
+    ndl = {
+        "t_s": 390.0,
+        "event": "sensor_acquired",
+        "sensor": "doppler_lidar",
+        "measurement": 4000.0,
+    }
     assert failed([ndl]) == "late_altitude_acquisition"
 
 
@@ -143,7 +170,7 @@ def test_im2s_noisy_altimeter_taken_ungated_misleads_the_lander_and_a_gate_lands
     legacy = api.run_seeds("im2_noisy_altimeter", range(5))
     misled = [r.summary["failure_class"] for r in legacy if r.outcome != "landed"]
     assert len(misled) >= 3
-    assert set(misled) <= {"horizontal_speed", "lands_long"}
+    assert set(misled) <= {"horizontal_speed", "lands_long", "lands_short"}
     improved = api.run_seeds("im2_noisy_altimeter_improved", range(5))
     assert all(r.outcome == "landed" for r in improved)
 
@@ -312,3 +339,48 @@ def test_a_low_gate_raised_over_the_altitude_uncertainty_saves_runs_lower_than_t
     for s in raised:
         if s["seed"] in saved:
             assert s["touchdown"]["descent_rate_mps"] < 2.0
+
+
+def test_a_partial_thrust_loss_is_its_own_class_not_an_engine_out():
+    """30 % of the thrust lost 5 km up: every run crashes, `thrust_loss` (an engine lost at
+    50 m stays `engine_out`: `test_slim_loses_an_engine_at_50_m_...`)."""
+    loss = {"name": "weak", "target": "main_engine", "mode": "thrust_loss", "fraction": 0.3}
+    d = closed_loop(faults=[loss | {"trigger": {"altitude": "5 km"}}])
+    for r in api.run_seeds(d, range(3)):
+        assert r.outcome != "landed" and r.summary["failure_class"] == "thrust_loss"
+
+
+def test_a_touchdown_short_of_the_target_is_told_from_one_beyond_it():
+    """Apollo 11's PDI state 5.5 km uprange of the truth lands long (3.7-4.4 km beyond the
+    target); the same error the other way lands 1.4 km short, `lands_short`, not long."""
+    for r in api.run_seeds("apollo11_state_error", range(2)):
+        assert r.summary["failure_class"] == "lands_long"
+        assert r.summary["touchdown"]["downrange_m"] > 3000.0
+    d = scenario.read_data("apollo11_state_error")[1]
+    d["navigation"]["initial_position_bias"] = ["5.5 km", "0 m", "0 m"]
+    for r in api.run_seeds(d, range(2)):
+        assert r.summary["failure_class"] == "lands_short"
+        assert r.summary["touchdown"]["downrange_m"] < -1000.0
+
+
+def test_lateness_is_the_time_left_before_the_high_gate_not_the_ranges_altitude():
+    """The dispersed nominal with its rangefinder at a quarter of its power: its first range
+    comes at 1.8-2.2 km, above any fixed altitude rule (1.5 km was the rule before), but in
+    the runs that crash only 8.6-15 s before the high gate: they land short at horizontal
+    speed, `late_altitude_acquisition`. A run that acquired 31 s before it and tipped on a
+    slope is `tipped_on_slope`, not late."""
+    d = scenario.read_data("nominal")[1]
+    d["faults"] = [{"name": "weak", "target": "laser_rangefinder", "mode": "degraded"}]
+    d["faults"][0]["factor"] = 0.25
+    runs = campaign.run(d, runs=60, seed=0).to_pandas()
+    failed = runs[runs.outcome != "landed"]
+    crashed = failed[failed.outcome == "crashed"]
+    assert len(crashed) >= 3 and set(crashed.failure_class) == {"late_altitude_acquisition"}
+    for events in crashed.events:
+        first = next(
+            e
+            for e in events
+            if e["kind"] == "sensor_acquired" and e["subject"] == "laser_rangefinder"
+        )
+        assert first["value"] > 1500.0
+    assert set(failed[failed.outcome == "tipped_over"].failure_class) == {"tipped_on_slope"}
