@@ -201,9 +201,16 @@ InertiaVector = Annotated[
 
 
 def _unit(v):
-    n = float(np.linalg.norm(v))
-    if not n > 0.0:
+    """v over its norm. Components so large (above ~1e154) or so small that their squares'
+    sum overflows or underflows are scaled by the largest first: the direction used to come
+    out a zero vector, or be refused as one."""
+    largest = max(abs(float(c)) for c in v)
+    if not largest > 0.0:
         raise ValueError("a direction must not be the zero vector")
+    n = float(np.linalg.norm(v))
+    if not 0.0 < n < math.inf:
+        v = [float(c) / largest for c in v]
+        n = float(np.linalg.norm(v))
     return tuple(float(c) / n for c in v)
 
 

@@ -68,7 +68,7 @@ from dynamics.units import (
 from gnc.interface import forms
 from gnc.interface.flight_log import PHASES
 from sensors import registry
-from sims import dem, distributions, fault_table, field_paths
+from sims import dem, distributions, fault_table, field_paths, records
 
 ProbeLength = quantity("m", "0.5 m", non_negative=True, high=BODY_EXTENT_M)
 AngleVector = vector("rad", "0.5 deg")
@@ -325,7 +325,7 @@ class Simulation(Strict):
             )
         if self.output_rate * self.time_step > 1.0 + 1e-9:
             raise ValueError("output_rate must not exceed the truth rate 1 / time_step")
-        trace = (self.max_time * self.output_rate + 3) * 184  # records.TRACE_DTYPE bytes
+        trace = (self.max_time * self.output_rate + 3) * records.TRACE_DTYPE.itemsize
         if trace > MAX_TRACE_BYTES:
             raise ValueError(
                 f"max_time x output_rate needs a {trace / 2**30:.3g} GiB trace: at most 1 GiB"
@@ -905,8 +905,8 @@ def describe(exc: ValidationError, label: str) -> str:
     more = f" ({len(errors) - 1} more problem{'s' if len(errors) > 2 else ''} after it)"
     more = more if len(errors) > 1 else ""
     if not path:  # a check across sections: its message names what it is about
-        return f"{label}: {first['msg'].removeprefix('Value error, ')}{more}."
-    return f"{label}: field '{path}' {what}{more}."
+        return _shown(f"{label}: {first['msg'].removeprefix('Value error, ')}{more}.")
+    return _shown(f"{label}: field '{path}' {what}{more}.")
 
 
 # Fields a scenario may still carry from an earlier version: why each is gone.
@@ -918,6 +918,13 @@ REMOVED_FIELDS = {  # a sensor channel's field under any channel name: ("sensors
     ("sensors", "*", "noise_fraction"): "a laser's range noise now follows its signal "
     "(noise, noise_at_threshold; remove it)",
 }
+
+
+def _shown(sentence):
+    """A sentence with the characters that are not printable (line and paragraph separators,
+    carriage returns, vertical tabs, in a key or value it quotes) escaped: it stays one line
+    and says what the file holds."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in sentence)
 
 
 def _suggestion(unknown, errors):

@@ -181,6 +181,27 @@ BAD_FILES = {
         edited("beam = [-0.7071067812, 0.0, -0.7071067812]", "beam = [inf, 0, 0]"),
         "input should be a finite number",
     ),
+    # issue 26, defects found by reading:
+    # control characters in a key are escaped, the sentence one line
+    "a key with a line separator": (
+        edited('[sensors.imu]\nrate = "50 Hz"', '[sensors.imu]\n"rate\u2028x" = 1\nrate = "50 Hz"'),
+        "field 'sensors.imu.rate\\u2028x' is not a known field",
+    ),
+    "a key with a carriage return and a vertical tab": (
+        edited(
+            '[sensors.imu]\nrate = "50 Hz"', '[sensors.imu]\n"a\\r\\u000bb" = 1\nrate = "50 Hz"'
+        ),
+        "field 'sensors.imu.a\\r\\x0bb' is not a known field",
+    ),
+    # the trace's size from its record (208 bytes, not the 184 it had when the check was
+    # written): 5.5 million records at 100 Hz are 1.07 GiB, above the 1-GiB cap
+    "a trace over 1 GiB by its record's size": (
+        edited(
+            'time_step = "20 ms"\nmax_time = "900 s"\noutput_rate = "10 Hz"',
+            'time_step = "10 ms"\nmax_time = "55000 s"\noutput_rate = "100 Hz"',
+        ),
+        "field 'simulation' is invalid: max_time x output_rate needs a 1.07 GiB trace",
+    ),
     # item 10: a dispersion needs its scale
     "a dispersion without a scale": (
         edited(
@@ -190,6 +211,17 @@ BAD_FILES = {
         "dispersions: 'initial.attitude_offset': norm needs a 'scale'",
     ),
 }
+
+
+def test_a_direction_whose_sum_of_squares_overflows_is_still_its_direction():
+    """[0, 1e300, 0] squared overflows: it used to become the zero vector and validate (a
+    thruster pushing nowhere); it is +y."""
+    d = closed_loop()
+    d["sensors"]["laser_rangefinder"]["beam"] = [0.0, 1e300, 0.0]
+    d["vehicle"]["rcs"]["thrusters"][0]["direction"] = [-1e200, 0.0, 1e200]
+    sc = scenario.parse(d, "<dict>")
+    assert sc.sensors.channels["laser_rangefinder"].beam == (0.0, 1.0, 0.0)
+    assert sc.vehicle.rcs.thrusters[0].direction == pytest.approx((-(0.5**0.5), 0.0, 0.5**0.5))
 
 
 @pytest.mark.parametrize("case", BAD_FILES)
