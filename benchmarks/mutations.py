@@ -242,8 +242,8 @@ MUTATIONS = (
     Mutation(
         "radar altimeter: its ranging direction (the vertical) taken as fixed in the body",
         "sensors/radar_altimeter.py",
-        "        _direction_follows_the_vertical(spec, pose, origin, distance, normal, out)\n",
-        "",
+        "        _direction_follows_the_vertical(",
+        "        0 and _direction_follows_the_vertical(",  # never called
         (JACOBIANS,),
     ),
     Mutation(
@@ -339,10 +339,16 @@ def main(argv=None):
     chosen = [
         m for m in MUTATIONS if not args.only or any(o.lower() in m.name.lower() for o in args.only)
     ]
-    if args.list or not chosen:
+    if not chosen:
+        print(
+            f"mutations.py: --only {' '.join(args.only)}: no mutation's name has it (--list)",
+            file=sys.stderr,
+        )
+        return 2
+    if args.list:
         for m in MUTATIONS:
             print(f"{m.name}  [{m.path}]")
-        return 0 if chosen or args.list else 2
+        return 0
     print(f"{len(chosen)} mutations, {args.jobs} at a time, each compiling from an empty cache")
     outcomes = []
     with ThreadPoolExecutor(max(1, args.jobs)) as pool:

@@ -116,12 +116,18 @@ def _reach_m(spec, site):
 
 
 @njit(cache=True)
-def _nearest_vertical(spec, pose, origin):
-    """The direction in the beam (body axes) nearest the local downward vertical."""
+def _down_body(pose, origin):
+    """The local downward vertical at origin (MCMF), in body axes."""
     q = pose.q_body_to_mcmf
-    down = quaternion.rotate_inverse(
+    return quaternion.rotate_inverse(
         (q[0], q[1], q[2], q[3]), vector.scale(vector.unit(origin), -1.0)
     )
+
+
+@njit(cache=True)
+def _nearest_vertical(spec, pose, origin):
+    """The direction in the beam (body axes) nearest the local downward vertical."""
+    down = _down_body(pose, origin)
     return toward(vector.load(spec.boresight_body, 0), down, spec.half_beam_rad)
 
 
@@ -161,9 +167,10 @@ def sample(spec, pose, terrain_truth, state, out):
 
 
 @njit(cache=True)
-def _direction_follows_the_vertical(spec, pose, origin, rho, normal, out):
-    """Add to the Jacobians of row 0 what the ranging direction does. `ray_range` takes a
-    direction fixed in the body; this one is the beam's nearest to the vertical: inside the
+def _direction_follows_the_vertical(spec, pose, origin, down, direction, rho, normal, out):
+    """Add to the Jacobians of row 0 what the ranging direction (body axes, the beam's nearest
+    to `down`, the vertical in body axes) does. `ray_range` takes a direction fixed in the
+    body; this one is the beam's nearest to the vertical: inside the
     beam the vertical itself, fixed in space whatever the attitude, at the beam's edge turning
     with the vertical's component across the boresight. With D that direction's derivative by
     the vertical in body axes (I inside, sin(half beam) / |side| times the projector across
@@ -175,7 +182,6 @@ def _direction_follows_the_vertical(spec, pose, origin, rho, normal, out):
     q = pose.q_body_to_mcmf
     q = (q[0], q[1], q[2], q[3])
     up = vector.unit(origin)
-    down = quaternion.rotate_inverse(q, vector.scale(up, -1.0))
     b = vector.load(spec.boresight_body, 0)
     n_b = quaternion.rotate_inverse(q, normal)
     c = vector.dot(b, down)
@@ -194,7 +200,7 @@ def _direction_follows_the_vertical(spec, pose, origin, rho, normal, out):
             ),
         )
         dn = vector.scale(dn, math.sin(spec.half_beam_rad) / length)
-    k = rho / vector.dot(n_b, toward(b, down, spec.half_beam_rad))
+    k = rho / vector.dot(n_b, direction)
     turn = vector.cross(down, dn)
     moved = quaternion.rotate(q, dn)
     moved = vector.sub(moved, vector.scale(up, vector.dot(up, moved)))
@@ -213,7 +219,8 @@ def predict(spec, pose, onboard_map, measurement, out):
         return
     position = vector.load(spec.position_body_m, 0)
     origin = bus.sensor_position_mcmf(pose, position)
-    direction = _nearest_vertical(spec, pose, origin)
+    down = _down_body(pose, origin)
+    direction = toward(vector.load(spec.boresight_body, 0), down, spec.half_beam_rad)
     reach = _reach_m(spec, onboard_map.site)
     usable, distance, _, normal = terrain_range.ray_range(
         pose,
@@ -228,6 +235,6 @@ def predict(spec, pose, onboard_map, measurement, out):
         0,
     )
     if usable:
-        _direction_follows_the_vertical(spec, pose, origin, distance, normal, out)
+        _direction_follows_the_vertical(spec, pose, origin, down, direction, distance, normal, out)
         out.noise_cov[0, 0] += sigma_m(spec, distance) ** 2
         out.usable = True

@@ -30,10 +30,23 @@ def thrusting_nav(seed=0):
     nav["q_body_to_mci"] = quaternion.from_axis_angle((0.3, -0.5, 0.8), 1.2)
     nav["specific_force_body_mps2"] = (0.05, -0.02, 3.1)
     nav["rate_body_radps"] = (0.01, -0.03, 0.002)
+    nav["P"] = random_covariance(rng)
+    return nav
+
+
+def random_covariance(rng):
+    """A dense positive-definite P, each block on its state's scale."""
     scale = np.repeat([100.0, 1.0, 1e-3, 1e-6, 1e-4, 1e-5, 1e-5, 1e-5, 1e-5], 3)
     a = rng.normal(size=(ekf.N_ERR, ekf.N_ERR)) * scale
-    nav["P"] = a @ a.T
-    return nav
+    return a @ a.T
+
+
+def process_noise(dt):
+    """Qd over dt of the IMU's noise densities and bias random walks, in NOISE."""
+    densities = ["accel_noise_density", "gyro_noise_density", "gyro_bias_walk", "accel_bias_walk"]
+    q = np.zeros((ekf.N_ERR, ekf.N_ERR))
+    q[3:15, 3:15] = np.diag(np.repeat([NOISE[k] ** 2 for k in densities], 3) * dt)
+    return q
 
 
 def test_propagation_is_phi_p_phi_transpose_plus_the_random_walks():
@@ -47,10 +60,7 @@ def test_propagation_is_phi_p_phi_transpose_plus_the_random_walks():
     assert np.allclose(f[ekf.DV : ekf.DV + 3, ekf.DTH : ekf.DTH + 3], r @ fx.T, atol=1e-15)
     dt = 0.2
     phi = np.eye(ekf.N_ERR) + f * dt + 0.5 * (f @ f) * dt * dt
-    densities = ["accel_noise_density", "gyro_noise_density", "gyro_bias_walk", "accel_bias_walk"]
-    q = np.zeros((ekf.N_ERR, ekf.N_ERR))
-    q[3:15, 3:15] = np.diag(np.repeat([NOISE[k] ** 2 for k in densities], 3) * dt)
-    expected = phi @ nav["P"] @ phi.T + q
+    expected = phi @ nav["P"] @ phi.T + process_noise(dt)
     nav["uncovered_s"] = dt
     ekf.propagate_covariance(nav, NOISE, MOON_GM_M3PS2)
     assert np.allclose(nav["P"], expected, rtol=1e-12, atol=1e-12 * np.abs(expected).max())
@@ -64,20 +74,12 @@ def test_propagation_matches_an_independently_derived_transition_matrix():
     second-order term F^2 dt^2 / 2 taken with the wrong sign over a 2-s gap."""
     estimate = Estimate(3)
     nav = estimate.nav()
-    rng = np.random.default_rng(3)
-    scale = np.repeat([100.0, 1.0, 1e-3, 1e-6, 1e-4, 1e-5, 1e-5, 1e-5, 1e-5], 3)
-    a = rng.normal(size=(ekf.N_ERR, ekf.N_ERR)) * scale
-    nav["P"] = a @ a.T
+    nav["P"] = random_covariance(np.random.default_rng(3))
     f = np.zeros((ekf.N_ERR, ekf.N_ERR))
     f[: ekf.N_NAV] = estimate.numerical_f()
     dt = 2.0
     phi = np.eye(ekf.N_ERR) + f * dt + 0.5 * (f @ f) * dt * dt
-    expected = phi @ nav["P"] @ phi.T
-    for k, density in enumerate(
-        ["accel_noise_density", "gyro_noise_density", "gyro_bias_walk", "accel_bias_walk"]
-    ):
-        for i in range(3 * k + 3, 3 * k + 6):
-            expected[i, i] += NOISE[density] ** 2 * dt
+    expected = phi @ nav["P"] @ phi.T + process_noise(dt)
     nav["uncovered_s"] = dt
     ekf.propagate_covariance(nav, NOISE, MOON_GM_M3PS2)
     sigma = np.sqrt(np.diag(expected))
