@@ -46,6 +46,8 @@ FAILURES = "tests/sims/test_failure_class.py"
 JACOBIANS = "tests/sensors/test_measurement_jacobians.py"
 FILTER = "gnc/navigation/filter.py"
 LIMITS = "sims/model.py"
+RECORDER = "sims/recorder.py"
+RECORDER_TESTS = "tests/sims/test_recorder.py::"
 
 MUTATIONS = (
     Mutation(
@@ -261,6 +263,51 @@ MUTATIONS = (
         (
             "tests/sensors/test_sensor_models.py::test_a_narrow_footprint_over_a_tilted_plane_reads_the_analytic_range",
         ),
+    ),
+    Mutation(
+        "recorder: a navigation error taken truth minus estimate",
+        RECORDER,
+        "e_r, e_v = vector.sub(r_est, r_mci), vector.sub(v_est, v_mci)",
+        "e_r, e_v = vector.sub(r_mci, r_est), vector.sub(v_est, v_mci)",
+        (RECORDER_TESTS + "test_navigation_errors_and_sigmas_are_the_telemetrys_in_site_axes",),
+    ),
+    Mutation(
+        "recorder: sigmas along the site's axes taken in MCI axes",
+        RECORDER,
+        "acc += m[row, i] * p[first + i, first + k] * m[row, k]",
+        "acc += (i == row) * p[first + i, first + k] * (k == row)",
+        (
+            RECORDER_TESTS + "test_navigation_errors_and_sigmas_are_the_telemetrys_in_site_axes",
+            RECORDER_TESTS + "test_errors_over_seeds_are_inside_the_sigmas_claimed",
+        ),
+    ),
+    Mutation(
+        "recorder: a body rate in rad/s under a deg/s name",
+        RECORDER,
+        "out[12 + i] = math.degrees(x[X_W + i])",
+        "out[12 + i] = x[X_W + i]",
+        (RECORDER_TESTS + "test_truth_signals_are_the_final_truth_state",),
+    ),
+    Mutation(
+        "recorder: a flight-software float read one field over",
+        RECORDER,
+        "row[out] = fsw_state[index : index + 8].view(np.float64)[0]",
+        "row[out] = fsw_state[index + 8 : index + 16].view(np.float64)[0]",
+        (RECORDER_TESTS + "test_flight_software_fields_are_its_state",),
+    ),
+    Mutation(
+        "updates: the innovation variance of the state, not of the innovation",
+        "gnc/navigation/gating.py",
+        "state.innovation[i], state.innovation_variance[i] = y[i], nav.s[i, i]",
+        "state.innovation[i], state.innovation_variance[i] = y[i], nav.s[i, i] - r[i, i]",
+        (RECORDER_TESTS + "test_the_update_log_is_the_flight_softwares_gating",),
+    ),
+    Mutation(
+        "updates: an update counted in the phase the cycle enters",
+        RECORDER,
+        'k = max(int(np.searchsorted(times, t, side="left")) - 1, 0)',
+        'k = max(int(np.searchsorted(times, t, side="right")) - 1, 0)',
+        (RECORDER_TESTS + "test_the_update_log_is_the_flight_softwares_gating",),
     ),
 )
 

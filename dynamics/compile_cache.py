@@ -7,14 +7,19 @@ compile, ~15 s) instead of silently running stale code. A NUMBA_CACHE_DIR set by
 is respected.
 """
 
+import contextlib
 import hashlib
 import importlib.util
 import os
 import sys
 import tempfile
+import threading
+import time
 from pathlib import Path
 
 PACKAGES = ("dynamics", "sensors", "gnc", "sims")
+LOOP = "runloop.simulate_batch-*.nbc"  # the run loop's machine code in the cache
+TICK_S, LINE_EVERY_S = 1.0, 15.0  # the compile clock: on a terminal, and in a log
 
 
 def sources_digest(root: Path) -> str:
@@ -72,3 +77,55 @@ def write_atomically(path, text):
     with os.fdopen(fd, "w") as f:
         f.write(text)
     os.replace(tmp, path)
+
+
+def loop_compiled():
+    """True when the run loop's machine code is in the cache (a run starts in seconds)."""
+    import numba
+
+    folder = Path(numba.config.CACHE_DIR or "")
+    return numba.config.CACHE_DIR is not None and any(folder.rglob(LOOP))
+
+
+@contextlib.contextmanager
+def announce(stream=None):
+    """Around a command that flies runs: when the run loop is not compiled yet, say so and
+    show the time it has taken until its machine code is in the cache (each second on a
+    terminal, a line every LINE_EVERY_S seconds in a log)."""
+    stream = stream or sys.stderr
+    if loop_compiled():
+        yield
+        return
+    print(
+        "descent: compiling the simulator, once (about a minute and a half on 2 cores); "
+        "later runs start in seconds",
+        file=stream,
+        flush=True,
+    )
+    done = threading.Event()
+    terminal = stream.isatty()
+
+    def clock():
+        start, said = time.monotonic(), 0.0
+        while True:
+            stopped = done.wait(TICK_S)
+            elapsed = time.monotonic() - start
+            if loop_compiled():
+                print(f"\rdescent: compiled in {elapsed:.0f} s", file=stream, flush=True)
+                return
+            if stopped:  # the command ended first (it failed, or flies no run)
+                print("" if terminal else "descent: stopped compiling", file=stream, flush=True)
+                return
+            if terminal:
+                print(f"\rdescent: compiling... {elapsed:.0f} s", end="", file=stream, flush=True)
+            elif elapsed - said >= LINE_EVERY_S:
+                said = elapsed
+                print(f"descent: compiling... {elapsed:.0f} s", file=stream, flush=True)
+
+    thread = threading.Thread(target=clock, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()

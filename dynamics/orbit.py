@@ -70,14 +70,23 @@ def descent_orbit_pdi_state(
 
 def state_from_orbit(orbit):
     """(r [m], v [m/s]) from any object with astropy Quantity `.r` and `.v`, e.g. a poliastro
-    or hapsira `Orbit` (its frame must be the Moon-centred frame the scenario uses).
-    """
+    or hapsira `Orbit` (its frame must be the Moon-centred frame the scenario uses); a
+    TypeError in one sentence for anything else (bare arrays carry no units)."""
     import astropy.units as u
 
-    return (
-        np.asarray(orbit.r.to_value(u.m), dtype=float),
-        np.asarray(orbit.v.to_value(u.m / u.s), dtype=float),
-    )
+    try:
+        r = np.asarray(orbit.r.to_value(u.m), dtype=float)
+        v = np.asarray(orbit.v.to_value(u.m / u.s), dtype=float)
+    except (AttributeError, u.UnitConversionError, TypeError):
+        raise TypeError(
+            f"initial_orbit: expected an object with astropy Quantity .r [length] and .v "
+            f"[speed], 3 components each, in the Moon-centred inertial frame at PDI (a "
+            f"poliastro or hapsira Orbit), got {type(orbit).__name__}: give arrays units, "
+            f"e.g. SimpleNamespace(r=r_m * u.m, v=v_mps * u.m / u.s)"
+        ) from None
+    if r.shape != (3,) or v.shape != (3,) or not (np.isfinite(r).all() and np.isfinite(v).all()):
+        raise TypeError(f"initial_orbit: .r and .v must be 3 finite components each, got {r}, {v}")
+    return r, v
 
 
 def _perifocal_to_inertial(i, raan, argp):

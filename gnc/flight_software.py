@@ -245,7 +245,7 @@ def _gate_events(verdict, nis, gate_state, channel, value, t_s, events, n_events
         flight_log.log(events, n_events, t_s, flight_log.SENSOR_ACQUIRED, channel, value)
     if verdict == gating.REJECTED and gate_state.streak == 1:
         flight_log.log(events, n_events, t_s, flight_log.MEASUREMENT_REJECTED, channel, nis)
-    elif verdict == gating.LATCHED_NOW:
+    elif verdict == gating.LATCHED:
         flight_log.log(events, n_events, t_s, flight_log.SENSOR_LATCHED_OFF, channel, nis)
     elif recovered:
         flight_log.log(events, n_events, t_s, flight_log.SENSOR_RECOVERED, channel, nis)
@@ -285,15 +285,16 @@ def _estimated_pose(p, state, t_s, age_s, grav, c, s):
 
 @njit(cache=True)
 def _measurement_updates(
-    fsw, state, gates, delivered, t_s, grav, c, s, onboard_map, map_view, events, n_events
+    fsw, state, gates, delivered, t_s, grav, c, s, onboard_map, map_view, io, events, n_events
 ):
     """Hand the measurements delivered to this cycle to the filter, in their order; map_view
     is the onboard map as the kinds' entry points see it (`sensors.bus`). A
     measurement delivered late (a channel's latency, a latency fault) is predicted at its time
     of validity and updates the current state (`updates.update`); its NIS is counted by
-    channel and phase (`gating.NIS_DTYPE`). The ranges' ground points
-    are kept; a recovery that finds the horizontal position lost searches them over the map
-    (`reacquisition`). After engine cut-off the lander is down: measurements are dropped."""
+    channel and phase (`gating.NIS_DTYPE`) and reported (`contract.report_update`). The
+    ranges' ground points are kept; a recovery that finds the horizontal position lost
+    searches them over the map (`reacquisition`). After engine cut-off the lander is down:
+    measurements are dropped."""
     p, nav = fsw.config, state.nav
     # a lost position falls back to the PDI's horizontal knowledge (its larger sigma [m])
     pdi_sigma_m = max(p.initial_sigma[ekf.DR], p.initial_sigma[ekf.DR + 1])
@@ -327,6 +328,17 @@ def _measurement_updates(
         )
         _gate_events(verdict, nis, gate_state, meas.channel, meas.y[0], t_s, events, n_events)
         if verdict != updates.UNUSABLE:
+            contract.report_update(
+                io,
+                meas.channel,
+                meas.t_s,
+                gate_state.innovation,
+                gate_state.innovation_variance,
+                m,
+                nis,
+                channel.gate.threshold[m] if channel.gate.policy != gating.ACCEPT_ALL else np.inf,
+                verdict,
+            )
             gating.count_nis(state.nis[meas.channel, state.phase], nis, m)
             reacquisition.remember(state.ranges, nav, state.model, meas.t_s)
         if verdict == gating.RELOCATED:
@@ -443,7 +455,7 @@ def _cycle(
     if restarting:
         _restart(config, state, t_s, grav, c, s, site, events, n_events)
     _measurement_updates(
-        fsw, state, gates, delivered, t_s, grav, c, s, onboard_map, map_view, events, n_events
+        fsw, state, gates, delivered, t_s, grav, c, s, onboard_map, map_view, io, events, n_events
     )
 
     # --- mode logic

@@ -22,11 +22,8 @@ def wilson_interval(successes, n, confidence=0.95):
     keeps its coverage near 0 and 1, where landing rates live."""
     if n == 0:
         return math.nan, math.nan
-    z = stats.norm.ppf(0.5 + confidence / 2)
-    p = successes / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return centre - half, centre + half
+    ci = stats.binomtest(successes, n).proportion_ci(confidence, method="wilson")
+    return float(ci.low), float(ci.high)
 
 
 def tolerance_bound(values, coverage=0.99, confidence=0.95):
@@ -78,6 +75,44 @@ def outcome_table(runs):
     return outcomes, causes.size().sort_values(ascending=False)
 
 
+def looks_gaussian(x, y, alpha=0.01, least=20):
+    """True when neither coordinate's sample departs from a normal one at alpha
+    (D'Agostino-Pearson), from `least` points up: only then does a covariance ellipse say
+    where the points are."""
+    if len(x) < least:
+        return False
+    return all(stats.normaltest(np.asarray(v, float)).pvalue >= alpha for v in (x, y))
+
+
+def final_phase(events):
+    """The phase a run was in when it ended (its last phase change), or '-'."""
+    phases = [e["subject"] for e in events if e["kind"] == "phase_change"]
+    return phases[-1] if phases else "-"
+
+
+def failure_table(runs):
+    """Failed runs counted by failure class (rows) and the phase they ended in (columns)."""
+    failed = runs[runs.outcome != LANDED]
+    if failed.empty:
+        return pd.DataFrame()
+    classes = failed.failure_class if "failure_class" in failed else failed.outcome
+    return pd.crosstab(classes.rename("failure class"), failed.events.map(final_phase))
+
+
+def fault_failure_table(runs):
+    """Failed runs counted by failure class (rows) and the faults that occurred in them
+    (columns; 'no fault' for the runs none occurred in: a run with two counts in both)."""
+    failed = runs[runs.outcome != LANDED]
+    names = fault_names(runs)
+    if failed.empty or not names:
+        return pd.DataFrame()
+    classes = failed.failure_class if "failure_class" in failed else failed.outcome
+    occurred = {name: failed[f"faults.{name}.occurs"].astype(bool) for name in names}
+    columns = {name: classes[mask].value_counts() for name, mask in occurred.items()}
+    columns["no fault"] = classes[~np.logical_or.reduce(list(occurred.values()))].value_counts()
+    return pd.DataFrame(columns).fillna(0).astype(int)
+
+
 def dispersed_columns(runs):
     """The runs table's columns holding dispersed values (field paths)."""
     return [
@@ -116,8 +151,10 @@ class FaultEffect:
 SENSOR_REACTIONS = ("measurement_rejected", "sensor_latched_off", "sensor_recovered")
 
 
-def fault_effects(runs):
-    """A FaultEffect per declared fault, the most damaging first."""
+def fault_effects(runs, trigger_units=None):
+    """A FaultEffect per declared fault, the most damaging first; trigger_units: {fault: unit
+    of its trigger (s or m)} for the windows' labels."""
+    trigger_units = trigger_units or {}
     effects = []
     landed = runs.outcome == LANDED
     for name in fault_names(runs):
@@ -134,7 +171,8 @@ def fault_effects(runs):
         if trigger in runs and occurred.sum() >= 8:
             bins = pd.qcut(runs[trigger][occurred], 4, duplicates="drop")
             for interval, group in runs[occurred].groupby(bins, observed=True):
-                label = f"{interval.left:.4g} to {interval.right:.4g}"
+                unit = trigger_units.get(name, "")
+                label = f"{interval.left:.4g} to {interval.right:.4g} {unit}".rstrip()
                 windows.append((label, len(group), float((group.outcome == LANDED).mean())))
         effects.append(
             FaultEffect(
@@ -170,16 +208,24 @@ def _delays(event_lists, fault, kinds):
 
 
 def sensitivity(runs):
-    """Spearman rank correlation of each dispersed value with failure (all runs) and with the
-    landing error (landed runs): (column, rho_failure, p, rho_error, p), strongest first."""
+    """Spearman rank correlation of each dispersed value, and of whether each fault occurred
+    (0 or 1: the point-biserial case), with failure (all runs) and with the landing error
+    (landed runs): (column, rho_failure, p, rho_error, p), strongest first. A fault's
+    dispersed fields (its trigger, its magnitude) count only over the runs it occurred in."""
     rows = []
-    failed = (runs.outcome != LANDED).astype(float)
-    landed = runs[runs.outcome == LANDED]
-    for column in dispersed_columns(runs):
-        if runs[column].nunique() < 3:
+    occurs = [f"faults.{name}.occurs" for name in fault_names(runs)]
+    for column in dispersed_columns(runs) + occurs:
+        fault = column.split(".")[1] if column.startswith("faults.") else None
+        subset = runs
+        if fault is not None and column not in occurs:
+            subset = runs[runs[f"faults.{fault}.occurs"].astype(bool)]
+        values = subset[column].astype(float)
+        if values.nunique() < 2:
             continue
-        rho_f, p_f = _spearman(runs[column], failed)
-        rho_e, p_e = _spearman(landed[column], landed.landing_error_m)
+        failed = (subset.outcome != LANDED).astype(float)
+        landed = subset.outcome == LANDED
+        rho_f, p_f = _spearman(values, failed)
+        rho_e, p_e = _spearman(values[landed], subset.landing_error_m[landed])
         rows.append((column, rho_f, p_f, rho_e, p_e))
     return sorted(rows, key=lambda r: -np.nanmax(np.abs([r[1], r[3]])))
 

@@ -8,7 +8,7 @@
 import numpy as np
 
 from dynamics import orbit
-from sims import batch, results, scenario
+from sims import batch, recorder, results, scenario
 from sims import model as model_builder
 
 
@@ -56,9 +56,10 @@ def run_seeds(source, seeds, initial_orbit=None):
     return [result_of(b, k) for k in range(len(b))]
 
 
-def result_of(b, k=0):
-    """The `RunResult` of run k of an executed batch."""
+def result_of(b, k=0, index=None):
+    """The `RunResult` of run k of an executed batch (recorded as run `index`, default k)."""
     summary = b.summary[k]
+    recording, updates = recorder.tables(b, k, k if index is None else index)
     return results.RunResult(
         summary=results.summarize(
             b.scenario,
@@ -70,4 +71,6 @@ def result_of(b, k=0):
             b.errors.get(k),
         ),
         trajectory=results.trace_table(b.trace[k, : summary["n_trace"]]),
+        recording=recording,
+        updates=updates,
     )

@@ -24,7 +24,7 @@ from dynamics import frames, quaternion, touchdown
 from dynamics.truth import X_Q
 from gnc.interface import contract, flight_log
 from sensors import bus, imu, random_stream, registry
-from sims import fault_table, faults, records, runloop
+from sims import fault_table, faults, recorder, records, runloop
 
 EVENT_CAPACITY = 256
 
@@ -47,6 +47,7 @@ class Batch:
     work: tuple = ()  # runloop.work_storage
     errors: dict = field(default_factory=dict)
     run_seconds: np.ndarray | None = None
+    recorded: tuple = ()  # the recorded signals' names (`sims.recorder`)
 
     def __len__(self):
         return len(self.models)
@@ -158,10 +159,11 @@ def queue_slots(m):
     return slots
 
 
-def prepare(scenario, models, run_seeds, seeds, output_rate_hz=None):
+def prepare(scenario, models, run_seeds, seeds, output_rate_hz=None, indices=None):
     """A batch flying models[k] with the random streams of run_seeds[k] (a SeedSequence per
     run); seeds[k] is what its results record. output_rate_hz overrides the scenario's trace
-    rate (campaigns keep 1-Hz traces)."""
+    rate (campaigns keep 1-Hz traces). indices[k] is run k's index in its campaign (0, 1, ...
+    by default): the scenario's recorder records the runs it may keep."""
     first = models[0]
     for name in ("gravity", "terrain", "limits", "schedule"):
         if not all(_same(getattr(m, name), getattr(first, name)) for m in models[1:]):
@@ -238,18 +240,26 @@ def prepare(scenario, models, run_seeds, seeds, output_rate_hz=None):
         inbox=np.zeros((n, slots), bus.MEASUREMENT_DTYPE),
         fsw=fsw_state,
     )
+    names, signals, recording, updates = _recorder(
+        scenario, first, run, range(n) if indices is None else indices
+    )
     outputs = records.Outputs(
         events=np.zeros((n, EVENT_CAPACITY), flight_log.EVENT_DTYPE),
         n_events=np.zeros((n, 1), np.int64),
         trace=np.zeros((n, capacity), records.TRACE_DTYPE),
         summary=np.zeros(n, records.SUMMARY_DTYPE),
         fsw_message=np.zeros((n, contract.MESSAGE_BYTES), np.uint8),
+        recording=recording,
+        n_recorded=np.zeros(len(recording), np.int64),
+        updates=updates,
+        n_updates=np.zeros((len(updates), 1), np.int64),
     )
     shared = records.Shared(
         gravity=first.gravity,
         terrain=first.terrain,
         limits=first.limits,
         schedule=first.schedule,
+        signals=signals,
     )
     return Batch(
         scenario,
@@ -260,6 +270,35 @@ def prepare(scenario, models, run_seeds, seeds, output_rate_hz=None):
         states,
         outputs,
         runloop.work_storage(per_run),
+        recorded=names,
+    )
+
+
+def _recorder(scenario, first, run, indices):
+    """(names, signal table, recordings, update logs) of the scenario's recorder over a
+    batch's runs (their indices in the campaign), each run it may keep given a slot in
+    run["record_slot"] (-1 for the others) and the recorder's period."""
+    spec = scenario.record
+    run["record_slot"] = -1
+    if spec is None:
+        none = np.zeros((1, 0), contract.UPDATE_DTYPE)
+        return (), np.zeros(0, recorder.SIGNAL_DTYPE), np.zeros((1, 0, 0)), none
+    software = first.flight_software
+    names, signals = recorder.signals_of(scenario)
+    dt, max_time = float(first.run["time_step_s"]), float(first.run["max_time_s"])
+    run["record_every_steps"] = round(1.0 / (spec.rate * dt))
+    slots = [k for k, index in enumerate(indices) if spec.may_keep(index)]
+    for slot, k in enumerate(slots):
+        run[k]["record_slot"] = slot
+    periods = [c.every_steps * dt for c in first.channels] if spec.updates and software else []
+    samples = recorder.samples_per_run(max_time, spec.rate) if slots else 0
+    return (
+        names,
+        signals,
+        np.zeros((max(len(slots), 1), samples, 1 + len(names))),  # time, then the signals
+        np.zeros(
+            (max(len(slots), 1), recorder.updates_per_run(max_time, periods)), contract.UPDATE_DTYPE
+        ),
     )
 
 

@@ -17,6 +17,7 @@ Results folder:
 Each batch of runs is flown by one compiled call (`sims.batch`).
 """
 
+import dataclasses
 import functools
 import hashlib
 import json
@@ -24,6 +25,7 @@ import logging
 import math
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
@@ -36,11 +38,22 @@ import pyarrow.parquet as pq
 from dynamics import compile_cache, touchdown, truth
 from gnc.interface import forms
 from sensors import registry
-from sims import api, batch, consistency, dispersions, failure_class, results, scenario
+from sims import (
+    api,
+    batch,
+    consistency,
+    dispersions,
+    failure_class,
+    recorder,
+    results,
+    scenario,
+)
 from sims.errors import CampaignError
 
 TRACE_RATE_HZ = 1.0  # campaign traces: one sample a second, and the last
+PARTS = ("runs", "traces", "recordings", "updates")  # a batch's tables, its runs part first
 SCHEDULER_TIMEOUT_S = 10.0
+LOG_EVERY_S, LOG_EVERY_SHARE = 10.0, 0.1  # progress lines in a log (`ProgressBar`)
 FAILED = ("crashed", "fuel_exhausted", "tipped_over", "hard_landing", "timeout", "diverged")
 
 
@@ -59,24 +72,29 @@ class Plan:
     traces_first: int  # keep traces of the first K runs, and of every failure
     kinds: tuple = ()  # module names
     flight_software: tuple = ()  # (module name, source)
+    record: str = ""  # JSON of the [record] fields the command line overrides
 
     @property
     def scenario(self):
         for module in self.kinds:
             registry.register(module)
-        return scenario.parse_text(self.scenario_text, self.label)
+        return scenario.parse_text(
+            self.scenario_text, self.label, json.loads(self.record) if self.record else None
+        )
 
 
-def plan_for(source, runs, seed, traces_first):
-    """A validated Plan from a scenario path, bundled name or dict."""
+def plan_for(source, runs, seed, traces_first, record=None):
+    """A validated Plan from a scenario path, bundled name or dict; record: [record] fields
+    to override (`sims.recorder.Record`)."""
     if isinstance(source, dict):
         label, text = "<dict>", json.dumps(source)
     else:
         label, text = scenario.read_text(source)
-    sc = Plan(text, label, runs, seed, traces_first).scenario  # validates it, too
+    overrides = json.dumps(record, sort_keys=True) if record else ""
+    sc = Plan(text, label, runs, seed, traces_first, record=overrides).scenario  # validates it
     kinds = registry.declared_modules(kind_names(sc))
     shipped = forms.shipped_sources(sc.flight_software) if sc.flight_software else ()
-    return Plan(text, label, runs, seed, traces_first, kinds, shipped)
+    return Plan(text, label, runs, seed, traces_first, kinds, shipped, overrides)
 
 
 def plan_of(manifest):
@@ -89,6 +107,7 @@ def plan_of(manifest):
         manifest["traces_first"],
         tuple(manifest.get("sensor_kinds", ())),
         tuple(tuple(pair) for pair in manifest.get("flight_software_sources", ())),
+        manifest.get("record_overrides", ""),
     )
 
 
@@ -106,11 +125,16 @@ def code_digest(sc):
     return f"{sources}-{registry.digest(kind_names(sc))}-{software}"
 
 
-@functools.lru_cache(maxsize=4)
-def _compiled_plan(scenario_text, label, kinds=(), flight_software=()):
+def _compiled(plan):
     """(scenario, sampler) of a plan, parsed once per process (workers run many batches)."""
-    plan = Plan(scenario_text, label, 0, 0, 0, kinds, flight_software)
-    sc = plan.scenario
+    return _compiled_plan(
+        plan.scenario_text, plan.label, plan.kinds, plan.flight_software, plan.record
+    )
+
+
+@functools.lru_cache(maxsize=4)
+def _compiled_plan(scenario_text, label, kinds, flight_software, record):
+    sc = Plan(scenario_text, label, 0, 0, 0, kinds, flight_software, record).scenario
     return sc, dispersions.Sampler(sc)
 
 
@@ -278,12 +302,12 @@ def traces_table(b, indices, keep):
 
 
 def run_batch(plan, indices):
-    """(runs table, traces table) of a batch of runs, flown by one compiled call (executed in
-    a worker, which loads the flight software the plan ships if it cannot import it as it
-    is). Traces are kept at 1 Hz for the first plan.traces_first runs and every failure.
-    """
+    """{part: table} of a batch of runs, flown by one compiled call (executed in a worker,
+    which loads the flight software the plan ships if it cannot import it as it is): its
+    runs; its traces, kept at 1 Hz for the first plan.traces_first runs and every failure;
+    with a recorder, the recordings and updates of the runs it keeps."""
     forms.load_shipped(plan.flight_software)
-    sc, sampler = _compiled_plan(plan.scenario_text, plan.label, plan.kinds, plan.flight_software)
+    sc, sampler = _compiled(plan)
     sampled = sampler.sample(plan.seed, indices)
     models = [dispersions.build(sc, values) for values in sampled]
     used = [dispersions.read_back(m, values) for m, values in zip(models, sampled, strict=True)]
@@ -293,12 +317,22 @@ def run_batch(plan, indices):
         [dispersions.run_seed(plan.seed, i) for i in indices],
         [plan.seed] * len(indices),
         output_rate_hz=TRACE_RATE_HZ,
+        indices=indices,
     )
     batch.execute(b, keep_going=True)
     runs = runs_table(b, indices, plan.seed, used)
-    outcomes = runs.column("outcome").to_pylist()
-    keep = [i < plan.traces_first or o in FAILED for i, o in zip(indices, outcomes, strict=True)]
-    return runs, traces_table(b, indices, keep)
+    failed = [o in FAILED for o in runs.column("outcome").to_pylist()]
+    keep = [i < plan.traces_first or f for i, f in zip(indices, failed, strict=True)]
+    parts = {"runs": runs, "traces": traces_table(b, indices, keep)}
+    if sc.record is not None:
+        recorded = [
+            recorder.tables(b, k, index)
+            for k, index in enumerate(indices)
+            if sc.record.kept(index, failed[k]) and k not in b.errors
+        ]
+        parts["recordings"] = concat([r for r, _ in recorded])
+        parts["updates"] = concat([u for _, u in recorded])
+    return parts
 
 
 def conform(table, schema):
@@ -345,6 +379,8 @@ class Results:
             "campaign_seed": plan.seed,
             "runs": plan.runs,
             "traces_first": plan.traces_first,
+            "record_overrides": plan.record,
+            "record": _recorder_of(plan.scenario),
             "sensor_kinds": list(plan.kinds),
             "flight_software": plan.scenario.flight_software.kind
             if plan.scenario.flight_software
@@ -389,45 +425,58 @@ class Results:
         results.write_atomically(self.out / "manifest.json", lambda f: f.write(text.encode()))
 
     def done(self):
-        """Indices of the runs already stored, each batch with the traces it promised. A batch
-        whose runs part or traces part is missing or unreadable is dropped (both parts), to be
-        flown again; so is a traces part left without its runs part."""
+        """Indices of the runs already stored, each batch with the rows of every part it
+        promised. A batch whose runs part or another of its parts is missing or unreadable is
+        dropped (all its parts), to be flown again; so is a part left without its runs part."""
         indices = set()
         for path in sorted(self.parts.glob("runs-*.parquet")):
-            traces = self.parts / path.name.replace("runs-", "traces-")
+            others = [self.parts / path.name.replace("runs-", f"{kind}-") for kind in PARTS[1:]]
             try:
                 stored = pq.read_table(path, columns=["run"])
-                promised = int((stored.schema.metadata or {}).get(b"trace_rows", b"0"))
-                if promised and pq.read_metadata(traces).num_rows != promised:
-                    raise ValueError("traces part incomplete")
+                promised = stored.schema.metadata or {}
+                for kind, other in zip(PARTS[1:], others, strict=True):
+                    rows = int(promised.get(f"{kind}_rows".encode(), b"0"))
+                    if rows and pq.read_metadata(other).num_rows != rows:
+                        raise ValueError(f"{kind} part incomplete")
             except (OSError, ValueError, pa.ArrowException):
-                path.unlink(missing_ok=True)
-                traces.unlink(missing_ok=True)
+                for p in (path, *others):
+                    p.unlink(missing_ok=True)
                 continue
             indices.update(stored.column("run").to_pylist())
-        for traces in self.parts.glob("traces-*.parquet"):
-            if not (self.parts / traces.name.replace("traces-", "runs-")).exists():
-                traces.unlink()
+        for kind in PARTS[1:]:
+            for part in self.parts.glob(f"{kind}-*.parquet"):
+                if not (self.parts / part.name.replace(f"{kind}-", "runs-")).exists():
+                    part.unlink()
         return indices
 
-    def write_batch(self, runs, traces):
-        """Store a finished batch: its traces part first, then its runs part (which records
-        how many trace rows it expects): a batch is stored when its runs part is."""
+    def write_batch(self, parts):
+        """Store a finished batch ({part: table}, `run_batch`): its other parts first, then
+        its runs part (which records how many rows of each it expects): a batch is stored
+        when its runs part is."""
+        runs = parts["runs"]
         first = runs.column("run")[0].as_py()
-        if traces.num_rows:
-            results.write_atomically(
-                self.parts / f"traces-{first:09d}.parquet", lambda f: pq.write_table(traces, f)
-            )
-        runs = runs.replace_schema_metadata({"trace_rows": str(traces.num_rows)})
+        promised = {}
+        for kind in PARTS[1:]:
+            table = parts.get(kind)
+            if table is not None and table.num_rows:
+                results.write_atomically(
+                    self.parts / f"{kind}-{first:09d}.parquet",
+                    lambda f, t=table: pq.write_table(t, f),
+                )
+                promised[f"{kind}_rows"] = str(table.num_rows)
+        runs = runs.replace_schema_metadata(promised)
         results.write_atomically(
             self.parts / f"runs-{first:09d}.parquet", lambda f: pq.write_table(runs, f)
         )
 
     def consolidate(self):
-        """Write runs.parquet and traces.parquet in run order, streaming the parts (one in
-        memory at a time); return the runs table."""
-        for kind in ("runs", "traces"):
+        """Write runs.parquet, traces.parquet (and recordings.parquet, updates.parquet when
+        runs were recorded) in run order, streaming the parts (one in memory at a time);
+        return the runs table."""
+        for kind in PARTS:
             parts = sorted(self.parts.glob(f"{kind}-*.parquet"))
+            if not parts and kind in ("recordings", "updates"):
+                continue
             schema = (
                 pa.unify_schemas([pq.read_schema(p) for p in parts]) if parts else pa.schema([])
             ).remove_metadata()
@@ -439,6 +488,11 @@ class Results:
 
             results.write_atomically(self.out / f"{kind}.parquet", write)
         return pq.read_table(self.out / "runs.parquet")
+
+
+def _recorder_of(sc):
+    """The recorder a campaign flies with (its [record] with the command line's changes)."""
+    return sc.record.model_dump(mode="json") if sc.record is not None else None
 
 
 def versions():
@@ -467,10 +521,11 @@ def now():
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def batches(pending, workers, batch_size):
+def batches(pending, workers, batch_size, most=50):
     """Batches of consecutive run indices (never spanning a gap left by finished runs), so
-    every results part covers one index range and the parts, in order, are in run order."""
-    size = batch_size or max(1, min(50, math.ceil(len(pending) / (4 * workers))))
+    every results part covers one index range and the parts, in order, are in run order;
+    at most `most` runs each unless batch_size says otherwise."""
+    size = batch_size or max(1, min(most, math.ceil(len(pending) / (4 * workers))))
     out, current = [], []
     for index in pending:
         if current and (index != current[-1] + 1 or len(current) == size):
@@ -481,23 +536,32 @@ def batches(pending, workers, batch_size):
 
 
 def execute(plan, pending, workers, executor, scheduler, batch_size, on_batch):
-    """Run the pending indices in batches; on_batch(runs, traces) as each finishes.
+    """Run the pending indices in batches; on_batch(parts) as each finishes (`run_batch`).
 
     The local executor flies batches in `workers` threads of this process: a batch's compiled
     call releases the GIL, so the threads fill the cores with no process start-up and nothing
-    pickled. When interrupted, batches not yet started are dropped and running ones finish.
+    pickled. When interrupted, batches not yet started are dropped and running ones finish
+    and are stored.
     """
-    work = batches(pending, workers, batch_size)
+    work = batches(pending, workers, batch_size, recorder.batch_limit(_compiled(plan)[0]))
     if executor == "local" and workers == 1:
         for b in work:
-            on_batch(*run_batch(plan, b))
+            on_batch(run_batch(plan, b))
     elif executor == "local":
         from concurrent.futures import ThreadPoolExecutor, as_completed
 
         pool = ThreadPoolExecutor(workers)
+        pending_futures = {pool.submit(run_batch, plan, b) for b in work}
         try:
-            for future in as_completed([pool.submit(run_batch, plan, b) for b in work]):
-                on_batch(*future.result())
+            for future in as_completed(pending_futures):
+                pending_futures.discard(future)
+                on_batch(future.result())
+        except KeyboardInterrupt:
+            pool.shutdown(wait=True, cancel_futures=True)
+            for future in pending_futures:  # the batches running when it came
+                if not future.cancelled() and future.exception() is None:
+                    on_batch(future.result())
+            raise
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
     else:
@@ -517,7 +581,7 @@ def execute(plan, pending, workers, executor, scheduler, batch_size, on_batch):
             with Client(scheduler or cluster) as client:
                 futures = client.map(run_batch, [plan] * len(work), work, pure=False)
                 for future in dask_completed(futures):
-                    on_batch(*future.result())
+                    on_batch(future.result())
         finally:
             if cluster is not None:
                 cluster.close()
@@ -540,6 +604,7 @@ def run(
     traces_first=10,
     batch_size=None,
     progress=None,
+    record=None,
 ):
     """Run a campaign and return its runs table (Arrow, sorted by index).
 
@@ -552,8 +617,8 @@ def run(
         raise CampaignError(f"--runs {runs}: expected at least one run")
     if scheduler is not None:
         reach_scheduler(scheduler, executor)
-    plan = plan_for(source, runs, seed, traces_first)
-    sc, sampler = _compiled_plan(plan.scenario_text, plan.label, plan.kinds, plan.flight_software)
+    plan = plan_for(source, runs, seed, traces_first, record)
+    sc, sampler = _compiled(plan)
     check_instances(sc, workers or default_workers(), executor)
     if sc.dispersions:  # every draw within its field's constraints, before any run
         dispersions.check(sc, sampler.sample(seed, range(runs)), range(runs), plan.label)
@@ -627,16 +692,15 @@ def resume(out, workers=None, executor="local", scheduler=None, batch_size=None,
 
 
 def _run(plan, store, pending, workers, executor, scheduler, batch_size, progress):
-    collected_runs, collected_traces = [], []
+    collected_runs = []
     bar = ProgressBar(plan.runs, plan.runs - len(pending), progress)
 
-    def on_batch(runs, traces):
+    def on_batch(parts):
         if store is not None:
-            store.write_batch(runs, traces)
+            store.write_batch(parts)
         else:
-            collected_runs.append(runs)
-            collected_traces.append(traces)
-        bar.update(runs)
+            collected_runs.append(parts["runs"])
+        bar.update(parts["runs"])
 
     try:
         execute(plan, pending, workers, executor, scheduler, batch_size, on_batch)
@@ -652,39 +716,59 @@ def _run(plan, store, pending, workers, executor, scheduler, batch_size, progres
 
 
 class ProgressBar:
-    """tqdm bar on a terminal (rate, ETA, landed count); silent otherwise."""
+    """Progress on stderr: a tqdm bar (rate, ETA, landed count) with progress=True, or by
+    default on a terminal; with progress="log" (`descent mc` in CI), a line when LOG_EVERY_S
+    have passed or another LOG_EVERY_SHARE of the runs is done since the last; else silent."""
 
-    def __init__(self, total, initial, enabled):
-        enabled = sys.stderr.isatty() if enabled is None else enabled
-        self.landed = 0
+    def __init__(self, total, initial, progress):
+        progress = sys.stderr.isatty() if progress is None else progress
+        self.landed, self.done, self.total = 0, initial, total
         self.bar = None
-        if enabled:
+        self.log = progress == "log"
+        self.start = self.said_at = time.monotonic()
+        self.said_done = initial
+        if progress is True:
             from tqdm import tqdm
 
             self.bar = tqdm(total=total, initial=initial, unit="run", file=sys.stderr)
 
     def update(self, runs):
         self.landed += runs.column("outcome").to_pylist().count("landed")
+        self.done += runs.num_rows
         if self.bar is not None:
             self.bar.set_postfix(landed=self.landed, refresh=False)
             self.bar.update(runs.num_rows)
+        now = time.monotonic()
+        share = (self.done - self.said_done) / self.total
+        if self.log and (now - self.said_at >= LOG_EVERY_S or share >= LOG_EVERY_SHARE):
+            self.said_at, self.said_done = now, self.done
+            print(
+                f"descent: {self.done} of {self.total} runs ({self.done / self.total:.0%}), "
+                f"{self.landed} of this session's landed, {now - self.start:.0f} s",
+                file=sys.stderr,
+                flush=True,
+            )
 
     def close(self):
         if self.bar is not None:
             self.bar.close()
 
 
-def replay(out, index):
-    """(scenario, RunResult) of run `index` of a stored campaign, recomputed bit for bit."""
+def replay(out, index, record=None):
+    """(scenario, RunResult) of run `index` of a stored campaign, recomputed bit for bit;
+    record: [record] fields to override (what to record of it)."""
     manifest = Results(out).manifest()
     if not 0 <= index < manifest["runs"]:
         raise CampaignError(
             f"--index {index}: the campaign in {out} has runs 0 to {manifest['runs'] - 1}"
         )
     plan = plan_of(manifest)
-    sc, sampler = _compiled_plan(plan.scenario_text, plan.label, plan.kinds, plan.flight_software)
+    if record:
+        merged = {**(json.loads(plan.record) if plan.record else {}), **record}
+        plan = dataclasses.replace(plan, record=json.dumps(merged, sort_keys=True))
+    sc, sampler = _compiled(plan)
     seed = manifest["campaign_seed"]
     m = dispersions.build(sc, sampler.sample(seed, [index])[0])
-    b = batch.prepare(sc, [m], [dispersions.run_seed(seed, index)], [seed])
+    b = batch.prepare(sc, [m], [dispersions.run_seed(seed, index)], [seed], indices=[index])
     batch.execute(b, keep_going=True)
-    return sc, api.result_of(b)
+    return sc, api.result_of(b, index=index)

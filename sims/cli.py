@@ -13,6 +13,7 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
+from dynamics import compile_cache
 from dynamics.plugins import PluginError
 from sims import scenario
 from sims.errors import CampaignError
@@ -20,6 +21,7 @@ from sims.errors import CampaignError
 EXIT_USAGE = 2
 EXIT_REGRESSION = 1
 EXIT_BROKEN_PIPE = 141  # as a command killed by SIGPIPE
+EXIT_INTERRUPTED = 130  # as a command killed by SIGINT
 
 
 class UsageError(Exception):
@@ -38,7 +40,7 @@ def main(argv=None):
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("descent: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:  # the reader went away (`descent run nominal | head -1`)
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_BROKEN_PIPE
@@ -76,6 +78,7 @@ def build_parser():
         default=256,
         help="with --images: frame size rendered (default %(default)s, calibrate-trn's)",
     )
+    add_record_options(run)
     run.set_defaults(handler=cmd_run)
 
     mc = sub.add_parser("mc", help="run a Monte Carlo campaign of dispersed descents")
@@ -104,7 +107,15 @@ def build_parser():
     mc.add_argument("--batch", type=positive_int, help="runs per batch (default: automatic)")
     mc.add_argument("--out", type=Path, help="results folder")
     mc.add_argument("--resume", type=Path, metavar="DIR", help="finish an interrupted campaign")
+    add_record_options(mc)
     mc.set_defaults(handler=cmd_mc)
+
+    signals = sub.add_parser("signals", help="list the signals a scenario's runs can record")
+    signals.add_argument("scenario", help="scenario file, or a bundled scenario name")
+    signals.add_argument(
+        "--fsw", action="store_true", help="list the flight software's state fields too"
+    )
+    signals.set_defaults(handler=cmd_signals)
 
     validate = sub.add_parser("validate", help="check a scenario file and report its problems")
     validate.add_argument("scenario", help="scenario file, or the name of a bundled scenario")
@@ -113,6 +124,12 @@ def build_parser():
     report = sub.add_parser("report", help="write a campaign's HTML report")
     report.add_argument("campaign", type=Path, metavar="DIR", help="campaign results folder")
     report.add_argument("--out", type=Path, help="HTML file (default DIR/report.html)")
+    report.add_argument(
+        "--runs",
+        type=index_list,
+        metavar="K,...",
+        help="recorded runs drawn one by one in the navigation figures (default: the worst)",
+    )
     report.set_defaults(handler=cmd_report)
 
     base = sub.add_parser("baseline", help="store a campaign's landing statistics")
@@ -137,6 +154,12 @@ def build_parser():
     )
     regress.add_argument("--junit", type=Path, help="write JUnit XML, one test case per metric")
     regress.add_argument("--markdown", type=Path, help="write a Markdown summary")
+    regress.add_argument(
+        "--strict",
+        action="store_true",
+        help="refuse (exit 2) when the campaign's scenario, seed or run count differs from the "
+        "baseline's (else a warning)",
+    )
     regress.set_defaults(handler=cmd_regress)
 
     compare = sub.add_parser("compare", help="two campaigns side by side, as HTML")
@@ -209,6 +232,21 @@ def positive_int(text):
     return whole_number(text, 1)
 
 
+def index_list(text):
+    """Comma-separated run indices."""
+    values = number_list(text, 0.0)
+    if any(v != int(v) for v in values):
+        raise argparse.ArgumentTypeError(f"expected run indices such as 0,7,42, got {text!r}")
+    return [int(v) for v in values]
+
+
+def positive_float(text):
+    (value,) = number_list(text, 0.0, strict=True) if "," not in text else (math.nan,)
+    if math.isnan(value):
+        raise argparse.ArgumentTypeError(f"expected one number > 0, got {text!r}")
+    return value
+
+
 def number_list(text, least=-math.inf, strict=False):
     """Comma-separated numbers, each >= least (> when strict)."""
     try:
@@ -255,6 +293,13 @@ def tolerances(items):
     return out
 
 
+def campaign_folder(path):
+    """path, checked to be a folder (a campaign's), named as given when it is not."""
+    if not path.is_dir():
+        raise UsageError(f"{path}: no such campaign folder")
+    return path
+
+
 def out_file(path, flag):
     """path, checked to be a file that can be written in an existing folder (given as flag)."""
     if path.is_dir() or not path.parent.is_dir():
@@ -266,6 +311,63 @@ def _enough_pixels(option, pixels):
     """One sentence unless images `pixels` across can be matched (32 and up)."""
     if pixels < 32:
         raise UsageError(f"{option} {pixels}: at least 32 to match anything")
+
+
+def add_record_options(parser):
+    """The recorder's options (`sims.recorder`), overriding the scenario's [record]."""
+    parser.add_argument(
+        "--record",
+        metavar="SIGNALS",
+        help="record these signals: names or patterns, comma-separated ('nav.*,truth.altitude_m'"
+        "; 'descent signals SCENARIO' lists them)",
+    )
+    parser.add_argument("--record-rate", type=positive_float, metavar="HZ", help="samples a second")
+    parser.add_argument(
+        "--record-runs",
+        metavar="WHICH",
+        help="'all', 'failures' or run indices, comma-separated (default: failures)",
+    )
+    parser.add_argument(
+        "--record-first", type=non_negative_int, metavar="K", help="record the first K runs too"
+    )
+
+
+def record_overrides(args):
+    """The [record] fields the command line sets, or None."""
+    out = {}
+    if args.record is not None:
+        patterns = [p.strip() for p in args.record.split(",") if p.strip()]
+        if not patterns:
+            raise UsageError("--record: give signal names or patterns, comma-separated")
+        out["signals"] = patterns
+    if args.record_rate is not None:
+        out["rate"] = f"{args.record_rate!r} Hz"
+    if args.record_runs is not None:
+        which = args.record_runs.strip()
+        if which in ("all", "failures"):
+            out["runs"] = which
+        else:
+            try:
+                out["runs"] = [int(k) for k in which.split(",")]
+            except ValueError:
+                raise UsageError(
+                    f"--record-runs {which}: expected 'all', 'failures' or run indices such "
+                    "as 0,7,42"
+                ) from None
+    if args.record_first is not None:
+        out["first"] = args.record_first
+    return out or None
+
+
+def cmd_signals(args):
+    from sims import recorder
+
+    sc = scenario.load(args.scenario)
+    layout = recorder.state_layout(sc.flight_software) if args.fsw else None
+    for name, _, _ in recorder.catalogue([f.name for f in sc.faults], layout):
+        unit = recorder.unit_of(name)
+        print(f"{name}  [{unit}]" if unit else name)
+    return 0
 
 
 def cmd_run(args):
@@ -288,22 +390,27 @@ def cmd_run(args):
                 f"{args.scenario}: not the scenario the campaign in {args.from_campaign} flew "
                 "(leave SCENARIO out to replay with the campaign's own)"
             )
-        sc, result = campaign.replay(args.from_campaign, args.index)
+        with compile_cache.announce():
+            sc, result = campaign.replay(args.from_campaign, args.index, record_overrides(args))
         default_out = args.from_campaign / f"replay-{args.index}"
     else:
-        sc = scenario.load(args.scenario)
+        label, text = scenario.read_text(args.scenario)
+        sc = scenario.parse_text(text, label, record_overrides(args))
         result = None
         default_out = Path("results") / sc.meta.name
     out = args.out if args.out is not None else default_out
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out}: exists and is not a folder")
-    if args.images:
-        result = _run_with_images(sc, args.seed, out / "frames", args.image_pixels)
-    if result is None:
-        result = api.run(sc, seed=args.seed)
+    with compile_cache.announce():
+        if args.images:
+            result = _run_with_images(sc, args.seed, out / "frames", args.image_pixels)
+        if result is None:
+            result = api.run(sc, seed=args.seed)
     result.write(out)
     print(describe(result.summary))
-    print(f"  wrote {out / 'summary.json'} and {out / 'trajectory.parquet'}")
+    recorded = [f"{name}.parquet" for name in ("recording", "updates") if getattr(result, name)]
+    written = ", ".join(["summary.json", "trajectory.parquet", *recorded])
+    print(f"  wrote {written} in {out}")
     return 0
 
 
@@ -334,40 +441,72 @@ def _run_with_images(sc, seed, folder, pixels):
 def cmd_mc(args):
     from sims import campaign
 
+    progress = True if sys.stderr.isatty() else "log"  # a bar, or lines in a log (CI)
     if args.resume is not None:
-        if args.scenario or args.runs or args.out:
-            raise UsageError("--resume DIR takes no SCENARIO, --runs or --out")
-        runs = campaign.resume(args.resume, args.workers, args.executor, args.scheduler, args.batch)
+        if args.scenario or args.runs or args.out or record_overrides(args):
+            raise UsageError("--resume DIR takes no SCENARIO, --runs, --out or --record options")
         out = args.resume
+
+        def fly():
+            return campaign.resume(
+                out, args.workers, args.executor, args.scheduler, args.batch, progress=progress
+            )
     else:
         if args.scenario is None or args.runs is None or args.out is None:
             raise UsageError("give SCENARIO, --runs N and --out DIR (or --resume DIR)")
         if args.out.exists() and not args.out.is_dir():
             raise UsageError(f"--out {args.out}: exists and is not a folder")
-        runs = campaign.run(
-            args.scenario,
-            args.runs,
-            args.seed,
-            args.workers,
-            args.executor,
-            args.scheduler,
-            args.out,
-            args.traces,
-            args.batch,
-        )
         out = args.out
+
+        def fly():
+            return campaign.run(
+                args.scenario,
+                args.runs,
+                args.seed,
+                args.workers,
+                args.executor,
+                args.scheduler,
+                out,
+                args.traces,
+                args.batch,
+                progress=progress,
+                record=record_overrides(args),
+            )
+
+    try:
+        with compile_cache.announce():
+            runs = fly()
+    except KeyboardInterrupt:
+        print(f"descent: interrupted; {_kept(out)}", file=sys.stderr)
+        return EXIT_INTERRUPTED
     outcomes = runs.column("outcome").to_pylist()
     counts = ", ".join(f"{o} {outcomes.count(o)}" for o in sorted(set(outcomes)))
     print(f"{len(outcomes)} runs: {counts}")
-    print(f"  wrote {out / 'runs.parquet'}, {out / 'traces.parquet'} and {out / 'manifest.json'}")
+    written = [p.name for p in sorted(out.glob("*.parquet"))] + ["manifest.json"]
+    print(f"  wrote {', '.join(written)} in {out}")
     return 0
+
+
+def _kept(out):
+    """What an interrupted campaign in out kept, and how to finish it, in one sentence."""
+    from sims import campaign
+
+    store = campaign.Results(out)
+    try:
+        total = store.manifest()["runs"]
+    except CampaignError:
+        return f"nothing was kept in {out}"
+    return (
+        f"{len(store.done())} of {total} runs kept in {out}; finish the others with "
+        f"'descent mc --resume {out}'"
+    )
 
 
 def cmd_report(args):
     from sims import report, results
 
-    out = out_file(args.out or args.campaign / "report.html", "--out")
-    text = report.build(args.campaign)
+    out = out_file(args.out or campaign_folder(args.campaign) / "report.html", "--out")
+    text = report.build(args.campaign, args.runs)
     results.write_atomically(out, lambda f: f.write(text.encode()))
     print(f"wrote {out}")
     return 0
@@ -376,7 +515,8 @@ def cmd_report(args):
 def cmd_compare(args):
     from sims import report, results
 
-    out = out_file(args.out or args.second / "compare.html", "--out")
+    campaign_folder(args.first)
+    out = out_file(args.out or campaign_folder(args.second) / "compare.html", "--out")
     text = report.compare(args.first, args.second)
     results.write_atomically(out, lambda f: f.write(text.encode()))
     print(f"wrote {out}")
@@ -405,17 +545,19 @@ def cmd_regress(args):
         if path is not None
     ]
     base = regression.read_baseline(args.baseline)
-    verdicts = regression.regress(args.campaign, base, args.alpha, tolerances(args.tolerance))
+    current = regression.baseline(args.campaign)
+    warnings = regression.mismatches(current, base)
+    if warnings and args.strict:
+        raise UsageError(f"{args.campaign}: {warnings[0]} ({args.baseline}); --strict refuses")
+    for warning in warnings:
+        print(f"descent: warning: {args.campaign}: {warning} ({args.baseline})", file=sys.stderr)
+    verdicts = regression.verdicts(current, base, args.alpha, tolerances(args.tolerance))
     print(regression.text_table(verdicts))
     for path, text in writers:
-        content = text(verdicts)
+        content = text(verdicts, current, base, warnings)
         results.write_atomically(path, lambda f, c=content: f.write(c.encode()))
-    failed = [v.metric for v in verdicts if not v.passed]
-    print(
-        f"{len(failed)} of {len(verdicts)} metrics regressed"
-        + (f": {', '.join(failed)}" if failed else "")
-    )
-    return EXIT_REGRESSION if failed else 0
+    print(regression.overall(verdicts))
+    return EXIT_REGRESSION if any(not v.passed for v in verdicts) else 0
 
 
 def cmd_calibrate_trn(args):
@@ -441,14 +583,15 @@ def cmd_calibrate_trn(args):
     except trn_calibration.CalibrationError as exc:
         raise UsageError(str(exc)) from None
     try:
-        fitted = trn_calibration.fit(trn_calibration.own_records(sc, records))
+        own = trn_calibration.own_records(sc, records)
+        fitted = trn_calibration.fit(own)
     except trn_calibration.CalibrationError as exc:
         trn_calibration.write(out, sc, records, None)  # the images swept are kept
         raise UsageError(f"{exc} (the sweep is in {out}, with no fit)") from None
     trn_calibration.write(out, sc, records, fitted)
     base = args.scenario if not Path(args.scenario).is_file() else Path(args.scenario).resolve()
     calibrated = out.with_suffix(".toml")
-    text = trn_calibration.scenario_fragment(base, sc, fitted, args.pixels)
+    text, notes = trn_calibration.scenario_fragment(base, sc, fitted, args.pixels, own)
     results.write_atomically(calibrated, lambda f: f.write(text.encode()))
     print(
         f"{sc.meta.name}: {fitted['fixes']} fixes of {fitted['images']} images over its own map "
@@ -460,6 +603,8 @@ def cmd_calibrate_trn(args):
         f"from {fitted['min_craters']:.3g} usable craters in view "
         f"(right for {fitted['availability_agreement']:.0%} of the images)"
     )
+    for note in notes:
+        print(f"  note: {note}")
     print(f"  wrote {out} and {calibrated} (a scenario with the fitted camera)")
     return 0
 

@@ -105,8 +105,50 @@ PARAMETERS = (
     "reboot_time",
     "relight_delay",
 )
+# What each parameter is, with its unit (the README's table, `modes_markdown`).
+MEANING = {
+    "value": "a value in the unit of what the target measures (m, m/s, rad; the IMU's m/s^2 "
+    "or rad/s; a throttle for `throttle_stuck`)",
+    "rate": "that unit per second",
+    "factor": "a multiplier, > 0",
+    "fraction": "a share, 0 to 1 (of the samples dropped, of the thrust lost)",
+    "delay": "s",
+    "element": "which value of a multi-value measurement (0 first; all when omitted)",
+    "index": "which engine or thruster (0 first; every engine when omitted)",
+    "triad": "`accelerometer`, `gyro` or `both` (`both` where it may be omitted)",
+    "axis": "`x`, `y`, `z` or `all` (`all` when omitted)",
+    "reboot_time": "s, off line",
+    "relight_delay": "s after coming back before the main engine may burn",
+}
 # Fields a campaign may disperse ("trigger" is the trigger's time or altitude).
 DISPERSIBLE = ("trigger", "duration", "value", "rate", "factor", "fraction", "delay")
+
+
+def modes_markdown():
+    """Every target's modes with their parameters, and the dispersible fields, as Markdown
+    (the README's, checked by a test so that it cannot drift from this table)."""
+    targets = (
+        "a sensor channel (its name)",
+        "`imu`",
+        "`main_engine`",
+        "`rcs`",
+        "`flight_computer`",
+    )
+    rows = ["| target | mode | needs | may take |", "|---|---|---|---|"]
+    for target, modes in MODES_OF.items():
+        for mode, (required, optional) in modes.items():
+            needs = ", ".join(f"`{p}`" for p in required) or "-"
+            takes = ", ".join(f"`{p}`" for p in optional) or "-"
+            rows.append(f"| {targets[target]} | `{mode}` | {needs} | {takes} |")
+    rows += ["", "| parameter | what, in which unit |", "|---|---|"]
+    rows += [f"| `{name}` | {MEANING[name]} |" for name in PARAMETERS]
+    dispersible = ", ".join(f"`faults.<name>.{field}`" for field in DISPERSIBLE)
+    rows += [
+        "",
+        f"Dispersible: {dispersible} (`trigger`: its time or altitude, in its unit).",
+    ]
+    return "\n".join(rows)
+
 
 FAULT_DTYPE = np.dtype(
     [

@@ -30,6 +30,8 @@ RUN_DTYPE = np.dtype(
         ("max_body_rate_radps", np.float64),  # beyond this the run is declared diverged
         ("n_gear_points", np.int64),  # contact points [0, n) are landing gear, the rest structure
         ("probe_length_m", np.float64),  # contact probes hang this far below the footpads
+        ("record_every_steps", np.int64),  # the recorder's period (`sims.recorder`)
+        ("record_slot", np.int64),  # where its recording goes; -1: not recorded
     ],
     align=True,
 )
@@ -115,6 +117,7 @@ class Shared(NamedTuple):
     terrain: TruthTerrain
     limits: np.void  # dynamics.touchdown.LIMITS_DTYPE
     schedule: np.ndarray  # SCHEDULE_DTYPE rows (open loop)
+    signals: np.ndarray  # the recorded signals, sims.recorder.SIGNAL_DTYPE
 
 
 class PerRun(NamedTuple):
@@ -158,3 +161,9 @@ class Outputs(NamedTuple):
     trace: np.ndarray  # (runs, samples) TRACE_DTYPE
     summary: np.ndarray  # SUMMARY_DTYPE
     fsw_message: np.ndarray  # (runs, contract.MESSAGE_BYTES): why the flight software failed
+    # the recorded runs' signals, by record_slot: (slots, samples, signals), samples written,
+    # the flight software's update log (contract.UPDATE_DTYPE) and how many it reported
+    recording: np.ndarray
+    n_recorded: np.ndarray  # (slots,)
+    updates: np.ndarray  # (slots, capacity)
+    n_updates: np.ndarray  # (slots, 1)

@@ -4,9 +4,12 @@ regression in CI, with proper statistics rather than raw thresholds.
 A baseline stores what matters of a campaign — its identity, the success count, the failure
 causes, and the samples of the touchdown metrics — so that a later campaign can be compared
 with it: the success rate by a one-sided Fisher exact test, each metric's distribution by the
-two-sample Anderson-Darling test, and its percentiles by bootstrap confidence intervals of the
-difference. A metric regresses when the change is significant at `alpha` (one-sided: toward
-worse) *and* larger than its tolerance (0 by default; `--tolerance NAME=VALUE`).
+two-sample Anderson-Darling test (its p value by permutation), and its percentiles by
+bootstrap confidence intervals of the difference. A metric regresses when the change is
+significant at `alpha` (one-sided: toward worse) *and* larger than its tolerance (0 by
+default; `--tolerance NAME=VALUE`). A p value at the resolution of its resampling is shown
+as a bound (`< 0.0005`, `≤ 0.001`). What was compared with what (scenario, seed, run count)
+is checked: a difference is a warning, or a refusal with `--strict`.
 """
 
 import json
@@ -21,6 +24,8 @@ from sims.errors import CampaignError
 
 FORMAT = 1
 BOOTSTRAP = 2000
+PERMUTATIONS = 999  # Anderson-Darling p values resolve to 1 / (PERMUTATIONS + 1)
+IDENTITY = (("scenario_sha256", "scenario"), ("campaign_seed", "seed"), ("runs", "run count"))
 # (column, percentiles, which way is worse, which runs): the touchdown metrics kept under test
 METRICS = (
     ("landing_error_m", (50, 99), "higher", "touched"),
@@ -95,10 +100,44 @@ class Verdict:
     interval: tuple  # confidence interval of the worsening (campaign - baseline, signed)
     tolerance: float
     passed: bool
+    p_resolution: float = 0.0  # the smallest p its resampling can tell (0: exact)
 
     @property
     def worsening(self):
         return self.interval[0] if self.interval else math.nan
+
+    @property
+    def p_text(self):
+        """The p value as printed: a bound where it is at its resampling's resolution."""
+        if not math.isfinite(self.p_value):
+            return "-"
+        if self.p_value == 0.0 and self.p_resolution:
+            return f"< {self.p_resolution:.2g}"
+        if self.p_value <= self.p_resolution:
+            return f"≤ {self.p_resolution:.2g}"
+        return f"{self.p_value:.3g}"
+
+
+def mismatches(current, base):
+    """Sentences naming what differs between a campaign's identity and its baseline's (the
+    scenario text's hash, the seed, the run count): the comparison is then not like for like."""
+    out = []
+    for key, what in IDENTITY:
+        a, b = base["campaign"].get(key), current["campaign"].get(key)
+        if a != b:
+            shown = (str(a)[:12], str(b)[:12]) if key == "scenario_sha256" else (a, b)
+            out.append(f"the {what} differs from the baseline's ({shown[1]} against {shown[0]})")
+    return out
+
+
+def identity(baseline_dict):
+    """One line naming a campaign by its baseline's identity."""
+    c = baseline_dict["campaign"]
+    revision = f", git {str(c.get('git_revision'))[:10]}" if c.get("git_revision") else ""
+    return (
+        f"{c.get('scenario')} (scenario sha256 {str(c.get('scenario_sha256'))[:12]}), seed "
+        f"{c.get('campaign_seed')}, {c.get('runs')} runs{revision}"
+    )
 
 
 def metric_names(base):
@@ -111,8 +150,10 @@ def metric_names(base):
 
 
 def regress(folder, base, alpha=0.01, tolerances=None):
-    """Verdicts of the campaign in folder against a baseline dict."""
-    return verdicts(baseline(folder), base, alpha, tolerances)
+    """(verdicts, the campaign's baseline dict) of the campaign in folder against a baseline
+    dict."""
+    current = baseline(folder)
+    return verdicts(current, base, alpha, tolerances), current
 
 
 def verdicts(current, base, alpha=0.01, tolerances=None):
@@ -134,7 +175,7 @@ def verdicts(current, base, alpha=0.01, tolerances=None):
             continue
         sign = 1.0 if worse == "higher" else -1.0
         name = f"{column}.distribution"
-        checks.append(_distribution(name, a, b, sign, alpha, tolerances.get(name, 0.0)))
+        checks.append(_distribution(name, a, b, sign, alpha, tolerances.get(name, 0.0), rng))
         for q in qs:
             name = f"{column}.p{q}"
             checks.append(_percentile(name, a, b, q, sign, alpha, tolerances.get(name, 0.0), rng))
@@ -150,7 +191,7 @@ def _success(base, current, alpha, tolerance):
         k0 / n0,
         k1 / n1,
         "Fisher exact, one-sided",
-        p,
+        float(p),
         (drop,),
         tolerance,
         not (p < alpha and drop > tolerance),
@@ -167,21 +208,19 @@ def _cause(base, current, cause, alpha, tolerance):
         k0 / n0,
         k1 / n1,
         "Fisher exact, one-sided",
-        p,
+        float(p),
         (rise,),
         tolerance,
         not (p < alpha and rise > tolerance),
     )
 
 
-def _distribution(name, a, b, sign, alpha, tolerance):
-    """Anderson-Darling k-sample test of equal distributions; a regression when they differ and
-    the median moved toward worse by more than the tolerance."""
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # scipy caps the p-value to [0.001, 0.25] and says so
-        p = float(stats.anderson_ksamp([a, b]).pvalue)
+def _distribution(name, a, b, sign, alpha, tolerance, rng):
+    """Anderson-Darling k-sample test of equal distributions, its p value by permutation (the
+    tabled one is capped to [0.001, 0.25]); a regression when they differ and the median moved
+    toward worse by more than the tolerance."""
+    method = stats.PermutationMethod(n_resamples=PERMUTATIONS, rng=rng)
+    p = float(stats.anderson_ksamp([a, b], variant="midrank", method=method).pvalue)
     shift = sign * (np.median(b) - np.median(a))
     return Verdict(
         name,
@@ -189,9 +228,10 @@ def _distribution(name, a, b, sign, alpha, tolerance):
         float(np.median(b)),
         "Anderson-Darling",
         p,
-        (shift,),
+        (float(shift),),
         tolerance,
         not (p < alpha and shift > tolerance),
+        1.0 / (PERMUTATIONS + 1),
     )
 
 
@@ -212,6 +252,7 @@ def _percentile(name, a, b, q, sign, alpha, tolerance, rng):
         (float(low), float(high)),
         tolerance,
         not low > tolerance,
+        1.0 / BOOTSTRAP,
     )
 
 
@@ -219,43 +260,65 @@ def text_table(verdicts):
     header = f"{'metric':34s} {'baseline':>11s} {'campaign':>11s} {'p':>8s}  {'tol':>6s}  verdict"
     lines = [header, "-" * len(header)]
     for v in verdicts:
-        p = f"{v.p_value:.3g}" if math.isfinite(v.p_value) else "-"
         lines.append(
-            f"{v.metric:34s} {v.baseline:11.4g} {v.campaign:11.4g} {p:>8s}  {v.tolerance:6.3g}  "
-            + ("pass" if v.passed else "REGRESSION")
+            f"{v.metric:34s} {v.baseline:11.4g} {v.campaign:11.4g} {v.p_text:>8s}  "
+            f"{v.tolerance:6.3g}  " + ("pass" if v.passed else "REGRESSION")
         )
     return "\n".join(lines)
 
 
-def markdown(verdicts):
+def overall(verdicts):
+    """The verdict in one line: how many metrics regressed, and which."""
+    failed = [v.metric for v in verdicts if not v.passed]
+    return f"{len(failed)} of {len(verdicts)} metrics regressed" + (
+        f": {', '.join(failed)}" if failed else ""
+    )
+
+
+def markdown(verdicts, current, base, warnings=()):
+    """The CI summary: what was compared with what and the verdict first, then every metric."""
+    failed = any(not v.passed for v in verdicts)
     lines = [
+        f"## Landing regression: {'**REGRESSION**' if failed else 'pass'}",
+        "",
+        f"{overall(verdicts)}.",
+        "",
+        f"- campaign: {identity(current)}",
+        f"- baseline: {identity(base)}",
+        *[f"- warning: {w}" for w in warnings],
+        "",
         "| metric | baseline | campaign | test | p | tolerance | verdict |",
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for v in verdicts:
-        p = f"{v.p_value:.3g}" if math.isfinite(v.p_value) else "-"
         verdict = "pass" if v.passed else "**regression**"
         lines.append(
-            f"| {v.metric} | {v.baseline:.4g} | {v.campaign:.4g} | {v.test} | {p} | "
+            f"| {v.metric} | {v.baseline:.4g} | {v.campaign:.4g} | {v.test} | {v.p_text} | "
             f"{v.tolerance:.3g} | {verdict} |"
         )
     return "\n".join(lines) + "\n"
 
 
-def junit(verdicts, suite="descent regress"):
-    """JUnit XML: one test case per metric, a failure for each regression."""
+def junit(verdicts, current, base, warnings=(), suite="descent regress"):
+    """JUnit XML: one test case per metric, a failure for each regression; the campaign and
+    the baseline compared as the suite's properties."""
     root = ET.Element(
         "testsuite",
         name=suite,
         tests=str(len(verdicts)),
         failures=str(sum(not v.passed for v in verdicts)),
     )
+    properties = ET.SubElement(root, "properties")
+    named = [("campaign", identity(current)), ("baseline", identity(base))]
+    for name, value in named + [("warning", w) for w in warnings]:
+        ET.SubElement(properties, "property", name=name, value=value)
     for v in verdicts:
         case = ET.SubElement(root, "testcase", classname="landing", name=v.metric)
         if not v.passed:
             failure = ET.SubElement(case, "failure", message=f"{v.metric} regressed")
+            interval = ", ".join(f"{x:.4g}" for x in v.interval)
             failure.text = (
-                f"baseline {v.baseline:.6g}, campaign {v.campaign:.6g}; {v.test} p = "
-                f"{v.p_value:.3g}; worsening interval {v.interval}; tolerance {v.tolerance:g}"
+                f"baseline {v.baseline:.6g}, campaign {v.campaign:.6g}; {v.test} p {v.p_text}; "
+                f"worsening {interval}; tolerance {v.tolerance:g}"
             )
     return ET.tostring(root, encoding="unicode")

@@ -1,85 +1,52 @@
 """`descent report`: one self-contained HTML file (plots embedded as PNG, no network) of a
-campaign, for a review: overview and success rate, landing dispersion over the terrain with
-its tolerance bound, touchdown state against the limits, navigation-error envelopes, what the
-faults did, and which dispersed parameters drive failures and landing error.
+campaign, for a review: overview and success rate; landing dispersion over the terrain and its
+slope, with its tolerance bound; touchdown state against the limits; trajectories; how the
+failures came about (class by phase and by fault, and the command that replays each); the
+navigation (its consistency at the checkpoints and over time, its errors against its own
+3 sigma); what the faults did; and what drives failures and landing error. `descent compare`:
+two campaigns side by side, B against A both ways.
 
-Plots are matplotlib (Agg), sized and labelled to read on screen and in print; a 10,000-run
-campaign stays a few MB (scatter plots are rasterised, traces exist only for the first runs
-and the failures).
+Plots are matplotlib (Agg, `sims.report_figures`), sized and labelled to read on screen and in
+print; a 10,000-run campaign stays a few MB (scatter plots are rasterised, traces and
+recordings exist only for the runs a campaign keeps them of).
 """
 
-import base64
 import html
-import io
-import json
 import math
 from datetime import UTC, datetime
 
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
-from matplotlib.colors import LightSource
 
-from sims import analysis, consistency, model
+from sims import analysis, consistency, report_figures
 from sims.errors import CampaignError
+from sims.html_page import STYLE, figure, percent, table
 
-DPI = 110
-STYLE = """
-body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
-h1 { font-size: 1.6em; } h2 { border-bottom: 1px solid #ccc; margin-top: 2em; }
-table { border-collapse: collapse; margin: 0.5em 0 1em; }
-td, th { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }
-th { background: #f3f3f3; } td:first-child, th:first-child { text-align: left; }
-img { max-width: 100%; display: block; margin: 0.5em 0; }
-.note { color: #555; }
-"""
+CHOSEN_RUNS = 1  # runs drawn one by one in the navigation figures, by default the worst
+
+
+def _table_of(store, name, default_columns):
+    """A campaign's optional table (pandas), empty with default_columns if absent."""
+    path = store.out / f"{name}.parquet"
+    try:
+        frame = pq.read_table(path).to_pandas() if path.is_file() else None
+    except (OSError, ValueError) as exc:
+        raise CampaignError(f"{path}: cannot be read ({exc})") from None
+    return frame if frame is not None and not frame.empty else pd.DataFrame(columns=default_columns)
 
 
 def load(folder):
-    """(manifest, scenario, runs, traces) of a finished campaign folder; CampaignError if it is
-    not one."""
+    """(manifest, scenario, runs, traces, recordings) of a finished campaign folder (the
+    recordings empty if it recorded none); CampaignError if it is not one."""
     from sims import campaign
 
     store = campaign.Results(folder)
     manifest, runs = store.manifest(), store.runs()
-    traces_path = store.out / "traces.parquet"
-    try:
-        traces = pq.read_table(traces_path).to_pandas() if traces_path.is_file() else None
-    except (OSError, ValueError) as exc:
-        raise CampaignError(f"{traces_path}: cannot be read ({exc})") from None
-    if traces is None or traces.empty:
-        traces = pd.DataFrame(columns=["t_s", "run", "altitude_m", "altitude_est_m"])
-    return manifest, campaign.plan_of(manifest).scenario, runs, traces
-
-
-def figure(fig):
-    """An <img> of a matplotlib figure, as a PNG data URL."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight")
-    plt.close(fig)
-    data = base64.b64encode(buffer.getvalue()).decode()
-    return f'<img alt="figure" src="data:image/png;base64,{data}">'
-
-
-def table(header, rows):
-    """An HTML table; header None for a two-column list of facts."""
-    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header) if header else ""
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows
-    )
-    return f"<table>{f'<tr>{head}</tr>' if head else ''}{body}</table>"
-
-
-def percent(p, low=None, high=None):
-    if not math.isfinite(p):
-        return "-"
-    return f"{100 * p:.1f} %" + (
-        f" ({100 * low:.1f} to {100 * high:.1f})" if low is not None else ""
-    )
+    traces = _table_of(store, "traces", ["t_s", "run", "altitude_m", "altitude_est_m"])
+    recordings = _table_of(store, "recordings", ["t_s", "run"])
+    return manifest, campaign.plan_of(manifest).scenario, runs, traces, recordings
 
 
 def overview(manifest, sc, runs):
@@ -87,13 +54,18 @@ def overview(manifest, sc, runs):
     landed = int((runs.outcome == analysis.LANDED).sum())
     low, high = analysis.wilson_interval(landed, n)
     outcomes, causes = analysis.outcome_table(runs)
+    label = manifest["scenario"]
+    named = label if sc.meta.name in label else f"{sc.meta.name} ({label})"
+    versions = manifest.get("versions") or {}
     facts = [
-        ("scenario", f"{manifest['scenario']} ({sc.meta.name})"),
+        ("scenario", named),
         ("campaign seed", manifest["campaign_seed"]),
         ("runs", n),
         ("landed", f"{landed} of {n}: {percent(landed / n, low, high)}, 95 % Wilson interval"),
         ("code", f"{manifest.get('code_digest')} (git {manifest.get('git_revision') or '-'})"),
         ("flown", f"{manifest.get('started')} to {manifest.get('finished')}"),
+        ("flight software", manifest.get("flight_software") or "open loop"),
+        ("package versions", ", ".join(f"{k} {v}" for k, v in versions.items() if v)),
     ]
     return (
         "<h2>Campaign</h2>"
@@ -112,32 +84,51 @@ def overview(manifest, sc, runs):
     )
 
 
+def _reach(touched):
+    x, y = touched.touchdown_downrange_m, touched.touchdown_crossrange_m
+    return 1.2 * max(np.abs(x).max(), np.abs(y).max(), 50.0)
+
+
+def _spread(ax, touched, colour, failed, label="", hollow=False):
+    """Touchdown points of one campaign, failures marked x; the 3-sigma ellipse when the
+    spread looks Gaussian, else the distribution-free 99 %/95 % circle (when there are enough
+    points). Returns what was drawn around them."""
+    x, y = touched.touchdown_downrange_m, touched.touchdown_crossrange_m
+    report_figures.outcomes(
+        ax,
+        touched,
+        "touchdown_downrange_m",
+        "touchdown_crossrange_m",
+        colour,
+        failed,
+        label,
+        hollow,
+    )
+    if analysis.looks_gaussian(x, y):
+        ex, ey = analysis.covariance_ellipse(x, y, 3)
+        ax.plot(ex, ey, color=colour, lw=1.2, label=f"{label}3 sigma")
+        return "ellipse"
+    bound, _ = analysis.tolerance_bound(touched.landing_error_m)
+    if bound is not None:
+        angle = np.linspace(0, 2 * np.pi, 200)
+        circle = (bound * np.cos(angle), bound * np.sin(angle))
+        ax.plot(*circle, color=colour, lw=1.2, ls="--", label=f"{label}99 % in {bound:.0f} m")
+        return "circle"
+    return "none"
+
+
 def dispersion(sc, runs):
     touched = runs.dropna(subset=["touchdown_downrange_m"])
     if touched.empty:
         return "<h2>Landing dispersion</h2><p class='note'>no run touched down</p>"
     x, y = touched.touchdown_downrange_m, touched.touchdown_crossrange_m
-    reach = 1.2 * max(np.abs(x).max(), np.abs(y).max(), 50.0)
+    reach = _reach(touched)
     fig, ax = plt.subplots(figsize=(7.5, 7.5))
-    _terrain(ax, sc, reach)
-    landed = touched.outcome == analysis.LANDED
-    ax.scatter(x[landed], y[landed], s=6, c="tab:blue", label="landed", rasterized=True)
-    ax.scatter(x[~landed], y[~landed], s=14, c="tab:red", marker="x", label="failed")
-    if len(touched) >= 3:
-        for n_sigma in (1, 2, 3):
-            ex, ey = analysis.covariance_ellipse(x, y, n_sigma)
-            ax.plot(ex, ey, "k-", lw=1.0)
-            ax.annotate(f"{n_sigma} sigma", (ex[12], ey[12]), fontsize=8)
-    ax.plot(0, 0, "y*", ms=14, mec="k", label="target")
-    ax.set(
-        xlim=(-reach, reach),
-        ylim=(-reach, reach),
-        xlabel="downrange from the target [m]",
-        ylabel="crossrange (left) from the target [m]",
-        title="Touchdown points over the terrain (hillshade, height in colour)",
+    report_figures.hillshade(ax, sc, reach)
+    drawn = _spread(ax, touched, "tab:blue", "tab:red")
+    report_figures.site_axes(
+        ax, reach, "Touchdown points over the terrain (hillshade, height in colour)"
     )
-    ax.set_aspect("equal")
-    ax.legend(loc="upper right")
     bound, k = analysis.tolerance_bound(touched.landing_error_m)
     if bound is None:
         sentence = f"A distribution-free 99 %/95 % tolerance bound needs {k} touchdowns."
@@ -146,6 +137,11 @@ def dispersion(sc, runs):
             f"99 % of touchdowns are within {bound:.0f} m of the target at 95 % confidence "
             f"(order statistic {k} of {len(touched)}, distribution-free)."
         )
+    if drawn != "ellipse":
+        sentence += (
+            " The spread is not Gaussian (D'Agostino-Pearson at 1 %, or under 20 points): no "
+            "covariance ellipse is drawn over it."
+        )
     stats_rows = [
         ("mean downrange / crossrange [m]", f"{x.mean():.1f} / {y.mean():.1f}"),
         ("sigma downrange / crossrange [m]", f"{x.std():.1f} / {y.std():.1f}"),
@@ -153,7 +149,11 @@ def dispersion(sc, runs):
         ("landing error median / 90th / max [m]", _quantiles(touched.landing_error_m, "0f")),
     ]
     return (
-        "<h2>Landing dispersion</h2>" + figure(fig) + f"<p>{sentence}</p>" + table(None, stats_rows)
+        "<h2>Landing dispersion</h2>"
+        + figure(fig, "touchdown points over the terrain")
+        + f"<p>{sentence}</p>"
+        + table(None, stats_rows)
+        + report_figures.slope_map(sc, runs, reach)
     )
 
 
@@ -168,30 +168,10 @@ def _ellipse(x, y):
     return f"{major:.1f} / {minor:.1f}, {angle:.1f} deg"
 
 
-def _quantiles(values, fmt):
-    q = np.nanpercentile(values, [50, 90, 100])
+def _quantiles(values, fmt, worse="higher"):
+    """median / worst decile / worst of the values, worse being higher or lower."""
+    q = np.nanpercentile(values, [50, 90, 100] if worse == "higher" else [50, 10, 0])
     return " / ".join(format(v, f".{fmt}") for v in q)
-
-
-def _terrain(ax, sc, reach):
-    """Hillshade of the finest tile covering the area around the site, in track coordinates."""
-    _, tiles, heights = model.build_terrain(sc.site, sc.terrain)
-    for t in tiles[::-1]:
-        x0, y0, d = t["downrange_min_m"], t["crossrange_min_m"], t["spacing_m"]
-        nx, ny = int(t["n_downrange"]), int(t["n_crossrange"])
-        if x0 <= -reach and y0 <= -reach and x0 + (nx - 1) * d >= reach:
-            grid = heights[t["offset"] : t["offset"] + nx * ny].reshape(nx, ny)
-            shade = LightSource(azdeg=315, altdeg=35).shade(
-                grid.T,
-                cmap=plt.get_cmap("gist_earth"),
-                vert_exag=3.0,
-                dx=d,
-                dy=d,
-                blend_mode="soft",
-            )
-            extent = (x0, x0 + (nx - 1) * d, y0, y0 + (ny - 1) * d)
-            ax.imshow(shade, origin="lower", extent=extent, interpolation="bilinear")
-            return
 
 
 LIMITED = (
@@ -201,6 +181,28 @@ LIMITED = (
     ("slope_deg", "terrain slope [deg]", "slope", 180.0 / math.pi),
     ("body_rate_dps", "body rate [deg/s]", "body_rate", 180.0 / math.pi),
 )
+CLIP_LIMITS = 3.0  # histograms run to this many times the limit; beyond is counted
+
+
+def _split_histogram(ax, touched, column, limit, label):
+    """Landed and failed runs stacked in two colours up to CLIP_LIMITS times the limit (or the
+    landed runs' largest value); the runs beyond are counted in the title, not drawn."""
+    values = touched[column]
+    landed = touched.outcome == analysis.LANDED
+    top = max(CLIP_LIMITS * limit, values[landed].max() if landed.any() else 0.0)
+    bottom = min(0.0, values.min())
+    beyond = int((values > top).sum())
+    bins = np.linspace(bottom, top, 41)
+    ax.hist(
+        [values[landed & (values <= top)], values[~landed & (values <= top)]],
+        bins=bins,
+        stacked=True,
+        color=["tab:blue", "tab:red"],
+        label=["landed", "failed"],
+    )
+    ax.axvline(limit, color="k", ls="--", label="limit")
+    ax.set(xlabel=label, ylabel="runs", title=f"{beyond} beyond {top:.3g}" if beyond else "")
+    ax.legend(fontsize=7)
 
 
 def touchdown_state(sc, runs):
@@ -210,23 +212,59 @@ def touchdown_state(sc, runs):
     fig, axes = plt.subplots(2, 3, figsize=(11, 6.5))
     limits = sc.touchdown_limits
     for ax, (column, label, limit, scale) in zip(axes.flat, LIMITED, strict=False):
-        ax.hist(touched[column], bins=40, color="tab:blue")
-        ax.axvline(getattr(limits, limit) * scale, color="tab:red", ls="--", label="limit")
-        ax.set(xlabel=label, ylabel="runs")
-        ax.legend()
+        _split_histogram(ax, touched, column, getattr(limits, limit) * scale, label)
     ax = axes.flat[-1]
     ax.hist(runs.propellant_remaining_kg.dropna(), bins=40, color="tab:green")
     ax.set(xlabel="propellant left at the end [kg]", ylabel="runs")
-    fig.suptitle("Touchdown state against the limits")
+    fig.suptitle("Touchdown state against the limits (runs that touched down)")
     fig.tight_layout()
     rows = [
         (label, _quantiles(touched[c], "2f"), f"{getattr(limits, limit) * scale:.2f}")
         for c, label, limit, scale in LIMITED
     ]
     margin = runs.propellant_remaining_kg.dropna()
-    rows.append(("propellant left [kg]", _quantiles(-margin, "1f").replace("-", ""), "-"))
+    rows.append(("propellant left [kg] (least is worst)", _quantiles(margin, "1f", "lower"), "-"))
     return (
-        "<h2>Touchdown state</h2>" + figure(fig) + table(("", "median / 90th / max", "limit"), rows)
+        "<h2>Touchdown state</h2>"
+        + figure(fig, "touchdown state histograms")
+        + table(("", "median / worst 10 % / worst", "limit"), rows)
+        + report_figures.touchdown_scatter(sc, runs)
+    )
+
+
+def failures(runs, folder):
+    """How the failures came about: failure class by the phase the run ended in, and by the
+    faults that occurred in it; and the command that replays each failed run."""
+    failed = runs[runs.outcome != analysis.LANDED]
+    if failed.empty:
+        return "<h2>Failures</h2><p class='note'>every run landed</p>"
+    by_phase = analysis.failure_table(runs)
+    by_fault = analysis.fault_failure_table(runs)
+    phases = list(by_phase.columns)
+    replays = [
+        (
+            int(r.run),
+            r.outcome,
+            getattr(r, "failure_class", "-"),
+            analysis.final_phase(r.events),
+            f"descent run --from-campaign {folder} --index {int(r.run)}",
+        )
+        for r in failed.itertuples()
+    ]
+    return (
+        "<h2>Failures</h2><h3>Failure class by the phase the run ended in</h3>"
+        + table(("failure class", *phases), [(c, *row) for c, row in by_phase.iterrows()])
+        + (
+            "<h3>Failure class by the faults that occurred</h3>"
+            + table(
+                ("failure class", *by_fault.columns),
+                [(c, *row) for c, row in by_fault.iterrows()],
+            )
+            if not by_fault.empty
+            else ""
+        )
+        + "<h3>Replay a failed run, bit for bit</h3>"
+        + table(("run", "outcome", "failure class", "ended in", "command"), replays)
     )
 
 
@@ -252,7 +290,22 @@ def consistency_table(runs):
     )
 
 
-def navigation(runs, traces, manifest):
+def _worst_runs(recordings, count):
+    """The recorded runs with the largest position error over the 3 sigma claimed."""
+    if recordings.empty or "nav.error_up_m" not in recordings:
+        return []
+    ratio = np.max(
+        [
+            (recordings[f"nav.error_{a}"] / recordings[f"nav.sigma_{a}"]).abs()
+            for a in ("east_m", "north_m", "up_m")
+        ],
+        axis=0,
+    )
+    worst = recordings.assign(ratio=ratio).groupby("run").ratio.max()
+    return list(worst.sort_values(ascending=False).index[:count])
+
+
+def navigation(runs, traces, recordings, manifest, chosen=None):
     if "nav_position_error_m" in runs and runs.nav_position_error_m.isna().all():
         kind = manifest.get("flight_software") or "its"
         return (
@@ -261,8 +314,16 @@ def navigation(runs, traces, manifest):
             "zero.</p>"
         )
     claims = consistency_table(runs)
+    chosen = chosen if chosen is not None else _worst_runs(recordings, CHOSEN_RUNS)
+    nees_columns = [f"nav.nees_{b}" for b in consistency.BLOCKS]
+    if set(nees_columns) <= set(recordings):
+        over_time = report_figures.nees_over_time(recordings, nees_columns, "recorded")
+    else:
+        columns = [f"nees_{b}" for b in consistency.BLOCKS]
+        over_time = report_figures.nees_over_time(traces, columns, "traced (first and failed)")
+    errors = report_figures.estimation_errors(recordings if not recordings.empty else None, chosen)
     if traces.empty or "altitude_est_m" not in traces:
-        return "<h2>Navigation</h2>" + claims + "<p class='note'>no traces kept</p>"
+        return "<h2>Navigation</h2>" + claims + over_time + errors
     traces = traces.assign(altitude_error_m=traces.altitude_est_m - traces.altitude_m)
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     for ax, (column, label) in zip(
@@ -290,27 +351,34 @@ def navigation(runs, traces, manifest):
     fig2, ax = plt.subplots(figsize=(11, 4))
     for run in worst.index:
         t = traces[traces.run == run]
-        (line,) = ax.plot(t.t_s, t.altitude_m, label=f"run {run}: true")
-        ax.plot(t.t_s, t.altitude_est_m, ls="--", color=line.get_color(), label="estimated")
+        ax.plot(t.t_s, t.altitude_error_m, lw=1.0, label=f"run {run}")
+    ax.axhline(0.0, color="k", lw=0.6)
     ax.set(
         xlabel="time from PDI [s]",
-        ylabel="altitude above the terrain [m]",
-        yscale="symlog",
-        title="The three runs with the largest altitude error: truth and estimate",
+        ylabel="altitude estimated - true [m]",
+        title="The three runs with the largest altitude error: their error over time",
     )
-    ax.legend(ncol=3, fontsize=8)
+    ax.legend(fontsize=8)
     return (
         "<h2>Navigation</h2>"
         + claims
-        + figure(fig)
-        + figure(fig2)
+        + over_time
+        + errors
+        + figure(fig, "navigation error envelopes")
+        + figure(fig2, "altitude error of the worst runs")
         + '<p class="note">Traces are kept for the first runs and for every failure, so the '
         "envelopes lean toward the failures.</p>"
     )
 
 
-def faults(runs):
-    effects = analysis.fault_effects(runs)
+def trajectories(traces, runs):
+    tracks = report_figures.ground_tracks(traces, runs)
+    return "<h2>Trajectories</h2>" + tracks if tracks else ""
+
+
+def faults(sc, runs):
+    units = {f.name: "s" if f.trigger.time is not None else "m" for f in sc.faults}
+    effects = analysis.fault_effects(runs, units)
     if not effects:
         return "<h2>Faults</h2><p class='note'>no faults declared</p>"
     rows = [
@@ -343,8 +411,8 @@ def faults(runs):
             rows,
         )
         + (
-            "<h3>By trigger window (quartiles of the dispersed trigger)</h3>"
-            + table(("fault", "trigger", "runs", "landed"), windows)
+            "<h3>By trigger window (quartiles of the dispersed trigger, over the runs it "
+            "occurred in)</h3>" + table(("fault", "trigger", "runs", "landed"), windows)
             if windows
             else ""
         )
@@ -367,8 +435,10 @@ def sensitivity(runs):
     ax.legend()
     fig.tight_layout()
     return (
-        "<h2>Sensitivity</h2>"
-        + figure(fig)
+        "<h2>Sensitivity</h2><p>Each dispersed value, and whether each fault occurred (0 or 1), "
+        "against failure and landing error; a fault's trigger and magnitude over the runs it "
+        "occurred in.</p>"
+        + figure(fig, "sensitivity")
         + table(
             ("dispersed value", "rho: failure", "p", "rho: landing error", "p"),
             [(c, f"{a:+.3f}", f"{pa:.2g}", f"{b:+.3f}", f"{pb:.2g}") for c, a, pa, b, pb in rows],
@@ -376,96 +446,113 @@ def sensitivity(runs):
     )
 
 
-def build(folder):
-    """The HTML text of a campaign's report."""
-    manifest, sc, runs, traces = load(folder)
+def page(title, body):
+    made = datetime.now(UTC).isoformat(timespec="seconds")
+    return (
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        f"<style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1>"
+        f"<p class='note'>descent, {made}</p>" + body + "</body></html>"
+    )
+
+
+def build(folder, chosen=None):
+    """The HTML text of a campaign's report; chosen: runs drawn one by one in the navigation
+    figures (default: the worst recorded one)."""
+    manifest, sc, runs, traces, recordings = load(folder)
     sections = [
         overview(manifest, sc, runs),
         dispersion(sc, runs),
         touchdown_state(sc, runs),
-        navigation(runs, traces, manifest),
-        faults(runs),
+        trajectories(traces, runs),
+        failures(runs, folder),
+        navigation(runs, traces, recordings, manifest, chosen),
+        faults(sc, runs),
         sensitivity(runs),
     ]
-    title = html.escape(
-        f"{manifest['scenario']}: {len(runs)} runs, seed {manifest['campaign_seed']}"
-    )
-    made = datetime.now(UTC).isoformat(timespec="seconds")
-    return (
-        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{title}</title>"
-        f"<style>{STYLE}</style></head><body><h1>{title}</h1>"
-        f"<p class='note'>descent report, {made}; campaign manifest: "
-        f"{html.escape(json.dumps({k: manifest.get(k) for k in ('versions',)}))}</p>"
-        + "".join(sections)
-        + "</body></html>"
-    )
+    title = f"{sc.meta.name}: {len(runs)} runs, seed {manifest['campaign_seed']}"
+    return page(title, "".join(sections))
+
+
+def _verdict(worse, better):
+    return "B worse" if not worse.passed else "B better" if not better.passed else "-"
 
 
 def compare(first, second):
-    """The HTML text comparing two campaigns: B against A (the reference), side by side."""
+    """The HTML text comparing two campaigns: B against A (the reference), side by side, each
+    metric tested both ways (worse and better)."""
     from sims import regression
 
     a, b = load(first), load(second)
     rows = []
-    for label, (manifest, sc, runs, _) in (("A", a), ("B", b)):
+    for label, (manifest, _, runs, _, _) in (("A", a), ("B", b)):
         n, landed = len(runs), int((runs.outcome == analysis.LANDED).sum())
         touched = runs.dropna(subset=["touchdown_downrange_m"])
         rows.append(
             (
                 label,
-                f"{manifest['scenario']} ({sc.meta.name})",
+                f"{manifest['scenario']}",
                 manifest["campaign_seed"],
                 n,
                 percent(landed / n, *analysis.wilson_interval(landed, n)),
                 _ellipse(touched.touchdown_downrange_m, touched.touchdown_crossrange_m),
             )
         )
+    spreads = [r.dropna(subset=["touchdown_downrange_m"]) for _, _, r, _, _ in (a, b)]
+    reach = max((_reach(t) for t in spreads if not t.empty), default=100.0)
     fig, ax = plt.subplots(figsize=(7.5, 7.5))
-    for label, (_, _, runs, _), colour in (("A", a, "tab:blue"), ("B", b, "tab:orange")):
-        touched = runs.dropna(subset=["touchdown_downrange_m"])
-        ax.scatter(
-            touched.touchdown_downrange_m,
-            touched.touchdown_crossrange_m,
-            s=6,
-            c=colour,
-            label=label,
-            rasterized=True,
+    report_figures.hillshade(ax, b[1], reach)
+    drawn = [
+        _spread(ax, t, colour, colour, f"{label}: ", hollow)
+        for t, colour, label, hollow in (
+            (spreads[0], "tab:blue", "A", True),
+            (spreads[1], "tab:orange", "B", False),
         )
-        if len(touched) >= 3:
-            ex, ey = analysis.covariance_ellipse(
-                touched.touchdown_downrange_m, touched.touchdown_crossrange_m, 3
-            )
-            ax.plot(ex, ey, color=colour, lw=1.2, label=f"{label}: 3 sigma")
-    ax.plot(0, 0, "y*", ms=14, mec="k", label="target")
-    ax.set(
-        xlabel="downrange from the target [m]",
-        ylabel="crossrange (left) from the target [m]",
-        title="Touchdown points",
+        if not t.empty
+    ]
+    report_figures.site_axes(
+        ax, reach, "Touchdown points over B's terrain (A hollow, B filled, failures x)"
     )
-    ax.set_aspect("equal")
-    ax.legend()
-    reference, current = (regression.baseline_of(manifest, runs) for manifest, _, runs, _ in (a, b))
-    verdicts = regression.verdicts(current, reference)
+    cdf, axc = plt.subplots(figsize=(7.5, 4.5))
+    for t, colour, label in ((spreads[0], "tab:blue", "A"), (spreads[1], "tab:orange", "B")):
+        errors = np.sort(t.landing_error_m.dropna().to_numpy())
+        if errors.size:
+            axc.step(errors, np.arange(1, errors.size + 1) / errors.size, color=colour, label=label)
+    axc.set(
+        xlabel="landing error [m]",
+        ylabel="share of touchdowns within",
+        title="Landing error, cumulative",
+    )
+    axc.legend()
+    reference, current = (regression.baseline_of(m, r) for m, _, r, _, _ in (a, b))
+    worse = regression.verdicts(current, reference)
+    better = {v.metric: v for v in regression.verdicts(reference, current)}
     metrics = [
         (
             v.metric,
             f"{v.baseline:.4g}",
             f"{v.campaign:.4g}",
             v.test,
-            f"{v.p_value:.3g}" if math.isfinite(v.p_value) else "-",
-            "worse" if not v.passed else "-",
+            v.p_text,
+            better[v.metric].p_text if v.metric in better else "-",
+            _verdict(v, better[v.metric]) if v.metric in better else _verdict(v, v),
         )
-        for v in verdicts
+        for v in worse
     ]
-    title = html.escape(f"{first} (A) and {second} (B)")
-    return (
-        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{title}</title>"
-        f"<style>{STYLE}</style></head><body><h1>{title}</h1>"
-        + table(("", "scenario", "seed", "runs", "landed (95 % Wilson)", ELLIPSE_LABEL), rows)
-        + figure(fig)
-        + "<h2>B against A</h2><p>One-sided tests toward worse at alpha = 0.01: Fisher exact on "
-        "rates, Anderson-Darling on distributions, bootstrap intervals on percentiles "
-        "(`descent regress`).</p>"
-        + table(("metric", "A", "B", "test", "p", "B significantly worse"), metrics)
-        + "</body></html>"
+    note = (
+        "<p class='note'>Where a spread is not Gaussian (D'Agostino-Pearson at 1 %, or under 20 "
+        "touchdowns) no ellipse is drawn over it: the dashed circle holds 99 % of its landings "
+        "at 95 % confidence (order statistics).</p>"
+        if any(d != "ellipse" for d in drawn)
+        else ""
+    )
+    return page(
+        f"{first} (A) and {second} (B)",
+        table(("", "scenario", "seed", "runs", "landed (95 % Wilson)", ELLIPSE_LABEL), rows)
+        + figure(fig, "touchdown points of A and B")
+        + note
+        + figure(cdf, "landing error CDFs")
+        + "<h2>B against A</h2><p>One-sided tests at alpha = 0.01 both ways, toward worse and "
+        "toward better: Fisher exact on rates, Anderson-Darling on distributions, bootstrap "
+        "intervals on percentiles (`descent regress`).</p>"
+        + table(("metric", "A", "B", "test", "p (worse)", "p (better)", "verdict"), metrics),
     )

@@ -21,20 +21,28 @@ from sims import consistency, failure_class, runloop
 
 @dataclass(frozen=True)
 class RunResult:
-    """Summary (JSON-ready dict) and trajectory (Arrow table) of one run."""
+    """Summary (JSON-ready dict) and trajectory (Arrow table) of one run; what its recorder
+    recorded (`sims.recorder`: signals, measurement updates), if it was recorded."""
 
     summary: dict
     trajectory: pa.Table
+    recording: pa.Table | None = None
+    updates: pa.Table | None = None
 
     @property
     def outcome(self) -> str:
         return self.summary["outcome"]
 
     def write(self, out_dir):
-        """Write summary.json and trajectory.parquet into out_dir (created if needed)."""
+        """Write summary.json and trajectory.parquet (and recording.parquet, updates.parquet
+        if recorded) into out_dir (created if needed)."""
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         write_atomically(out / "trajectory.parquet", lambda f: pq.write_table(self.trajectory, f))
+        for name in ("recording", "updates"):
+            table = getattr(self, name)
+            if table is not None:
+                write_atomically(out / f"{name}.parquet", lambda f, t=table: pq.write_table(t, f))
         text = json.dumps(self.summary, indent=2) + "\n"
         write_atomically(out / "summary.json", lambda f: f.write(text.encode()))
 

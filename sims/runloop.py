@@ -12,6 +12,8 @@ torque or an attitude the interface's attitude layer turns into on-times); the f
 the actuators; then the truth is integrated over the step, and the IMU accumulates the true
 motion and, at its rate, hands its increments (after its faults) to the flight software.
 What the flight software reports (its telemetry) is what the navigation figures are made of.
+A run the scenario's recorder keeps (`sims.recorder`) has its chosen signals written at the
+recorder's rate, and the measurement updates its flight software reports logged.
 
 In open-loop verification mode the flight software is replaced by the scenario's thrust
 schedule (throttle and thrust direction in local downrange/crossrange/up axes against time),
@@ -43,7 +45,7 @@ from dynamics.truth import X_MASS, X_Q, X_R, X_THROTTLE, X_V, X_W
 from dynamics.views import unowned
 from gnc.interface import attitude_layer, contract, flight_log
 from sensors import bus, contact_probe, imu
-from sims import consistency
+from sims import consistency, recorder
 from sims import faults as faults_model
 
 ATTITUDE_IDEAL, ATTITUDE_RCS = 0, 1
@@ -132,6 +134,19 @@ def record(trace, k, tt, x, t_s, throttle_command, rotation_rate_radps, telemetr
     s.wx_dps = math.degrees(x[X_W])
     s.wy_dps = math.degrees(x[X_W + 1])
     s.wz_dps = math.degrees(x[X_W + 2])
+
+
+@njit(cache=True)
+def _record_signals(sink, n, tt, x, t_s, omega, io, applied, thrust_n, on_time):
+    """Write row n of the recording (if it fits) from the state at t_s (`sims.recorder`);
+    sink: (recording, signals, built-in values, fault states, the flight software's state
+    bytes). Returns the rows written."""
+    recording, signals, values, fault_states, fsw_bytes = sink
+    if n >= recording.shape[0]:
+        return n
+    recorder.builtins(values, tt, x, t_s, omega, io, applied, thrust_n, on_time)
+    recorder.sample(recording[n], t_s, signals, values, fault_states, fsw_bytes)
+    return n + 1
 
 
 @njit(cache=True)
@@ -413,6 +428,14 @@ def simulate(k, shared, per_run, states, outputs, work, vectors):
     events, n_events = unowned(outputs.events[k]), unowned(outputs.n_events[k])
     held, log = (channel_states, imu_state, computer), (events, n_events)
     trace, summary = unowned(outputs.trace[k]), outputs.summary[k]
+    slot = run.record_slot
+    sink = (
+        unowned(outputs.recording[max(slot, 0)]),
+        unowned(shared.signals),
+        unowned(work.signals),
+        fault_states,
+        unowned(states.fsw[k]),
+    )
     message = unowned(outputs.fsw_message[k])
     entries = per_run.fsw_entries[k]
     io = work.io
@@ -449,6 +472,11 @@ def simulate(k, shared, per_run, states, outputs, work, vectors):
     io.events, io.event_capacity = events.ctypes.data, events.shape[0]
     io.event_count = n_events.ctypes.data
     io.delivered, io.n_delivered = inbox.ctypes.data, 0
+    io.update_capacity = outputs.updates.shape[1] if slot >= 0 else 0
+    if slot >= 0:
+        outputs.n_updates[slot, 0] = 0
+        io.updates = unowned(outputs.updates[slot]).ctypes.data
+        io.update_count = unowned(outputs.n_updates[slot]).ctypes.data
     io.handover = per_run.handover[k]
     summary.flameout_time_s = -1.0
     summary.outcome = -1
@@ -473,6 +501,9 @@ def simulate(k, shared, per_run, states, outputs, work, vectors):
     n_trace = 0
     record(trace, n_trace, tt, x, 0.0, throttle_cmd, omega, tel, closed)
     n_trace += 1
+    n_recorded, thrust_n, applied = 0, 0.0, setpoint
+    if slot >= 0:
+        n_recorded = _record_signals(sink, 0, tt, x, 0.0, omega, io, applied, thrust_n, on_time)
     step = 0
     while summary.outcome < 0:
         t = step * dt
@@ -604,9 +635,9 @@ def simulate(k, shared, per_run, states, outputs, work, vectors):
         for e in range(n_eng):
             thrust_factor[e] = engine_factor[e] * split[e]
         engines_full = propulsion.engines_at_full_throttle(engines, thrust_factor, com)
+        thrust_n = vector.norm(engines_full[0]) * x[X_THROTTLE]
         if x[X_MASS] > mp.dry_mass_kg:
-            thrust = vector.norm(engines_full[0]) * x[X_THROTTLE]
-            summary.delta_v_mps += thrust / x[X_MASS] * dt
+            summary.delta_v_mps += thrust_n / x[X_MASS] * dt
         if applied > 0.0 and x[X_MASS] > mp.dry_mass_kg:  # commanded on, with propellant
             summary.burn_time_s += dt
         rcs_held = propulsion.rcs_force_torque(thrusters, on_time, pulse_start, t, dt, com)
@@ -679,8 +710,14 @@ def simulate(k, shared, per_run, states, outputs, work, vectors):
         ]:
             record(trace, n_trace, tt, x, t, throttle_cmd, omega, tel, closed)
             n_trace += 1
+        if slot >= 0 and (step % run.record_every_steps == 0 or summary.outcome >= 0):
+            n_recorded = _record_signals(
+                sink, n_recorded, tt, x, t, omega, io, applied, thrust_n, on_time
+            )
     summary.final_mass_kg = x[X_MASS]
     summary.n_trace = n_trace
+    if slot >= 0:
+        outputs.n_recorded[slot] = n_recorded
     if closed:
         _finish(summary, entries, addresses, io, tt, x, omega)
 
@@ -732,6 +769,7 @@ SCRATCH_DTYPE = np.dtype(
         ("sample", bus.SAMPLE_DTYPE),
         ("surface", bus.SURFACE_DTYPE),  # the truth terrain, as the sensors' entry points see it
         ("io", contract.IO_DTYPE),  # the flight-software interface's record of the run
+        ("signals", np.float64, (recorder.N_BUILTIN,)),  # the recorder's built-in signals
     ],
     align=True,
 )

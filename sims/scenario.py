@@ -68,7 +68,7 @@ from dynamics.units import (
 from gnc.interface import forms
 from gnc.interface.flight_log import PHASES
 from sensors import registry
-from sims import dem, distributions, fault_table, field_paths, records
+from sims import dem, distributions, fault_table, field_paths, recorder, records
 
 ProbeLength = quantity("m", "0.5 m", non_negative=True, high=BODY_EXTENT_M)
 AngleVector = vector("rad", "0.5 deg")
@@ -631,6 +631,7 @@ class Scenario(Strict):
     sensors: Sensors | None = None
     faults: tuple[Fault, ...] = Field(default=(), max_length=64)
     dispersions: dict[str, Dispersion] = Field(default_factory=dict)
+    record: recorder.Record | None = None
 
     @property
     def channel_names(self):
@@ -684,6 +685,25 @@ class Scenario(Strict):
                     )
                 except ValueError as exc:
                     raise ValueError(f"dispersions: {path!r}: {exc}") from None
+        return self
+
+    @model_validator(mode="after")
+    def _recording_fits(self):
+        """The recorder's rate within the control rate, its patterns each picking a signal."""
+        if self.record is None:
+            return self
+        dt = self.simulation.time_step
+        every = steps_per_sample(self.record.rate, dt, "record.rate")
+        if every < steps_per_sample(self.control.rate, dt, "control.rate"):
+            raise ValueError(
+                f"field 'record.rate': {self.record.rate:g} Hz is faster than the control "
+                f"rate {self.control.rate:g} Hz (what the flight software reports changes "
+                "only at its cycles)"
+            )
+        try:
+            recorder.signals_of(self)
+        except ValueError as exc:
+            raise ValueError(f"field 'record.signals': {exc}") from None
         return self
 
     @model_validator(mode="after")
@@ -869,10 +889,15 @@ def load(source):
     return parse_text(text, label)
 
 
-def parse_text(text, label):
+def parse_text(text, label, record=None):
     """Validated Scenario from TOML text, or from the JSON `read_text` resolves a scenario
-    built on another to; label names it in error messages."""
-    return parse(_data(text, label), label)
+    built on another to; label names it in error messages. record, if given, overrides fields
+    of its `[record]` section (what `descent mc --record ...` asks)."""
+    data = _data(text, label)
+    if record:
+        kept = data.get("record")
+        data = {**data, "record": {**(kept if isinstance(kept, dict) else {}), **record}}
+    return parse(data, label)
 
 
 def parse(data, label, context=None):

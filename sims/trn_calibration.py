@@ -42,6 +42,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import tomli_w
 
 from dynamics import frames, sun, terrain
 from gnc.navigation import image_matching
@@ -51,6 +52,9 @@ from sims import model, results
 SPREAD_M = 1000.0
 ESTIMATE_ERROR_M = 30.0
 FALSE_MATCH_SIGMAS = 5.0
+# the image-navigation kind takes a match error above 0 and a false-match probability below 1
+LEAST_MATCH_ERROR_PX = 1e-3
+MOST_FALSE_MATCH_PROBABILITY = 0.999
 
 
 class CalibrationError(Exception):
@@ -301,39 +305,84 @@ def availability(records):
     }
 
 
-def scenario_fragment(base, sc, fitted, pixels_swept):
-    """TOML of a scenario built on `base` (its name or absolute path) whose camera has the
-    fitted model, converted from the swept images' pixels to the camera's own (an error or a
-    smear of k swept pixels is k x camera pixels / swept pixels of the camera's). A limit the
-    sweep could not set (no Sun elevation or blur at which half the images fixed) is left as
-    the base has it, and said so in a comment."""
+def scenario_fragment(base, sc, fitted, pixels_swept, records):
+    """(TOML text, notes): a scenario built on `base` (its name or absolute path) whose camera
+    has the fitted model, converted from the swept images' pixels to the camera's own (an
+    error or a smear of k swept pixels is k x camera pixels / swept pixels of the camera's),
+    and a sentence for each figure the file holds that the fit did not give as it is: a
+    value held within what the kind accepts, a window edge at the edge of the sweep (records:
+    the images the fit used) where the base's camera reaches further, a limit left as the base
+    has it. The notes head the file as comments."""
     name, camera = camera_of(sc)
     scale = camera.pixels / pixels_swept
-    lines = [
+    match_error = fitted["match_error_px"] * scale
+    false_matches = fitted["false_match_probability"]
+    notes = []
+    if match_error < LEAST_MATCH_ERROR_PX:
+        notes.append(
+            f"match_error: the fit gave {match_error:.3g} px, below the least the model takes; "
+            f"written as {LEAST_MATCH_ERROR_PX:g}"
+        )
+    if false_matches > MOST_FALSE_MATCH_PROBABILITY:
+        notes.append(
+            f"false_match_probability: the fit gave {false_matches:.4g}; written as "
+            f"{MOST_FALSE_MATCH_PROBABILITY:g}"
+        )
+    notes += _edges_of_the_sweep(camera, fitted, records)
+    section = {
+        "match_error": float(f"{max(match_error, LEAST_MATCH_ERROR_PX):.6g}"),
+        "noise": f"{fitted['noise_m']:.6g} m",
+        "false_match_probability": float(f"{min(false_matches, MOST_FALSE_MATCH_PROBABILITY):.6g}"),
+        "false_match_error": f"{fitted['false_match_error_m']:.6g} m",
+        "min_altitude": f"{fitted['min_altitude_m']:.6g} m",
+        "max_altitude": f"{fitted['max_altitude_m']:.6g} m",
+        "min_sun_elevation": f"{fitted['min_sun_elevation_deg']:.6g} deg",
+        "min_craters": float(f"{fitted['min_craters']:.6g}"),
+    }
+    if fitted["max_blur_px"] == 0.0:
+        notes.append("max_blur: only unblurred images fixed; the base's kept")
+    else:
+        section["max_blur"] = float(f"{fitted['max_blur_px'] * scale:.6g}")
+    document = {
+        "base": str(base),
+        "meta": {"name": f"{sc.meta.name}_calibrated"},
+        "sensors": {name: section},
+    }
+    header = [
         f"# {sc.meta.name}'s camera with the error model fitted to the matching pipeline",
         "# (descent calibrate-trn; the sweep is in the JSON file of the same name)",
-        f"base = {json.dumps(str(base))}",
-        "",
-        "[meta]",
-        f'name = "{sc.meta.name}_calibrated"',
-        "",
-        f"[sensors.{name}]",
-        f"match_error = {max(fitted['match_error_px'] * scale, 1e-3):.6g}",
-        f'noise = "{fitted["noise_m"]:.6g} m"',
-        f"false_match_probability = {min(fitted['false_match_probability'], 0.999):.6g}",
-        f'false_match_error = "{fitted["false_match_error_m"]:.6g} m"',
+        *[f"# NOTE {note}" for note in notes],
     ]
-    lines += [
-        f'min_altitude = "{fitted["min_altitude_m"]:.6g} m"',
-        f'max_altitude = "{fitted["max_altitude_m"]:.6g} m"',
-        f'min_sun_elevation = "{fitted["min_sun_elevation_deg"]:.6g} deg"',
-        f"min_craters = {fitted['min_craters']:.6g}",
-    ]
-    if fitted["max_blur_px"] == 0.0:
-        lines.append("# max_blur: only unblurred images fixed; the base's kept")
-    else:
-        lines.append(f"max_blur = {fitted['max_blur_px'] * scale:.6g}")
-    return "\n".join(lines) + "\n"
+    return "\n".join(header) + "\n" + tomli_w.dumps(document), notes
+
+
+def _edges_of_the_sweep(camera, fitted, records):
+    """Sentences for the window edges that sit at the edge of what was swept while the base's
+    camera reaches further: the fit cannot tell whether fixes go on beyond, so the window is
+    narrowed to the sweep, not extrapolated."""
+    altitudes = [r["altitude_m"] for r in records]
+    elevations = [r["sun_elevation_deg"] for r in records]
+    out = []
+    edges = (
+        ("min_altitude", "m", fitted["min_altitude_m"], min(altitudes), camera.min_altitude, -1),
+        ("max_altitude", "m", fitted["max_altitude_m"], max(altitudes), camera.max_altitude, 1),
+        (
+            "min_sun_elevation",
+            "deg",
+            fitted["min_sun_elevation_deg"],
+            min(elevations),
+            math.degrees(camera.min_sun_elevation),
+            -1,
+        ),
+    )
+    for field, unit, value, swept, base, outward in edges:
+        if value == swept and outward * (base - value) > 0:
+            out.append(
+                f"{field}: {value:g} {unit}, the edge of the sweep (the base's {base:g} {unit}): "
+                "the window is narrowed to what was swept, not extrapolated; sweep further to "
+                "widen it"
+            )
+    return out
 
 
 def write(path, sc, records, fitted):

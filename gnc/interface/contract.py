@@ -19,6 +19,10 @@ flight software writes back and its telemetry:
 After each call the telemetry holds what the flight software chooses to report (NaN, or
 NO_PHASE, for what it does not): the estimate after `imu` and `cycle`, phase and altitude
 after `cycle`. A nonzero io.status ends the run as diverged, with io.message as the reason.
+A flight software may also report each measurement update it makes (`report_update`: the
+innovation, its variance, the test ratio against its gate and its verdict, the model of
+PX4's `estimator_aid_source`); the simulator records them when a recorder asks
+(`sims.recorder`), else the log holds none and a report costs nothing.
 
 Frames and units: MCI is the Moon-centred inertial frame (= Moon-fixed MCMF at t = 0; MCMF
 turns by -rotation_rate * t about +z from it); body axes have +z along the main engine's
@@ -116,6 +120,31 @@ TELEMETRY_DTYPE = np.dtype(
     align=True,
 )
 
+# A measurement update as a flight software reports it (`report_update`), one per measurement it
+# gated: the values measured minus predicted, the diagonal of their covariance
+# S = H P H' + R, the normalised innovation squared y' S^-1 y, its test ratio (NIS over the
+# gate's threshold: above 1 fails the gate; NaN with no gate) and what it did (VERDICTS).
+UPDATE_DTYPE = np.dtype(
+    [
+        ("t_s", np.float64),  # the measurement's time of validity
+        ("channel", np.int64),  # sensors.bus channel index
+        ("dimension", np.int64),  # values used
+        ("innovation", np.float64, (bus.MAX_DIMENSION,)),  # in the channel's units
+        ("innovation_variance", np.float64, (bus.MAX_DIMENSION,)),
+        ("nis", np.float64),
+        ("test_ratio", np.float64),
+        ("verdict", np.int64),
+    ],
+    align=True,
+)
+VERDICTS = ("accepted", "rejected", "latched", "recovered", "ignored", "relocated")
+ACCEPTED, REJECTED, LATCHED, RECOVERED, IGNORED, RELOCATED = range(len(VERDICTS))
+UPDATE_LOG_FIELDS = (
+    ("updates", np.int64),
+    ("update_capacity", np.int64),
+    ("update_count", np.int64),
+)
+
 # The run's event log, as `event_log` reads it from a record holding these fields: the address
 # of its records (flight_log.EVENT_DTYPE), how many it holds, the address of its count (int64).
 EVENT_LOG_FIELDS = (("events", np.int64), ("event_capacity", np.int64), ("event_count", np.int64))
@@ -137,6 +166,7 @@ IO_DTYPE = np.dtype(
         ("commands", COMMANDS_DTYPE),
         ("telemetry", TELEMETRY_DTYPE),
         *EVENT_LOG_FIELDS,
+        *UPDATE_LOG_FIELDS,  # as EVENT_LOG_FIELDS, of UPDATE_DTYPE records: capacity 0, none
     ],
     align=True,
 )
@@ -157,6 +187,29 @@ def event_log(io):
     the EVENT_LOG_FIELDS (the interface record, an FDIR function's)."""
     events = carray(pointer(io.events), io.event_capacity, EVENT_DTYPE)
     return events, carray(pointer(io.event_count), 1, np.int64)
+
+
+@njit(cache=True)
+def report_update(io, channel, t_s, innovation, variance, m, nis, threshold, verdict):
+    """Log one measurement update of channel at t_s (its time of validity): the first m of
+    innovation and variance, its NIS and the gate's threshold (not finite: no gate), the
+    verdict (VERDICTS). Counted even when the log is full or not kept, written only within
+    its capacity."""
+    if io.update_capacity == 0:
+        return
+    count = carray(pointer(io.update_count), 1, np.int64)
+    n = count[0]
+    count[0] = n + 1
+    if n >= io.update_capacity:
+        return
+    row = carray(pointer(io.updates), io.update_capacity, UPDATE_DTYPE)[n]
+    row.t_s, row.channel, row.dimension = t_s, channel, m
+    for i in range(bus.MAX_DIMENSION):
+        row.innovation[i] = innovation[i] if i < m else np.nan
+        row.innovation_variance[i] = variance[i] if i < m else np.nan
+    row.nis = nis
+    row.test_ratio = nis / threshold if np.isfinite(threshold) else np.nan
+    row.verdict = verdict
 
 
 @njit(cache=True)

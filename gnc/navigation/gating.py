@@ -43,6 +43,14 @@ from numba import njit
 from scipy.stats import chi2
 
 from dynamics import vector
+from gnc.interface.contract import (  # the verdicts a flight software reports
+    ACCEPTED,
+    IGNORED,
+    LATCHED,
+    RECOVERED,  # RELOCATED: recovered, and the horizontal position found lost
+    REJECTED,
+    RELOCATED,
+)
 from gnc.navigation import filter as ekf
 from sensors.bus import MAX_DIMENSION
 
@@ -75,6 +83,9 @@ GATE_STATE_DTYPE = np.dtype(
         ("has_altitude", np.bool_),
         ("recoveries", np.int64),
         ("recovered_s", np.float64, (LOST_RECOVERIES - 1,)),  # the latest ones' times [s]
+        # its last gated measurement's innovation and the diagonal of its covariance S
+        ("innovation", np.float64, (MAX_DIMENSION,)),
+        ("innovation_variance", np.float64, (MAX_DIMENSION,)),
     ],
     align=True,
 )
@@ -89,9 +100,6 @@ NIS_DTYPE = np.dtype(
 )
 CHI2_95 = np.concatenate(([np.inf], chi2.ppf(0.95, np.arange(1, MAX_DIMENSION + 1))))
 
-# RELOCATED: recovered, and the horizontal position found lost
-ACCEPTED, REJECTED, LATCHED_NOW, RECOVERED, IGNORED, RELOCATED = 0, 1, 2, 3, 4, 5
-
 
 @njit(cache=True)
 def process(gate, gates, index, nav, y, h, r, m, t_s, lost_variance_m2):
@@ -103,6 +111,8 @@ def process(gate, gates, index, nav, y, h, r, m, t_s, lost_variance_m2):
     if state.latched_off:
         return IGNORED, 0.0
     nis = ekf.normalized_innovation_squared(nav, y, h, r, m)
+    for i in range(m):
+        state.innovation[i], state.innovation_variance[i] = y[i], nav.s[i, i]
     _remember_altitude(state, nav, y, h, m, t_s)
     if gate.policy == ACCEPT_ALL or nis <= gate.threshold[m]:
         state.streak = 0
@@ -115,7 +125,7 @@ def process(gate, gates, index, nav, y, h, r, m, t_s, lost_variance_m2):
         return REJECTED, nis
     if gate.policy == LATCH:
         state.latched_off = True
-        return LATCHED_NOW, nis
+        return LATCHED, nis
     if gate.policy == VOTE and _outvoted(gates, index, t_s):
         return REJECTED, nis
     if not ekf.reinitialise_position(nav, y, h, m):

@@ -71,7 +71,7 @@ SHIPPED = """
 import pickle, sys
 from sims import campaign
 plan = pickle.loads(sys.stdin.buffer.read())
-runs, _ = campaign.run_batch(plan, [0, 1])
+runs = campaign.run_batch(plan, [0, 1])["runs"]
 print(runs.column("touchdown_east_m").to_pylist())
 """
 
@@ -81,7 +81,7 @@ def test_a_module_is_shipped_with_the_campaign_to_a_process_that_cannot_import_i
     source the campaign's plan carries, and flies it as this process does."""
     plan = campaign.plan_for(three_forms.compiled(), runs=2, seed=5, traces_first=0)
     assert [name for name, _ in plan.flight_software] == ["tests.gnc.zem_zev"]
-    here, _ = campaign.run_batch(plan, [0, 1])
+    here = campaign.run_batch(plan, [0, 1])["runs"]
     out = subprocess.run(
         [sys.executable, "-c", SHIPPED],
         input=pickle.dumps(plan),

@@ -102,7 +102,7 @@ def outliers(policy, count=6, reject_limit=3):
 A, R, L, I, V = (
     gating.ACCEPTED,
     gating.REJECTED,
-    gating.LATCHED_NOW,
+    gating.LATCHED,
     gating.IGNORED,
     gating.RECOVERED,
 )

@@ -3,8 +3,10 @@ against known answers, the report rendering in a real browser, and regression ve
 campaign identical to its baseline passes, one with a degraded rangefinder fails on the
 metrics a late rangefinder hurts."""
 
+import html
 import json
 import math
+import re
 import shutil
 import xml.etree.ElementTree as ET
 
@@ -35,7 +37,8 @@ def campaigns(tmp_path_factory):
     for name, faults in (("nominal", []), ("degraded", DEGRADED)):
         d = closed_loop(faults=faults)
         d["dispersions"] = {"vehicle.dry_mass": {"distribution": "norm", "scale": "3 kg"}}
-        campaign.run(d, runs=120, seed=3, out=root / name, traces_first=5)
+        record = {"signals": ["nav.*"], "rate": "1 Hz", "runs": "failures", "first": 10}
+        campaign.run(d, runs=120, seed=3, out=root / name, traces_first=5, record=record)
         out[name] = root / name
     return out
 
@@ -134,7 +137,7 @@ def test_a_degraded_rangefinder_fails_on_the_metrics_it_hurts(campaigns, tmp_pat
     drop = float(
         next(
             v.interval[0]
-            for v in regression.regress(campaigns["degraded"], regression.read_baseline(base))
+            for v in regression.regress(campaigns["degraded"], regression.read_baseline(base))[0]
             if v.metric == "success_rate"
         )
     )
@@ -142,6 +145,55 @@ def test_a_degraded_rangefinder_fails_on_the_metrics_it_hurts(campaigns, tmp_pat
     assert "success_rate" not in {
         line.split()[0] for line in capsys.readouterr().out.splitlines() if "REGRESSION" in line
     }
+
+
+def test_regress_says_what_it_compared_and_refuses_unlike_with_strict(campaigns, tmp_path, capsys):
+    """A degraded campaign against the nominal's baseline: another scenario (a warning, or with
+    --strict a refusal); the summaries open with what was compared and the verdict and print
+    numbers, with p values at their resampling's resolution shown as bounds."""
+    base = tmp_path / "baseline.json"
+    base.write_text(json.dumps(regression.baseline(campaigns["nominal"])))
+    args = ["regress", str(campaigns["degraded"]), "--baseline", str(base)]
+    assert cli.main([*args, "--strict"]) == 2
+    err = capsys.readouterr().err
+    assert "the scenario differs from the baseline's" in err and "--strict refuses" in err
+    junit, md = tmp_path / "r.xml", tmp_path / "r.md"
+    assert cli.main([*args, "--junit", str(junit), "--markdown", str(md)]) == 1
+    assert "warning" in capsys.readouterr().err
+    summary = md.read_text()
+    head = summary.splitlines()
+    assert head[0] == "## Landing regression: **REGRESSION**" and "metrics regressed" in head[2]
+    assert head[4].startswith("- campaign: ") and "seed 3, 120 runs" in head[4]
+    assert head[5].startswith("- baseline: ") and head[6].startswith("- warning: the scenario")
+    xml = junit.read_text()
+    for text in (summary, xml):
+        assert "np.float64" not in text and "(np." not in text
+    assert "| bootstrap | < 0.0005 |" in summary  # no resample came out better
+    assert "| Anderson-Darling | ≤ 0.001 |" in summary  # no permutation came out as far apart
+    properties = {p.get("name"): p.get("value") for p in ET.parse(junit).iter("property")}
+    assert properties["campaign"].startswith(head[4].removeprefix("- campaign: ")[:20])
+    # like for like but another seed and run count: both named
+    other = json.loads(base.read_text())
+    other["campaign"] |= {"campaign_seed": 4, "runs": 100}
+    base.write_text(json.dumps(other))
+    same = ["regress", str(campaigns["nominal"]), "--baseline", str(base)]
+    assert cli.main(same) == 0
+    err = capsys.readouterr().err
+    assert "the seed differs from the baseline's (3 against 4)" in err
+    assert "the run count differs from the baseline's (120 against 100)" in err
+
+
+def test_anderson_darling_p_values_are_not_capped(campaigns):
+    """The tabled p value is clipped to [0.001, 0.25]; by permutation, identical samples give
+    p = 1 and far apart ones the permutation floor."""
+    base = regression.baseline(campaigns["nominal"])
+    verdicts = {v.metric: v for v in regression.verdicts(base, base)}
+    assert verdicts["landing_error_m.distribution"].p_value == 1.0
+    a = {**base, "samples": {**base["samples"]}}
+    a["samples"]["landing_error_m"] = [x + 50.0 for x in base["samples"]["landing_error_m"]]
+    shifted = {v.metric: v for v in regression.verdicts(a, base)}["landing_error_m.distribution"]
+    assert shifted.p_value == pytest.approx(1 / (regression.PERMUTATIONS + 1))
+    assert shifted.p_text == "≤ 0.001" and not shifted.passed
 
 
 def test_bad_regression_input_is_one_sentence(campaigns, tmp_path, capsys):
@@ -235,6 +287,9 @@ def test_fault_effects_rank_the_damaging_fault_and_time_the_gate_reactions():
     assert bad.damage == 1.0 and abs(harmless.damage) < 0.2
     assert (bad.first_reaction_s, bad.recovery_s) == (2.0, 5.0)
     assert len(bad.windows) == 4 and all(rate == 0.0 for _, _, rate in bad.windows)
+    # the windows' labels carry the trigger's unit
+    bad, _ = analysis.fault_effects(runs, {"bad": "s"})
+    assert all(label.endswith(" s") for label, _, _ in bad.windows)
 
 
 def test_the_report_sets_the_filter_s_claims_against_its_errors(campaigns):
@@ -249,3 +304,105 @@ def test_the_report_sets_the_filter_s_claims_against_its_errors(campaigns):
         row += f"<td>{reached.mean():.2f}</td>"
         assert row in text and f"{low:.2f}-{high:.2f}" in text
     assert report.consistency_table(runs.drop(columns="nees_position_end")) == ""
+
+
+def test_sensitivity_sees_a_deciding_fault_and_its_trigger_where_it_fired():
+    """A fault that decides every failure is a 0/1 column (not skipped for having two values);
+    its trigger time matters only in the runs it fired in: there, early triggers fail."""
+    rng = np.random.default_rng(8)
+    n = 300
+    occurs = rng.random(n) < 0.4
+    trigger = rng.uniform(0.0, 100.0, n)
+    runs = pd.DataFrame(
+        {
+            "faults.f.occurs": occurs,
+            "faults.f.trigger": trigger,
+            "vehicle.dry_mass": rng.normal(340, 3, n),
+            "landing_error_m": rng.exponential(50, n),
+        }
+    )
+    runs["outcome"] = np.where(occurs & (trigger < 60.0), "crashed", "landed")
+    ranked = {row[0]: row for row in analysis.sensitivity(runs)}
+    assert "faults.f.occurs" in ranked and ranked["faults.f.occurs"][1] > 0.5
+    fired = runs[occurs]
+    expected = stats.spearmanr(fired["faults.f.trigger"], fired.outcome != "landed").statistic
+    assert ranked["faults.f.trigger"][1] == pytest.approx(expected, rel=1e-12)
+    assert ranked["faults.f.trigger"][1] < -0.7  # over all runs it would be diluted
+
+
+def test_a_gaussian_spread_is_told_from_one_that_is_not():
+    rng = np.random.default_rng(2)
+    x, y = rng.normal(0, 30, 500), rng.normal(0, 20, 500)
+    assert analysis.looks_gaussian(x, y)
+    crashed = np.concatenate([x, rng.normal(1500, 30, 40)])  # a cluster 1.5 km long
+    assert not analysis.looks_gaussian(crashed, np.concatenate([y, rng.normal(0, 20, 40)]))
+    assert not analysis.looks_gaussian(x[:10], y[:10])  # too few to tell
+
+
+def images(text):
+    """{alt: RGB(A) array} of the page's embedded figures."""
+    import base64
+    import io
+    import re
+
+    from matplotlib import image
+
+    return {
+        html.unescape(alt): image.imread(io.BytesIO(base64.b64decode(data)), format="png")
+        for alt, data in re.findall(r'<img alt="([^"]*)" src="data:image/png;base64,([^"]+)"', text)
+    }
+
+
+def test_the_report_holds_the_figures_and_tables_a_review_expects(campaigns):
+    folder = campaigns["degraded"]
+    text = report.build(folder)
+    figures = images(text)
+    for alt in (
+        "touchdown points over the terrain",
+        "slope map",
+        "touchdown state histograms",
+        "descent rate against horizontal speed",
+        "ground tracks",
+        "estimation error against 3 sigma",
+        "NEES over time",
+        "altitude error of the worst runs",
+        "sensitivity",
+    ):
+        picture = figures[alt]
+        colours = np.unique(picture.reshape(-1, picture.shape[-1]).round(2), axis=0)
+        assert picture.std() > 0.05 and len(colours) > 30, alt  # not blank
+    runs = pd.read_parquet(folder / "runs.parquet")
+    failed = runs[runs.outcome != "landed"]
+    assert len(failed) > 5
+    # class by phase: counted here from the events
+    for failure_class, group in failed.groupby("failure_class"):
+        phases = [
+            [e["subject"] for e in events if e["kind"] == "phase_change"][-1]
+            for events in group.events
+        ]
+        row = [failure_class] + [str(phases.count(p)) for p in sorted(set(phases))]
+        for cell in row:
+            assert f"<td>{html.escape(cell)}</td>" in text
+    for k in failed.run:
+        assert f"descent run --from-campaign {folder} --index {k}" in text
+    assert "<th>median / worst 10 % / worst</th>" in text
+    assert '{"versions"' not in text and "numpy " in text  # versions as fields
+    assert text.count("nominal (nominal)") == 0  # the scenario named once
+
+
+def test_the_comparison_marks_failures_and_judges_both_ways(campaigns, tmp_path):
+    worse = report.compare(campaigns["nominal"], campaigns["degraded"])
+    better = report.compare(campaigns["degraded"], campaigns["nominal"])
+    for text in (worse, better):
+        figures = images(text)
+        assert {"touchdown points of A and B", "landing error CDFs"} <= set(figures)
+    assert "<td>success_rate</td>" in worse
+    row = re.search(r"<tr><td>success_rate</td>(.*?)</tr>", worse).group(1)
+    assert row.endswith("<td>B worse</td>")
+    row = re.search(r"<tr><td>success_rate</td>(.*?)</tr>", better).group(1)
+    assert row.endswith("<td>B better</td>")
+    runs = pd.read_parquet(campaigns["degraded"] / "runs.parquet").dropna(
+        subset=["touchdown_downrange_m"]
+    )
+    if not analysis.looks_gaussian(runs.touchdown_downrange_m, runs.touchdown_crossrange_m):
+        assert "no ellipse is drawn over it" in worse

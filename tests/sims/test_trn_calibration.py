@@ -4,6 +4,7 @@ a camera is one sentence."""
 
 import json
 import math
+import tomllib
 
 import numpy as np
 import pytest
@@ -140,7 +141,8 @@ def test_the_calibrated_scenario_flies_the_pipelines_error_statistics(tmp_path):
     fitted["min_craters"] = 0.0  # the test site's terrain holds no crater population
     sc = scenario.load("nominal_full_suite")
     path = tmp_path / "fit.toml"
-    path.write_text(trn_calibration.scenario_fragment("nominal_full_suite", sc, fitted, 256))
+    text, _ = trn_calibration.scenario_fragment("nominal_full_suite", sc, fitted, 256, records)
+    path.write_text(text)
     calibrated = scenario.load(path)
     camera = calibrated.sensors.channels["camera"]
     assert camera.match_error == pytest.approx(4 * fitted["match_error_px"], rel=1e-5)
@@ -166,6 +168,29 @@ def test_the_calibrated_scenario_flies_the_pipelines_error_statistics(tmp_path):
     swept_ms = np.mean(np.square([r["error_m"] for r in swept]))
     n = 2 * len(swept)
     assert stats.f.ppf(0.005, n, n) < flown_ms / swept_ms < stats.f.ppf(0.995, n, n)
+
+
+def test_the_calibrated_scenario_says_what_it_clamped_and_narrowed(tmp_path):
+    """A fit of no registration error is held at the least the kind takes, a window edge at the
+    edge of the sweep where the base's camera reaches further is named: each a note, printed
+    and heading the file as a comment; the file is TOML a TOML reader reads back, whatever
+    characters the base's path holds."""
+    records = synthetic_sweep(2.0, 0.5, 0.0, 1.0)
+    fitted = trn_calibration.fit(records) | {"match_error_px": 0.0}
+    sc = scenario.load("nominal_full_suite")
+    camera = sc.sensors.channels["camera"]
+    base = 'C:\\scenarios\\odd "name".toml'
+    text, notes = trn_calibration.scenario_fragment(base, sc, fitted, 256, records)
+    assert notes[0].startswith("match_error: the fit gave 0 px, below the least")
+    assert fitted["min_altitude_m"] == 500.0 > camera.min_altitude  # the lowest swept
+    assert any(n.startswith("min_altitude: 500 m, the edge of the sweep") for n in notes)
+    # 2 km and 10 deg: images swept beyond them (8 km, 2 deg) did not fix, so not an edge
+    assert not any(n.startswith(("max_altitude", "min_sun")) for n in notes)
+    for note in notes:
+        assert f"# NOTE {note}" in text
+    data = tomllib.loads(text)
+    assert data["base"] == base and data["sensors"]["camera"]["match_error"] == 1e-3
+    assert data["sensors"]["camera"]["min_altitude"] == "500 m"
 
 
 def test_a_sweep_with_too_few_fixes_is_kept_without_a_fit(tmp_path, capsys):
