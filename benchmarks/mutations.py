@@ -214,8 +214,8 @@ MUTATIONS = (
     Mutation(
         "report: the Wilson interval at 90 % where 95 % is printed",
         "sims/analysis.py",
-        "z = stats.norm.ppf(0.5 + confidence / 2)",
-        "z = stats.norm.ppf(0.5 + 0.9 / 2)",
+        'ci = stats.binomtest(successes, n).proportion_ci(confidence, method="wilson")',
+        'ci = stats.binomtest(successes, n).proportion_ci(0.9, method="wilson")',
         (REPORT,),
     ),
     Mutation(
@@ -305,8 +305,8 @@ MUTATIONS = (
     Mutation(
         "updates: an update counted in the phase the cycle enters",
         RECORDER,
-        'k = max(int(np.searchsorted(times, t, side="left")) - 1, 0)',
-        'k = max(int(np.searchsorted(times, t, side="right")) - 1, 0)',
+        'at = np.maximum(np.searchsorted(times, updates["t_s"], side="left") - 1, 0)',
+        'at = np.maximum(np.searchsorted(times, updates["t_s"], side="right") - 1, 0)',
         (RECORDER_TESTS + "test_the_update_log_is_the_flight_softwares_gating",),
     ),
 )
