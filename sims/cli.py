@@ -241,10 +241,10 @@ def index_list(text):
 
 
 def positive_float(text):
-    (value,) = number_list(text, 0.0, strict=True) if "," not in text else (math.nan,)
-    if math.isnan(value):
+    values = number_list(text, 0.0, strict=True)
+    if len(values) != 1:
         raise argparse.ArgumentTypeError(f"expected one number > 0, got {text!r}")
-    return value
+    return values[0]
 
 
 def number_list(text, least=-math.inf, strict=False):
@@ -408,7 +408,9 @@ def cmd_run(args):
             result = api.run(sc, seed=args.seed)
     result.write(out)
     print(describe(result.summary))
-    recorded = [f"{name}.parquet" for name in ("recording", "updates") if getattr(result, name)]
+    recorded = [
+        f"{name}.parquet" for name in ("recording", "updates") if getattr(result, name) is not None
+    ]
     written = ", ".join(["summary.json", "trajectory.parquet", *recorded])
     print(f"  wrote {written} in {out}")
     return 0

@@ -3,6 +3,7 @@ truth state, the flight software's own telemetry and state), the update log is t
 software's own gating, the runs and the rate asked for are the ones recorded, and recording
 changes nothing else."""
 
+import json
 import math
 
 import numpy as np
@@ -234,6 +235,18 @@ def test_a_lost_recordings_part_is_flown_again(tmp_path):
     assert campaign.Results(out).done() == {0, 1}
     campaign.resume(out, workers=1)
     assert pq.read_table(out / "recordings.parquet").equals(whole)
+
+
+def test_a_single_run_writes_what_it_recorded(tmp_path, capsys):
+    out = tmp_path / "run"
+    argv = ["run", "nominal", "--out", str(out), "--record", "nav.phase", "--record-rate", "1"]
+    assert cli.main(argv) == 0
+    assert "recording.parquet, updates.parquet in" in capsys.readouterr().out
+    recording = pq.read_table(out / "recording.parquet").to_pandas()
+    end = json.loads((out / "summary.json").read_text())["touchdown"]["time_s"]
+    assert list(recording.columns) == ["run", "t_s", "nav.phase"]
+    assert len(recording) == math.floor(end) + 2  # t = 0, each second, the end
+    assert pq.read_table(out / "updates.parquet").num_rows > 1000
 
 
 @pytest.mark.parametrize(
