@@ -42,6 +42,7 @@ from sims import (
     api,
     batch,
     consistency,
+    designs,
     dispersions,
     failure_class,
     recorder,
@@ -73,6 +74,7 @@ class Plan:
     kinds: tuple = ()  # module names
     flight_software: tuple = ()  # (module name, source)
     record: str = ""  # JSON of the [record] fields the command line overrides
+    design: str = "random"  # where each run's point lies in the dispersions (`sims.designs`)
 
     @property
     def scenario(self):
@@ -83,18 +85,25 @@ class Plan:
         )
 
 
-def plan_for(source, runs, seed, traces_first, record=None):
+def plan_for(source, runs, seed, traces_first, record=None, design="random"):
     """A validated Plan from a scenario path, bundled name or dict; record: [record] fields
-    to override (`sims.recorder.Record`)."""
+    to override (`sims.recorder.Record`); design: `sims.designs`."""
     if isinstance(source, dict):
         label, text = "<dict>", json.dumps(source)
     else:
         label, text = scenario.read_text(source)
     overrides = json.dumps(record, sort_keys=True) if record else ""
     sc = Plan(text, label, runs, seed, traces_first, record=overrides).scenario  # validates it
+    if design not in designs.DESIGNS:
+        raise CampaignError(f"--design {design}: expected one of {', '.join(designs.DESIGNS)}")
+    if design != "random" and not sc.dispersions:
+        raise CampaignError(
+            f"--design {design}: {label} disperses nothing ([dispersions] is empty), so there "
+            "is no design to lay out"
+        )
     kinds = registry.declared_modules(kind_names(sc))
     shipped = forms.shipped_sources(sc.flight_software) if sc.flight_software else ()
-    return Plan(text, label, runs, seed, traces_first, kinds, shipped, overrides)
+    return Plan(text, label, runs, seed, traces_first, kinds, shipped, overrides, design)
 
 
 def plan_of(manifest):
@@ -108,6 +117,7 @@ def plan_of(manifest):
         tuple(manifest.get("sensor_kinds", ())),
         tuple(tuple(pair) for pair in manifest.get("flight_software_sources", ())),
         manifest.get("record_overrides", ""),
+        manifest.get("design", "random"),
     )
 
 
@@ -128,14 +138,20 @@ def code_digest(sc):
 def _compiled(plan):
     """(scenario, sampler) of a plan, parsed once per process (workers run many batches)."""
     return _compiled_plan(
-        plan.scenario_text, plan.label, plan.kinds, plan.flight_software, plan.record
+        plan.scenario_text,
+        plan.label,
+        plan.kinds,
+        plan.flight_software,
+        plan.record,
+        plan.design,
+        plan.runs,
     )
 
 
 @functools.lru_cache(maxsize=4)
-def _compiled_plan(scenario_text, label, kinds, flight_software, record):
-    sc = Plan(scenario_text, label, 0, 0, 0, kinds, flight_software, record).scenario
-    return sc, dispersions.Sampler(sc)
+def _compiled_plan(scenario_text, label, kinds, flight_software, record, design, runs):
+    sc = Plan(scenario_text, label, runs, 0, 0, kinds, flight_software, record).scenario
+    return sc, dispersions.Sampler(sc, design, runs)
 
 
 EVENT_TYPE = pa.struct(
@@ -380,6 +396,7 @@ class Results:
             "runs": plan.runs,
             "traces_first": plan.traces_first,
             "record_overrides": plan.record,
+            "design": plan.design,
             "record": _recorder_of(plan.scenario),
             "sensor_kinds": list(plan.kinds),
             "flight_software": plan.scenario.flight_software.kind
@@ -605,8 +622,10 @@ def run(
     batch_size=None,
     progress=None,
     record=None,
+    design="random",
 ):
-    """Run a campaign and return its runs table (Arrow, sorted by index).
+    """Run a campaign and return its runs table (Arrow, sorted by index); design: where each
+    run's point lies in the dispersions (`sims.designs`: random, lhs, sobol).
 
     With out=None nothing is written (notebooks); with a folder, results stream there and an
     interrupted campaign can be resumed with `resume(out)`.
@@ -617,7 +636,7 @@ def run(
         raise CampaignError(f"--runs {runs}: expected at least one run")
     if scheduler is not None:
         reach_scheduler(scheduler, executor)
-    plan = plan_for(source, runs, seed, traces_first, record)
+    plan = plan_for(source, runs, seed, traces_first, record, design)
     sc, sampler = _compiled(plan)
     check_instances(sc, workers or default_workers(), executor)
     if sc.dispersions:  # every draw within its field's constraints, before any run

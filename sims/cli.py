@@ -105,6 +105,12 @@ def build_parser():
         help="keep traces of the first K runs and of every failure (default 10)",
     )
     mc.add_argument("--batch", type=positive_int, help="runs per batch (default: automatic)")
+    mc.add_argument(
+        "--design",
+        choices=("random", "lhs", "sobol"),
+        help="where the runs lie in the dispersions: independent draws (default), a Latin "
+        "hypercube over the runs, or a scrambled Sobol sequence",
+    )
     mc.add_argument("--out", type=Path, help="results folder")
     mc.add_argument("--resume", type=Path, metavar="DIR", help="finish an interrupted campaign")
     add_record_options(mc)
@@ -445,8 +451,10 @@ def cmd_mc(args):
 
     progress = True if sys.stderr.isatty() else "log"  # a bar, or lines in a log (CI)
     if args.resume is not None:
-        if args.scenario or args.runs or args.out or record_overrides(args):
-            raise UsageError("--resume DIR takes no SCENARIO, --runs, --out or --record options")
+        if args.scenario or args.runs or args.out or args.design or record_overrides(args):
+            raise UsageError(
+                "--resume DIR takes no SCENARIO, --runs, --out, --design or --record options"
+            )
         out = args.resume
 
         def fly():
@@ -473,6 +481,7 @@ def cmd_mc(args):
                 args.batch,
                 progress=progress,
                 record=record_overrides(args),
+                design=args.design or "random",
             )
 
     try:

@@ -1,9 +1,11 @@
 """Dispersed runs of a scenario: sampling, applying to the truth, and reading back what the
 compiled model actually uses.
 
-Each dispersed field of run k draws from its own stream, seeded by (campaign seed, k, a stable
-hash of the field's path): a run's values depend only on the scenario, the campaign seed and
-the run index, never on the other fields dispersed, the worker count or the executor. A draw
+Under the default design each dispersed field of run k draws from its own stream, seeded by
+(campaign seed, k, a stable hash of the field's path): a run's values depend only on the
+scenario, the campaign seed and the run index, never on the other fields dispersed, the
+worker count or the executor (a Latin hypercube or a Sobol sequence places the runs' points
+together instead: `sims.designs`). A draw
 is the distribution's quantile of one uniform deviate per component (inverse-transform
 sampling), so a batch of runs is sampled with one vectorised quantile call per field. Only the
 truth is dispersed; the flight software keeps its nominal knowledge of the vehicle.
@@ -16,7 +18,7 @@ import numpy as np
 
 from dynamics import frames, quaternion, truth
 from sensors import registry
-from sims import distributions, field_paths, model
+from sims import designs, distributions, field_paths, model
 from sims.scenario import ScenarioError, parse
 
 RUN_STREAM = 0  # spawn-key slot of the run's own seed (sensors, navigation error)
@@ -38,9 +40,11 @@ def run_seed(campaign_seed, run_index):
 
 class Sampler:
     """The frozen distributions of a scenario's dispersions, one per component (built once:
-    scipy's are slow to make), and the draws of any runs from them."""
+    scipy's are slow to make), and the draws of any runs from them, under a campaign design
+    (`sims.designs`; `lhs` needs the campaign's run count)."""
 
-    def __init__(self, scenario):
+    def __init__(self, scenario, design="random", runs=None):
+        self.design, self.runs = design, runs
         self.fields = {}  # path: (is a vector, [distribution of each component])
         for path, spec in scenario.dispersions.items():
             nominal = field_paths.value(scenario, path)
@@ -59,8 +63,16 @@ class Sampler:
     def sample(self, campaign_seed, run_indices):
         """[{path: value}] of every dispersed field for each run (tuples for vectors), in SI."""
         per_run = [{} for _ in run_indices]
+        if self.design != "random":
+            dimensions = sum(len(dists) for _, dists in self.fields.values())
+            cube = designs.points(self.design, campaign_seed, run_indices, dimensions, self.runs)
+        column = 0
         for path, (vector, dists) in self.fields.items():
-            u = np.array([uniforms(campaign_seed, k, path, len(dists)) for k in run_indices])
+            if self.design == "random":
+                u = np.array([uniforms(campaign_seed, k, path, len(dists)) for k in run_indices])
+            else:
+                u = cube[:, column : column + len(dists)]
+                column += len(dists)
             values = np.column_stack([d.ppf(u[:, i]) for i, d in enumerate(dists)])
             for row, out in zip(values, per_run, strict=True):
                 out[path] = tuple(float(v) for v in row) if vector else float(row[0])
