@@ -48,6 +48,8 @@ FILTER = "gnc/navigation/filter.py"
 LIMITS = "sims/model.py"
 RECORDER = "sims/recorder.py"
 RECORDER_TESTS = "tests/sims/test_recorder.py::"
+SUBSET = "sims/subset.py"
+TAIL = "tests/sims/test_tail.py::"
 
 MUTATIONS = (
     Mutation(
@@ -308,6 +310,50 @@ MUTATIONS = (
         'at = np.maximum(np.searchsorted(times, updates["t_s"], side="left") - 1, 0)',
         'at = np.maximum(np.searchsorted(times, updates["t_s"], side="right") - 1, 0)',
         (RECORDER_TESTS + "test_the_update_log_is_the_flight_softwares_gating",),
+    ),
+    Mutation(
+        "subset simulation: the Metropolis ratio upside down",
+        SUBSET,
+        "ratio = np.exp(0.5 * (current**2 - xi**2))",
+        "ratio = np.exp(0.5 * (xi**2 - current**2))",
+        (TAIL + "test_subset_simulation_of_a_linear_limit_state_finds_phi_of_minus_beta",),
+    ),
+    Mutation(
+        "subset simulation: the chains' correlation left out of the CV",
+        SUBSET,
+        "(1.0 - share) / (share * n) * (1.0 + gamma)",
+        "(1.0 - share) / (share * n)",
+        (TAIL + "test_subset_simulation_of_a_linear_limit_state_finds_phi_of_minus_beta",),
+    ),
+    Mutation(
+        "subset simulation: the last level counted below its quantile, not below zero",
+        SUBSET,
+        "bound = 0.0 if threshold <= 0.0 else threshold",
+        "bound = threshold",
+        (TAIL + "test_subset_simulation_of_a_quadratic_limit_state_finds_the_chi_square_tail",),
+    ),
+    Mutation(
+        "failure expression: the slack of 'x > c' the wrong way",
+        "sims/limit_state.py",
+        'slack = (value - x) / scale if op in (">", ">=") else (x - value) / scale',
+        'slack = (x - value) / scale if op in (">", ">=") else (x - value) / scale',
+        (TAIL + "test_margins_are_the_slack_as_a_share_of_the_limit",),
+    ),
+    Mutation(
+        "subset campaign: a level's points off the chains' (u = Phi(-z))",
+        "sims/tail.py",
+        "np.clip(stats.norm.cdf(z), designs.EDGE",
+        "np.clip(stats.norm.cdf(-z), designs.EDGE",
+        (TAIL + "test_subset_simulation_of_a_descent_agrees_with_plain_monte_carlo",),
+    ),
+    Mutation(
+        "correlated dispersions: the normal scores mixed by L' for L",
+        "sims/copula.py",
+        "stats.norm.cdf(z @ self.lower.T)",
+        "stats.norm.cdf(z @ self.lower)",
+        (
+            "tests/sims/test_copula.py::test_the_draws_have_the_correlation_asked_for_and_keep_their_marginals",
+        ),
     ),
 )
 

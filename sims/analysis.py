@@ -227,7 +227,8 @@ def sensitivity(runs):
         rho_f, p_f = _spearman(values, failed)
         rho_e, p_e = _spearman(values[landed], subset.landing_error_m[landed])
         rows.append((column, rho_f, p_f, rho_e, p_e))
-    return sorted(rows, key=lambda r: -np.nanmax(np.abs([r[1], r[3]])))
+    # the strongest first; a value with neither correlation defined (no run landed) last
+    return sorted(rows, key=lambda r: -np.nan_to_num(np.fmax(abs(r[1]), abs(r[3])), nan=-1.0))
 
 
 def _spearman(x, y):

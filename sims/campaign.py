@@ -135,7 +135,7 @@ def code_digest(sc):
     return f"{sources}-{registry.digest(kind_names(sc))}-{software}"
 
 
-def _compiled(plan):
+def prepared(plan):
     """(scenario, sampler) of a plan, parsed once per process (workers run many batches)."""
     return _compiled_plan(
         plan.scenario_text,
@@ -317,14 +317,19 @@ def traces_table(b, indices, keep):
     return concat(tables)
 
 
-def run_batch(plan, indices):
+def run_batch(plan, indices, points=None):
     """{part: table} of a batch of runs, flown by one compiled call (executed in a worker,
     which loads the flight software the plan ships if it cannot import it as it is): its
     runs; its traces, kept at 1 Hz for the first plan.traces_first runs and every failure;
-    with a recorder, the recordings and updates of the runs it keeps."""
+    with a recorder, the recordings and updates of the runs it keeps.
+
+    points: the runs' points in the unit cube of the dispersions when a rare-event method
+    chose them (`sims.tail`), recorded in the runs table's `point` column; by default the
+    campaign's design places them."""
     forms.load_shipped(plan.flight_software)
-    sc, sampler = _compiled(plan)
-    sampled = sampler.sample(plan.seed, indices)
+    sc, sampler = prepared(plan)
+    chosen = points is not None
+    sampled = sampler.values(points) if chosen else sampler.sample(plan.seed, indices)
     models = [dispersions.build(sc, values) for values in sampled]
     used = [dispersions.read_back(m, values) for m, values in zip(models, sampled, strict=True)]
     b = batch.prepare(
@@ -337,6 +342,8 @@ def run_batch(plan, indices):
     )
     batch.execute(b, keep_going=True)
     runs = runs_table(b, indices, plan.seed, used)
+    if chosen:
+        runs = runs.append_column("point", pa.array(list(points), pa.list_(pa.float64())))
     failed = [o in FAILED for o in runs.column("outcome").to_pylist()]
     keep = [i < plan.traces_first or f for i, f in zip(indices, failed, strict=True)]
     parts = {"runs": runs, "traces": traces_table(b, indices, keep)}
@@ -373,7 +380,9 @@ class Results:
         self.out = Path(out)
         self.parts = self.out / "parts"
 
-    def start(self, plan, source):
+    def start(self, plan, source, tail=None):
+        """Create the folder and its manifest; tail: the failure probability the campaign
+        estimates and how (`sims.tail.options`)."""
         if self.out.exists() and any(self.out.iterdir()):
             if (self.out / "manifest.json").exists():
                 raise CampaignError(
@@ -397,6 +406,7 @@ class Results:
             "traces_first": plan.traces_first,
             "record_overrides": plan.record,
             "design": plan.design,
+            "tail": tail,
             "record": _recorder_of(plan.scenario),
             "sensor_kinds": list(plan.kinds),
             "flight_software": plan.scenario.flight_software.kind
@@ -436,6 +446,18 @@ class Results:
             return pq.read_table(path).to_pandas()
         except (OSError, ValueError) as exc:
             raise CampaignError(f"{path}: cannot be read ({exc})") from None
+
+    def point(self, index):
+        """(1, components) point of a stored run whose point was chosen (`sims.tail`)."""
+        whole = self.out / "runs.parquet"
+        for path in [whole] if whole.is_file() else sorted(self.parts.glob("runs-*.parquet")):
+            try:
+                table = pq.read_table(path, columns=["run", "point"], filters=[("run", "=", index)])
+            except (OSError, ValueError, pa.ArrowException) as exc:
+                raise CampaignError(f"{path}: cannot be read ({exc})") from None
+            if table.num_rows:
+                return np.array(table.column("point")[0].as_py(), float)[None, :]
+        raise CampaignError(f"--index {index}: the campaign in {self.out} holds no such run")
 
     def write_manifest(self, manifest):
         text = json.dumps(manifest, indent=2) + "\n"
@@ -552,23 +574,27 @@ def batches(pending, workers, batch_size, most=50):
     return [*out, current] if current else out
 
 
-def execute(plan, pending, workers, executor, scheduler, batch_size, on_batch):
-    """Run the pending indices in batches; on_batch(parts) as each finishes (`run_batch`).
+def execute(plan, pending, workers, executor, scheduler, batch_size, on_batch, points=None):
+    """Run the pending indices in batches; on_batch(parts) as each finishes (`run_batch`);
+    points: {index: its point} when a rare-event method chose them.
 
     The local executor flies batches in `workers` threads of this process: a batch's compiled
     call releases the GIL, so the threads fill the cores with no process start-up and nothing
     pickled. When interrupted, batches not yet started are dropped and running ones finish
     and are stored.
     """
-    work = batches(pending, workers, batch_size, recorder.batch_limit(_compiled(plan)[0]))
+    work = batches(pending, workers, batch_size, recorder.batch_limit(prepared(plan)[0]))
+    chosen = [None if points is None else np.array([points[i] for i in b]) for b in work]
     if executor == "local" and workers == 1:
-        for b in work:
-            on_batch(run_batch(plan, b))
+        for b, p in zip(work, chosen, strict=True):
+            on_batch(run_batch(plan, b, p))
     elif executor == "local":
         from concurrent.futures import ThreadPoolExecutor, as_completed
 
         pool = ThreadPoolExecutor(workers)
-        pending_futures = {pool.submit(run_batch, plan, b) for b in work}
+        pending_futures = {
+            pool.submit(run_batch, plan, b, p) for b, p in zip(work, chosen, strict=True)
+        }
         try:
             for future in as_completed(pending_futures):
                 pending_futures.discard(future)
@@ -596,7 +622,7 @@ def execute(plan, pending, workers, executor, scheduler, batch_size, on_batch):
             )
         try:
             with Client(scheduler or cluster) as client:
-                futures = client.map(run_batch, [plan] * len(work), work, pure=False)
+                futures = client.map(run_batch, [plan] * len(work), work, chosen, pure=False)
                 for future in dask_completed(futures):
                     on_batch(future.result())
         finally:
@@ -623,9 +649,11 @@ def run(
     progress=None,
     record=None,
     design="random",
+    tail=None,
 ):
     """Run a campaign and return its runs table (Arrow, sorted by index); design: where each
-    run's point lies in the dispersions (`sims.designs`: random, lhs, sobol).
+    run's point lies in the dispersions (`sims.designs`: random, lhs, sobol); tail: the
+    failure probability it estimates, for the manifest (`sims.tail`).
 
     With out=None nothing is written (notebooks); with a folder, results stream there and an
     interrupted campaign can be resumed with `resume(out)`.
@@ -637,13 +665,13 @@ def run(
     if scheduler is not None:
         reach_scheduler(scheduler, executor)
     plan = plan_for(source, runs, seed, traces_first, record, design)
-    sc, sampler = _compiled(plan)
+    sc, sampler = prepared(plan)
     check_instances(sc, workers or default_workers(), executor)
     if sc.dispersions:  # every draw within its field's constraints, before any run
         dispersions.check(sc, sampler.sample(seed, range(runs)), range(runs), plan.label)
     store = Results(out) if out is not None else None
     if store is not None:
-        store.start(plan, source)
+        store.start(plan, source, tail)
     return _run(
         plan,
         store,
@@ -675,9 +703,28 @@ def reach_scheduler(scheduler, executor):
 
 def resume(out, workers=None, executor="local", scheduler=None, batch_size=None, progress=None):
     """Run the missing runs of an interrupted campaign in out; refuse if the code changed."""
+    store = Results(out)
+    plan = checked_plan(store, workers, executor, scheduler)
+    done = store.done()
+    pending = [i for i in range(plan.runs) if i not in done]
+    return _run(
+        plan,
+        store,
+        pending,
+        workers or default_workers(),
+        executor,
+        scheduler,
+        batch_size,
+        progress,
+    )
+
+
+def checked_plan(store, workers, executor, scheduler):
+    """The Plan of a stored campaign to resume; CampaignError if its scenario file or the
+    code changed since it started, or the executor cannot fly it."""
     if scheduler is not None:
         reach_scheduler(scheduler, executor)
-    store = Results(out)
+    out = store.out
     manifest = store.manifest()
     source = manifest.get("scenario_source")
     if (
@@ -696,18 +743,7 @@ def resume(out, workers=None, executor="local", scheduler=None, batch_size=None,
             f"{out}: the code changed since this campaign started; results would not be "
             "comparable, so start a new campaign"
         )
-    done = store.done()
-    pending = [i for i in range(plan.runs) if i not in done]
-    return _run(
-        plan,
-        store,
-        pending,
-        workers or default_workers(),
-        executor,
-        scheduler,
-        batch_size,
-        progress,
-    )
+    return plan
 
 
 def _run(plan, store, pending, workers, executor, scheduler, batch_size, progress):
@@ -785,9 +821,13 @@ def replay(out, index, record=None):
     if record:
         merged = {**(json.loads(plan.record) if plan.record else {}), **record}
         plan = dataclasses.replace(plan, record=json.dumps(merged, sort_keys=True))
-    sc, sampler = _compiled(plan)
+    sc, sampler = prepared(plan)
     seed = manifest["campaign_seed"]
-    m = dispersions.build(sc, sampler.sample(seed, [index])[0])
+    if (manifest.get("tail") or {}).get("method", "plain") != "plain":  # points were chosen
+        values = sampler.values(Results(out).point(index))[0]
+    else:
+        values = sampler.sample(seed, [index])[0]
+    m = dispersions.build(sc, values)
     b = batch.prepare(sc, [m], [dispersions.run_seed(seed, index)], [seed], indices=[index])
     batch.execute(b, keep_going=True)
     return sc, api.result_of(b, index=index)

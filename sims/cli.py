@@ -111,6 +111,30 @@ def build_parser():
         help="where the runs lie in the dispersions: independent draws (default), a Latin "
         "hypercube over the runs, or a scrambled Sobol sequence",
     )
+    mc.add_argument(
+        "--failure",
+        metavar="EXPR",
+        help='what counts as a failed run, e.g. "landing_error_m > 150" or \'outcome != '
+        '"landed"\': its probability is estimated, with an interval, into tail.json',
+    )
+    mc.add_argument(
+        "--method",
+        choices=("plain", "subset", "importance"),
+        help="how: plain Monte Carlo of --runs runs (default); for failures too rare for it, "
+        "subset simulation or importance sampling (cross-entropy) of --runs runs a level",
+    )
+    mc.add_argument(
+        "--p0",
+        type=probability,
+        default=0.1,
+        help="the share of each level's runs the next level starts from (default 0.1)",
+    )
+    mc.add_argument(
+        "--max-levels",
+        type=positive_int,
+        default=10,
+        help="subset simulation, importance sampling: at most this many levels (default 10)",
+    )
     mc.add_argument("--out", type=Path, help="results folder")
     mc.add_argument("--resume", type=Path, metavar="DIR", help="finish an interrupted campaign")
     add_record_options(mc)
@@ -447,18 +471,22 @@ def _run_with_images(sc, seed, folder, pixels):
 
 
 def cmd_mc(args):
-    from sims import campaign
+    from sims import campaign, tail
 
     progress = True if sys.stderr.isatty() else "log"  # a bar, or lines in a log (CI)
+    chosen = [f"--{n}" for n in ("failure", "method", "design") if getattr(args, n)]
     if args.resume is not None:
-        if args.scenario or args.runs or args.out or args.design or record_overrides(args):
+        if args.scenario or args.runs or args.out or chosen or record_overrides(args):
             raise UsageError(
-                "--resume DIR takes no SCENARIO, --runs, --out, --design or --record options"
+                "--resume DIR takes no SCENARIO, --runs, --out, --design, --failure, --method "
+                "or --record options"
             )
         out = args.resume
+        estimates = campaign.Results(out).manifest().get("tail") is not None
 
         def fly():
-            return campaign.resume(
+            resume = tail.resume if estimates else campaign.resume
+            return resume(
                 out, args.workers, args.executor, args.scheduler, args.batch, progress=progress
             )
     else:
@@ -466,23 +494,37 @@ def cmd_mc(args):
             raise UsageError("give SCENARIO, --runs N and --out DIR (or --resume DIR)")
         if args.out.exists() and not args.out.is_dir():
             raise UsageError(f"--out {args.out}: exists and is not a folder")
+        if args.method and not args.failure:
+            raise UsageError(f"--method {args.method} estimates a probability: give --failure EXPR")
         out = args.out
+        common = dict(
+            seed=args.seed,
+            workers=args.workers,
+            executor=args.executor,
+            scheduler=args.scheduler,
+            out=out,
+            traces_first=args.traces,
+            batch_size=args.batch,
+            progress=progress,
+            record=record_overrides(args),
+            design=args.design or "random",
+        )
+        estimates = args.failure is not None
+        if estimates:  # checked before anything compiles or is written
+            tail.options(args.failure, args.method or "plain", args.runs, args.p0, args.max_levels)
 
         def fly():
-            return campaign.run(
-                args.scenario,
-                args.runs,
-                args.seed,
-                args.workers,
-                args.executor,
-                args.scheduler,
-                out,
-                args.traces,
-                args.batch,
-                progress=progress,
-                record=record_overrides(args),
-                design=args.design or "random",
-            )
+            if estimates:
+                return tail.run(
+                    args.scenario,
+                    args.failure,
+                    args.runs,
+                    args.method or "plain",
+                    args.p0,
+                    args.max_levels,
+                    **common,
+                )
+            return campaign.run(args.scenario, args.runs, **common)
 
     try:
         with compile_cache.announce():
@@ -490,10 +532,15 @@ def cmd_mc(args):
     except KeyboardInterrupt:
         print(f"descent: interrupted; {_kept(out)}", file=sys.stderr)
         return EXIT_INTERRUPTED
+    if estimates:
+        runs, record = runs
     outcomes = runs.column("outcome").to_pylist()
     counts = ", ".join(f"{o} {outcomes.count(o)}" for o in sorted(set(outcomes)))
     print(f"{len(outcomes)} runs: {counts}")
+    if estimates:
+        print(f"  {tail.describe(record)}")
     written = [p.name for p in sorted(out.glob("*.parquet"))] + ["manifest.json"]
+    written += [tail.FILE] if estimates else []
     print(f"  wrote {', '.join(written)} in {out}")
     return 0
 

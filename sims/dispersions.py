@@ -18,7 +18,7 @@ import numpy as np
 
 from dynamics import frames, quaternion, truth
 from sensors import registry
-from sims import designs, distributions, field_paths, model
+from sims import copula, designs, distributions, field_paths, model
 from sims.scenario import ScenarioError, parse
 
 RUN_STREAM = 0  # spawn-key slot of the run's own seed (sensors, navigation error)
@@ -45,6 +45,10 @@ class Sampler:
 
     def __init__(self, scenario, design="random", runs=None):
         self.design, self.runs = design, runs
+        # the components' names, in the order of a point's coordinates
+        self.components = field_paths.components(scenario, scenario.dispersions)
+        correlation = scenario.correlation
+        self.copula = copula.Copula(correlation, self.components) if correlation else None
         self.fields = {}  # path: (is a vector, [distribution of each component])
         for path, spec in scenario.dispersions.items():
             nominal = field_paths.value(scenario, path)
@@ -60,23 +64,38 @@ class Sampler:
                 ],
             )
 
-    def sample(self, campaign_seed, run_indices):
-        """[{path: value}] of every dispersed field for each run (tuples for vectors), in SI."""
-        per_run = [{} for _ in run_indices]
+    def points(self, campaign_seed, run_indices):
+        """(runs, components) uniform deviates of the runs: where they lie in the unit cube of
+        the dispersions, under the sampler's design."""
         if self.design != "random":
-            dimensions = sum(len(dists) for _, dists in self.fields.values())
-            cube = designs.points(self.design, campaign_seed, run_indices, dimensions, self.runs)
+            return designs.points(
+                self.design, campaign_seed, run_indices, len(self.components), self.runs
+            )
+        per_field = [
+            np.array([uniforms(campaign_seed, k, path, len(dists)) for k in run_indices])
+            for path, (_, dists) in self.fields.items()
+        ]
+        return np.hstack(per_field) if per_field else np.empty((len(run_indices), 0))
+
+    def values(self, points):
+        """[{path: value}] of every dispersed field at each point (a row of uniform deviates,
+        `points`), tuples for vectors, in SI: each component its distribution's quantile,
+        after the correlation's copula if the scenario has one."""
+        if self.copula is not None:
+            points = self.copula(points)
+        per_run = [{} for _ in points]
         column = 0
         for path, (vector, dists) in self.fields.items():
-            if self.design == "random":
-                u = np.array([uniforms(campaign_seed, k, path, len(dists)) for k in run_indices])
-            else:
-                u = cube[:, column : column + len(dists)]
-                column += len(dists)
+            u = points[:, column : column + len(dists)]
+            column += len(dists)
             values = np.column_stack([d.ppf(u[:, i]) for i, d in enumerate(dists)])
             for row, out in zip(values, per_run, strict=True):
                 out[path] = tuple(float(v) for v in row) if vector else float(row[0])
         return per_run
+
+    def sample(self, campaign_seed, run_indices):
+        """[{path: value}] of every dispersed field for each run (tuples for vectors), in SI."""
+        return self.values(self.points(campaign_seed, run_indices))
 
 
 def sample(scenario, campaign_seed, run_index):

@@ -126,6 +126,17 @@ def channel_unit(scenario):
     return unit_of
 
 
+def components(scenario, paths):
+    """Names of the components of dispersible fields, as the runs table names its columns:
+    a scalar field's path, a vector's path[i]."""
+    names = []
+    for path in paths:
+        nominal = value(scenario, path)
+        vector = isinstance(nominal, tuple)
+        names += [f"{path}[{i}]" for i in range(len(nominal))] if vector else [path]
+    return names
+
+
 def value(scenario, path):
     """Nominal SI value of a dispersible field (a tuple for vectors)."""
     section, _, rest = path.partition(".")

@@ -3,7 +3,8 @@ campaign, for a review: overview and success rate; landing dispersion over the t
 slope, with its tolerance bound; touchdown state against the limits; trajectories; how the
 failures came about (class by phase and by fault, and the command that replays each); the
 navigation (its consistency at the checkpoints and over time, its errors against its own
-3 sigma); what the faults did; and what drives failures and landing error. `descent compare`:
+3 sigma); what the faults did; what drives failures and landing error; and, for a campaign
+that estimates a failure probability, the estimate (`sims.report_tail`). `descent compare`:
 two campaigns side by side, B against A both ways.
 
 Plots are matplotlib (Agg, `sims.report_figures`), sized and labelled to read on screen and in
@@ -14,13 +15,14 @@ recordings exist only for the runs a campaign keeps them of).
 import html
 import math
 from datetime import UTC, datetime
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from sims import analysis, consistency, report_figures
+from sims import analysis, consistency, report_figures, report_tail, tail
 from sims.errors import CampaignError
 from sims.html_page import STYLE, figure, percent, table
 
@@ -459,8 +461,13 @@ def build(folder, chosen=None):
     """The HTML text of a campaign's report; chosen: runs drawn one by one in the navigation
     figures (default: the worst recorded one)."""
     manifest, sc, runs, traces, recordings = load(folder)
+    estimate = tail.load(Path(folder))
+    head = [report_tail.section(estimate, sc, runs, folder)] if estimate else []
+    if "level" in runs.columns:  # a subset simulation's: level 0 is its plain Monte Carlo
+        runs = runs[runs.level == 0]
     sections = [
         overview(manifest, sc, runs),
+        *head,
         dispersion(sc, runs),
         touchdown_state(sc, runs),
         trajectories(traces, runs),

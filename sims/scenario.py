@@ -68,7 +68,7 @@ from dynamics.units import (
 from gnc.interface import forms
 from gnc.interface.flight_log import PHASES
 from sensors import registry
-from sims import dem, distributions, fault_table, field_paths, recorder, records
+from sims import copula, dem, distributions, fault_table, field_paths, recorder, records
 
 ProbeLength = quantity("m", "0.5 m", non_negative=True, high=BODY_EXTENT_M)
 AngleVector = vector("rad", "0.5 deg")
@@ -631,7 +631,25 @@ class Scenario(Strict):
     sensors: Sensors | None = None
     faults: tuple[Fault, ...] = Field(default=(), max_length=64)
     dispersions: dict[str, Dispersion] = Field(default_factory=dict)
+    # [dispersions.correlation], kept apart from the fields (`_correlation_apart`)
+    correlation: copula.Correlation | None = Field(
+        None, alias="dispersions.correlation", exclude=True
+    )
     record: recorder.Record | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _correlation_apart(cls, data):
+        """[dispersions.correlation] is a table of the dispersions, not a dispersed field."""
+        dispersions = data.get("dispersions") if isinstance(data, dict) else None
+        if isinstance(dispersions, dict) and "correlation" in dispersions:
+            fields = {k: v for k, v in dispersions.items() if k != "correlation"}
+            data = {
+                **data,
+                "dispersions": fields,
+                "dispersions.correlation": dispersions["correlation"],
+            }
+        return data
 
     @property
     def channel_names(self):
@@ -685,6 +703,11 @@ class Scenario(Strict):
                     )
                 except ValueError as exc:
                     raise ValueError(f"dispersions: {path!r}: {exc}") from None
+        if self.correlation is not None:
+            try:
+                copula.Copula(self.correlation, field_paths.components(self, self.dispersions))
+            except ValueError as exc:
+                raise ValueError(f"field 'dispersions.correlation' is invalid: {exc}") from None
         return self
 
     @model_validator(mode="after")

@@ -1,0 +1,328 @@
+"""The tail of a campaign: the probability of a failure (`sims.limit_state`) too rare for
+plain Monte Carlo, by subset simulation (`sims.subset`) or importance sampling
+(`sims.importance`, cross-entropy) over the scenario's dispersions, every evaluation a
+normal campaign run.
+
+The dispersions' components are the standard normals z, a run's point in the unit cube
+u = Phi(z) and its values their quantiles (`dispersions.Sampler.values`). Level 0 is the
+plain campaign's first N runs, the same points and seeds; each later evaluation takes the
+next run index, so its sensors' and faults' streams (`dispersions.run_seed`) are fresh: subset
+simulation's chains treat them as components proposed anew from their prior, which the
+modified Metropolis step always keeps; importance sampling leaves them at their prior (only
+the dispersions are shifted, so the likelihood ratio is the dispersions'). The runs table
+records each run's `point` and `level`; `descent run --from-campaign DIR --index K` replays
+any of them. The methods are deterministic given the campaign seed and the margins, so an
+interrupted campaign resumes by running the method again, taking the margins of the runs
+already stored instead of flying them.
+
+`tail.json` holds the estimate: the probability, its CV and 90 % interval, the levels (or
+stages), the most probable failure seen (its run and its distance from the nominal in
+standard deviations, the design point's reliability index), and the components' mean z level
+by level (what drives the tail). A plain campaign given a failure expression gets the same
+file, with the exact binomial interval.
+"""
+
+import json
+import math
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+from scipy import stats
+
+from sims import campaign, designs, dispersions, importance, limit_state, results, subset
+from sims.errors import CampaignError
+
+METHODS = ("plain", "subset", "importance")
+NAMES = {"subset": "subset simulation", "importance": "importance sampling (cross-entropy)"}
+CONFIDENCE = 0.9
+PROPOSALS_KEY = 0x5B5  # spawn key of the proposals' stream: not a run index slot
+FILE = "tail.json"
+
+
+def options(failure, method, runs, p0, max_levels):
+    """The manifest's `tail` record, checked: CampaignError in one sentence."""
+    if method not in METHODS:
+        raise CampaignError(f"--method {method}: expected one of {', '.join(METHODS)}")
+    try:
+        state = limit_state.parse(failure)
+    except limit_state.ExpressionError as exc:
+        raise CampaignError(str(exc)) from None
+    if method == "plain":
+        return {"method": method, "failure": failure}
+    if not state.graded:
+        raise CampaignError(
+            f"--failure {failure!r}: its margin is only pass or fail (an outcome other than "
+            f'"landed" named), so {NAMES[method]} has no levels to climb; compare a column '
+            'with a number, or use outcome != "landed"'
+        )
+    whole = abs(1.0 / p0 - round(1.0 / p0)) < 1e-9 and (runs * p0) % 1 == 0
+    if method == "subset" and not whole:
+        raise CampaignError(
+            f"--p0 {p0:g} with --runs {runs}: 1/p0 and runs x p0 must be whole numbers "
+            "(e.g. --p0 0.1 with --runs 1000)"
+        )
+    if runs * p0 < 1:
+        raise CampaignError(f"--p0 {p0:g} with --runs {runs}: no run would be kept a level")
+    return {
+        "method": method,
+        "failure": failure,
+        "per_level": runs,
+        "p0": p0,
+        "max_levels": max_levels,
+    }
+
+
+def bound(tail):
+    """Most runs the method evaluates."""
+    n, levels = tail["per_level"], tail["max_levels"]
+    if tail["method"] == "importance":
+        return n * levels
+    return n + (levels - 1) * (n - round(n * tail["p0"]))
+
+
+def run(source, failure, runs, method="subset", p0=0.1, max_levels=10, **flying):
+    """(runs table, tail record) of a campaign estimating P(failure); runs: per level for
+    subset simulation, in all for plain Monte Carlo; flying: how to fly it, the keywords of
+    `campaign.run` (seed, workers, executor, scheduler, out, traces_first, batch_size,
+    progress, record; design for plain Monte Carlo)."""
+    tail = options(failure, method, runs, p0, max_levels)
+    if method == "plain":
+        table = campaign.run(source, runs, tail=tail, **flying)
+        plan = campaign.plan_for(source, runs, 0, 0, flying.get("record"))
+        limits = plan.scenario.touchdown_limits
+        return table, _finish(flying.get("out"), plain_estimate(table, tail, limits))
+    if flying.pop("design", "random") != "random":
+        raise CampaignError(f"--design is for plain Monte Carlo: {NAMES[method]} places its runs")
+    return _start(source, tail, **flying)
+
+
+def _start(
+    source,
+    tail,
+    seed=0,
+    workers=None,
+    executor="local",
+    scheduler=None,
+    out=None,
+    traces_first=10,
+    batch_size=None,
+    progress=None,
+    record=None,
+):
+    """Start a subset simulation or importance sampling (`run`)."""
+    if scheduler is not None:
+        campaign.reach_scheduler(scheduler, executor)
+    runs = bound(tail)
+    plan = campaign.plan_for(source, runs, seed, traces_first, record)
+    sc, _ = campaign.prepared(plan)
+    if not sc.dispersions:
+        raise CampaignError(
+            f"--method {tail['method']}: {plan.label} disperses nothing ([dispersions] is "
+            "empty), so there is no tail to explore"
+        )
+    workers = workers or campaign.default_workers()
+    campaign.check_instances(sc, workers, executor)
+    store = campaign.Results(out) if out is not None else None
+    if store is not None:
+        store.start(plan, source, tail)
+    return _adaptive(plan, store, tail, workers, executor, scheduler, batch_size, progress)
+
+
+def resume(out, workers=None, executor="local", scheduler=None, batch_size=None, progress=None):
+    """(runs table, tail record) of an interrupted campaign in out that estimates a failure
+    probability, finished: a plain one's missing runs flown, a subset simulation or
+    importance sampling run again over the runs it stored."""
+    store = campaign.Results(out)
+    tail = store.manifest()["tail"]
+    if tail["method"] == "plain":
+        table = campaign.resume(out, workers, executor, scheduler, batch_size, progress)
+        limits = campaign.plan_of(store.manifest()).scenario.touchdown_limits
+        return table, _finish(store.out, plain_estimate(table, tail, limits))
+    plan = campaign.checked_plan(store, workers, executor, scheduler)
+    workers = workers or campaign.default_workers()
+    return _adaptive(plan, store, tail, workers, executor, scheduler, batch_size, progress)
+
+
+def _adaptive(plan, store, tail, workers, executor, scheduler, batch_size, progress):
+    sc, sampler = campaign.prepared(plan)
+    state = limit_state.parse(tail["failure"])
+    n, p0 = tail["per_level"], tail["p0"]
+    stored = _stored(store)
+    bar = campaign.ProgressBar(plan.runs, 0, progress)
+    evaluated = []  # (indices, z) of every evaluation, in order
+
+    def evaluate(z, level):
+        first = sum(len(k) for k, _ in evaluated)
+        indices = list(range(first, first + len(z)))
+        evaluated.append((indices, z))
+        u = level0 if level == 0 else np.clip(stats.norm.cdf(z), designs.EDGE, 1 - designs.EDGE)
+        pending = [k for k in indices if k not in stored]
+        if pending:
+            points = dict(zip(indices, u, strict=True))
+            dispersions.check(sc, sampler.values(u), indices, plan.label)
+            flown = []
+
+            def on_batch(parts):
+                parts["runs"] = parts["runs"].append_column(
+                    "level", pa.array([level] * parts["runs"].num_rows, pa.int64())
+                )
+                if store is not None:
+                    store.write_batch(parts)
+                flown.append(parts["runs"])
+                bar.update(parts["runs"])
+
+            campaign.execute(
+                plan, pending, workers, executor, scheduler, batch_size, on_batch, points
+            )
+            stored.update(_by_run(campaign.concat(flown)))
+        else:
+            bar.update(_rows(stored, indices))
+        return state.margin(_rows(stored, indices), sc.touchdown_limits)
+
+    level0 = sampler.points(plan.seed, range(n))
+    rng = np.random.default_rng(np.random.SeedSequence(plan.seed, spawn_key=(PROPOSALS_KEY,)))
+    method = subset if tail["method"] == "subset" else importance
+    try:
+        estimate = method.simulate(evaluate, stats.norm.ppf(level0), rng, p0, tail["max_levels"])
+    finally:
+        bar.close()
+    indices = [k for ks, _ in evaluated for k in ks]
+    table = _rows(stored, indices)
+    record = adaptive_record(estimate, tail, sampler.components, evaluated, table, sc)
+    if store is None:
+        return table, record
+    store.consolidate()
+    manifest = store.manifest()
+    manifest["runs"] = len(indices)
+    manifest["finished"] = campaign.now()
+    store.write_manifest(manifest)
+    return table, _finish(store.out, record)
+
+
+def _stored(store):
+    """{run: its runs-table row (a one-row table)} of the runs a store holds."""
+    if store is None:
+        return {}
+    done = store.done()
+    parts = sorted(store.parts.glob("runs-*.parquet"))
+    tables = [pq.read_table(p) for p in parts]
+    rows = _by_run(campaign.concat(tables)) if tables else {}
+    return {k: v for k, v in rows.items() if k in done}
+
+
+def _by_run(table):
+    return {k: table.slice(i, 1) for i, k in enumerate(table.column("run").to_pylist())}
+
+
+def _rows(stored, indices):
+    return pa.concat_tables([stored[k] for k in indices], promote_options="default")
+
+
+def _number(x):
+    return None if math.isnan(x) else x
+
+
+def adaptive_record(estimate, tail, components, evaluated, table, sc):
+    """The tail.json record of a subset simulation or importance sampling."""
+    low, high = estimate.interval(CONFIDENCE)
+    state = limit_state.parse(tail["failure"])
+    z = np.vstack([zs for _, zs in evaluated])
+    failed = state.failed(table, sc.touchdown_limits)
+    record = {
+        **tail,
+        "probability": estimate.probability,
+        "cov": estimate.cov,
+        "interval": [low, high],
+        "confidence": CONFIDENCE,
+        "reached": estimate.reached,
+        "evaluations": estimate.evaluations,
+        "failed_runs": int(failed.sum()),
+        "levels": [
+            {
+                "threshold": lv.threshold,
+                "probability": lv.probability,
+                "cov": _number(lv.cov),
+                "gamma": _number(lv.gamma),
+                "acceptance": _number(lv.acceptance),
+                "runs": lv.evaluations,
+            }
+            for lv in estimate.levels
+        ],
+        "components": list(components),
+        "drivers": _drivers(components, estimate.levels),
+    }
+    if failed.any():
+        distance = np.where(failed, np.linalg.norm(z, axis=1), np.inf)
+        k = int(np.argmin(distance))
+        record["most_probable_failure"] = {
+            "run": int(table.column("run")[k].as_py()),
+            "reliability_index": float(distance[k]),
+            "z": dict(zip(components, map(float, z[k]), strict=True)),
+        }
+    return record
+
+
+def _drivers(components, levels):
+    """[{component, mean_z per level}], the components whose mean moved most first."""
+    means = np.array([lv.mean for lv in levels])
+    order = np.argsort(-np.abs(means[-1]), kind="stable")
+    return [{"component": components[j], "mean_z": means[:, j].tolist()} for j in order]
+
+
+def plain_estimate(table, tail, limits):
+    """The tail.json record of a plain campaign: the share of failed runs and its exact
+    (Clopper-Pearson) interval."""
+    failed = limit_state.parse(tail["failure"]).failed(table, limits)
+    n, k = len(failed), int(failed.sum())
+    interval = stats.binomtest(k, n).proportion_ci(CONFIDENCE, method="exact")
+    p = k / n
+    return {
+        **tail,
+        "probability": p,
+        "cov": math.sqrt((1 - p) / (n * p)) if k else None,
+        "interval": [interval.low, interval.high],
+        "confidence": CONFIDENCE,
+        "reached": k > 0,
+        "evaluations": n,
+        "failed_runs": k,
+    }
+
+
+def _finish(out, record):
+    """Write tail.json into out (if any) and return the record."""
+    if out is not None:
+        text = json.dumps(record, indent=2) + "\n"
+        results.write_atomically(out / FILE, lambda f: f.write(text.encode()))
+    return record
+
+
+def load(out):
+    """The tail.json record of a campaign folder, or None."""
+    path = out / FILE
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise CampaignError(f"{path}: corrupt, not readable as JSON ({exc})") from None
+
+
+def describe(record):
+    """One line saying what a tail record estimates."""
+    what = f"P({record['failure']})"
+    low, high = record["interval"]
+    share = f"{record['confidence']:.0%} interval"
+    if record["method"] == "plain":
+        k, n = record["failed_runs"], record["evaluations"]
+        return f"{what} = {k} of {n} = {k / n:.3g}, {share} {low:.3g} to {high:.3g}"
+    levels = len(record["levels"])
+    if not record["reached"]:
+        return (
+            f"{what}: no failure reached in {levels} levels ({record['evaluations']} runs); "
+            f"it is below about {record['probability']:.3g}"
+        )
+    return (
+        f"{what} = {record['probability']:.3g} (CV {record['cov']:.2f}), {share} {low:.3g} to "
+        f"{high:.3g}: {NAMES[record['method']]}, {levels} levels, {record['evaluations']} runs"
+    )
