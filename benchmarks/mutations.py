@@ -355,6 +355,16 @@ MUTATIONS = (
             "tests/sims/test_copula.py::test_the_draws_have_the_correlation_asked_for_and_keep_their_marginals",
         ),
     ),
+    Mutation(
+        "saltelli design: the runs' points in reverse order",
+        "sims/designs.py",
+        "out = _saltelli(campaign_seed, dimensions, runs)[indices]",
+        "out = _saltelli(campaign_seed, dimensions, runs)[::-1][indices]",
+        (
+            "tests/sims/test_sobol_indices.py::"
+            "test_the_ishigami_functions_indices_are_found_within_their_intervals",
+        ),
+    ),
 )
 
 

@@ -45,6 +45,7 @@ from sims import (
     designs,
     dispersions,
     failure_class,
+    field_paths,
     recorder,
     results,
     scenario,
@@ -101,6 +102,14 @@ def plan_for(source, runs, seed, traces_first, record=None, design="random"):
             f"--design {design}: {label} disperses nothing ([dispersions] is empty), so there "
             "is no design to lay out"
         )
+    if design == "saltelli":  # runs is the base sample
+        if runs & (runs - 1):
+            raise CampaignError(
+                f"--runs {runs} with --design saltelli: the base sample must be a power of two "
+                "(256 flies 256 x (D + 2) runs, D the dispersed components)"
+            )
+        # the runs' noise is one more input (`dispersions.Sampler`)
+        runs = designs.saltelli_runs(runs, len(field_paths.components(sc, sc.dispersions)) + 1)
     kinds = registry.declared_modules(kind_names(sc))
     shipped = forms.shipped_sources(sc.flight_software) if sc.flight_software else ()
     return Plan(text, label, runs, seed, traces_first, kinds, shipped, overrides, design)
@@ -329,13 +338,14 @@ def run_batch(plan, indices, points=None):
     forms.load_shipped(plan.flight_software)
     sc, sampler = prepared(plan)
     chosen = points is not None
-    sampled = sampler.values(points) if chosen else sampler.sample(plan.seed, indices)
+    u = points if chosen else sampler.points(plan.seed, indices)
+    sampled = sampler.values(u)
     models = [dispersions.build(sc, values) for values in sampled]
     used = [dispersions.read_back(m, values) for m, values in zip(models, sampled, strict=True)]
     b = batch.prepare(
         sc,
         models,
-        [dispersions.run_seed(plan.seed, i) for i in indices],
+        sampler.run_seeds(plan.seed, indices, u),
         [plan.seed] * len(indices),
         output_rate_hz=TRACE_RATE_HZ,
         indices=indices,
@@ -665,6 +675,7 @@ def run(
     if scheduler is not None:
         reach_scheduler(scheduler, executor)
     plan = plan_for(source, runs, seed, traces_first, record, design)
+    runs = plan.runs  # a saltelli design's N (D + 2)
     sc, sampler = prepared(plan)
     check_instances(sc, workers or default_workers(), executor)
     if sc.dispersions:  # every draw within its field's constraints, before any run
@@ -824,10 +835,10 @@ def replay(out, index, record=None):
     sc, sampler = prepared(plan)
     seed = manifest["campaign_seed"]
     if (manifest.get("tail") or {}).get("method", "plain") != "plain":  # points were chosen
-        values = sampler.values(Results(out).point(index))[0]
+        u = Results(out).point(index)
     else:
-        values = sampler.sample(seed, [index])[0]
-    m = dispersions.build(sc, values)
-    b = batch.prepare(sc, [m], [dispersions.run_seed(seed, index)], [seed], indices=[index])
+        u = sampler.points(seed, [index])
+    m = dispersions.build(sc, sampler.values(u)[0])
+    b = batch.prepare(sc, [m], sampler.run_seeds(seed, [index], u), [seed], indices=[index])
     batch.execute(b, keep_going=True)
     return sc, api.result_of(b, index=index)

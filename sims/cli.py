@@ -107,9 +107,10 @@ def build_parser():
     mc.add_argument("--batch", type=positive_int, help="runs per batch (default: automatic)")
     mc.add_argument(
         "--design",
-        choices=("random", "lhs", "sobol"),
+        choices=("random", "lhs", "sobol", "saltelli"),
         help="where the runs lie in the dispersions: independent draws (default), a Latin "
-        "hypercube over the runs, or a scrambled Sobol sequence",
+        "hypercube over the runs, a scrambled Sobol sequence, or Saltelli's sampling for Sobol "
+        "indices (--runs N, a power of two, flies N (D + 2) runs over D dispersed components)",
     )
     mc.add_argument(
         "--failure",

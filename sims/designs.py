@@ -11,9 +11,14 @@ dispersed field (`sims.dispersions`). The design chooses those deviates:
   N runs);
 - `sobol`: a scrambled Sobol sequence (Owen scrambling, scipy.stats.qmc): run k's point is the
   sequence's k-th, whatever the run count; over the first 2^m runs every component has one
-  point in each of the 2^m equal strata (its balance, which holds at powers of two).
+  point in each of the 2^m equal strata (its balance, which holds at powers of two);
+- `saltelli`: Saltelli's sampling for Sobol indices (SALib; Saltelli 2002, Saltelli et al.
+  2010): from a base of N points (a power of two) of a scrambled Sobol sequence in twice the
+  dimensions, the runs A, B and each A with one column taken from B, N (D + 2) runs over D
+  dimensions (the dispersed components and the runs' noise, `dispersions.Sampler`;
+  `sims.sobol_indices` turns their outputs into first-order and total indices).
 
-The points come from scipy.stats.qmc, seeded by (campaign seed, DESIGN_KEY).
+The points come from scipy.stats.qmc or SALib, seeded by (campaign seed, DESIGN_KEY).
 """
 
 import functools
@@ -22,7 +27,7 @@ import warnings
 import numpy as np
 from scipy.stats import qmc
 
-DESIGNS = ("random", "lhs", "sobol")
+DESIGNS = ("random", "lhs", "sobol", "saltelli")
 DESIGN_KEY = 0xD51  # spawn key of the design's seed: not a run index slot
 EDGE = 2.0**-53  # points are kept this far inside (0, 1): a quantile of 0 or 1 is infinite
 
@@ -46,12 +51,28 @@ def _sobol(campaign_seed, dimensions, first, count):
         return engine.random(count)
 
 
+@functools.lru_cache(maxsize=4)
+def _saltelli(campaign_seed, dimensions, runs):
+    from SALib.sample import sobol as sobol_sampling  # only for this design: a slow import
+
+    problem = {"num_vars": dimensions, "bounds": [[0.0, 1.0]] * dimensions}
+    base = runs // (dimensions + 2)
+    return sobol_sampling.sample(problem, base, calc_second_order=False, seed=_rng(campaign_seed))
+
+
+def saltelli_runs(base, dimensions):
+    """Runs of a `saltelli` design of `base` points over `dimensions` components."""
+    return base * (dimensions + 2)
+
+
 def points(design, campaign_seed, run_indices, dimensions, runs):
     """(len(run_indices), dimensions) uniform deviates of the runs under a `lhs` or `sobol`
     design of a campaign of `runs` runs (`random` has none: its fields draw their own)."""
     indices = np.asarray(list(run_indices), np.int64)
     if design == "lhs":
         out = _hypercube(campaign_seed, dimensions, runs)[indices]
+    elif design == "saltelli":
+        out = _saltelli(campaign_seed, dimensions, runs)[indices]
     elif design == "sobol":
         first = int(indices.min())
         out = _sobol(campaign_seed, dimensions, first, int(indices.max()) - first + 1)

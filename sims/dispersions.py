@@ -22,6 +22,7 @@ from sims import copula, designs, distributions, field_paths, model
 from sims.scenario import ScenarioError, parse
 
 RUN_STREAM = 0  # spawn-key slot of the run's own seed (sensors, navigation error)
+NOISE_KEY = 0x401  # spawn key of a run's own seed chosen by a design's noise coordinate
 
 
 def uniforms(campaign_seed, run_index, path, count):
@@ -38,15 +39,27 @@ def run_seed(campaign_seed, run_index):
     return np.random.SeedSequence(campaign_seed, spawn_key=(run_index, RUN_STREAM))
 
 
+def noise_seed(campaign_seed, coordinate):
+    """The seed sequence of a run whose own streams a design's noise coordinate (in (0, 1))
+    chooses: runs at the same coordinate fly the same sensor noise and fault draws."""
+    return np.random.SeedSequence(campaign_seed, spawn_key=(NOISE_KEY, int(coordinate * 2**53)))
+
+
 class Sampler:
     """The frozen distributions of a scenario's dispersions, one per component (built once:
     scipy's are slow to make), and the draws of any runs from them, under a campaign design
-    (`sims.designs`; `lhs` needs the campaign's run count)."""
+    (`sims.designs`; `lhs` and `saltelli` need the campaign's run count).
+
+    Under the `saltelli` design a point has one coordinate more than there are components:
+    the run's noise (its sensors' streams, its faults' occurrences), which Sobol indices
+    must treat as one more input (`sims.sobol_indices`) since runs that differ in one
+    component must fly the same noise."""
 
     def __init__(self, scenario, design="random", runs=None):
         self.design, self.runs = design, runs
         # the components' names, in the order of a point's coordinates
         self.components = field_paths.components(scenario, scenario.dispersions)
+        self.noise_coordinate = design == "saltelli"
         correlation = scenario.correlation
         self.copula = copula.Copula(correlation, self.components) if correlation else None
         self.fields = {}  # path: (is a vector, [distribution of each component])
@@ -68,9 +81,8 @@ class Sampler:
         """(runs, components) uniform deviates of the runs: where they lie in the unit cube of
         the dispersions, under the sampler's design."""
         if self.design != "random":
-            return designs.points(
-                self.design, campaign_seed, run_indices, len(self.components), self.runs
-            )
+            dimensions = len(self.components) + self.noise_coordinate
+            return designs.points(self.design, campaign_seed, run_indices, dimensions, self.runs)
         per_field = [
             np.array([uniforms(campaign_seed, k, path, len(dists)) for k in run_indices])
             for path, (_, dists) in self.fields.items()
@@ -81,6 +93,7 @@ class Sampler:
         """[{path: value}] of every dispersed field at each point (a row of uniform deviates,
         `points`), tuples for vectors, in SI: each component its distribution's quantile,
         after the correlation's copula if the scenario has one."""
+        points = points[:, : len(self.components)]  # without a noise coordinate
         if self.copula is not None:
             points = self.copula(points)
         per_run = [{} for _ in points]
@@ -92,6 +105,13 @@ class Sampler:
             for row, out in zip(values, per_run, strict=True):
                 out[path] = tuple(float(v) for v in row) if vector else float(row[0])
         return per_run
+
+    def run_seeds(self, campaign_seed, run_indices, points):
+        """The seed sequences of the runs' own streams: each run's index's, or the noise
+        coordinate's of its point."""
+        if self.noise_coordinate:
+            return [noise_seed(campaign_seed, u) for u in points[:, len(self.components)]]
+        return [run_seed(campaign_seed, k) for k in run_indices]
 
     def sample(self, campaign_seed, run_indices):
         """[{path: value}] of every dispersed field for each run (tuples for vectors), in SI."""

@@ -22,10 +22,21 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from sims import analysis, consistency, report_figures, report_tail, tail
+from sims import (
+    analysis,
+    consistency,
+    field_paths,
+    limit_state,
+    report_figures,
+    report_tail,
+    sobol_indices,
+    tail,
+)
 from sims.errors import CampaignError
 from sims.html_page import STYLE, figure, percent, table
 
+LANDING = limit_state.parse('outcome != "landed"')  # its margin: the Sobol indices' output
+NOISE = "the run's noise (sensors, faults)"  # the saltelli design's last input
 CHOSEN_RUNS = 1  # runs drawn one by one in the navigation figures, by default the worst
 
 
@@ -421,10 +432,11 @@ def faults(sc, runs):
     )
 
 
-def sensitivity(runs):
+def sensitivity(runs, sc, manifest):
     rows = analysis.sensitivity(runs)
     if not rows:
         return "<h2>Sensitivity</h2><p class='note'>no dispersed parameters</p>"
+    sobol = sobol_table(runs, sc) if manifest.get("design") == "saltelli" else ""
     top = rows[:15]
     fig, ax = plt.subplots(figsize=(9, 0.4 * len(top) + 1.5))
     names = [r[0] for r in top][::-1]
@@ -444,6 +456,43 @@ def sensitivity(runs):
         + table(
             ("dispersed value", "rho: failure", "p", "rho: landing error", "p"),
             [(c, f"{a:+.3f}", f"{pa:.2g}", f"{b:+.3f}", f"{pb:.2g}") for c, a, pa, b, pb in rows],
+        )
+        + sobol
+    )
+
+
+def sobol_table(runs, sc):
+    """First-order and total Sobol indices (`sims.sobol_indices`) of the landing margin (the
+    smallest slack of the landing limits, `sims.limit_state`) and, when every run touched
+    down, of the landing error, for a campaign of the saltelli design."""
+    components = [*field_paths.components(sc, sc.dispersions), NOISE]
+    outputs = {"landing margin": LANDING.margin(runs, sc.touchdown_limits)}
+    if runs.landing_error_m.notna().all():
+        outputs["landing error"] = runs.landing_error_m.to_numpy()
+    found = {
+        name: sobol_indices.indices(y, len(components))
+        for name, y in outputs.items()
+        if np.ptp(y) > 0.0  # a constant has no variance to apportion
+    }
+    if not found:
+        return "<h3>Sobol indices</h3><p class='note'>every run had the same landing margin</p>"
+    order = np.argsort(-next(iter(found.values()))["ST"], kind="stable")
+
+    def cell(got, key, j):
+        return f"{got[key][j]:.3f} ± {got[f'{key}_conf'][j]:.3f}"
+
+    return (
+        "<h3>Sobol indices</h3><p>The share of each output's variance a component explains "
+        "alone (S1) and with its interactions (ST), with 95 % bootstrap half-widths (Saltelli "
+        "sampling, SALib), the run's own noise (its sensors' streams, whether its faults "
+        "occur) among them as one more input. S1 sums to less than one where inputs "
+        "interact.</p>"
+        + table(
+            ("component", *(f"{k} {name}" for name in found for k in ("S1", "ST"))),
+            [
+                (components[j], *(cell(got, k, j) for got in found.values() for k in ("S1", "ST")))
+                for j in order
+            ],
         )
     )
 
@@ -474,7 +523,7 @@ def build(folder, chosen=None):
         failures(runs, folder),
         navigation(runs, traces, recordings, manifest, chosen),
         faults(sc, runs),
-        sensitivity(runs),
+        sensitivity(runs, sc, manifest),
     ]
     title = f"{sc.meta.name}: {len(runs)} runs, seed {manifest['campaign_seed']}"
     return page(title, "".join(sections))
