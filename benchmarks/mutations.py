@@ -365,6 +365,15 @@ MUTATIONS = (
             "test_the_ishigami_functions_indices_are_found_within_their_intervals",
         ),
     ),
+    Mutation(
+        "sweep: run k flown at grid point k mod P, not k // R",
+        "sims/campaign.py",
+        "**grid[i // each]}",
+        "**grid[i % len(grid)]}",
+        (
+            "tests/sims/test_sweeps.py::test_a_sweep_flies_each_points_values_and_gives_its_statistics",
+        ),
+    ),
 )
 
 

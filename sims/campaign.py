@@ -49,6 +49,7 @@ from sims import (
     recorder,
     results,
     scenario,
+    sweeps,
 )
 from sims.errors import CampaignError
 
@@ -76,6 +77,7 @@ class Plan:
     flight_software: tuple = ()  # (module name, source)
     record: str = ""  # JSON of the [record] fields the command line overrides
     design: str = "random"  # where each run's point lies in the dispersions (`sims.designs`)
+    sweep: str = ""  # JSON of a sweep's axes, grid and runs a point (`sims.sweeps`)
 
     @property
     def scenario(self):
@@ -86,9 +88,10 @@ class Plan:
         )
 
 
-def plan_for(source, runs, seed, traces_first, record=None, design="random"):
+def plan_for(source, runs, seed, traces_first, record=None, design="random", sweep=""):
     """A validated Plan from a scenario path, bundled name or dict; record: [record] fields
-    to override (`sims.recorder.Record`); design: `sims.designs`."""
+    to override (`sims.recorder.Record`); design: `sims.designs`; sweep: `sims.sweeps.spec`
+    (then runs is the runs a grid point)."""
     if isinstance(source, dict):
         label, text = "<dict>", json.dumps(source)
     else:
@@ -110,9 +113,11 @@ def plan_for(source, runs, seed, traces_first, record=None, design="random"):
             )
         # the runs' noise is one more input (`dispersions.Sampler`)
         runs = designs.saltelli_runs(runs, len(field_paths.components(sc, sc.dispersions)) + 1)
+    if sweep:
+        runs = len(sweeps.points(sweep)) * runs
     kinds = registry.declared_modules(kind_names(sc))
     shipped = forms.shipped_sources(sc.flight_software) if sc.flight_software else ()
-    return Plan(text, label, runs, seed, traces_first, kinds, shipped, overrides, design)
+    return Plan(text, label, runs, seed, traces_first, kinds, shipped, overrides, design, sweep)
 
 
 def plan_of(manifest):
@@ -127,6 +132,7 @@ def plan_of(manifest):
         tuple(tuple(pair) for pair in manifest.get("flight_software_sources", ())),
         manifest.get("record_overrides", ""),
         manifest.get("design", "random"),
+        json.dumps(manifest["sweep"]) if manifest.get("sweep") else "",
     )
 
 
@@ -339,7 +345,7 @@ def run_batch(plan, indices, points=None):
     sc, sampler = prepared(plan)
     chosen = points is not None
     u = points if chosen else sampler.points(plan.seed, indices)
-    sampled = sampler.values(u)
+    sampled = swept(plan, indices, sampler.values(u))
     models = [dispersions.build(sc, values) for values in sampled]
     used = [dispersions.read_back(m, values) for m, values in zip(models, sampled, strict=True)]
     b = batch.prepare(
@@ -354,6 +360,9 @@ def run_batch(plan, indices, points=None):
     runs = runs_table(b, indices, plan.seed, used)
     if chosen:
         runs = runs.append_column("point", pa.array(list(points), pa.list_(pa.float64())))
+    if plan.sweep:
+        at = [i // sweeps.per_point(plan.sweep) for i in indices]
+        runs = runs.append_column("sweep_point", pa.array(at, pa.int64()))
     failed = [o in FAILED for o in runs.column("outcome").to_pylist()]
     keep = [i < plan.traces_first or f for i, f in zip(indices, failed, strict=True)]
     parts = {"runs": runs, "traces": traces_table(b, indices, keep)}
@@ -366,6 +375,14 @@ def run_batch(plan, indices, points=None):
         parts["recordings"] = concat([r for r, _ in recorded])
         parts["updates"] = concat([u for _, u in recorded])
     return parts
+
+
+def swept(plan, indices, sampled):
+    """The runs' dispersed values with a sweep's grid point's values set over them."""
+    if not plan.sweep:
+        return sampled
+    grid, each = sweeps.points(plan.sweep), sweeps.per_point(plan.sweep)
+    return [{**values, **grid[i // each]} for i, values in zip(indices, sampled, strict=True)]
 
 
 def conform(table, schema):
@@ -416,6 +433,7 @@ class Results:
             "traces_first": plan.traces_first,
             "record_overrides": plan.record,
             "design": plan.design,
+            "sweep": json.loads(plan.sweep) if plan.sweep else None,
             "tail": tail,
             "record": _recorder_of(plan.scenario),
             "sensor_kinds": list(plan.kinds),
@@ -660,10 +678,12 @@ def run(
     record=None,
     design="random",
     tail=None,
+    sweep="",
 ):
     """Run a campaign and return its runs table (Arrow, sorted by index); design: where each
     run's point lies in the dispersions (`sims.designs`: random, lhs, sobol); tail: the
-    failure probability it estimates, for the manifest (`sims.tail`).
+    failure probability it estimates, for the manifest (`sims.tail`); sweep: a grid of
+    fields' values to fly runs runs at each point of (`sims.sweeps`).
 
     With out=None nothing is written (notebooks); with a folder, results stream there and an
     interrupted campaign can be resumed with `resume(out)`.
@@ -674,12 +694,13 @@ def run(
         raise CampaignError(f"--runs {runs}: expected at least one run")
     if scheduler is not None:
         reach_scheduler(scheduler, executor)
-    plan = plan_for(source, runs, seed, traces_first, record, design)
-    runs = plan.runs  # a saltelli design's N (D + 2)
+    plan = plan_for(source, runs, seed, traces_first, record, design, sweep)
+    runs = plan.runs  # a saltelli design's N (D + 3), a sweep's points x runs a point
     sc, sampler = prepared(plan)
     check_instances(sc, workers or default_workers(), executor)
-    if sc.dispersions:  # every draw within its field's constraints, before any run
-        dispersions.check(sc, sampler.sample(seed, range(runs)), range(runs), plan.label)
+    if sc.dispersions or sweep:  # every value within its field's constraints, before any run
+        values = swept(plan, range(runs), sampler.sample(seed, range(runs)))
+        dispersions.check(sc, values, range(runs), plan.label)
     store = Results(out) if out is not None else None
     if store is not None:
         store.start(plan, source, tail)
@@ -838,7 +859,7 @@ def replay(out, index, record=None):
         u = Results(out).point(index)
     else:
         u = sampler.points(seed, [index])
-    m = dispersions.build(sc, sampler.values(u)[0])
+    m = dispersions.build(sc, swept(plan, [index], sampler.values(u))[0])
     b = batch.prepare(sc, [m], sampler.run_seeds(seed, [index], u), [seed], indices=[index])
     batch.execute(b, keep_going=True)
     return sc, api.result_of(b, index=index)

@@ -148,6 +148,27 @@ def build_parser():
     )
     signals.set_defaults(handler=cmd_signals)
 
+    sweep = sub.add_parser("sweep", help="landing statistics across a grid of fields' values")
+    sweep.add_argument("scenario", help="scenario file, or a bundled scenario name")
+    sweep.add_argument(
+        "axes",
+        nargs="+",
+        metavar="FIELD=START:STOP:N",
+        help="a scalar dispersible field from START to STOP in N steps, in its units "
+        "(vehicle.main_engine.max_thrust=2300N:2600N:4)",
+    )
+    sweep.add_argument("--runs", type=positive_int, required=True, help="runs at each point")
+    sweep.add_argument(
+        "--grid",
+        choices=("oat", "full"),
+        default="oat",
+        help="one field at a time, the others nominal (default), or every combination",
+    )
+    sweep.add_argument("--out", type=Path, required=True, help="results folder")
+    sweep.add_argument("--seed", type=non_negative_int, default=0, help="campaign seed (default 0)")
+    sweep.add_argument("--workers", type=positive_int, help="worker threads (default: all cores)")
+    sweep.set_defaults(handler=cmd_sweep)
+
     validate = sub.add_parser("validate", help="check a scenario file and report its problems")
     validate.add_argument("scenario", help="scenario file, or the name of a bundled scenario")
     validate.set_defaults(handler=cmd_validate)
@@ -665,6 +686,41 @@ def cmd_calibrate_trn(args):
     for note in notes:
         print(f"  note: {note}")
     print(f"  wrote {out} and {calibrated} (a scenario with the fitted camera)")
+    return 0
+
+
+def cmd_sweep(args):
+    from sims import campaign, sweeps
+
+    if args.out.exists() and not args.out.is_dir():
+        raise UsageError(f"--out {args.out}: exists and is not a folder")
+    sc = scenario.load(args.scenario)
+    spec = sweeps.spec([sweeps.axis(a, sc) for a in args.axes], args.grid, args.runs)
+    progress = True if sys.stderr.isatty() else "log"
+    try:
+        with compile_cache.announce():
+            runs = campaign.run(
+                args.scenario,
+                args.runs,
+                args.seed,
+                args.workers,
+                out=args.out,
+                progress=progress,
+                sweep=spec,
+            )
+    except KeyboardInterrupt:
+        print(f"descent: interrupted; {_kept(args.out)}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    rows = sweeps.statistics(runs.to_pandas(), spec)
+    paths = list(json.loads(spec)["axes"])
+    for row in rows:
+        values = ", ".join(f"{p} = {row[p]:.6g}" for p, _ in paths if p in row)
+        print(
+            f"point {row['point']}: {values}: landed {row['landed']:.1%} "
+            f"({row['landed_low']:.1%} to {row['landed_high']:.1%}), landing error median "
+            f"{row['landing_error_median_m']:.1f} m, 99 % {row['landing_error_p99_m']:.1f} m"
+        )
+    print(f"  wrote runs.parquet, traces.parquet, manifest.json in {args.out}")
     return 0
 
 

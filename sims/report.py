@@ -13,6 +13,7 @@ recordings exist only for the runs a campaign keeps them of).
 """
 
 import html
+import json
 import math
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +31,7 @@ from sims import (
     report_figures,
     report_tail,
     sobol_indices,
+    sweeps,
     tail,
 )
 from sims.errors import CampaignError
@@ -461,6 +463,49 @@ def sensitivity(runs, sc, manifest):
     )
 
 
+def sweep(runs, spec, sc):
+    """A sweep's statistics at each grid point, and a figure per swept field: the landed
+    share with its 95 % Wilson interval and the landing error's median against its value."""
+    rows = sweeps.statistics(runs, spec)
+    paths = [path for path, _ in json.loads(spec)["axes"]]
+    figures = []
+    for path in paths:
+        at = [r for r in rows if path in r]
+        x = np.array([r[path] for r in at])
+        landed = np.array([r["landed"] for r in at])
+        bars = np.array(
+            [[r["landed"] - r["landed_low"], r["landed_high"] - r["landed"]] for r in at]
+        )
+        fig, ax = plt.subplots(figsize=(7, 3.8))
+        ax.errorbar(x, 100 * landed, yerr=100 * bars.T, fmt="o-", capsize=3, label="landed")
+        unit = field_paths.unit(sc, path) or "-"
+        ax.set(xlabel=f"{path} [{unit}]", ylabel="landed [%]", title=f"Sweep of {path}")
+        twin = ax.twinx()
+        twin.plot(x, [r["landing_error_median_m"] for r in at], "s--", color="tab:orange")
+        twin.set_ylabel("landing error median [m]", color="tab:orange")
+        fig.tight_layout()
+        figures.append(figure(fig, f"sweep of {path}"))
+    return (
+        "<h2>Sweep</h2><p>Each grid point's runs (its fields set, the other dispersions as "
+        "the scenario's); landed with its 95 % Wilson interval. The other sections read all "
+        "the points' runs together.</p>"
+        + "".join(figures)
+        + table(
+            ("point", *paths, "runs", "landed", "landing error median / 99 % [m]"),
+            [
+                (
+                    r["point"],
+                    *(f"{r[p]:.6g}" if p in r else "nominal" for p in paths),
+                    r["runs"],
+                    percent(r["landed"], r["landed_low"], r["landed_high"]),
+                    f"{r['landing_error_median_m']:.1f} / {r['landing_error_p99_m']:.1f}",
+                )
+                for r in rows
+            ],
+        )
+    )
+
+
 def sobol_table(runs, sc):
     """First-order and total Sobol indices (`sims.sobol_indices`) of the landing margin (the
     smallest slack of the landing limits, `sims.limit_state`) and, when every run touched
@@ -514,6 +559,8 @@ def build(folder, chosen=None):
     head = [report_tail.section(estimate, sc, runs, folder)] if estimate else []
     if "level" in runs.columns:  # a subset simulation's: level 0 is its plain Monte Carlo
         runs = runs[runs.level == 0]
+    if manifest.get("sweep"):
+        head.append(sweep(runs, json.dumps(manifest["sweep"]), sc))
     sections = [
         overview(manifest, sc, runs),
         *head,
