@@ -374,6 +374,16 @@ MUTATIONS = (
             "tests/sims/test_sweeps.py::test_a_sweep_flies_each_points_values_and_gives_its_statistics",
         ),
     ),
+    Mutation(
+        "worst case: the corners of the weakest components, not the strongest",
+        "sims/worst_case.py",
+        'strongest = np.argsort(worse, kind="stable")',
+        'strongest = np.argsort(-worse, kind="stable")',
+        (
+            "tests/sims/test_worst_case.py::"
+            "test_a_plane_is_worst_at_the_corner_against_its_gradient",
+        ),
+    ),
 )
 
 

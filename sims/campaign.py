@@ -476,15 +476,21 @@ class Results:
             raise CampaignError(f"{path}: cannot be read ({exc})") from None
 
     def point(self, index):
-        """(1, components) point of a stored run whose point was chosen (`sims.tail`)."""
+        """(1, coordinates) point of a stored run whose point an algorithm chose
+        (`sims.chosen_runs`); None for a campaign whose design places its runs."""
         whole = self.out / "runs.parquet"
-        for path in [whole] if whole.is_file() else sorted(self.parts.glob("runs-*.parquet")):
+        paths = [whole] if whole.is_file() else sorted(self.parts.glob("runs-*.parquet"))
+        for path in paths:
             try:
+                if "point" not in pq.read_schema(path).names:
+                    return None
                 table = pq.read_table(path, columns=["run", "point"], filters=[("run", "=", index)])
             except (OSError, ValueError, pa.ArrowException) as exc:
                 raise CampaignError(f"{path}: cannot be read ({exc})") from None
             if table.num_rows:
                 return np.array(table.column("point")[0].as_py(), float)[None, :]
+        if not paths:
+            return None
         raise CampaignError(f"--index {index}: the campaign in {self.out} holds no such run")
 
     def write_manifest(self, manifest):
@@ -855,10 +861,8 @@ def replay(out, index, record=None):
         plan = dataclasses.replace(plan, record=json.dumps(merged, sort_keys=True))
     sc, sampler = prepared(plan)
     seed = manifest["campaign_seed"]
-    if (manifest.get("tail") or {}).get("method", "plain") != "plain":  # points were chosen
-        u = Results(out).point(index)
-    else:
-        u = sampler.points(seed, [index])
+    u = Results(out).point(index)  # chosen by an algorithm (`sims.chosen_runs`), or None
+    u = sampler.points(seed, [index]) if u is None else u
     m = dispersions.build(sc, swept(plan, [index], sampler.values(u))[0])
     b = batch.prepare(sc, [m], sampler.run_seeds(seed, [index], u), [seed], indices=[index])
     batch.execute(b, keep_going=True)

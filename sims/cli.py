@@ -169,6 +169,36 @@ def build_parser():
     sweep.add_argument("--workers", type=positive_int, help="worker threads (default: all cores)")
     sweep.set_defaults(handler=cmd_sweep)
 
+    worst = sub.add_parser(
+        "worst-case", help="the smallest margin within the dispersions' 3-sigma box"
+    )
+    worst.add_argument("scenario", help="scenario file, or a bundled scenario name")
+    worst.add_argument(
+        "--failure",
+        required=True,
+        metavar="EXPR",
+        help="the failure whose margin to minimise, e.g. 'outcome != \"landed\"'",
+    )
+    worst.add_argument(
+        "--replicates",
+        type=positive_int,
+        default=4,
+        help="runs a point, each with one of as many fixed noise draws (default 4)",
+    )
+    worst.add_argument(
+        "--screen",
+        type=positive_int,
+        default=6,
+        help="the strongest components whose corners are flown (default 6: 64 corners)",
+    )
+    worst.add_argument(
+        "--budget", type=positive_int, default=100, help="points the local search may fly"
+    )
+    worst.add_argument("--out", type=Path, required=True, help="results folder")
+    worst.add_argument("--seed", type=non_negative_int, default=0, help="campaign seed (default 0)")
+    worst.add_argument("--workers", type=positive_int, help="worker threads (default: all cores)")
+    worst.set_defaults(handler=cmd_worst_case)
+
     validate = sub.add_parser("validate", help="check a scenario file and report its problems")
     validate.add_argument("scenario", help="scenario file, or the name of a bundled scenario")
     validate.set_defaults(handler=cmd_validate)
@@ -352,6 +382,12 @@ def campaign_folder(path):
     return path
 
 
+def results_folder(path):
+    """UsageError if --out names something that is not a folder."""
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"--out {path}: exists and is not a folder")
+
+
 def out_file(path, flag):
     """path, checked to be a file that can be written in an existing folder (given as flag)."""
     if path.is_dir() or not path.parent.is_dir():
@@ -451,8 +487,7 @@ def cmd_run(args):
         result = None
         default_out = Path("results") / sc.meta.name
     out = args.out if args.out is not None else default_out
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out}: exists and is not a folder")
+    results_folder(out)
     with compile_cache.announce():
         if args.images:
             result = _run_with_images(sc, args.seed, out / "frames", args.image_pixels)
@@ -504,7 +539,10 @@ def cmd_mc(args):
                 "or --record options"
             )
         out = args.resume
-        estimates = campaign.Results(out).manifest().get("tail") is not None
+        manifest = campaign.Results(out).manifest()
+        if manifest.get("worst_case"):
+            return _resume_worst_case(out, args.workers, progress)
+        estimates = manifest.get("tail") is not None
 
         def fly():
             resume = tail.resume if estimates else campaign.resume
@@ -514,8 +552,7 @@ def cmd_mc(args):
     else:
         if args.scenario is None or args.runs is None or args.out is None:
             raise UsageError("give SCENARIO, --runs N and --out DIR (or --resume DIR)")
-        if args.out.exists() and not args.out.is_dir():
-            raise UsageError(f"--out {args.out}: exists and is not a folder")
+        results_folder(args.out)
         if args.method and not args.failure:
             raise UsageError(f"--method {args.method} estimates a probability: give --failure EXPR")
         out = args.out
@@ -548,11 +585,8 @@ def cmd_mc(args):
                 )
             return campaign.run(args.scenario, args.runs, **common)
 
-    try:
-        with compile_cache.announce():
-            runs = fly()
-    except KeyboardInterrupt:
-        print(f"descent: interrupted; {_kept(out)}", file=sys.stderr)
+    runs = _flown(out, fly)
+    if runs is None:
         return EXIT_INTERRUPTED
     if estimates:
         runs, record = runs
@@ -565,6 +599,27 @@ def cmd_mc(args):
     written += [tail.FILE] if estimates else []
     print(f"  wrote {', '.join(written)} in {out}")
     return 0
+
+
+def _resume_worst_case(out, workers, progress):
+    from sims import worst_case
+
+    record = _flown(out, lambda: worst_case.resume(out, workers, progress))
+    if record is None:
+        return EXIT_INTERRUPTED
+    print(describe_worst_case(record, out))
+    return 0
+
+
+def _flown(out, fly):
+    """fly()'s result, under the compile announcement; None when Ctrl-C stopped it, once
+    what was kept in out is said."""
+    try:
+        with compile_cache.announce():
+            return fly()
+    except KeyboardInterrupt:
+        print(f"descent: interrupted; {_kept(out)}", file=sys.stderr)
+        return None
 
 
 def _kept(out):
@@ -692,24 +747,23 @@ def cmd_calibrate_trn(args):
 def cmd_sweep(args):
     from sims import campaign, sweeps
 
-    if args.out.exists() and not args.out.is_dir():
-        raise UsageError(f"--out {args.out}: exists and is not a folder")
+    results_folder(args.out)
     sc = scenario.load(args.scenario)
     spec = sweeps.spec([sweeps.axis(a, sc) for a in args.axes], args.grid, args.runs)
     progress = True if sys.stderr.isatty() else "log"
-    try:
-        with compile_cache.announce():
-            runs = campaign.run(
-                args.scenario,
-                args.runs,
-                args.seed,
-                args.workers,
-                out=args.out,
-                progress=progress,
-                sweep=spec,
-            )
-    except KeyboardInterrupt:
-        print(f"descent: interrupted; {_kept(args.out)}", file=sys.stderr)
+    runs = _flown(
+        args.out,
+        lambda: campaign.run(
+            args.scenario,
+            args.runs,
+            args.seed,
+            args.workers,
+            out=args.out,
+            progress=progress,
+            sweep=spec,
+        ),
+    )
+    if runs is None:
         return EXIT_INTERRUPTED
     rows = sweeps.statistics(runs.to_pandas(), spec)
     paths = list(json.loads(spec)["axes"])
@@ -722,6 +776,46 @@ def cmd_sweep(args):
         )
     print(f"  wrote runs.parquet, traces.parquet, manifest.json in {args.out}")
     return 0
+
+
+def cmd_worst_case(args):
+    from sims import worst_case
+
+    results_folder(args.out)
+    progress = True if sys.stderr.isatty() else "log"
+    record = _flown(
+        args.out,
+        lambda: worst_case.run(
+            args.scenario,
+            args.failure,
+            args.replicates,
+            args.screen,
+            args.budget,
+            args.seed,
+            args.workers,
+            args.out,
+            progress,
+        ),
+    )
+    if record is None:
+        return EXIT_INTERRUPTED
+    print(describe_worst_case(record, args.out))
+    return 0
+
+
+def describe_worst_case(record, out):
+    """What a worst-case search found, in a few lines."""
+    verdict = "fails" if record["failed"] else "holds"
+    moved = sorted(record["z"].items(), key=lambda kv: -abs(kv[1]))[:6]
+    lines = [
+        f"worst case within +-{record['box']:g} sigma: margin {record['margin']:.4g} (nominal "
+        f"{record['nominal_margin']:.4g}): {record['failure']} {verdict} there; "
+        f"{record['points']} points, {record['runs']} runs",
+        *(f"  {name}: z {z:+.2f}" for name, z in moved),
+        f"  replay: descent run --from-campaign {out} --index {record['worst_runs'][0]}",
+        f"  wrote worst_case.json, runs.parquet, traces.parquet, manifest.json in {out}",
+    ]
+    return "\n".join(lines)
 
 
 def cmd_validate(args):

@@ -107,9 +107,9 @@ class Sampler:
         return per_run
 
     def run_seeds(self, campaign_seed, run_indices, points):
-        """The seed sequences of the runs' own streams: each run's index's, or the noise
-        coordinate's of its point."""
-        if self.noise_coordinate:
+        """The seed sequences of the runs' own streams: each run's index's, or, for points
+        with a coordinate more than the components, that noise coordinate's."""
+        if points.shape[1] > len(self.components):
             return [noise_seed(campaign_seed, u) for u in points[:, len(self.components)]]
         return [run_seed(campaign_seed, k) for k in run_indices]
 

@@ -26,11 +26,9 @@ import json
 import math
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
 from scipy import stats
 
-from sims import campaign, designs, dispersions, importance, limit_state, results, subset
+from sims import campaign, chosen_runs, designs, importance, limit_state, results, subset
 from sims.errors import CampaignError
 
 METHODS = ("plain", "subset", "importance")
@@ -145,89 +143,42 @@ def resume(out, workers=None, executor="local", scheduler=None, batch_size=None,
 
 
 def _adaptive(plan, store, tail, workers, executor, scheduler, batch_size, progress):
-    sc, sampler = campaign.prepared(plan)
+    """(runs table, record) of a subset simulation or importance sampling, flying the runs
+    it asks for that the store does not hold."""
+    runs = chosen_runs.ChosenRuns(plan, store, workers, executor, scheduler, batch_size, progress)
     state = limit_state.parse(tail["failure"])
-    n, p0 = tail["per_level"], tail["p0"]
-    stored = _stored(store)
-    bar = campaign.ProgressBar(plan.runs, 0, progress)
-    evaluated = []  # (indices, z) of every evaluation, in order
+    evaluated = []  # z of every evaluation, in order
 
     def evaluate(z, level):
-        first = sum(len(k) for k, _ in evaluated)
-        indices = list(range(first, first + len(z)))
-        evaluated.append((indices, z))
+        evaluated.append(z)
         u = level0 if level == 0 else np.clip(stats.norm.cdf(z), designs.EDGE, 1 - designs.EDGE)
-        pending = [k for k in indices if k not in stored]
-        if pending:
-            points = dict(zip(indices, u, strict=True))
-            dispersions.check(sc, sampler.values(u), indices, plan.label)
-            flown = []
+        return state.margin(runs.fly(u, level), runs.sc.touchdown_limits)
 
-            def on_batch(parts):
-                parts["runs"] = parts["runs"].append_column(
-                    "level", pa.array([level] * parts["runs"].num_rows, pa.int64())
-                )
-                if store is not None:
-                    store.write_batch(parts)
-                flown.append(parts["runs"])
-                bar.update(parts["runs"])
-
-            campaign.execute(
-                plan, pending, workers, executor, scheduler, batch_size, on_batch, points
-            )
-            stored.update(_by_run(campaign.concat(flown)))
-        else:
-            bar.update(_rows(stored, indices))
-        return state.margin(_rows(stored, indices), sc.touchdown_limits)
-
-    level0 = sampler.points(plan.seed, range(n))
+    level0 = runs.sampler.points(plan.seed, range(tail["per_level"]))
     rng = np.random.default_rng(np.random.SeedSequence(plan.seed, spawn_key=(PROPOSALS_KEY,)))
     method = subset if tail["method"] == "subset" else importance
     try:
-        estimate = method.simulate(evaluate, stats.norm.ppf(level0), rng, p0, tail["max_levels"])
+        estimate = method.simulate(
+            evaluate, stats.norm.ppf(level0), rng, tail["p0"], tail["max_levels"]
+        )
     finally:
-        bar.close()
-    indices = [k for ks, _ in evaluated for k in ks]
-    table = _rows(stored, indices)
-    record = adaptive_record(estimate, tail, sampler.components, evaluated, table, sc)
-    if store is None:
-        return table, record
-    store.consolidate()
-    manifest = store.manifest()
-    manifest["runs"] = len(indices)
-    manifest["finished"] = campaign.now()
-    store.write_manifest(manifest)
-    return table, _finish(store.out, record)
-
-
-def _stored(store):
-    """{run: its runs-table row (a one-row table)} of the runs a store holds."""
-    if store is None:
-        return {}
-    done = store.done()
-    parts = sorted(store.parts.glob("runs-*.parquet"))
-    tables = [pq.read_table(p) for p in parts]
-    rows = _by_run(campaign.concat(tables)) if tables else {}
-    return {k: v for k, v in rows.items() if k in done}
-
-
-def _by_run(table):
-    return {k: table.slice(i, 1) for i, k in enumerate(table.column("run").to_pylist())}
-
-
-def _rows(stored, indices):
-    return pa.concat_tables([stored[k] for k in indices], promote_options="default")
+        runs.close()
+    runs.finish()
+    table = runs.rows()
+    z = np.vstack(evaluated)
+    record = adaptive_record(estimate, tail, runs.sampler.components, z, table, runs.sc)
+    return table, _finish(store.out if store else None, record)
 
 
 def _number(x):
     return None if math.isnan(x) else x
 
 
-def adaptive_record(estimate, tail, components, evaluated, table, sc):
-    """The tail.json record of a subset simulation or importance sampling."""
+def adaptive_record(estimate, tail, components, z, table, sc):
+    """The tail.json record of a subset simulation or importance sampling; z: every run's
+    standard normals, in run order."""
     low, high = estimate.interval(CONFIDENCE)
     state = limit_state.parse(tail["failure"])
-    z = np.vstack([zs for _, zs in evaluated])
     failed = state.failed(table, sc.touchdown_limits)
     record = {
         **tail,

@@ -1,0 +1,159 @@
+"""The worst case within the dispersions' 3-sigma box: the smallest margin of a failure
+expression (`sims.limit_state`) any combination of dispersed values within +-3 standard
+normal scores gives (`descent worst-case`).
+
+The search, over the components' standard normal scores z (a component's value is its
+distribution's quantile at Phi(z), so the box is each distribution's 0.13 % to 99.87 %):
+1. screening: the nominal and each component alone at -box and +box (2 D + 1 points), each
+   component ranked by how far its worse side lowers the margin;
+2. corners: every corner of the `screen` strongest components' box (2^screen points, the
+   others nominal; the box's 2^D corners are too many to fly);
+3. a local optimiser (scipy's bounded Powell) from the best point found, at most `budget`
+   points more, one at a time.
+The margin of a point is the mean over `replicates` runs, each flying one of as many fixed
+noise draws (its sensors' streams and fault occurrences: `dispersions.noise_seed`), the same
+for every point: common random numbers, so that the optimiser compares dispersions, not
+noise. The worst point is the one with the smallest margin of all evaluated; its runs
+replay with `descent run --from-campaign DIR --index K`.
+"""
+
+import itertools
+import json
+
+import numpy as np
+from scipy import optimize, stats
+
+from sims import campaign, chosen_runs, designs, limit_state, results
+from sims.errors import CampaignError
+
+FILE = "worst_case.json"
+BOX = 3.0  # standard normal scores
+
+
+def search(evaluate, dimensions, box=BOX, screen=6, budget=100):
+    """(worst z, its margin, {stage: points evaluated}, screening) of evaluate(z, stage) ->
+    margins of the rows of z, over [-box, box]^dimensions."""
+    evaluated = []  # (z, margin)
+
+    def ask(z, stage):
+        g = np.asarray(evaluate(np.atleast_2d(z), stage), float)
+        evaluated.extend(zip(np.atleast_2d(z), g, strict=True))
+        return g
+
+    eye = box * np.eye(dimensions)
+    g = ask(np.vstack([np.zeros(dimensions), eye, -eye]), "screening")
+    nominal, plus, minus = g[0], g[1 : dimensions + 1], g[dimensions + 1 :]
+    worse = np.minimum(plus, minus) - nominal
+    strongest = np.argsort(worse, kind="stable")[: min(screen, dimensions)]
+    corners = np.zeros((2 ** len(strongest), dimensions))
+    for row, signs in enumerate(itertools.product((box, -box), repeat=len(strongest))):
+        corners[row, strongest] = signs
+    ask(corners, "corners")
+    start = min(evaluated, key=lambda e: e[1])[0]
+    optimize.minimize(
+        lambda x: ask(x, "local")[0],
+        start,
+        method="Powell",
+        bounds=[(-box, box)] * dimensions,
+        options={"maxfev": budget, "xtol": 0.05, "ftol": 1e-4},
+    )
+    z, margin = min(evaluated, key=lambda e: e[1])
+    screening = [(int(j), float(plus[j]), float(minus[j])) for j in range(dimensions)]
+    return z, float(margin), len(evaluated), float(nominal), screening
+
+
+def run(
+    source,
+    failure,
+    replicates=4,
+    screen=6,
+    budget=100,
+    seed=0,
+    workers=None,
+    out=None,
+    progress=None,
+):
+    """The worst_case.json record of a scenario's search (written into out, if given)."""
+    try:
+        state = limit_state.parse(failure)
+    except limit_state.ExpressionError as exc:
+        raise CampaignError(str(exc)) from None
+    if not state.graded:
+        raise CampaignError(
+            f"--failure {failure!r}: its margin is only pass or fail, so there is nothing to "
+            'minimise; compare a column with a number, or use outcome != "landed"'
+        )
+    sc, sampler = campaign.prepared(campaign.plan_for(source, 1, seed, 0))
+    dimensions = len(sampler.components)
+    if not dimensions:
+        raise CampaignError(f"--failure: {sc.meta.name} disperses nothing ([dispersions] is empty)")
+    most = (2 * dimensions + 1 + 2 ** min(screen, dimensions) + budget + 2) * replicates
+    plan = campaign.plan_for(source, most, seed, 0)
+    workers = workers or campaign.default_workers()
+    campaign.check_instances(sc, workers, "local")
+    settings = {"failure": failure, "replicates": replicates, "screen": screen, "budget": budget}
+    store = campaign.Results(out) if out is not None else None
+    if store is not None:
+        store.start(plan, source)
+        manifest = store.manifest()
+        manifest["worst_case"] = settings
+        store.write_manifest(manifest)
+    return _search(plan, store, settings, workers, progress)
+
+
+def resume(out, workers=None, progress=None):
+    """Finish an interrupted search in out: run again over the runs it stored."""
+    store = campaign.Results(out)
+    settings = store.manifest()["worst_case"]
+    plan = campaign.checked_plan(store, workers, "local", None)
+    return _search(plan, store, settings, workers or campaign.default_workers(), progress)
+
+
+def _search(plan, store, settings, workers, progress):
+    runs = chosen_runs.ChosenRuns(plan, store, workers, "local", None, None, progress)
+    sc, sampler = runs.sc, runs.sampler
+    state = limit_state.parse(settings["failure"])
+    replicates = settings["replicates"]
+    noise = (np.arange(replicates) + 0.5) / replicates  # the fixed noise draws' coordinates
+    runs_at = {}  # a point's z: its runs
+    levels = {"screening": 0, "corners": 1, "local": 2}
+
+    def evaluate(z, stage):
+        u = np.clip(stats.norm.cdf(z), designs.EDGE, 1.0 - designs.EDGE)
+        points = np.column_stack([np.repeat(u, replicates, axis=0), np.tile(noise, len(z))])
+        rows = runs.fly(points, levels[stage])
+        indices = np.array(rows.column("run").to_pylist()).reshape(len(z), replicates)
+        for zk, ks in zip(z, indices, strict=True):
+            runs_at[zk.tobytes()] = [int(k) for k in ks]
+        margins = state.margin(rows, sc.touchdown_limits)
+        return margins.reshape(len(z), replicates).mean(axis=1)
+
+    try:
+        z, margin, points, nominal, screening = search(
+            evaluate, len(sampler.components), BOX, settings["screen"], settings["budget"]
+        )
+    finally:
+        runs.close()
+    runs.finish()
+    u = np.clip(stats.norm.cdf(z), designs.EDGE, 1.0 - designs.EDGE)
+    values = sampler.values(u[None])[0]
+    record = {
+        **settings,
+        "box": BOX,
+        "margin": margin,
+        "failed": margin <= 0.0,
+        "nominal_margin": nominal,
+        "points": points,
+        "runs": len(runs.asked),
+        "worst_runs": runs_at[z.tobytes()],
+        "z": dict(zip(sampler.components, map(float, z), strict=True)),
+        "values": {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()},
+        "screening": [
+            {"component": sampler.components[j], "margin_plus": p, "margin_minus": m}
+            for j, p, m in screening
+        ],
+    }
+    if store is not None:
+        text = json.dumps(record, indent=2) + "\n"
+        results.write_atomically(store.out / FILE, lambda f: f.write(text.encode()))
+    return record
