@@ -109,7 +109,7 @@ def plan_for(source, runs, seed, traces_first, record=None, design="random", swe
         if runs & (runs - 1):
             raise CampaignError(
                 f"--runs {runs} with --design saltelli: the base sample must be a power of two "
-                "(256 flies 256 x (D + 2) runs, D the dispersed components)"
+                "(256 flies 256 x (D + 3) runs, D the dispersed components)"
             )
         # the runs' noise is one more input (`dispersions.Sampler`)
         runs = designs.saltelli_runs(runs, len(field_paths.components(sc, sc.dispersions)) + 1)
@@ -407,9 +407,10 @@ class Results:
         self.out = Path(out)
         self.parts = self.out / "parts"
 
-    def start(self, plan, source, tail=None):
-        """Create the folder and its manifest; tail: the failure probability the campaign
-        estimates and how (`sims.tail.options`)."""
+    def start(self, plan, source, **recorded):
+        """Create the folder and its manifest; recorded: what else the manifest names, for
+        a campaign that is more than its runs (`tail`: the failure probability it estimates,
+        `sims.tail.options`; `worst_case`: the search's settings, `sims.worst_case`)."""
         if self.out.exists() and any(self.out.iterdir()):
             if (self.out / "manifest.json").exists():
                 raise CampaignError(
@@ -434,7 +435,6 @@ class Results:
             "record_overrides": plan.record,
             "design": plan.design,
             "sweep": json.loads(plan.sweep) if plan.sweep else None,
-            "tail": tail,
             "record": _recorder_of(plan.scenario),
             "sensor_kinds": list(plan.kinds),
             "flight_software": plan.scenario.flight_software.kind
@@ -445,6 +445,7 @@ class Results:
             "git_revision": git_revision(),
             "started": now(),
             "finished": None,
+            **recorded,
         }
         self.write_manifest(manifest)
 
@@ -694,6 +695,33 @@ def run(
     With out=None nothing is written (notebooks); with a folder, results stream there and an
     interrupted campaign can be resumed with `resume(out)`.
     """
+    plan, workers = new_plan(
+        source, runs, seed, traces_first, record, design, sweep, workers, executor, scheduler
+    )
+    runs = plan.runs  # a saltelli design's N (D + 3), a sweep's points x runs a point
+    sc, sampler = prepared(plan)
+    if sc.dispersions or sweep:  # every value within its field's constraints, before any run
+        values = swept(plan, range(runs), sampler.sample(seed, range(runs)))
+        dispersions.check(sc, values, range(runs), plan.label)
+    store = started(out, plan, source, **({"tail": tail} if tail else {}))
+    return _run(plan, store, list(range(runs)), workers, executor, scheduler, batch_size, progress)
+
+
+def new_plan(
+    source,
+    runs,
+    seed,
+    traces_first,
+    record=None,
+    design="random",
+    sweep="",
+    workers=None,
+    executor="local",
+    scheduler=None,
+):
+    """(plan, workers) of a new campaign, checked before anything is written: the executor
+    and the run count, the scheduler answering, the scenario (`plan_for`), whether its
+    flight software can fly in that many workers."""
     if executor not in ("local", "dask"):
         raise CampaignError(f"--executor {executor!r}: expected 'local' or 'dask'")
     if runs < 1:
@@ -701,25 +729,19 @@ def run(
     if scheduler is not None:
         reach_scheduler(scheduler, executor)
     plan = plan_for(source, runs, seed, traces_first, record, design, sweep)
-    runs = plan.runs  # a saltelli design's N (D + 3), a sweep's points x runs a point
-    sc, sampler = prepared(plan)
-    check_instances(sc, workers or default_workers(), executor)
-    if sc.dispersions or sweep:  # every value within its field's constraints, before any run
-        values = swept(plan, range(runs), sampler.sample(seed, range(runs)))
-        dispersions.check(sc, values, range(runs), plan.label)
-    store = Results(out) if out is not None else None
-    if store is not None:
-        store.start(plan, source, tail)
-    return _run(
-        plan,
-        store,
-        list(range(runs)),
-        workers or default_workers(),
-        executor,
-        scheduler,
-        batch_size,
-        progress,
-    )
+    workers = workers or default_workers()
+    check_instances(prepared(plan)[0], workers, executor)
+    return plan, workers
+
+
+def started(out, plan, source, **recorded):
+    """The Results of a new campaign in out, its manifest written (`Results.start`), or None
+    with no folder (nothing is written)."""
+    if out is None:
+        return None
+    store = Results(out)
+    store.start(plan, source, **recorded)
+    return store
 
 
 def reach_scheduler(scheduler, executor):

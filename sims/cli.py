@@ -110,7 +110,7 @@ def build_parser():
         choices=("random", "lhs", "sobol", "saltelli"),
         help="where the runs lie in the dispersions: independent draws (default), a Latin "
         "hypercube over the runs, a scrambled Sobol sequence, or Saltelli's sampling for Sobol "
-        "indices (--runs N, a power of two, flies N (D + 2) runs over D dispersed components)",
+        "indices (--runs N, a power of two, flies N (D + 3) runs over D dispersed components)",
     )
     mc.add_argument(
         "--failure",
@@ -531,9 +531,9 @@ def cmd_mc(args):
     from sims import campaign, tail
 
     progress = True if sys.stderr.isatty() else "log"  # a bar, or lines in a log (CI)
-    chosen = [f"--{n}" for n in ("failure", "method", "design") if getattr(args, n)]
+    given = [f"--{n}" for n in ("failure", "method", "design") if getattr(args, n)]
     if args.resume is not None:
-        if args.scenario or args.runs or args.out or chosen or record_overrides(args):
+        if args.scenario or args.runs or args.out or given or record_overrides(args):
             raise UsageError(
                 "--resume DIR takes no SCENARIO, --runs, --out, --design, --failure, --method "
                 "or --record options"
@@ -766,9 +766,8 @@ def cmd_sweep(args):
     if runs is None:
         return EXIT_INTERRUPTED
     rows = sweeps.statistics(runs.to_pandas(), spec)
-    paths = list(json.loads(spec)["axes"])
     for row in rows:
-        values = ", ".join(f"{p} = {row[p]:.6g}" for p, _ in paths if p in row)
+        values = ", ".join(f"{p} = {row[p]:.6g}" for p in sweeps.paths(spec) if p in row)
         print(
             f"point {row['point']}: {values}: landed {row['landed']:.1%} "
             f"({row['landed_low']:.1%} to {row['landed_high']:.1%}), landing error median "
@@ -804,14 +803,11 @@ def cmd_worst_case(args):
 
 
 def describe_worst_case(record, out):
-    """What a worst-case search found, in a few lines."""
-    verdict = "fails" if record["failed"] else "holds"
-    moved = sorted(record["z"].items(), key=lambda kv: -abs(kv[1]))[:6]
+    """What a worst-case search found and wrote, in a few lines."""
+    from sims import worst_case
+
     lines = [
-        f"worst case within +-{record['box']:g} sigma: margin {record['margin']:.4g} (nominal "
-        f"{record['nominal_margin']:.4g}): {record['failure']} {verdict} there; "
-        f"{record['points']} points, {record['runs']} runs",
-        *(f"  {name}: z {z:+.2f}" for name, z in moved),
+        worst_case.describe(record),
         f"  replay: descent run --from-campaign {out} --index {record['worst_runs'][0]}",
         f"  wrote worst_case.json, runs.parquet, traces.parquet, manifest.json in {out}",
     ]

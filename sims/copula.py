@@ -29,7 +29,7 @@ from pydantic import model_validator
 from scipy import stats
 
 from dynamics.units import Strict
-from sims.designs import EDGE
+from sims.designs import from_normal
 
 
 class Correlation(Strict):
@@ -93,5 +93,5 @@ class Copula:
         """The points with their correlated components' normal scores mixed by L."""
         out = np.array(points, float)
         z = stats.norm.ppf(out[:, self.columns])
-        out[:, self.columns] = np.clip(stats.norm.cdf(z @ self.lower.T), EDGE, 1.0 - EDGE)
+        out[:, self.columns] = from_normal(z @ self.lower.T)
         return out

@@ -25,6 +25,7 @@ import functools
 import warnings
 
 import numpy as np
+from scipy import stats
 from scipy.stats import qmc
 
 DESIGNS = ("random", "lhs", "sobol", "saltelli")
@@ -65,9 +66,15 @@ def saltelli_runs(base, dimensions):
     return base * (dimensions + 2)
 
 
+def from_normal(z):
+    """Uniform deviates of standard normal scores, Phi(z), kept EDGE inside (0, 1)."""
+    return np.clip(stats.norm.cdf(z), EDGE, 1.0 - EDGE)
+
+
 def points(design, campaign_seed, run_indices, dimensions, runs):
-    """(len(run_indices), dimensions) uniform deviates of the runs under a `lhs` or `sobol`
-    design of a campaign of `runs` runs (`random` has none: its fields draw their own)."""
+    """(len(run_indices), dimensions) uniform deviates of the runs under a `lhs`, `sobol` or
+    `saltelli` design of a campaign of `runs` runs (`random` has none: its fields draw their
+    own)."""
     indices = np.asarray(list(run_indices), np.int64)
     if design == "lhs":
         out = _hypercube(campaign_seed, dimensions, runs)[indices]

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dynamics import touchdown
+from sims.errors import CampaignError
 
 # runs-table columns a failure expression may read (`sims.campaign.runs_table`)
 COLUMNS = (
@@ -60,8 +61,8 @@ NOT_FLOWN = -1.0  # the margin of a run without the value a comparison reads
 OPERATORS = {ast.Gt: ">", ast.GtE: ">=", ast.Lt: "<", ast.LtE: "<=", ast.Eq: "==", ast.NotEq: "!="}
 
 
-class ExpressionError(ValueError):
-    """A failure expression that cannot be read, in one sentence."""
+class ExpressionError(CampaignError):
+    """A failure expression that cannot be read, or cannot serve, in one sentence."""
 
 
 @dataclass(frozen=True)
@@ -81,13 +82,22 @@ class LimitState:
         return self.margin(runs, limits) <= 0.0
 
 
-def parse(text):
-    """LimitState of a failure expression; ExpressionError naming what is wrong."""
+def parse(text, graded_for=None):
+    """LimitState of a failure expression; ExpressionError naming what is wrong, or, given
+    graded_for (what needs a margin that varies, as a clause), saying the margin is only
+    pass or fail."""
     try:
         tree = ast.parse(text, mode="eval").body
     except SyntaxError:
         raise ExpressionError(f"--failure {text!r}: not an expression") from None
-    return LimitState(text, tree, _check(text, tree))
+    state = LimitState(text, tree, _check(text, tree))
+    if graded_for and not state.graded:
+        raise ExpressionError(
+            f"--failure {text!r}: its margin is only pass or fail (an outcome other than "
+            f'"landed" named), so {graded_for}; compare a column with a number, or use '
+            'outcome != "landed"'
+        )
+    return state
 
 
 def _check(text, node):

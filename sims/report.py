@@ -467,7 +467,7 @@ def sweep(runs, spec, sc):
     """A sweep's statistics at each grid point, and a figure per swept field: the landed
     share with its 95 % Wilson interval and the landing error's median against its value."""
     rows = sweeps.statistics(runs, spec)
-    paths = [path for path, _ in json.loads(spec)["axes"]]
+    paths = sweeps.paths(spec)
     figures = []
     for path in paths:
         at = [r for r in rows if path in r]

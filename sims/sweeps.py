@@ -87,6 +87,11 @@ def points(text):
     return [{a.path: v} for a in axes for v in a.values]
 
 
+def paths(text):
+    """The swept fields of a sweep's record, in order."""
+    return [path for path, _ in json.loads(text)["axes"]]
+
+
 def per_point(text):
     return json.loads(text)["per_point"]
 

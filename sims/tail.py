@@ -42,18 +42,10 @@ def options(failure, method, runs, p0, max_levels):
     """The manifest's `tail` record, checked: CampaignError in one sentence."""
     if method not in METHODS:
         raise CampaignError(f"--method {method}: expected one of {', '.join(METHODS)}")
-    try:
-        state = limit_state.parse(failure)
-    except limit_state.ExpressionError as exc:
-        raise CampaignError(str(exc)) from None
     if method == "plain":
+        limit_state.parse(failure)
         return {"method": method, "failure": failure}
-    if not state.graded:
-        raise CampaignError(
-            f"--failure {failure!r}: its margin is only pass or fail (an outcome other than "
-            f'"landed" named), so {NAMES[method]} has no levels to climb; compare a column '
-            'with a number, or use outcome != "landed"'
-        )
+    limit_state.parse(failure, graded_for=f"{NAMES[method]} has no levels to climb")
     whole = abs(1.0 / p0 - round(1.0 / p0)) < 1e-9 and (runs * p0) % 1 == 0
     if method == "subset" and not whole:
         raise CampaignError(
@@ -109,21 +101,22 @@ def _start(
     record=None,
 ):
     """Start a subset simulation or importance sampling (`run`)."""
-    if scheduler is not None:
-        campaign.reach_scheduler(scheduler, executor)
-    runs = bound(tail)
-    plan = campaign.plan_for(source, runs, seed, traces_first, record)
-    sc, _ = campaign.prepared(plan)
-    if not sc.dispersions:
+    plan, workers = campaign.new_plan(
+        source,
+        bound(tail),
+        seed,
+        traces_first,
+        record,
+        workers=workers,
+        executor=executor,
+        scheduler=scheduler,
+    )
+    if not campaign.prepared(plan)[0].dispersions:
         raise CampaignError(
             f"--method {tail['method']}: {plan.label} disperses nothing ([dispersions] is "
             "empty), so there is no tail to explore"
         )
-    workers = workers or campaign.default_workers()
-    campaign.check_instances(sc, workers, executor)
-    store = campaign.Results(out) if out is not None else None
-    if store is not None:
-        store.start(plan, source, tail)
+    store = campaign.started(out, plan, source, tail=tail)
     return _adaptive(plan, store, tail, workers, executor, scheduler, batch_size, progress)
 
 
@@ -151,7 +144,7 @@ def _adaptive(plan, store, tail, workers, executor, scheduler, batch_size, progr
 
     def evaluate(z, level):
         evaluated.append(z)
-        u = level0 if level == 0 else np.clip(stats.norm.cdf(z), designs.EDGE, 1 - designs.EDGE)
+        u = level0 if level == 0 else designs.from_normal(z)
         return state.margin(runs.fly(u, level), runs.sc.touchdown_limits)
 
     level0 = runs.sampler.points(plan.seed, range(tail["per_level"]))

@@ -17,11 +17,12 @@ noise. The worst point is the one with the smallest margin of all evaluated; its
 replay with `descent run --from-campaign DIR --index K`.
 """
 
+import dataclasses
 import itertools
 import json
 
 import numpy as np
-from scipy import optimize, stats
+from scipy import optimize
 
 from sims import campaign, chosen_runs, designs, limit_state, results
 from sims.errors import CampaignError
@@ -74,30 +75,16 @@ def run(
     progress=None,
 ):
     """The worst_case.json record of a scenario's search (written into out, if given)."""
-    try:
-        state = limit_state.parse(failure)
-    except limit_state.ExpressionError as exc:
-        raise CampaignError(str(exc)) from None
-    if not state.graded:
-        raise CampaignError(
-            f"--failure {failure!r}: its margin is only pass or fail, so there is nothing to "
-            'minimise; compare a column with a number, or use outcome != "landed"'
-        )
-    sc, sampler = campaign.prepared(campaign.plan_for(source, 1, seed, 0))
+    limit_state.parse(failure, graded_for="there is nothing to minimise")
+    plan, workers = campaign.new_plan(source, 1, seed, 0, workers=workers)
+    sc, sampler = campaign.prepared(plan)
     dimensions = len(sampler.components)
     if not dimensions:
         raise CampaignError(f"--failure: {sc.meta.name} disperses nothing ([dispersions] is empty)")
     most = (2 * dimensions + 1 + 2 ** min(screen, dimensions) + budget + 2) * replicates
-    plan = campaign.plan_for(source, most, seed, 0)
-    workers = workers or campaign.default_workers()
-    campaign.check_instances(sc, workers, "local")
+    plan = dataclasses.replace(plan, runs=most)  # the most the search can fly
     settings = {"failure": failure, "replicates": replicates, "screen": screen, "budget": budget}
-    store = campaign.Results(out) if out is not None else None
-    if store is not None:
-        store.start(plan, source)
-        manifest = store.manifest()
-        manifest["worst_case"] = settings
-        store.write_manifest(manifest)
+    store = campaign.started(out, plan, source, worst_case=settings)
     return _search(plan, store, settings, workers, progress)
 
 
@@ -119,7 +106,7 @@ def _search(plan, store, settings, workers, progress):
     levels = {"screening": 0, "corners": 1, "local": 2}
 
     def evaluate(z, stage):
-        u = np.clip(stats.norm.cdf(z), designs.EDGE, 1.0 - designs.EDGE)
+        u = designs.from_normal(z)
         points = np.column_stack([np.repeat(u, replicates, axis=0), np.tile(noise, len(z))])
         rows = runs.fly(points, levels[stage])
         indices = np.array(rows.column("run").to_pylist()).reshape(len(z), replicates)
@@ -135,8 +122,7 @@ def _search(plan, store, settings, workers, progress):
     finally:
         runs.close()
     runs.finish()
-    u = np.clip(stats.norm.cdf(z), designs.EDGE, 1.0 - designs.EDGE)
-    values = sampler.values(u[None])[0]
+    values = sampler.values(designs.from_normal(z)[None])[0]
     record = {
         **settings,
         "box": BOX,
@@ -157,3 +143,18 @@ def _search(plan, store, settings, workers, progress):
         text = json.dumps(record, indent=2) + "\n"
         results.write_atomically(store.out / FILE, lambda f: f.write(text.encode()))
     return record
+
+
+def describe(record):
+    """What a search found, in a few lines: the worst margin against the nominal's, and the
+    components that moved most."""
+    verdict = "fails" if record["failed"] else "holds"
+    moved = sorted(record["z"].items(), key=lambda kv: -abs(kv[1]))[:6]
+    return "\n".join(
+        [
+            f"worst case within +-{record['box']:g} sigma: margin {record['margin']:.4g} "
+            f"(nominal {record['nominal_margin']:.4g}): {record['failure']} {verdict} there; "
+            f"{record['points']} points, {record['runs']} runs",
+            *(f"  {name}: z {z:+.2f}" for name, z in moved),
+        ]
+    )
