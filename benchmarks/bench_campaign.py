@@ -28,7 +28,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sims import campaign, scenario
+from sims.campaigns import campaign
+from sims.scenarios import scenario
 
 DISPERSIONS = {
     "vehicle.dry_mass": {"distribution": "norm", "scale": "3 kg"},

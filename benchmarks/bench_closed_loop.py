@@ -30,7 +30,8 @@ import numpy as np  # noqa: E402
 from numba import njit  # noqa: E402
 
 from gnc.navigation import filter as ekf  # noqa: E402
-from sims import api, scenario  # noqa: E402
+from sims import api  # noqa: E402
+from sims.scenarios import scenario  # noqa: E402
 
 RATES = (("20 ms", "50 Hz"), ("10 ms", "100 Hz"))
 SUITES = ("nominal_doppler_lidar", "nominal_radar_camera", "nominal_full_suite")

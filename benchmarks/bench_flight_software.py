@@ -23,7 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks import bench_closed_loop  # noqa: E402
-from sims import api, scenario  # noqa: E402
+from sims import api  # noqa: E402
+from sims.scenarios import scenario  # noqa: E402
 from tests.gnc import fmu_build, three_forms  # noqa: E402
 
 

@@ -42,7 +42,7 @@ CHILD = """
 import json, resource, sys, time
 sys.path.insert(0, {root!r})
 from benchmarks.bench_campaign import nominal_dispersed
-from sims import campaign
+from sims.campaigns import campaign
 record = json.loads({record!r})
 t0 = time.perf_counter()
 campaign.run(nominal_dispersed(), runs={runs}, seed=1, workers={workers}, out={out!r},

@@ -16,8 +16,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from dynamics import frames
 from sensors import camera_render
-from sims import model, scenario
+from sims.run import packing
+from sims.scenarios import scenario
 
 
 def main():
@@ -26,21 +28,20 @@ def main():
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     sc = scenario.load("nominal")
-    truth = model.build(sc).terrain
+    truth = packing.build(sc).terrain
     site = truth.site
     up = np.array(site["up"])
     origin = tuple((site["map_radius_m"] + 2000.0) * up)
     axes = camera_render.camera_axes(-up, site["track_downrange"])
-    sun = tuple(model.sun_direction(sc.site))
+    sun = tuple(frames.sun_direction(sc.site))
     out = np.zeros((args.pixels, args.pixels))
     lighting = camera_render.scene(sun, 0.12, 0.1, 1.0)
-    call = (site, truth.tiles, truth.heights, lighting, origin, axes, (0.0, 0.0, 0.0))
-    rest = (math.tan(math.radians(20.0)), 1, out)
-    camera_render.render(*call, *rest)  # compile
+    call = (truth, lighting, (origin, axes, math.tan(math.radians(20.0))), ((0.0, 0.0, 0.0), 1))
+    camera_render.render(*call, out)  # compile
     seconds = []
     for _ in range(args.repeats):
         start = time.perf_counter()
-        camera_render.render(*call, *rest)
+        camera_render.render(*call, out)
         seconds.append(time.perf_counter() - start)
     print(
         f"{args.pixels} x {args.pixels} image: {statistics.median(seconds):.3f} s median "

@@ -16,7 +16,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.bench_campaign import DISPERSIONS
-from sims import campaign, report, scenario
+from sims.analysis import report
+from sims.campaigns import campaign
+from sims.scenarios import scenario
 
 
 def scenario_with_faults():

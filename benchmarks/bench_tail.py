@@ -24,7 +24,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sims import campaign, tail
+from sims.campaigns import campaign, tail
 from tests.sims.scenarios import closed_loop
 
 DISPERSED = {

@@ -18,7 +18,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import reference_numpy
 from dynamics import truth
-from sims import api, model, scenario
+from sims import api
+from sims.run import packing
+from sims.scenarios import scenario
 
 DT_S = 0.01
 DESCENT_S = 600.0
@@ -34,7 +36,7 @@ def best_of(fn, repeats):
 
 
 def nominal_model():
-    m = model.build(scenario.load("nominal"))
+    m = packing.build(scenario.load("nominal"))
     x0 = m.x0.copy()
     x0[truth.X_THROTTLE] = 0.6
     return m, x0
@@ -50,7 +52,7 @@ def bench_truth_step():
             0.0,
             DT_S,
             round(DESCENT_S / DT_S),
-            *m.gravity,
+            m.gravity,
             m.mass,
             m.engines,
             0.6,

@@ -17,7 +17,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sims import analysis, api, scenario
+from sims import api
+from sims.analysis import campaign_statistics
+from sims.scenarios import scenario
 
 
 def flown(thrust_n, estimation):
@@ -39,7 +41,7 @@ def main():
         for thrust in (float(t) for t in args.thrusts.split(",")):
             runs = api.run_seeds(flown(thrust, estimation), range(args.runs))
             landed = sum(r.outcome == "landed" for r in runs)
-            low, high = analysis.wilson_interval(landed, len(runs))
+            low, high = campaign_statistics.wilson_interval(landed, len(runs))
             down = [r.summary["touchdown"] for r in runs if r.summary["touchdown"]]
             keys = ("descent_rate_mps", "horizontal_speed_mps", "tilt_deg")
             median = {k: np.median([t[k] for t in down]) for k in keys} if down else {}

@@ -21,7 +21,11 @@ ROOT = Path(__file__).resolve().parent.parent
 FLY = """
 import hashlib, json, sys
 import pyarrow as pa
-from sims import api, scenario
+from sims import api
+try:
+    from sims.scenarios import scenario
+except ImportError:  # a checkout from before sims/ had rooms
+    from sims import scenario
 names, seeds, out = json.loads(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 prints = {}
 for name in names or scenario.bundled_names():

@@ -1,7 +1,7 @@
 """Image navigation flown two ways on the same seeds: the calibrated statistical model (the
 campaign mode) and the real pipeline on rendered frames in the loop (`descent run --images`).
 
-    python benchmarks/images_in_the_loop.py FIT.toml [--seeds N] [--pixels P]
+    python benchmarks/in_the_loop.py FIT.toml [--seeds N] [--pixels P]
 
 FIT.toml is the scenario `descent calibrate-trn SCENARIO --out FIT.json --pixels P` wrote.
 Per seed and mode: outcome, distance from the target at touchdown, the navigation's
@@ -20,7 +20,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sims import api, images_in_the_loop, scenario
+from sims import api
+from sims.images import in_the_loop
+from sims.scenarios import scenario
 
 
 def horizontal_error_at(trajectory, t_s):
@@ -70,9 +72,7 @@ def main():
     print("| --- |" + " --- |" * 8)
     with tempfile.TemporaryDirectory() as folder:
         for seed in range(args.seeds):
-            result, log = images_in_the_loop.run(
-                sc, seed, Path(folder) / f"seed{seed}", args.pixels
-            )
+            result, log = in_the_loop.run(sc, seed, Path(folder) / f"seed{seed}", args.pixels)
             last_image_s = log[-1]["t_s"] if log else 0.0
             print(row("statistical", seed, api.run(sc, seed), last_image_s), flush=True)
             print(row("pipeline", seed, result, last_image_s, log), flush=True)

@@ -21,7 +21,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import bench_campaign
-from sims import campaign, scenario
+from sims.campaigns import campaign
+from sims.scenarios import scenario
 
 DISPERSIONS = {
     "nominal": bench_campaign.DISPERSIONS,

@@ -45,10 +45,10 @@ REPORT = "tests/sims/test_report_numbers.py"
 FAILURES = "tests/sims/test_failure_class.py"
 JACOBIANS = "tests/sensors/test_measurement_jacobians.py"
 FILTER = "gnc/navigation/filter.py"
-LIMITS = "sims/model.py"
-RECORDER = "sims/recorder.py"
+LIMITS = "dynamics/touchdown.py"
+RECORDER = "sims/run/recorder.py"
 RECORDER_TESTS = "tests/sims/test_recorder.py::"
-SUBSET = "sims/subset.py"
+SUBSET = "uncertainty/subset.py"
 TAIL = "tests/sims/test_tail.py::"
 
 MUTATIONS = (
@@ -131,21 +131,21 @@ MUTATIONS = (
     ),
     Mutation(
         "consistency band: upper edge widened by half",
-        "sims/consistency.py",
+        "sims/run/consistency.py",
         "chi2.ppf(1.0 - tail, n) / runs",
         "1.5 * chi2.ppf(1.0 - tail, n) / runs",
         (BAND,),
     ),
     Mutation(
         "consistency band: degrees of freedom of one run, not of all",
-        "sims/consistency.py",
+        "sims/run/consistency.py",
         "n = runs * dof",
         "n = dof",
         (BAND,),
     ),
     Mutation(
         "consistency: the attitude NEES taken against the velocity block of the covariance",
-        "sims/consistency.py",
+        "sims/run/consistency.py",
         "_block_nees(p, DTH, attitude_error(telemetry, x))",
         "_block_nees(p, DV, attitude_error(telemetry, x))",
         (CONSISTENCY + "test_the_runs_carry_the_nees_the_final_states_give",),
@@ -167,22 +167,22 @@ MUTATIONS = (
     Mutation(
         "touchdown: tilt limit stored in degrees where radians are meant",
         LIMITS,
-        "tilt_rad=lim.tilt,",
-        f"tilt_rad=lim.tilt * {DEGREES_PER_RAD},",
+        "tilt_rad=limits.tilt,",
+        f"tilt_rad=limits.tilt * {DEGREES_PER_RAD},",
         (TOUCHDOWN,),
     ),
     Mutation(
         "touchdown: body-rate limit stored in degrees per second",
         LIMITS,
-        "body_rate_radps=lim.body_rate,",
-        f"body_rate_radps=lim.body_rate * {DEGREES_PER_RAD},",
+        "body_rate_radps=limits.body_rate,",
+        f"body_rate_radps=limits.body_rate * {DEGREES_PER_RAD},",
         (TOUCHDOWN,),
     ),
     Mutation(
         "touchdown: the hard vertical-speed limit packed as the soft one",
         LIMITS,
-        "vertical_speed_mps=lim.vertical_speed,",
-        "vertical_speed_mps=lim.vertical_speed_hard,",
+        "vertical_speed_mps=limits.vertical_speed,",
+        "vertical_speed_mps=limits.vertical_speed_hard,",
         (TOUCHDOWN,),
     ),
     Mutation(
@@ -194,42 +194,42 @@ MUTATIONS = (
     ),
     Mutation(
         "failure class: a partial thrust loss called an engine out",
-        "sims/failure_class.py",
-        '("main_engine", "thrust_loss"): "thrust_loss"',
-        '("main_engine", "thrust_loss"): "engine_out"',
+        "faults/main_engine.py",
+        '"loses a `fraction` of its thrust", "thrust_loss"',
+        '"loses a `fraction` of its thrust", "engine_out"',
         (FAILURES,),
     ),
     Mutation(
         "failure class: short and long told by the wrong sign",
-        "sims/failure_class.py",
+        "sims/analysis/failure_class.py",
         '"lands_long" if downrange > 0.0 else "lands_short"',
         '"lands_long" if downrange < 0.0 else "lands_short"',
         (FAILURES,),
     ),
     Mutation(
         "failure class: lateness against a 5-s margin before the high gate",
-        "sims/failure_class.py",
+        "sims/analysis/failure_class.py",
         "LATE_ACQUISITION_MARGIN_S = 20.0",
         "LATE_ACQUISITION_MARGIN_S = 5.0",
         (FAILURES,),
     ),
     Mutation(
         "report: the Wilson interval at 90 % where 95 % is printed",
-        "sims/analysis.py",
+        "sims/analysis/campaign_statistics.py",
         'ci = stats.binomtest(successes, n).proportion_ci(confidence, method="wilson")',
         'ci = stats.binomtest(successes, n).proportion_ci(0.9, method="wilson")',
         (REPORT,),
     ),
     Mutation(
         "report: the tolerance bound one order statistic low",
-        "sims/analysis.py",
+        "sims/analysis/campaign_statistics.py",
         "return float(x[k - 1]), k",
         "return float(x[k - 2]), k",
         (REPORT,),
     ),
     Mutation(
         "report: the ellipse's semi-axes from the variances, not their square roots",
-        "sims/analysis.py",
+        "sims/analysis/campaign_statistics.py",
         "return n_sigma * math.sqrt(values[1]), n_sigma * math.sqrt(values[0]), angle",
         "return n_sigma * values[1], n_sigma * values[0], angle",
         (REPORT,),
@@ -334,30 +334,30 @@ MUTATIONS = (
     ),
     Mutation(
         "failure expression: the slack of 'x > c' the wrong way",
-        "sims/limit_state.py",
+        "sims/campaigns/limit_state.py",
         'slack = (value - x) / scale if op in (">", ">=") else (x - value) / scale',
         'slack = (x - value) / scale if op in (">", ">=") else (x - value) / scale',
         (TAIL + "test_margins_are_the_slack_as_a_share_of_the_limit",),
     ),
     Mutation(
         "subset campaign: a level's points off the chains' (u = Phi(-z))",
-        "sims/tail.py",
-        "np.clip(stats.norm.cdf(z), designs.EDGE",
-        "np.clip(stats.norm.cdf(-z), designs.EDGE",
+        "sims/campaigns/tail.py",
+        "u = level0 if level == 0 else designs.from_normal(z)",
+        "u = level0 if level == 0 else designs.from_normal(-z)",
         (TAIL + "test_subset_simulation_of_a_descent_agrees_with_plain_monte_carlo",),
     ),
     Mutation(
         "correlated dispersions: the normal scores mixed by L' for L",
-        "sims/copula.py",
-        "stats.norm.cdf(z @ self.lower.T)",
-        "stats.norm.cdf(z @ self.lower)",
+        "uncertainty/copula.py",
+        "from_normal(z @ self.lower.T)",
+        "from_normal(z @ self.lower)",
         (
             "tests/sims/test_copula.py::test_the_draws_have_the_correlation_asked_for_and_keep_their_marginals",
         ),
     ),
     Mutation(
         "saltelli design: the runs' points in reverse order",
-        "sims/designs.py",
+        "uncertainty/designs.py",
         "out = _saltelli(campaign_seed, dimensions, runs)[indices]",
         "out = _saltelli(campaign_seed, dimensions, runs)[::-1][indices]",
         (
@@ -367,7 +367,7 @@ MUTATIONS = (
     ),
     Mutation(
         "sweep: run k flown at grid point k mod P, not k // R",
-        "sims/campaign.py",
+        "sims/campaigns/campaign.py",
         "**grid[i // each]}",
         "**grid[i % len(grid)]}",
         (
@@ -376,7 +376,7 @@ MUTATIONS = (
     ),
     Mutation(
         "worst case: the corners of the weakest components, not the strongest",
-        "sims/worst_case.py",
+        "sims/campaigns/worst_case.py",
         'strongest = np.argsort(worse, kind="stable")',
         'strongest = np.argsort(-worse, kind="stable")',
         (

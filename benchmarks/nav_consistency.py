@@ -17,7 +17,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sims import api, consistency
+from sims import api
+from sims.run import consistency
 from tests.sims.scenarios import RECOVERING_GATE, full_suite, terrain_variant
 
 

@@ -50,7 +50,8 @@ OTHER = "other (libm, Python, Numba's runtime)"
 def child(name, runs, control):
     """Compile, then fly `runs` seeds in one compiled call with perf enabled; write the perf
     map of every compiled function; print milliseconds per run."""
-    from sims import api, scenario
+    from sims import api
+    from sims.scenarios import scenario
 
     sc = scenario.load(name)
     api.execute(api.prepare(sc, seed=99))
@@ -155,7 +156,7 @@ def main():
         parser.error("perf is not installed (Debian: apt-get install linux-perf)")
     if args.runs < 1:
         parser.error(f"--runs {args.runs}: at least 1")
-    from sims import scenario
+    from sims.scenarios import scenario
 
     for name in args.scenarios:  # a mistyped one is told before minutes of compiling
         try:

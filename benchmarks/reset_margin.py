@@ -16,7 +16,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sims import analysis, api, scenario
+from sims import api
+from sims.analysis import campaign_statistics
+from sims.scenarios import scenario
 
 
 def flown(delay_s):
@@ -44,7 +46,7 @@ def main():
     for delay in (float(x) for x in args.delays.split(",")):
         runs = api.run_seeds(flown(delay), range(args.runs))
         landed = sum(r.outcome == "landed" for r in runs)
-        low, high = analysis.wilson_interval(landed, len(runs))
+        low, high = campaign_statistics.wilson_interval(landed, len(runs))
         altitude, down, across = np.median([at_relight(r, delay) for r in runs], axis=0)
         touchdown = np.median([r.summary["touchdown"]["descent_rate_mps"] for r in runs])
         print(

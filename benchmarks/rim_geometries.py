@@ -15,7 +15,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sims import api, scenario
+from sims import api
+from sims.scenarios import scenario
 
 RIMS_KM = ((20, 3), (8, 2), (8, 3), (8, 4), (12, 2), (12, 3), (12, 4), (25, 2), (25, 4))
 VARIANTS = ("map + gate", "+ high gate", "+ radar", "all three (ispace_m1_improved)")

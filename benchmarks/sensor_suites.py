@@ -20,7 +20,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sims import analysis, campaign
+from sims.analysis import campaign_statistics
+from sims.campaigns import campaign
 
 SUITES = ("nominal", "nominal_doppler_lidar", "nominal_radar_camera", "nominal_full_suite")
 MEASURES = (
@@ -43,7 +44,7 @@ def compare(suite, runs, seed):
         "suite": suite,
         "runs": len(table),
         "landed": landed,
-        "interval": analysis.wilson_interval(landed, len(table)),
+        "interval": campaign_statistics.wilson_interval(landed, len(table)),
         "causes": collections.Counter(failed.failure_class.fillna(failed.outcome)),
         "failed_runs": failed.run.tolist(),
         "measures": {

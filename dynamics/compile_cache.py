@@ -17,8 +17,8 @@ import threading
 import time
 from pathlib import Path
 
-PACKAGES = ("dynamics", "sensors", "gnc", "sims")
-LOOP = "runloop.simulate_batch-*.nbc"  # the run loop's machine code in the cache
+PACKAGES = ("dynamics", "sensors", "gnc", "faults", "uncertainty", "sims")
+LOOP = "loop.simulate_batch-*.nbc"  # the run loop's machine code in the cache
 TICK_S, LINE_EVERY_S = 1.0, 15.0  # the compile clock: on a terminal, and in a log
 
 

@@ -65,7 +65,7 @@ def expected_count(area_m2, d_min_m, d_max_m, density_scale=1.0):
 def craters_in_view(tiles, downrange_m, crossrange_m, area_m2, d_smallest_m):
     """Expected number of craters of diameter d_smallest or more in an area around a point:
     the populations of every tile holding the point (each tile adds its own diameter
-    range: `sims.scenario.Terrain.populations`), none off every tile."""
+    range: `dynamics.terrain_section.Terrain.populations`), none off every tile."""
     n = 0.0
     for k in range(tiles.shape[0]):
         t = tiles[k]

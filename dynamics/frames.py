@@ -10,15 +10,21 @@
   to the left, so downrange, crossrange, up is right-handed). The terrain maps are gridded
   in these coordinates, and open-loop thrust directions are given in the matching local
   (downrange, crossrange, up) axes at the lander.
+
+The `[site]` section (`Site`: where the site is, the ground track through it, and the Sun
+over it) is read here.
 """
 
 import math
+from typing import Annotated
 
 import numpy as np
 from numba import njit
+from pydantic import Field, field_validator, model_validator
 
 from dynamics import sun, vector
 from dynamics.constants import MARE_NORMAL_ALBEDO_1064NM
+from dynamics.units import Angle, Latitude, Strict
 
 SITE_DTYPE = np.dtype(
     [
@@ -213,3 +219,52 @@ def to_site_enu(site, v_mcmf):
 def site_position_enu(site, r_mcmf):
     """Position relative to the site origin, in site ENU components [m]."""
     return to_site_enu(site, vector.sub(r_mcmf, vector.load(site.origin_mcmf_m, 0)))
+
+
+class Site(Strict):
+    """The landing site, and where the Sun stands over it: from the epoch of the landing (UTC,
+    ISO 8601) or given directly (elevation, azimuth clockwise from north); by default 10 deg
+    in the east, a morning landing (`dynamics.sun`)."""
+
+    latitude: Latitude  # within +-90 deg
+    longitude: Angle
+    approach_azimuth: Angle  # heading of the ground track at the site, clockwise from north
+    epoch: str | None = None
+    sun_elevation: Annotated[Angle, Field(ge=-math.pi / 2, le=math.pi / 2)] | None = None
+    sun_azimuth: Angle | None = None
+
+    @field_validator("epoch")
+    @classmethod
+    def _an_epoch(cls, value):
+        from astropy.time import Time
+
+        if value is None:
+            return value
+        try:
+            Time(value, scale="utc")
+        except ValueError:
+            raise ValueError(
+                f"{value!r} is not a UTC epoch (ISO 8601, e.g. '1969-07-20T20:17:40')"
+            ) from None
+        return value
+
+    @model_validator(mode="after")
+    def _one_sun(self):
+        if self.epoch is not None and (self.sun_elevation, self.sun_azimuth) != (None, None):
+            raise ValueError("give the Sun by 'epoch' or by 'sun_elevation' and 'sun_azimuth'")
+        return self
+
+
+def sun_direction(site_spec):
+    """Moon-fixed unit vector toward the Sun of a `[site]` section (`dynamics.sun`)."""
+    if site_spec.epoch is not None:
+        return sun.direction_at_epoch(site_spec.epoch)
+    east, north, up = east_north_up(site_spec.latitude, site_spec.longitude)
+    elevation, azimuth = site_spec.sun_elevation, site_spec.sun_azimuth
+    return sun.direction_from_horizon(
+        east,
+        north,
+        up,
+        sun.DEFAULT_ELEVATION_RAD if elevation is None else elevation,
+        sun.DEFAULT_AZIMUTH_RAD if azimuth is None else azimuth,
+    )

@@ -1,4 +1,5 @@
-"""Lunar gravity: point mass, closed-form J2 or a spherical-harmonic table; gradient torque.
+"""Lunar gravity: point mass, closed-form J2 or a spherical-harmonic table; gradient torque; and
+the scenario's `[moon]` section that chooses among them (`Moon`, packed by `pack`).
 
 The spherical-harmonic field uses the Cunningham recursion with un-normalised coefficients
 (Montenbruck & Gill, "Satellite Orbits", 2000, section 3.2.5); tables are given normalised in
@@ -6,12 +7,21 @@ scenarios (as published, e.g. GL0660B) and un-normalised once at load time.
 """
 
 import math
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 import numpy as np
 from numba import njit
+from pydantic import Field, model_validator
 
 from dynamics import frames, vector
+from dynamics.constants import (
+    MOON_GM_M3PS2,
+    MOON_GRAVITY_REFERENCE_RADIUS_M,
+    MOON_J2,
+    MOON_ROTATION_RATE_RADPS,
+)
+from dynamics.units import Count, Flag, Number, Strict
+from dynamics.views import record
 
 GRAVITY_DTYPE = np.dtype(
     [
@@ -129,3 +139,52 @@ def gradient_torque(r_body, inertia, gm):
     r2 = vector.dot(r_body, r_body)
     k = 3.0 * gm / (r2 * r2 * math.sqrt(r2))
     return vector.scale(vector.cross(r_body, vector.matvec(inertia, r_body)), k)
+
+
+class HarmonicTerm(Strict):
+    """One fully normalised spherical-harmonic coefficient pair of degree n, order m."""
+
+    n: Count = Field(ge=2, le=50)
+    m: Count = Field(ge=0)
+    c: Number
+    s: Number = 0.0
+
+    @model_validator(mode="after")
+    def _order_within_degree(self):
+        if self.m > self.n:
+            raise ValueError(f"order m = {self.m} must not exceed degree n = {self.n}")
+        return self
+
+
+class Moon(Strict):
+    """`[moon]`: the gravity model, the Moon's rotation and the gravity-gradient torque. Not
+    dispersible: every run of a batch shares one field."""
+
+    gravity: Literal["point_mass", "j2", "harmonics"] = "j2"
+    harmonics: tuple[HarmonicTerm, ...] = ()
+    rotation: Flag = True
+    gravity_gradient_torque: Flag = True
+
+    @model_validator(mode="after")
+    def _table_when_needed(self):
+        if self.gravity == "harmonics" and not self.harmonics:
+            raise ValueError("gravity = 'harmonics' needs a non-empty 'harmonics' table")
+        if self.gravity != "harmonics" and self.harmonics:
+            raise ValueError("a 'harmonics' table is only used with gravity = 'harmonics'")
+        return self
+
+
+def pack(moon):
+    """The GravityField of a `[moon]` section (un-normalised tables 1x1 when unused)."""
+    degree = max((t.n for t in moon.harmonics), default=0)
+    c, s = harmonic_table([(t.n, t.m, t.c, t.s) for t in moon.harmonics], degree)
+    params = record(
+        GRAVITY_DTYPE,
+        gm_m3ps2=MOON_GM_M3PS2,
+        reference_radius_m=MOON_GRAVITY_REFERENCE_RADIUS_M,
+        j2=MOON_J2 if moon.gravity == "j2" else 0.0,
+        rotation_rate_radps=MOON_ROTATION_RATE_RADPS if moon.rotation else 0.0,
+        harmonics_degree=degree,
+        gravity_gradient_torque=moon.gravity_gradient_torque,
+    )
+    return GravityField(params, c, s)

@@ -284,16 +284,18 @@ def ray_cast(site, tiles, heights, origin_mcmf, direction_mcmf, max_range_m, min
             return -1.0  # above the highest terrain and climbing: nothing left to meet
         h = altitude(site, tiles, heights, point)
         if h <= 0.0:
-            return _crossing(
-                site, tiles, heights, origin_mcmf, direction_mcmf, s_prev, h_prev, s, h
-            )
+            bracket = (s_prev, h_prev, s, h)
+            return _crossing((site, tiles, heights), origin_mcmf, direction_mcmf, bracket)
         s_prev, h_prev = s, h
     return -1.0
 
 
 @njit(cache=True)
-def _crossing(site, tiles, heights, origin, direction, lo, h_lo, hi, h_hi):
-    """Range of the terrain crossing between lo (above, h_lo > 0) and hi (h_hi <= 0)."""
+def _crossing(surface, origin, direction, bracket):
+    """Range of the terrain (surface: site, tiles, heights) crossing between the ranges of the
+    bracket (lo, h_lo, hi, h_hi): lo above (h_lo > 0), hi not (h_hi <= 0)."""
+    site, tiles, heights = surface
+    lo, h_lo, hi, h_hi = bracket
     moved = 0  # the end the last step moved: +1 lo, -1 hi (moving one twice halves the other)
     while hi - lo > 1e-3:
         s = (lo * h_hi - hi * h_lo) / (h_hi - h_lo)

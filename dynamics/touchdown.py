@@ -4,14 +4,29 @@ contact in the local frame, and the outcome class with limits set in the scenari
 Defaults in the scenarios come from the Chandrayaan-3 specification (vertical <= 2 m/s,
 horizontal <= 0.5 m/s, hard limits 3 and 1 m/s) and a 10 deg tilt, see
 shared/reference/lunar-landing-facts.md ("Touchdown limits in use").
+
+The `[touchdown_limits]` section (`Limits`, packed by `pack_limits`) and the `[vehicle]`
+section's landing gear and contact probes (`LandingGear`) live here.
 """
 
 import math
 
 import numpy as np
 from numba import njit
+from pydantic import Field
 
 from dynamics import frames, quaternion, terrain, vector
+from dynamics.units import (
+    BODY_EXTENT_M,
+    BodyVector,
+    Dispersible,
+    NonNegativeAngle,
+    PositiveAngularRate,
+    PositiveSpeed,
+    Strict,
+    quantity,
+)
+from dynamics.views import record
 
 OUTCOMES = (
     "landed",
@@ -114,3 +129,46 @@ def contact_state(site, tiles, heights, r_mcmf, v_rel_mcmf, q_body_to_mcmf, w_bo
     slope = terrain.slope_rad(site, tiles, heights, r_mcmf)
     x, y, _ = frames.track_coordinates(site, r_mcmf)
     return v_down, v_h, tilt, slope, vector.norm(w_body_radps), math.hypot(x, y)
+
+
+class Limits(Strict):
+    """`[touchdown_limits]`. Defaults: Chandrayaan-3 specification and hard limits
+    (lunar-landing-facts.md)."""
+
+    vertical_speed: PositiveSpeed = 2.0
+    vertical_speed_hard: PositiveSpeed = 3.0
+    horizontal_speed: PositiveSpeed = 0.5
+    horizontal_speed_hard: PositiveSpeed = 1.0
+    tilt: NonNegativeAngle = 0.17453292519943295  # 10 deg
+    slope: NonNegativeAngle = 0.20943951023931956  # 12 deg
+    body_rate: PositiveAngularRate = 0.08726646259971647  # 5 deg/s
+
+
+def pack_limits(limits):
+    """LIMITS_DTYPE record of a `[touchdown_limits]` section."""
+    return record(
+        LIMITS_DTYPE,
+        vertical_speed_mps=limits.vertical_speed,
+        vertical_speed_hard_mps=limits.vertical_speed_hard,
+        horizontal_speed_mps=limits.horizontal_speed,
+        horizontal_speed_hard_mps=limits.horizontal_speed_hard,
+        tilt_rad=limits.tilt,
+        slope_rad=limits.slope,
+        body_rate_radps=limits.body_rate,
+    )
+
+
+ProbeLength = quantity("m", "0.5 m", non_negative=True, high=BODY_EXTENT_M)
+
+
+class LandingGear(Strict):
+    """The vehicle's footpads and the contact probes that hang below them."""
+
+    landing_gear: tuple[BodyVector, ...] = Field(min_length=3, max_length=32)  # footpad centres
+    contact_probe_length: ProbeLength = 0.5  # probes hang this far below the footpads
+
+
+# Read back from the packed run's run record (`m.run`), which the loop's contact check reads.
+DISPERSIBLE = {
+    "contact_probe_length": Dispersible("m", lambda m: float(m.run["probe_length_m"])),
+}

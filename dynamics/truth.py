@@ -105,19 +105,23 @@ def derivative(x, t_s, grav, c, s, held, out):
 
 
 @njit(cache=True, inline="always")
-def rk4_step(x, t_s, dt_s, grav, c, s, mp, engines_full, lag_s, setpoint, rcs_held, work):
-    """Advance x by one classical RK4 step in place; renormalise the attitude quaternion.
+def rk4_step(x, t_s, dt_s, field, mp, actuators, work):
+    """Advance x by one classical RK4 step in place in the gravity field (a
+    `gravity.GravityField`); renormalise the attitude quaternion.
 
-    engines_full: the main engines' body force [N], torque [N m] and mass flow [kg/s] at full
-    throttle about the step's centre of mass (`propulsion.engines_at_full_throttle`); they
-    scale with the throttle state, which follows the setpoint with the time constant lag_s.
-    rcs_held: the RCS's force, torque and mass flow over the step.
+    actuators = (engines_full, lag_s, setpoint, rcs_held). engines_full: the main engines'
+    body force [N], torque [N m] and mass flow [kg/s] at full throttle about the step's centre
+    of mass (`propulsion.engines_at_full_throttle`); they scale with the throttle state, which
+    follows the setpoint with the time constant lag_s. rcs_held: the RCS's force, torque and
+    mass flow over the step.
 
     work is the run's `WORK_DTYPE` record: its mass properties at the start of the step
     (from `mass_properties.evaluate`) are held over it; the mass is kept at or above the dry
     mass (the engine flames out when the propellant is gone). The gravity-gradient torque,
     some 1e-4 N m changing over minutes, is evaluated once per step too.
     """
+    grav, c, s = field
+    engines_full, lag_s, setpoint, rcs_held = actuators
     k1, k2, k3, k4, tmp = work.k[0], work.k[1], work.k[2], work.k[3], work.stage
     inertia, inertia_inv = work.inertia, work.inertia_inv
     for i in range(STATE_SIZE):
@@ -156,17 +160,15 @@ def rk4_step(x, t_s, dt_s, grav, c, s, mp, engines_full, lag_s, setpoint, rcs_he
     x[X_MASS] = max(x[X_MASS], mp.dry_mass_kg)
 
 
-def propagate(x, t0_s, dt_s, n_steps, grav, c, s, mp, engines, throttle_command):
-    """Propagate x in place for n_steps with a constant throttle command and no RCS; engines
-    is one engine record or an array of them, all at full thrust.
+def propagate(x, t0_s, dt_s, n_steps, field, mp, engines, throttle_command):
+    """Propagate x in place for n_steps in a gravity field (`gravity.GravityField`) with a
+    constant throttle command and no RCS; engines is one engine record or an array of them,
+    all at full thrust.
 
     Used for verification against analytic solutions and for timing the bare truth step.
     """
     engines = np.atleast_1d(engines)
-    factor = np.ones(engines.shape[0])
-    _propagate(
-        x, t0_s, dt_s, n_steps, grav, c, s, mp, engines, factor, throttle_command, new_work()
-    )
+    _propagate(x, (t0_s, dt_s, n_steps), field, mp, engines, throttle_command, new_work())
 
 
 def new_work():
@@ -175,12 +177,14 @@ def new_work():
 
 
 @njit(cache=True)
-def _propagate(x, t0_s, dt_s, n_steps, grav, c, s, mp, engines, factor, throttle_command, work):
-    c, s, engines, factor = unowned(c), unowned(s), unowned(engines), unowned(factor)
+def _propagate(x, steps, field, mp, engines, throttle_command, work):
+    t0_s, dt_s, n_steps = steps
+    field = gravity.GravityField(field.params, unowned(field.c), unowned(field.s))
+    engines, factor = unowned(engines), np.ones(engines.shape[0])
     setpoint = propulsion.throttle_setpoint(engines[0], throttle_command)
     no_rcs = ((0.0, 0.0, 0.0), (0.0, 0.0, 0.0), 0.0)
     lag = engines[0].time_constant_s
     for k in range(n_steps):
         mass_properties.evaluate(mp, x[X_MASS], work.com_m, work.inertia, work.inertia_inv)
         full = propulsion.engines_at_full_throttle(engines, factor, work.com_m)
-        rk4_step(x, t0_s + k * dt_s, dt_s, grav, c, s, mp, full, lag, setpoint, no_rcs, work)
+        rk4_step(x, t0_s + k * dt_s, dt_s, field, mp, (full, lag, setpoint, no_rcs), work)

@@ -8,13 +8,14 @@ are NaN and infinities everywhere. They live with the other shared foundations (
 frames) so that every package's schema (a sensor kind's channel section, say) can use them.
 
 A validated scenario is revalidated with the context {"si": True} to check a campaign's
-dispersed draws (`sims.dispersions`): quantities then arrive as SI numbers and every other
+dispersed draws (`sims.campaigns.dispersions`): quantities then arrive as SI numbers and every other
 check applies as written.
 """
 
 import math
 import warnings
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any, NamedTuple
 
 import astropy.units as u
 import numpy as np
@@ -34,6 +35,62 @@ class Strict(BaseModel):
     number is NaN or infinite."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+class Dispersible(NamedTuple):
+    """A field of a section that campaigns may disperse: the SI unit of its distribution's
+    parameters ("" for a plain number) and its read-back, the value the compiled code uses:
+    a field of the section's packed record, or a function of that record."""
+
+    unit: str
+    read: str | Callable[[Any], Any]
+
+
+def read_back(dispersible, record):
+    """The value a dispersible field has in its section's packed record (a float or a
+    tuple)."""
+    if callable(dispersible.read):
+        return dispersible.read(record)
+    value = record[dispersible.read]
+    return tuple(float(v) for v in value) if np.ndim(value) else float(value)
+
+
+def steps_per_sample(rate_hz, time_step_s, field, multiple_of=1):
+    """Truth steps between samples of a rate; the rate must divide the truth rate (and the
+    sample must fall on a multiple_of-step boundary)."""
+    ratio = 1.0 / (rate_hz * time_step_s)
+    if ratio > 2.0**53:  # beyond any run's length, and beyond the step counters
+        raise ValueError(f"field '{field}': {rate_hz:g} Hz is slower than any run samples")
+    n = round(ratio)
+    if n < 1 or abs(ratio - n) > 1e-6 * ratio or n % multiple_of:
+        raise ValueError(
+            f"field '{field}': {rate_hz:g} Hz must be the truth rate "
+            f"{1 / time_step_s:g} Hz divided by a whole number"
+            + (f" of control periods ({multiple_of} steps)" if multiple_of > 1 else "")
+        )
+    return n
+
+
+class Unit(NamedTuple):
+    """What a quantity field holds, for the scenario reference (`sims.scenarios.reference`): its
+    SI unit, an example as written, whether a vector, and its range (SI), as words."""
+
+    si_unit: str
+    example: str
+    vector: bool
+    range: str
+
+
+def _range_words(positive, non_negative, low, high, bound=math.inf):
+    if positive:
+        return "> 0"
+    if non_negative:
+        return ">= 0" + (f", <= {high:g}" if high < math.inf else "")
+    if bound < math.inf:
+        return f"each within +-{bound:g}"
+    if low > -math.inf or high < math.inf:
+        return f"{low:g} to {high:g}"
+    return ""
 
 
 def si_context(info):
@@ -131,7 +188,8 @@ def quantity(
             raise ValueError(f"{value!r} must be within {low:g} to {high:g} {si_unit}")
         return x
 
-    return Annotated[float, BeforeValidator(parse)]
+    words = _range_words(positive, non_negative, low, high)
+    return Annotated[float, BeforeValidator(parse), Unit(si_unit, example, False, words)]
 
 
 def vector(si_unit: str, example: str, *, positive: bool = False, bound: float = math.inf):
@@ -152,7 +210,9 @@ def vector(si_unit: str, example: str, *, positive: bool = False, bound: float =
             raise ValueError(f"{value!r}: every component must be within +-{bound:g} {si_unit}")
         return out
 
-    return Annotated[tuple[float, float, float], BeforeValidator(parse)]
+    words = _range_words(positive, False, -math.inf, math.inf, bound)
+    unit = Unit(si_unit, example, True, words)
+    return Annotated[tuple[float, float, float], BeforeValidator(parse), unit]
 
 
 def _principal_moments(moments):
@@ -243,3 +303,15 @@ def parse_any_quantity(value, info):
 
 
 AnyQuantity = Annotated[tuple[float, str], BeforeValidator(parse_any_quantity)]
+
+
+def any_quantity_si(quantity, unit, what):
+    """SI value of an AnyQuantity in the unit it turned out to need ("" for a plain number);
+    ValueError naming the field `what` otherwise."""
+    value, given = quantity
+    expected = u.Unit(unit) if unit else u.dimensionless_unscaled
+    try:
+        return float(value * u.Unit(given or "").to(expected))
+    except u.UnitConversionError:
+        wanted = f"in units of {expected}" if unit else "a plain number"
+        raise ValueError(f"'{what}' must be {wanted}, not in {given or 'no unit'}") from None

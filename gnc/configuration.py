@@ -8,7 +8,7 @@ channel's spec and gate, its PDI navigation uncertainty, the control rate and ga
 Moon's gravity field and the onboard map.
 """
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 from pydantic import ConfigDict, model_validator
@@ -127,6 +127,7 @@ class Spec(Strict):
     module, off when absent."""
 
     model_config = ConfigDict(**Strict.model_config | {"extra": "allow"})
+    EXTRA_TABLES: ClassVar = fdir.REGISTRY  # the tables named after an FDIR function
     kind: Literal["gnc"] = "gnc"
     braking: laws.Phase  # validated by the law it names (`gnc.guidance.laws`)
     approach: laws.Phase

@@ -16,7 +16,9 @@ from typing import NamedTuple
 import numpy as np
 from numba import carray, njit
 
-from dynamics import frames, gravity, quaternion, terrain, vector
+from dynamics import frames, quaternion, vector
+from dynamics.gravity import GravityField
+from dynamics.terrain import OnboardMap
 from dynamics.views import pointer
 from gnc.configuration import (  # noqa: F401  (the form's contract: gnc.interface.forms)
     CONFIG_DTYPE,
@@ -27,7 +29,7 @@ from gnc.configuration import (  # noqa: F401  (the form's contract: gnc.interfa
 )
 from gnc.control import actuator_estimation, attitude, throttle
 from gnc.fdir import registry as fdir
-from gnc.guidance import laws, powered_descent
+from gnc.guidance import laws, phases, powered_descent
 from gnc.interface import attitude_layer, contract, flight_log
 from gnc.navigation import filter as ekf
 from gnc.navigation import gating, reacquisition, updates
@@ -88,6 +90,28 @@ class FlightSoftware(NamedTuple):
     gains: np.void
 
 
+class Cycle(NamedTuple):
+    """What one cycle works with (`_cycle`): its configuration record and interface record,
+    its tables (FlightSoftware), its state and gates, the measurements delivered, the time
+    [s], the contact probes' signal, the gravity field it knows (`gravity.GravityField`),
+    its onboard map (and the map as the kinds' entry points see it), the RCS on-times it
+    writes and the run's event log (events, count)."""
+
+    config: np.void
+    io: np.void
+    fsw: FlightSoftware
+    state: np.void
+    gates: np.ndarray
+    delivered: np.ndarray
+    t_s: float
+    probe_contact: bool
+    field: GravityField
+    onboard_map: OnboardMap
+    map_view: np.void
+    on_time: np.ndarray
+    log: tuple
+
+
 @njit(cache=True)
 def _reset_fdir(config, state):
     fdir.reset_all(
@@ -135,172 +159,24 @@ def thrust_acceleration(p, state, throttle):
 
 
 @njit(cache=True)
-def guidance_state(nav, site, grav, c, s, t_s):
-    """The estimated state in guidance coordinates, and the local axes they use.
-
-    Guidance coordinates are curvilinear: downrange and crossrange distances along the ground
-    track from the site, and height above the site's radius, with velocity components along
-    the local (downrange, crossrange, up) axes at the lander. In them the laws' flat-Moon
-    kinematics hold once the apparent accelerations of the curved, rotating frame are added
-    to gravity: centrifugal relief v_h^2 / r upward, the turning of the local vertical
-    (-v_x v_z / r, -v_y v_z / r), and the Moon's Coriolis and centrifugal terms.
-    Returns (position, velocity, effective gravity, (down, left, up) axes in MCMF).
-    """
-    omega = grav.rotation_rate_radps
-    r_mci = vector.load(nav.r_mci_m, 0)
-    r_mcmf = frames.mci_to_mcmf(r_mci, t_s, omega)
-    v_mcmf = frames.surface_relative_velocity_mcmf(r_mci, vector.load(nav.v_mci_mps, 0), t_s, omega)
-    g_mcmf = frames.mci_to_mcmf(gravity.acceleration_mci(grav, c, s, r_mci, t_s), t_s, omega)
-    w = (0.0, 0.0, omega)
-    apparent = vector.sub(
-        vector.scale(vector.cross(w, v_mcmf), -2.0), vector.cross(w, vector.cross(w, r_mcmf))
-    )
-    g_mcmf = vector.add(g_mcmf, apparent)
-    down, left, up = frames.local_track_axes(site, r_mcmf)
-    x, y, radius = frames.track_coordinates(site, r_mcmf)
-    position = (x, y, radius - vector.norm(vector.load(site.origin_mcmf_m, 0)))
-    velocity = (vector.dot(v_mcmf, down), vector.dot(v_mcmf, left), vector.dot(v_mcmf, up))
-    g = (
-        vector.dot(g_mcmf, down) - velocity[0] * velocity[2] / radius,
-        vector.dot(g_mcmf, left) - velocity[1] * velocity[2] / radius,
-        vector.dot(g_mcmf, up) + (velocity[0] ** 2 + velocity[1] ** 2) / radius,
-    )
-    return position, velocity, g, (down, left, up)
-
-
-@njit(cache=True)
-def local_to_mci(axes, v_local, t_s, omega):
-    """MCI components of a vector given along local (downrange, crossrange, up) axes."""
-    down, left, up = axes
-    v_mcmf = vector.add(
-        vector.add(vector.scale(down, v_local[0]), vector.scale(left, v_local[1])),
-        vector.scale(up, v_local[2]),
-    )
-    return frames.mcmf_to_mci(v_mcmf, t_s, omega)
-
-
-@njit(cache=True)
-def estimated_altitude(nav, onboard_map, t_s, omega):
-    """Height [m] of the estimated position above the onboard terrain model."""
-    return terrain.altitude_at(onboard_map, vector.load(nav.r_mci_m, 0), t_s, omega)
-
-
-@njit(cache=True)
-def start_phase(p, state, phase, t_s, r, v, g, events, n_events, altitude_est):
-    """Enter a phase at t_s; a guided phase plans its time to go on its design throttle, or,
-    restarted after a reset, on the engine's full range."""
-    replan = state.started and phase == state.phase
-    state.phase = phase
-    state.started = True
-    flight_log.log(events, n_events, t_s, flight_log.PHASE_CHANGE, phase, altitude_est)
-    if phase == flight_log.BRAKING or phase == flight_log.APPROACH:
-        tgt = p.braking if phase == flight_log.BRAKING else p.approach
-        t_go = laws.select_time_to_go(
-            tgt.law,
-            tgt.params,
-            state.guidance,
-            r,
-            v,
-            _target_position(state, phase, tgt),
-            vector.load(tgt.velocity_mps, 0),
-            g,
-            state.mass_est_kg,
-            p.max_thrust_n,
-            p.isp_s,
-            p.throttle_max if replan else tgt.throttle_design,
-            2.0 * p.handover_time_s,
-            3000.0,
-        )
-        state.phase_end_s = t_s + t_go
-
-
-@njit(cache=True)
-def _target_position(state, phase, tgt):
-    """A guided phase's target position (guidance coordinates): the approach's low gate
-    raised by this approach's low_gate_raise_m."""
-    r = vector.load(tgt.position_m, 0)
-    if phase == flight_log.APPROACH:
-        return (r[0], r[1], r[2] + state.low_gate_raise_m)
-    return r
-
-
-@njit(cache=True)
-def _terminal_rate(p, state, altitude_est):
-    """The terminal descent's rate [m/s]: the land-now rate once landing now, the raise's
-    rate while above the configured low gate after a raise, else the configured rate."""
-    if state.landing_now:
-        return state.land_now_rate_mps
-    if state.low_gate_raise_m > 0.0 and altitude_est > p.approach.position_m[2]:
-        return state.raise_rate_mps
-    return p.terminal_descent_rate_mps
-
-
-@njit(cache=True)
-def _gate_events(verdict, nis, gate_state, channel, value, t_s, events, n_events):
-    """Log what a gate verdict tells: a channel's first admitted measurement (accepted, or
-    admitted by a recovery), the first rejection of a streak, a latch-off, a recovery."""
-    recovered = verdict == gating.RECOVERED or verdict == gating.RELOCATED
-    admitted = verdict == gating.ACCEPTED or recovered
-    if admitted and gate_state.accepted == 1:
-        flight_log.log(events, n_events, t_s, flight_log.SENSOR_ACQUIRED, channel, value)
-    if verdict == gating.REJECTED and gate_state.streak == 1:
-        flight_log.log(events, n_events, t_s, flight_log.MEASUREMENT_REJECTED, channel, nis)
-    elif verdict == gating.LATCHED:
-        flight_log.log(events, n_events, t_s, flight_log.SENSOR_LATCHED_OFF, channel, nis)
-    elif recovered:
-        flight_log.log(events, n_events, t_s, flight_log.SENSOR_RECOVERED, channel, nis)
-
-
-@njit(cache=True)
-def _estimated_pose(p, state, t_s, age_s, grav, c, s):
-    """Fill state.pose with the estimate at t_s - age_s, the time of validity of a measurement
-    delivered age_s late: the current estimate carried back along its own acceleration
-    (specific force from the last IMU sample, gravity) and body rate. Over the seconds of a
-    processing latency the lander's acceleration changes little: the error is a sixth of its
-    jerk times age^3 (centimetres for 2 s)."""
-    nav = state.nav
-    r = vector.load(nav.r_mci_m, 0)
-    v = vector.load(nav.v_mci_mps, 0)
-    q = (nav.q_body_to_mci[0], nav.q_body_to_mci[1], nav.q_body_to_mci[2], nav.q_body_to_mci[3])
-    w = vector.load(nav.rate_body_radps, 0)
-    if age_s > 0.0:
-        a = vector.add(
-            quaternion.rotate(q, vector.load(nav.specific_force_body_mps2, 0)),
-            gravity.acceleration_mci(grav, c, s, r, t_s),
-        )
-        r = vector.add(vector.sub(r, vector.scale(v, age_s)), vector.scale(a, 0.5 * age_s**2))
-        v = vector.sub(v, vector.scale(a, age_s))
-        q = quaternion.normalize(
-            quaternion.multiply(q, quaternion.from_rotation_vector(vector.scale(w, -age_s)))
-        )
-    com = vector.weighted_mean(
-        vector.load(p.dry_com_body_m, 0),
-        p.dry_mass_kg,
-        vector.load(p.propellant_com_body_m, 0),
-        max(state.mass_est_kg - p.dry_mass_kg, 0.0),
-    )
-    bus.fill_pose(state.pose, t_s - age_s, r, v, q, w, com, grav.rotation_rate_radps)
-    state.pose.position_cov_mci_m2[:, :] = nav.P[ekf.DR : ekf.DR + 3, ekf.DR : ekf.DR + 3]
-
-
-@njit(cache=True)
-def _measurement_updates(
-    fsw, state, gates, delivered, t_s, grav, c, s, onboard_map, map_view, io, events, n_events
-):
-    """Hand the measurements delivered to this cycle to the filter, in their order; map_view
-    is the onboard map as the kinds' entry points see it (`sensors.bus`). A
+def _measurement_updates(cy):
+    """Hand the measurements delivered to this cycle to the filter, in their order; the map
+    view is the onboard map as the kinds' entry points see it (`sensors.bus`). A
     measurement delivered late (a channel's latency, a latency fault) is predicted at its time
     of validity and updates the current state (`updates.update`); its NIS is counted by
     channel and phase (`gating.NIS_DTYPE`) and reported (`contract.report_update`). The
     ranges' ground points are kept; a recovery that finds the horizontal position lost
     searches them over the map (`reacquisition`). After engine cut-off the lander is down:
     measurements are dropped."""
+    fsw, state, gates, t_s, io = cy.fsw, cy.state, cy.gates, cy.t_s, cy.io
+    grav, onboard_map = cy.field.params, cy.onboard_map
+    events, n_events = cy.log
     p, nav = fsw.config, state.nav
     # a lost position falls back to the PDI's horizontal knowledge (its larger sigma [m])
     pdi_sigma_m = max(p.initial_sigma[ekf.DR], p.initial_sigma[ekf.DR + 1])
     posed = False
-    for k in range(delivered.shape[0]):
-        meas = delivered[k]
+    for k in range(cy.delivered.shape[0]):
+        meas = cy.delivered[k]
         if not meas.valid or state.phase == flight_log.ENGINE_OFF:
             continue
         channel = fsw.channels[meas.channel]
@@ -312,29 +188,24 @@ def _measurement_updates(
             posed = True
         # the pose is refilled before each update: the previous update moved the estimate
         age_s = max(t_s - meas.t_s, 0.0)
-        _estimated_pose(p, state, t_s, age_s, grav, c, s)
+        updates.estimated_pose(p, state, t_s, age_s, cy.field)
         verdict, nis, m = updates.update(
             nav,
-            channel,
+            (channel, fsw.knowledge),
             gates,
-            meas.channel,
-            fsw.knowledge,
-            state.pose,
-            map_view,
+            (state.pose, age_s),
+            cy.map_view,
             meas,
-            age_s,
             state.model,
             pdi_sigma_m**2,
         )
-        _gate_events(verdict, nis, gate_state, meas.channel, meas.y[0], t_s, events, n_events)
+        gating.log_verdict(verdict, nis, gate_state, meas.channel, meas.y[0], t_s, cy.log)
         if verdict != updates.UNUSABLE:
             contract.report_update(
                 io,
                 meas.channel,
                 meas.t_s,
-                gate_state.innovation,
-                gate_state.innovation_variance,
-                m,
+                (gate_state.innovation, gate_state.innovation_variance, m),
                 nis,
                 channel.gate.threshold[m] if channel.gate.policy != gating.ACCEPT_ALL else np.inf,
                 verdict,
@@ -350,7 +221,7 @@ def _measurement_updates(
 
 
 @njit(cache=True)
-def _restart(config, state, t_s, grav, c, s, site, events, n_events):
+def _restart(cy):
     """Restart after a reset from what survives it (the navigation state and its covariance
     saved at the reset, the mass estimate, the configuration): dead-reckon the saved state
     over the time off line (`_dead_reckon_off_line`); forget the bias and scale-factor
@@ -361,8 +232,11 @@ def _restart(config, state, t_s, grav, c, s, site, events, n_events):
     (the PDI attitude uncertainty), carried over the time off line; and restart the current
     phase (which `start_phase` then plans on the engine's full range: the reset has spent
     the design margin); its FDIR functions reset (each forgets what it does not keep)."""
+    config, state, t_s, site = cy.config, cy.state, cy.t_s, cy.onboard_map.site
+    grav = cy.field.params
+    events, n_events = cy.log
     p, nav = config.settings, state.nav
-    impulse = _dead_reckon_off_line(p, state, t_s, grav, c, s)
+    impulse = _dead_reckon_off_line(p, state, t_s, cy.field)
     kept = np.empty((ekf.N_NAV, ekf.N_NAV))
     for i in range(ekf.N_NAV):
         for j in range(ekf.N_NAV):
@@ -401,7 +275,7 @@ def _restart(config, state, t_s, grav, c, s, site, events, n_events):
 
 
 @njit(cache=True)
-def _dead_reckon_off_line(p, state, t_s, grav, c, s):
+def _dead_reckon_off_line(p, state, t_s, field):
     """Carry the navigation state from the reset to t_s without IMU data: gravity, the body
     rate it last measured, and the engine's thrust, which holds the throttle it had to the
     next control tick and then tails off (first order); modelled motion, so not corrected
@@ -420,47 +294,37 @@ def _dead_reckon_off_line(p, state, t_s, grav, c, s):
         else:
             dt = min(0.1, t_s - t)
             dv = accel * tau * (math.exp(-(t - cut) / tau) - math.exp(-(t + dt - cut) / tau))
-        ekf.integrate(nav, (0.0, 0.0, dv), vector.scale(rate, dt), dt, grav, c, s, t)
+        ekf.integrate(nav, (0.0, 0.0, dv), vector.scale(rate, dt), dt, field, t)
         t += dt
     return accel * tau
 
 
 @njit(cache=True)
-def _cycle(
-    config,
-    io,
-    fsw,
-    state,
-    gates,
-    delivered,
-    t_s,
-    probe_contact,
-    grav,
-    c,
-    s,
-    onboard_map,
-    map_view,
-    on_time,
-    events,
-    n_events,
-):
+def _cycle(cy):
     """One flight-software cycle at t_s: deliver the due measurements to the filter, run the
     modes, guidance and control, with its FDIR functions at their hooks (`gnc.fdir`).
     Writes state.throttle_command, state.q_command and the RCS on-times for the coming
     control period."""
+    config, io, fsw, state, t_s, onboard_map = (
+        cy.config,
+        cy.io,
+        cy.fsw,
+        cy.state,
+        cy.t_s,
+        cy.onboard_map,
+    )
+    events, n_events = cy.log
     p, nav = fsw.config, state.nav
-    omega = grav.rotation_rate_radps
+    omega = cy.field.params.rotation_rate_radps
     site = onboard_map.site
     restarting = state.restart_pending
     if restarting:
-        _restart(config, state, t_s, grav, c, s, site, events, n_events)
-    _measurement_updates(
-        fsw, state, gates, delivered, t_s, grav, c, s, onboard_map, map_view, io, events, n_events
-    )
+        _restart(cy)
+    _measurement_updates(cy)
 
     # --- mode logic
-    r_site, v_site, g_site, axes = guidance_state(nav, site, grav, c, s, t_s)
-    altitude_est = estimated_altitude(nav, onboard_map, t_s, omega)
+    r_site, v_site, g_site, axes = phases.guidance_state(nav, site, cy.field, t_s)
+    altitude_est = phases.estimated_altitude(nav, onboard_map, t_s, omega)
     state.altitude_est_m = altitude_est
     entered = -1
     if not state.started or restarting:  # the phase starts over (it is braking at first)
@@ -470,42 +334,30 @@ def _cycle(
         entered = flight_log.APPROACH
     elif state.phase == flight_log.APPROACH and t_s >= state.phase_end_s - p.handover_time_s:
         entered = flight_log.TERMINAL
+    site_state = (r_site, v_site, g_site)
     if entered >= 0:
-        start_phase(p, state, entered, t_s, r_site, v_site, g_site, events, n_events, altitude_est)
+        phases.start_phase(p, state, entered, t_s, site_state, cy.log, altitude_est)
     if config.n_fdir:
         f = state.fdir_io
         for i in range(3):
             f.r_site_m[i], f.v_site_mps[i], f.g_site_mps2[i] = r_site[i], v_site[i], g_site[i]
         f.altitude_est_m = altitude_est
         _fdir(config, state, io, fdir.MODES, t_s)
-    if probe_contact and state.phase != flight_log.ENGINE_OFF:
-        start_phase(
-            p,
-            state,
-            flight_log.ENGINE_OFF,
-            t_s,
-            r_site,
-            v_site,
-            g_site,
-            events,
-            n_events,
-            altitude_est,
-        )
+    if cy.probe_contact and state.phase != flight_log.ENGINE_OFF:
+        phases.start_phase(p, state, flight_log.ENGINE_OFF, t_s, site_state, cy.log, altitude_est)
         flight_log.log(events, n_events, t_s, flight_log.ENGINE_CUTOFF, 0, altitude_est)
 
     # --- guidance: thrust acceleration in guidance coordinates
     if state.phase == flight_log.BRAKING or state.phase == flight_log.APPROACH:
         tgt = p.braking if state.phase == flight_log.BRAKING else p.approach
         t_go = state.phase_end_s - t_s
-        r_f = _target_position(state, state.phase, tgt)
+        r_f = phases.target_position(state, state.phase, tgt)
         v_f = vector.load(tgt.velocity_mps, 0)
-        u = laws.command(
-            tgt.law, tgt.params, state.guidance, r_site, v_site, r_f, v_f, g_site, t_go, False
-        )
+        u = laws.command((tgt.law, tgt.params, state.guidance), site_state, (r_f, v_f), t_go, False)
     elif state.phase == flight_log.TERMINAL:
         a = powered_descent.terminal_acceleration(
             v_site,
-            _terminal_rate(p, state, altitude_est),
+            phases.terminal_rate(p, state, altitude_est),
             p.terminal_horizontal_gain,
             p.terminal_vertical_gain,
         )
@@ -515,7 +367,7 @@ def _cycle(
 
     # --- control: pointing (rate-limited), throttle, RCS pulses
     q_est = (nav.q_body_to_mci[0], nav.q_body_to_mci[1], nav.q_body_to_mci[2], nav.q_body_to_mci[3])
-    u_mci = local_to_mci(axes, u, t_s, omega)
+    u_mci = phases.local_to_mci(axes, u, t_s, omega)
     desired = vector.unit(u_mci)
     if vector.norm(vector.load(state.thrust_direction_mci, 0)) == 0.0:
         previous = quaternion.rotate(q_est, (0.0, 0.0, 1.0))
@@ -555,10 +407,10 @@ def _cycle(
         p.control_period_s,
         p.rcs_min_on_time_s,
         state.rcs_carried_nms,
-        on_time,
+        cy.on_time,
     )
     if config.n_fdir:
-        state.fdir_io.on_time_address = on_time.ctypes.data
+        state.fdir_io.on_time_address = cy.on_time.ctypes.data
         _fdir(config, state, io, fdir.COMMANDS, t_s)
     propellant = state.mass_est_kg - p.dry_mass_kg
     if propellant < p.low_propellant_kg and not state.low_propellant_logged:
@@ -586,9 +438,9 @@ def _software(config):
 
 @njit(cache=True, inline="always")
 def _gravity(config):
-    """(record, C, S) of the gravity field it knows."""
+    """The gravity field it knows (`gravity.GravityField`)."""
     shape = (config.harmonics[0], config.harmonics[1])
-    return (
+    return GravityField(
         config.gravity,
         carray(pointer(config.gravity_c), shape, np.float64),
         carray(pointer(config.gravity_s), shape, np.float64),
@@ -635,7 +487,7 @@ def start(config, state, io):
 def imu(config, state, io):
     """One IMU output: strapdown navigation, the increment first through its FDIR functions
     at the `imu` hook (a failed accelerometer's replaced by the thrust model's)."""
-    grav, c, s = _gravity(config)
+    field = _gravity(config)
     data = io.imu
     t0 = data.t_s - data.interval_s  # when the increment began
     dv = vector.load(data.dv_body_mps, 0)
@@ -648,33 +500,30 @@ def imu(config, state, io):
         _fdir(config, state, io, fdir.IMU, t0)
         dv = vector.load(f.dv_body_mps, 0)
     dtheta = vector.load(data.dtheta_body_rad, 0)
-    ekf.strapdown(state.nav, dv, dtheta, data.interval_s, grav, c, s, t0)
+    ekf.strapdown(state.nav, dv, dtheta, data.interval_s, field, t0)
     _publish(io.telemetry, state, state.accelerometer_failed != failed, False)
 
 
 @njit(cache=True)
 def cycle(config, state, io):
     """One control cycle (`_cycle`): the same throttle to every engine, RCS on-times."""
-    grav, c, s = _gravity(config)
-    events, n_events = contract.event_log(io)
     commands = io.commands
     _cycle(
-        config,
-        io,
-        _software(config),
-        state,
-        state.gates[: config.n_channels],
-        contract.delivered(io),
-        io.t_s,
-        io.probe_contact,
-        grav,
-        c,
-        s,
-        _onboard_map(config),
-        config.map,
-        commands.on_time_s[: config.n_thrusters],
-        events,
-        n_events,
+        Cycle(
+            config,
+            io,
+            _software(config),
+            state,
+            state.gates[: config.n_channels],
+            contract.delivered(io),
+            io.t_s,
+            io.probe_contact,
+            _gravity(config),
+            _onboard_map(config),
+            config.map,
+            commands.on_time_s[: config.n_thrusters],
+            contract.event_log(io),
+        )
     )
     commands.engine_on = True
     commands.attitude_command = contract.ON_TIMES
@@ -704,7 +553,9 @@ def report(config, state, io):
     """Its telemetry as of io.t_s, the altitude estimated now."""
     _publish(io.telemetry, state, True, True)
     omega = config.gravity.rotation_rate_radps
-    io.telemetry.altitude_est_m = estimated_altitude(state.nav, _onboard_map(config), io.t_s, omega)
+    io.telemetry.altitude_est_m = phases.estimated_altitude(
+        state.nav, _onboard_map(config), io.t_s, omega
+    )
 
 
 def initial_state(config, handover):

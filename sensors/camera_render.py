@@ -160,11 +160,15 @@ def sunlit_cosine(site, tiles, heights, scene, ground, normal):
 
 
 @njit(cache=True)
-def render(site, tiles, heights, scene, origin, axes, rotation, tan_half_fov, sub_frames, out):
-    """Fill out (n x n) with the radiance factor each pixel sees of the terrain (site, tiles,
-    heights) in a scene, from a camera at origin (Moon-fixed) with the given axes (columns:
-    its column, row and boresight directions), turning by the rotation vector `rotation`
-    [rad] (Moon-fixed) over the exposure: the mean of sub_frames renders over that turn."""
+def render(surface, scene, camera, motion, out):
+    """Fill out (n x n) with the radiance factor each pixel sees of the terrain (surface: site,
+    tiles, heights) in a scene, from a camera (origin, Moon-fixed; axes, columns: its column,
+    row and boresight directions; tan of half its field of view) in motion (rotation, sub
+    frames): turning by the rotation vector [rad] (Moon-fixed) over the exposure, the mean of
+    sub_frames renders over that turn."""
+    site, tiles, heights = surface
+    origin, axes, tan_half_fov = camera
+    rotation, sub_frames = motion
     n = out.shape[0]
     out[:, :] = 0.0
     turned = np.empty((3, 3))
@@ -197,16 +201,6 @@ def take_picture(terrain_truth, scene, origin, axes, rotation, tan_half_fov, pix
     blur_px = float(np.linalg.norm(rotation)) * pixels / (2.0 * math.atan(tan_half_fov))
     image = np.zeros((pixels, pixels))
     t = terrain_truth
-    render(
-        t.site,
-        t.tiles,
-        t.heights,
-        scene,
-        tuple(origin),
-        axes,
-        tuple(rotation),
-        tan_half_fov,
-        max(1, min(9, math.ceil(blur_px))),
-        image,
-    )
+    camera = (tuple(origin), axes, tan_half_fov)
+    render(t, scene, camera, (tuple(rotation), max(1, min(9, math.ceil(blur_px)))), image)
     return expose(image, FULL_WELL_E, READ_NOISE_E, rng)

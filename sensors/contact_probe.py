@@ -7,10 +7,10 @@ from dynamics import quaternion, terrain, vector
 
 
 @njit(cache=True)
-def touching(
-    site, tiles, heights, r_mcmf, q_body_to_mcmf, com_m, footpads_m, n_pads, probe_length_m
-):
-    """True when any probe tip (probe_length_m below a footpad, body -z) is at the terrain."""
+def touching(tt, r_mcmf, q_body_to_mcmf, com_m, footpads_m, n_pads, probe_length_m):
+    """True when any probe tip (probe_length_m below a footpad, body -z) is at the truth
+    terrain tt (`dynamics.terrain.TruthTerrain`)."""
+    site = tt.site
     com = vector.load(com_m, 0)
     reach = 0.0  # farthest tip from the centre of mass
     for i in range(n_pads):
@@ -21,6 +21,6 @@ def touching(
     for i in range(n_pads):
         tip = (footpads_m[i, 0], footpads_m[i, 1], footpads_m[i, 2] - probe_length_m)
         p = vector.add(r_mcmf, quaternion.rotate(q_body_to_mcmf, vector.sub(tip, com)))
-        if terrain.altitude(site, tiles, heights, p) <= 0.0:
+        if terrain.altitude(site, tt.tiles, tt.heights, p) <= 0.0:
             return True
     return False

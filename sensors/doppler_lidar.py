@@ -127,7 +127,7 @@ def predict(spec, pose, onboard_map, measurement, out):
     for i in range(n):
         b = vector.load(spec.beams_body[i], 0)
         if lidar_return.model_range(
-            spec, pose, onboard_map, position, b, measurement, n + i, out, k
+            spec, pose, onboard_map, (position, b), measurement, n + i, out, k
         ):
             k += 1
     out.m = k

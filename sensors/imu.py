@@ -6,14 +6,36 @@ walk); scale-factor error and axis misalignment drawn once; saturation of the se
 quantisation of the increments with the remainder carried to the next sample (so it does not
 bias the sum). The sensor sits at the centre of mass (lever-arm effects neglected). The run
 loop accumulates the true body increments of each truth step and samples the IMU at its rate.
+
+The `[sensors.imu]` section (`Imu`) is packed here (`pack`); each triad's error specifications
+are dispersed per field (`ACCELEROMETER_DISPERSIBLE`, `GYRO_DISPERSIBLE`, read back from the
+triad's packed record).
 """
 
 import math
 
 import numpy as np
 from numba import njit
+from pydantic import Field
 
 from dynamics import quaternion, vector
+from dynamics.units import (
+    AccelerationRandomWalk,
+    AngleRandomWalk,
+    AngularRateRandomWalk,
+    Dispersible,
+    NonNegativeAcceleration,
+    NonNegativeAngle,
+    NonNegativeAngularRate,
+    Number,
+    PositiveAngularRate,
+    PositiveFrequency,
+    Strict,
+    VelocityRandomWalk,
+    quantity,
+    steps_per_sample,
+)
+from dynamics.views import record
 from sensors import random_stream
 
 TRIAD_DTYPE = np.dtype(
@@ -141,3 +163,82 @@ def sample(spec, state, dv_out, dtheta_out):
         state.dtheta_body_rad[i] = 0.0
     state.interval_s = 0.0
     return interval
+
+
+class Accelerometer(Strict):
+    bias: NonNegativeAcceleration
+    bias_instability: AccelerationRandomWalk
+    noise_density: VelocityRandomWalk
+    scale_factor: Number = Field(ge=0.0, le=0.1)  # 1 sigma, fraction (100 ppm = 1e-4)
+    misalignment: NonNegativeAngle
+    quantum: quantity("m/s", "0.0001 m/s", non_negative=True)
+    saturation: quantity("m/s2", "150 m/s2", positive=True)
+
+
+class Gyro(Strict):
+    bias: NonNegativeAngularRate
+    bias_instability: AngularRateRandomWalk
+    noise_density: AngleRandomWalk
+    scale_factor: Number = Field(ge=0.0, le=0.1)
+    misalignment: NonNegativeAngle
+    quantum: NonNegativeAngle
+    saturation: PositiveAngularRate
+
+
+class Imu(Strict):
+    rate: PositiveFrequency
+    accelerometer: Accelerometer
+    gyro: Gyro
+
+
+PACKED = {  # a triad's section field: its TRIAD_DTYPE field
+    "bias": "bias_sigma",
+    "bias_instability": "bias_walk",
+    "noise_density": "noise_density",
+    "scale_factor": "scale_factor_sigma",
+    "misalignment": "misalignment_sigma_rad",
+    "quantum": "quantum",
+    "saturation": "saturation",
+}
+
+
+def pack(imu, time_step_s):
+    """IMU_DTYPE record of a `[sensors.imu]` section: its error specifications and its
+    sampling period in truth steps."""
+    out = np.zeros(1, IMU_DTYPE)[0]
+    for name in ("accelerometer", "gyro"):
+        triad = getattr(imu, name)
+        out[name] = record(
+            TRIAD_DTYPE, **{packed: getattr(triad, field) for field, packed in PACKED.items()}
+        )
+    out["every_steps"] = steps_per_sample(imu.rate, time_step_s, "sensors.imu.rate")
+    return out
+
+
+def _dispersible(units):
+    return {field: Dispersible(units[field], packed) for field, packed in PACKED.items()}
+
+
+# each read back from the triad's TRIAD_DTYPE record
+ACCELEROMETER_DISPERSIBLE = _dispersible(
+    {
+        "bias": "m/s2",
+        "bias_instability": "m/s2/sqrt(s)",
+        "noise_density": "m/s/sqrt(s)",
+        "scale_factor": "",
+        "misalignment": "rad",
+        "quantum": "m/s",
+        "saturation": "m/s2",
+    }
+)
+GYRO_DISPERSIBLE = _dispersible(
+    {
+        "bias": "rad/s",
+        "bias_instability": "rad/s/sqrt(s)",
+        "noise_density": "rad/sqrt(s)",
+        "scale_factor": "",
+        "misalignment": "rad",
+        "quantum": "rad",
+        "saturation": "rad/s",
+    }
+)

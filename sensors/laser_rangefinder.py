@@ -23,7 +23,7 @@ from sensors.channel_spec import ChannelSpec
 NAME = "laser_rangefinder"
 DIMENSION = 1
 UNIT = "m"
-MEASURES_ALTITUDE = True  # its value is a distance to the ground (`sims.failure_class`)
+MEASURES_ALTITUDE = True  # its value is a distance to the ground (`sims.analysis.failure_class`)
 
 
 class Spec(ChannelSpec, lidar_return.Link):
@@ -71,14 +71,5 @@ def sample(spec, pose, terrain_truth, state, out):
 @njit(cache=True)
 def predict(spec, pose, onboard_map, measurement, out):
     out.m = 1
-    out.usable = lidar_return.model_range(
-        spec,
-        pose,
-        onboard_map,
-        vector.load(spec.position_body_m, 0),
-        vector.load(spec.beam_body, 0),
-        measurement,
-        0,
-        out,
-        0,
-    )
+    beam = (vector.load(spec.position_body_m, 0), vector.load(spec.beam_body, 0))
+    out.usable = lidar_return.model_range(spec, pose, onboard_map, beam, measurement, 0, out, 0)

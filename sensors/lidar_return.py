@@ -189,21 +189,21 @@ def footprint_return(spec, pose, terrain_truth, position_body, beam_body, perfor
 
 
 @njit(cache=True)
-def model_range(spec, pose, onboard_map, position_body, b, measurement, element, out, row):
-    """The filter's model of a laser range (value `element` of the measurement, along body
-    beam b) in row `row` of a model record: `terrain_range.ray_range` over the map, plus the
-    noise the link budget leads it to expect at that range and incidence (nominal
-    performance, the map's albedo), or the sensor's own report from the return's strength
-    where that is larger (the ground darker or steeper than the map's plane: the noise is
-    the signal's). False, the row left alone, when there is no value or the map gives no
-    usable geometry."""
+def model_range(spec, pose, onboard_map, beam, measurement, element, out, row):
+    """The filter's model of a laser range (value `element` of the measurement, along the
+    beam: its position and direction, body axes) in row `row` of a model record:
+    `terrain_range.ray_range` over the map, plus the noise the link budget leads it to expect
+    at that range and incidence (nominal performance, the map's albedo), or the sensor's own
+    report from the return's strength where that is larger (the ground darker or steeper than
+    the map's plane: the noise is the signal's). False, the row left alone, when there is no
+    value or the map gives no usable geometry."""
     y = measurement.y[element]
     if not math.isfinite(y):
         return False
     m = onboard_map
     reach = max_range_m(spec, m.site.albedo)
     usable, rho, cos_incidence, _ = terrain_range.ray_range(
-        pose, m, position_body, b, reach, spec.ray_step_m, measurement.period_s, y, out, row
+        pose, m, beam, (reach, spec.ray_step_m), (y, measurement.period_s), out, row
     )
     if usable:
         signal = signal_over_threshold(spec, m.site.albedo, cos_incidence, rho)

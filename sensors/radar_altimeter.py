@@ -43,7 +43,7 @@ from sensors.channel_spec import ChannelSpec
 NAME = "radar_altimeter"
 DIMENSION = 1
 UNIT = "m"
-MEASURES_ALTITUDE = True  # its value is a distance to the ground (`sims.failure_class`)
+MEASURES_ALTITUDE = True  # its value is a distance to the ground (`sims.analysis.failure_class`)
 
 Beamwidth = quantity("rad", "30 deg", positive=True, high=math.radians(120.0))
 RING_RAYS = 6
@@ -225,12 +225,9 @@ def predict(spec, pose, onboard_map, measurement, out):
     usable, distance, _, normal = terrain_range.ray_range(
         pose,
         onboard_map,
-        position,
-        direction,
-        reach,
-        spec.ray_step_m,
-        measurement.period_s,
-        y,
+        (position, direction),
+        (reach, spec.ray_step_m),
+        (y, measurement.period_s),
         out,
         0,
     )

@@ -67,11 +67,15 @@ def map_plane(pose, onboard_map, hit, d, foot_speed_mps, period_s):
 
 
 @njit(cache=True)
-def ray_range(pose, onboard_map, position_body, b, reach_m, step_m, period_s, y, out, row):
-    """Fill row `row` of a model record with the range [m] along body beam b, measured as y,
-    and the map's share of its variance; returns (usable, predicted range [m], cos of the
-    incidence, the map plane's unit normal, MCMF). Not usable (the row left alone) when the
-    beam meets no map or only grazes it."""
+def ray_range(pose, onboard_map, beam, march, measured, out, row):
+    """Fill row `row` of a model record with the range [m] along the beam (its position and
+    direction, body axes) marched over the map (march: reach [m], smallest step [m]), measured
+    as y over a sample period (measured: y, period [s]), and the map's share of its variance;
+    returns (usable, predicted range [m], cos of the incidence, the map plane's unit normal,
+    MCMF). Not usable (the row left alone) when the beam meets no map or only grazes it."""
+    position_body, b = beam
+    reach_m, step_m = march
+    y, period_s = measured
     m = onboard_map
     origin = bus.sensor_position_mcmf(pose, position_body)
     d = bus.body_to_mcmf(pose, b)

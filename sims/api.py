@@ -8,8 +8,9 @@
 import numpy as np
 
 from dynamics import orbit
-from sims import batch, recorder, results, scenario
-from sims import model as model_builder
+from sims.run import batch, recorder, results
+from sims.run import packing as model_builder
+from sims.scenarios import scenario
 
 
 def load(source):
@@ -40,7 +41,7 @@ def run(source, seed=0, initial_orbit=None):
 
     source: scenario path, bundled name, dict or loaded Scenario. seed: the run's seed; the
     IMU, each sensor channel, each fault and the initial navigation error draw from their own
-    stream spawned from it, keyed by name (`sims.batch`). initial_orbit: optional object with
+    stream spawned from it, keyed by name (`sims.run.batch`). initial_orbit: optional object with
     astropy Quantity `.r` and `.v` in the Moon-centred inertial frame at PDI (e.g. a hapsira
     Orbit), replacing the scenario's initial state.
     """

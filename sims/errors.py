@@ -1,5 +1,6 @@
 """Errors about a results folder or a campaign that the CLI reports as one sentence, exit 2
-(kept apart from `sims.campaign` so the CLI can name them without loading compiled code)."""
+(kept apart from `sims.campaigns.campaign` so the CLI can name them without loading compiled
+code)."""
 
 
 class CampaignError(Exception):

@@ -5,7 +5,7 @@ from hypothesis import settings
 
 from dynamics import gravity, mass_properties, propulsion
 from dynamics.constants import MOON_GM_M3PS2, MOON_GRAVITY_REFERENCE_RADIUS_M
-from sims.model import record
+from dynamics.views import record
 
 # Property tests: repeatable in CI, and no per-example deadline (the first example of a test
 # may include loading compiled code from the Numba cache).

@@ -15,7 +15,7 @@ from numba import njit
 from dynamics import vector
 from dynamics.units import NonNegativeMass, PositiveLength, PositiveSpeed, Strict
 from dynamics.views import record
-from gnc import flight_software
+from gnc.guidance import phases
 from gnc.interface import contract, flight_log
 
 NAME = "land_now"
@@ -67,6 +67,5 @@ def update(params, state, config, fsw, io):
     if fsw.phase == flight_log.APPROACH:
         r, v = vector.load(io.r_site_m, 0), vector.load(io.v_site_mps, 0)
         g = vector.load(io.g_site_mps2, 0)
-        flight_software.start_phase(
-            p, fsw, flight_log.TERMINAL, t_s, r, v, g, events, n_events, altitude_est
-        )
+        log = (events, n_events)
+        phases.start_phase(p, fsw, flight_log.TERMINAL, t_s, (r, v, g), log, altitude_est)

@@ -7,7 +7,7 @@ its own settings), `PARAMS_DTYPE` (at most PARAMS_BYTES), `pack(spec)` (its sett
 record) and the compiled `command(params, guidance)`, which writes the thrust acceleration
 guidance.u_mps2 for the state, target and time to go a `GUIDANCE_DTYPE` record holds (in our
 guidance coordinates: downrange, crossrange, height from the site; gravity there with the
-frame's apparent accelerations folded in, `gnc.flight_software.guidance_state`). Bundled:
+frame's apparent accelerations folded in, `gnc.guidance.phases.guidance_state`). Bundled:
 `e_guidance` and `apollo` (`gnc.guidance.powered_descent`); a law of one's own is named with
 `module = "pkg.mod"` in the phase table, the DESCENT_GUIDANCE_LAWS environment variable or
 `register`. The flight software reaches a law through its compiled entry point, so a new law
@@ -136,7 +136,7 @@ def validate(value, handler, info):
     return spec.model_validate(data, context=info.context)
 
 
-Phase = Annotated[Any, WrapValidator(validate)]
+Phase = Annotated[Any, WrapValidator(validate), REGISTRY]  # a law's Spec, by its `law`
 
 
 def entry_point(name):
@@ -153,8 +153,13 @@ def params_bytes(spec):
 
 
 @njit(cache=True)
-def command(entry, params, guidance, r, v, r_f, v_f, g, t_go, predicting):
-    """The thrust acceleration [m/s^2] a law (its entry point, its params record) commands."""
+def command(law, state, target, t_go, predicting):
+    """The thrust acceleration [m/s^2] a law commands. law = (its entry point, its params
+    record, the GUIDANCE_DTYPE record it works in); state = (r, v, g): position, velocity and
+    effective gravity in guidance coordinates; target = (r_f, v_f)."""
+    entry, params, guidance = law
+    r, v, g = state
+    r_f, v_f = target
     for i in range(3):
         guidance.r_m[i] = r[i]
         guidance.v_mps[i] = v[i]
@@ -168,14 +173,17 @@ def command(entry, params, guidance, r, v, r_f, v_f, g, t_go, predicting):
 
 
 @njit(cache=True)
-def peak_throttle(entry, params, guidance, r, v, r_f, v_f, g, t_go, mass_kg, thrust_n, isp_s):
-    """Largest throttle the law would ask for on its own predicted flight to the target in
-    t_go, up to the hand-over (24 steps to 90 % of t_go)."""
+def peak_throttle(law, state, target, t_go, vehicle):
+    """Largest throttle the law would ask for on its own predicted flight from state to the
+    target in t_go, up to the hand-over (24 steps to 90 % of t_go); vehicle = (mass [kg],
+    full thrust [N], Isp [s])."""
+    r, v, g = state
+    mass_kg, thrust_n, isp_s = vehicle
     n_steps = 24
     dt = 0.9 * t_go / n_steps
     peak = 0.0
     for i in range(n_steps):
-        u = command(entry, params, guidance, r, v, r_f, v_f, g, t_go - i * dt, True)
+        u = command(law, (r, v, g), target, t_go - i * dt, True)
         un = vector.norm(u)
         peak = max(peak, un * mass_kg / thrust_n)
         a = vector.add(u, g)
@@ -186,22 +194,20 @@ def peak_throttle(entry, params, guidance, r, v, r_f, v_f, g, t_go, mass_kg, thr
 
 
 @njit(cache=True)
-def select_time_to_go(
-    entry, params, guidance, r, v, r_f, v_f, g, mass_kg, thrust_n, isp_s, throttle, t_min, t_max
-):
-    """Shortest time to go [s] in [t_min, t_max] whose predicted flight never asks for more
-    than `throttle` (geometric scan, then bisection). When no time is that gentle, the time
-    with the lowest predicted peak: the engine then saturates as little as it can.
+def select_time_to_go(law, state, target, vehicle, throttle, t_range):
+    """Shortest time to go [s] in t_range = (t_min, t_max) whose predicted flight
+    (`peak_throttle`) never asks for more than `throttle` (geometric scan, then bisection).
+    When no time is that gentle, the time with the lowest predicted peak: the engine then
+    saturates as little as it can.
 
     The shortest feasible time is the most propellant-efficient one here (least gravity loss)
     and leaves the design margin for dispersions.
     """
 
     def peak(t):
-        return peak_throttle(
-            entry, params, guidance, r, v, r_f, v_f, g, t, mass_kg, thrust_n, isp_s
-        )
+        return peak_throttle(law, state, target, t, vehicle)
 
+    t_min, t_max = t_range
     prev, t = t_min, t_min
     best_t, best_peak = t_min, np.inf
     while True:

@@ -8,7 +8,7 @@ Commanded total acceleration, re-evaluated every guidance cycle, with time to go
 k = 6 is E-guidance / ZEM-ZEV (target position and velocity; a_f free), k = 12 the Apollo
 lunar-descent law (Klumpp 1974; also targets the final acceleration a_f). The thrust
 acceleration is a - g. Vectors are in the flight software's curvilinear guidance coordinates
-(downrange, crossrange, height from the site; see `gnc.flight_software.guidance_state`),
+(downrange, crossrange, height from the site; see `gnc.guidance.phases.guidance_state`),
 where the curvature and rotation terms are folded into g.
 
 The two laws are the bundled guidance-law plug-ins `e_guidance` and `apollo` (`laws`), whose

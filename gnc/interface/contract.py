@@ -22,7 +22,7 @@ after `cycle`. A nonzero io.status ends the run as diverged, with io.message as 
 A flight software may also report each measurement update it makes (`report_update`: the
 innovation, its variance, the test ratio against its gate and its verdict, the model of
 PX4's `estimator_aid_source`); the simulator records them when a recorder asks
-(`sims.recorder`), else the log holds none and a report costs nothing.
+(`sims.run.recorder`), else the log holds none and a report costs nothing.
 
 Frames and units: MCI is the Moon-centred inertial frame (= Moon-fixed MCMF at t = 0; MCMF
 turns by -rotation_rate * t about +z from it); body axes have +z along the main engine's
@@ -190,11 +190,12 @@ def event_log(io):
 
 
 @njit(cache=True)
-def report_update(io, channel, t_s, innovation, variance, m, nis, threshold, verdict):
-    """Log one measurement update of channel at t_s (its time of validity): the first m of
-    innovation and variance, its NIS and the gate's threshold (not finite: no gate), the
-    verdict (VERDICTS). Counted even when the log is full or not kept, written only within
-    its capacity."""
+def report_update(io, channel, t_s, innovations, nis, threshold, verdict):
+    """Log one measurement update of channel at t_s (its time of validity): innovations =
+    (innovation, its variance, m), the first m of each; its NIS and the gate's threshold (not
+    finite: no gate), the verdict (VERDICTS). Counted even when the log is full or not kept,
+    written only within its capacity."""
+    innovation, variance, m = innovations
     if io.update_capacity == 0:
         return
     count = carray(pointer(io.update_count), 1, np.int64)

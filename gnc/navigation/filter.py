@@ -77,10 +77,11 @@ NAV_NOISE_DTYPE = np.dtype(
 
 
 @njit(cache=True, inline="always")
-def strapdown(nav, dv_body, dtheta_body, interval_s, grav, c, s, t_s):
+def strapdown(nav, dv_body, dtheta_body, interval_s, field, t_s):
     """Propagate the nominal state over one IMU sample (increments dv [m/s], dtheta [rad])
     that began at t_s: the increments corrected by the estimated biases, scale factors and
-    misalignments, then integrated (`integrate`)."""
+    misalignments, then integrated (`integrate`) in the gravity field it knows
+    (`gravity.GravityField`)."""
     raw = vector.sub(dtheta_body, vector.scale(vector.load(nav.gyro_bias_radps, 0), interval_s))
     e = nav.gyro_matrix_error  # (I + E)^-1 = I - E to first order
     dtheta = (
@@ -92,11 +93,11 @@ def strapdown(nav, dv_body, dtheta_body, interval_s, grav, c, s, t_s):
     dv_corr = vector.sub(
         dv_raw, vector.scale(vector.load(nav.accel_thrust_axis_error, 0), dv_raw[2])
     )
-    integrate(nav, dv_corr, dtheta, interval_s, grav, c, s, t_s)
+    integrate(nav, dv_corr, dtheta, interval_s, field, t_s)
 
 
 @njit(cache=True, inline="always")
-def integrate(nav, dv_body, dtheta_body, interval_s, grav, c, s, t_s):
+def integrate(nav, dv_body, dtheta_body, interval_s, field, t_s):
     """Propagate the nominal state over an interval that began at t_s by body increments
     already free of the sensor's errors (the strapdown's corrected ones, or a dead
     reckoning's modelled ones): velocity change dv [m/s] from specific force, rotation
@@ -107,7 +108,7 @@ def integrate(nav, dv_body, dtheta_body, interval_s, grav, c, s, t_s):
     dv_mci = quaternion.rotate(q_mid, dv_body)
     r = vector.load(nav.r_mci_m, 0)
     v = vector.load(nav.v_mci_mps, 0)
-    g = gravity.acceleration_mci(grav, c, s, r, t_s)
+    g = gravity.acceleration_mci(field.params, field.c, field.s, r, t_s)
     dv_total = vector.add(dv_mci, vector.scale(g, interval_s))
     for i in range(3):
         step = (v[i] + 0.5 * dv_total[i]) * interval_s

@@ -43,6 +43,7 @@ from numba import njit
 from scipy.stats import chi2
 
 from dynamics import vector
+from gnc.interface import flight_log
 from gnc.interface.contract import (  # the verdicts a flight software reports
     ACCEPTED,
     IGNORED,
@@ -102,11 +103,12 @@ CHI2_95 = np.concatenate(([np.inf], chi2.ppf(0.95, np.arange(1, MAX_DIMENSION + 
 
 
 @njit(cache=True)
-def process(gate, gates, index, nav, y, h, r, m, t_s, lost_variance_m2):
-    """Gate one measurement of dimension m, taken at t_s, of channel `index` (gates holds
-    every channel's state) and update the filter if admitted; returns (verdict, NIS).
-    lost_variance_m2: the horizontal variance [m^2] a recovery adds when it finds the
-    position lost (the PDI knowledge's)."""
+def process(gate, gates, index, nav, model, t_s, lost_variance_m2):
+    """Gate one measurement taken at t_s of channel `index` (gates holds every channel's
+    state), its model (y, h, r, m: innovation, Jacobian, noise covariance, dimension), and
+    update the filter if admitted; returns (verdict, NIS). lost_variance_m2: the horizontal
+    variance [m^2] a recovery adds when it finds the position lost (the PDI knowledge's)."""
+    y, h, r, m = model
     state = gates[index]
     if state.latched_off:
         return IGNORED, 0.0
@@ -220,3 +222,20 @@ def _outvoted(gates, index, t_s):
             return False  # another sensor sees the same error: the estimate is wrong
         for_estimate = for_estimate or not sees_it
     return for_estimate
+
+
+@njit(cache=True)
+def log_verdict(verdict, nis, gate_state, channel, value, t_s, log):
+    """Log what a gate verdict tells: a channel's first admitted measurement (accepted, or
+    admitted by a recovery), the first rejection of a streak, a latch-off, a recovery."""
+    events, n_events = log
+    recovered = verdict == RECOVERED or verdict == RELOCATED
+    admitted = verdict == ACCEPTED or recovered
+    if admitted and gate_state.accepted == 1:
+        flight_log.log(events, n_events, t_s, flight_log.SENSOR_ACQUIRED, channel, value)
+    if verdict == REJECTED and gate_state.streak == 1:
+        flight_log.log(events, n_events, t_s, flight_log.MEASUREMENT_REJECTED, channel, nis)
+    elif verdict == LATCHED:
+        flight_log.log(events, n_events, t_s, flight_log.SENSOR_LATCHED_OFF, channel, nis)
+    elif recovered:
+        flight_log.log(events, n_events, t_s, flight_log.SENSOR_RECOVERED, channel, nis)

@@ -1,7 +1,7 @@
 """Image-based terrain-relative navigation from real images, the flight software's half: a
 camera image (`sensors.camera_render`) matched against the onboard map gives the camera's
-horizontal position, or no fix with its reason (issue 14; `sims.trn_calibration` fits the
-campaign model `sensors.image_navigation` to it, `sims.images_in_the_loop` flies it).
+horizontal position, or no fix with its reason (issue 14; `sims.images.trn_calibration` fits the
+campaign model `sensors.image_navigation` to it, `sims.images.in_the_loop` flies it).
 
 1. The reference (`ortho_image`): the onboard map rendered on a grid of track coordinates
    around where the camera is believed to look, seen from straight above under a given Sun:
@@ -59,10 +59,14 @@ def ortho_image(site, tiles, heights, scene, downrange_m, crossrange_m, cell_m, 
 
 
 @njit(cache=True)
-def orthorectify(site, tiles, heights, image, origin, axes, tan_half_fov, x0, y0, cell_m, out):
-    """Fill out (n x n) with the image sampled where each grid node (as in `ortho_image`) on
-    the map surface projects through the pinhole at origin with the given axes (the
-    estimated pose); nodes outside the image get NaN."""
+def orthorectify(surface, image, camera, grid, out):
+    """Fill out (n x n) with the image sampled where each grid node (grid: x0, y0, cell [m],
+    as in `ortho_image`) on the map surface (site, tiles, heights) projects through the
+    camera's pinhole (origin, axes, tan of half its field of view: the estimated pose);
+    nodes outside the image get NaN."""
+    site, tiles, heights = surface
+    origin, axes, tan_half_fov = camera
+    x0, y0, cell_m = grid
     n, pixels = out.shape[0], image.shape[0]
     for i in range(n):
         for j in range(n):
@@ -114,19 +118,8 @@ def match(onboard_map, map_scene, image, origin, axes, tan_half_fov, cell_m, lim
     x0, y0 = centre_x - 0.5 * n * cell_m, centre_y - 0.5 * n * cell_m
     reference, projected = np.zeros((n, n)), np.zeros((n, n))
     ortho_image(m.site, m.tiles, m.heights, map_scene, x0, y0, cell_m, reference)
-    orthorectify(
-        m.site,
-        m.tiles,
-        m.heights,
-        image,
-        tuple(origin),
-        axes,
-        tan_half_fov,
-        x0,
-        y0,
-        cell_m,
-        projected,
-    )
+    surface = (m.site, m.tiles, m.heights)
+    orthorectify(surface, image, (tuple(origin), axes, tan_half_fov), (x0, y0, cell_m), projected)
     if np.isnan(projected).any():
         return None, "no ground in view"
     contrast = min(

@@ -4,6 +4,7 @@ import numpy as np
 
 from dynamics import orbit, truth
 from dynamics.constants import MOON_GM_M3PS2
+from dynamics.gravity import GravityField
 from tests.conftest import NO_HARMONICS, engine_record, gravity_record, mass_record
 
 GM = MOON_GM_M3PS2
@@ -15,9 +16,7 @@ def _coast(x, duration_s, n_steps, grav):
         0.0,
         duration_s / n_steps,
         n_steps,
-        grav,
-        NO_HARMONICS,
-        NO_HARMONICS,
+        GravityField(grav, NO_HARMONICS, NO_HARMONICS),
         mass_record(),
         engine_record(),
         0.0,

@@ -7,7 +7,8 @@ import pytest
 
 from dynamics import propulsion, truth
 from dynamics.constants import STANDARD_GRAVITY_MPS2 as G0
-from sims.model import record
+from dynamics.gravity import GravityField
+from dynamics.views import record
 from tests.conftest import NO_HARMONICS, engine_record, gravity_record, mass_record
 
 NO_GRAVITY = gravity_record(gm=0.0)
@@ -23,9 +24,7 @@ def burn(duration_s, dt_s=0.01, throttle0=1.0, engine=None):
         0.0,
         dt_s,
         n,
-        NO_GRAVITY,
-        NO_HARMONICS,
-        NO_HARMONICS,
+        GravityField(NO_GRAVITY, NO_HARMONICS, NO_HARMONICS),
         mass_record(dry_kg=M_DRY),
         engine if engine is not None else engine_record(THRUST, ISP),
         1.0,

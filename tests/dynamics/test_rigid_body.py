@@ -5,6 +5,7 @@ import math
 import numpy as np
 
 from dynamics import quaternion, truth
+from dynamics.gravity import GravityField
 from tests.conftest import NO_HARMONICS, engine_record, gravity_record, mass_record
 
 NO_GRAVITY = gravity_record(gm=0.0)
@@ -17,9 +18,7 @@ def spin(inertia, w0, duration_s, n_steps):
         0.0,
         duration_s / n_steps,
         n_steps,
-        NO_GRAVITY,
-        NO_HARMONICS,
-        NO_HARMONICS,
+        GravityField(NO_GRAVITY, NO_HARMONICS, NO_HARMONICS),
         mass_record(dry_kg=340.0, inertia=inertia),
         engine_record(),
         0.0,

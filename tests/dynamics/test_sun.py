@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from dynamics import frames, sun
-from sims import model, scenario
+from sims.scenarios import scenario
 from tests.sims.scenarios import closed_loop
 
 
@@ -39,13 +39,13 @@ def test_a_scenario_gives_the_sun_by_epoch_or_by_elevation_and_azimuth():
     east, _, up = frames.east_north_up(lat, lon)
     west = {**site, "sun_elevation": "25 deg", "sun_azimuth": "270 deg"}
     given = scenario.parse({**base, "site": west}, "t")
-    direction = model.sun_direction(given.site)
+    direction = frames.sun_direction(given.site)
     assert math.degrees(sun.elevation_rad(direction, up)) == pytest.approx(25.0)
     assert np.dot(direction, east) == pytest.approx(-math.cos(math.radians(25.0)))
-    default = model.sun_direction(scenario.parse(base, "t").site)
+    default = frames.sun_direction(scenario.parse(base, "t").site)
     assert math.degrees(sun.elevation_rad(default, up)) == pytest.approx(10.0)
     assert np.dot(default, east) > 0.9
     dated = scenario.parse({**base, "site": {**site, "epoch": "2025-06-06T00:00:00"}}, "t")
-    assert model.sun_direction(dated.site) == pytest.approx(
+    assert frames.sun_direction(dated.site) == pytest.approx(
         sun.direction_at_epoch("2025-06-06T00:00:00")
     )

@@ -7,7 +7,7 @@ import pytest
 
 from dynamics import frames, quaternion, terrain, touchdown
 from dynamics.constants import MOON_MEAN_RADIUS_M
-from sims.model import record
+from dynamics.views import record
 
 LIMITS = record(
     touchdown.LIMITS_DTYPE,

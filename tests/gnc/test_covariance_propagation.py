@@ -5,8 +5,9 @@ import numpy as np
 
 from dynamics import quaternion
 from dynamics.constants import MOON_GM_M3PS2, MOON_MEAN_RADIUS_M
+from dynamics.gravity import GravityField
+from dynamics.views import record
 from gnc.navigation import filter as ekf
-from sims.model import record
 from tests.gnc.test_error_model import Estimate
 
 NOISE = record(
@@ -91,7 +92,9 @@ def test_propagation_matches_an_independently_derived_transition_matrix():
 def _strapdown_once(nav, dv_body, dtheta_body, dt):
     gravity = record(ekf.gravity.GRAVITY_DTYPE, gm_m3ps2=MOON_GM_M3PS2)
     out = nav.copy()
-    ekf.strapdown(out, dv_body, dtheta_body, dt, gravity, np.zeros((1, 1)), np.zeros((1, 1)), 0.0)
+    no_table = np.zeros((1, 1))
+    field = GravityField(gravity, no_table, no_table)
+    ekf.strapdown(out, dv_body, dtheta_body, dt, field, 0.0)
     return out
 
 

@@ -4,7 +4,8 @@ for is refused in one sentence."""
 
 import pytest
 
-from sims import api, scenario
+from sims import api
+from sims.scenarios import scenario
 
 
 def test_an_fdir_function_of_ones_own_slows_our_touchdown():

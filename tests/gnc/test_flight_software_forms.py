@@ -12,7 +12,8 @@ import numpy as np
 import pyarrow.compute as pc
 import pytest
 
-from sims import api, campaign
+from sims import api
+from sims.campaigns import campaign
 from tests.gnc import fmu_build, three_forms
 
 SEEDS = range(10)
@@ -69,7 +70,7 @@ def test_a_campaign_of_a_form_is_the_same_whatever_the_worker_count(fmu_path, fo
 
 SHIPPED = """
 import pickle, sys
-from sims import campaign
+from sims.campaigns import campaign
 plan = pickle.loads(sys.stdin.buffer.read())
 runs = campaign.run_batch(plan, [0, 1])["runs"]
 print(runs.column("touchdown_east_m").to_pylist())
@@ -186,7 +187,7 @@ def test_without_an_estimate_the_navigation_figures_are_absent_and_the_report_sa
 ):
     """The FMU mapped without its telemetry reports no estimate: its runs have no navigation
     errors and no NEES (null, not zero), and the report says why."""
-    from sims import report
+    from sims.analysis import report
 
     d = three_forms.fmu(fmu_path)
     outputs = d["flight_software"]["outputs"]

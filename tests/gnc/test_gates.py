@@ -52,7 +52,7 @@ def verdict_of(gate, y, m, nav=None, states=None, t_s=0.0):
     h, r = measurement(m)
     values = np.zeros(MAX_DIMENSION)
     values[:m] = y
-    return gating.process(gate, states, 0, nav, values, h, r, m, t_s, 0.0)
+    return gating.process(gate, states, 0, nav, (values, h, r, m), t_s, 0.0)
 
 
 def test_a_measurement_at_the_threshold_passes_and_one_just_above_does_not():

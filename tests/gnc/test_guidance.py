@@ -8,7 +8,8 @@ import pytest
 
 from gnc.guidance import laws
 from gnc.guidance import powered_descent as pd
-from sims import api, scenario
+from sims import api
+from sims.scenarios import scenario
 
 G = (0.0, 0.0, -1.62)
 
@@ -70,11 +71,12 @@ def test_time_to_go_selection_uses_the_design_throttle():
     law = compiled_law(
         "e_guidance", position=["0 m", "0 m", "60 m"], velocity=["0 m/s"] * 3, throttle_design=0.45
     )
-    t = laws.select_time_to_go(*law, r, v, *target, G, mass, thrust, isp, design, 6.0, 3000.0)
-    peak = laws.peak_throttle(*law, r, v, *target, G, t, mass, thrust, isp)
+    vehicle = (mass, thrust, isp)
+    t = laws.select_time_to_go(law, (r, v, G), target, vehicle, design, (6.0, 3000.0))
+    peak = laws.peak_throttle(law, (r, v, G), target, t, vehicle)
     assert peak == pytest.approx(design, abs=0.01)
     # a shorter flight would ask for more than the design throttle
-    assert laws.peak_throttle(*law, r, v, *target, G, 0.95 * t, mass, thrust, isp) > design
+    assert laws.peak_throttle(law, (r, v, G), target, 0.95 * t, vehicle) > design
 
 
 def test_the_selected_time_to_go_flies_at_the_design_throttle_in_closed_form():
@@ -91,7 +93,12 @@ def test_the_selected_time_to_go_flies_at_the_design_throttle_in_closed_form():
         "e_guidance", position=["0 m", "0 m", "60 m"], velocity=["0 m/s"] * 3, throttle_design=0.45
     )
     t = laws.select_time_to_go(
-        *law, tuple(r), tuple(v), tuple(r_f), tuple(v_f), G, mass, thrust, isp, design, 6.0, 3000.0
+        law,
+        (tuple(r), tuple(v), G),
+        (tuple(r_f), tuple(v_f)),
+        (mass, thrust, isp),
+        design,
+        (6.0, 3000.0),
     )
 
     def peak(t_go):
@@ -154,9 +161,10 @@ def test_a_law_of_ones_own_replaces_our_braking_law_and_lands_the_nominal():
     mine = compiled_law(
         "zem_zev", position=["0 m", "0 m", "60 m"], velocity=["0 m/s"] * 3, throttle_design=0.8
     )
-    state = ((-9000.0, 40.0, 6000.0), (900.0, -2.0, -60.0), (0.0, 0.0, 60.0), (5.0, 0.0, -1.0))
-    ours = laws.command(entry, params, record, *state, G, 120.0, False)
-    theirs = laws.command(mine[0], mine[1], mine[2], *state, G, 120.0, False)
+    state = ((-9000.0, 40.0, 6000.0), (900.0, -2.0, -60.0), G)
+    target = ((0.0, 0.0, 60.0), (5.0, 0.0, -1.0))
+    ours = laws.command((entry, params, record), state, target, 120.0, False)
+    theirs = laws.command(mine, state, target, 120.0, False)
     assert theirs == pytest.approx(ours, rel=1e-12, abs=1e-12)
     d = scenario.read_data("nominal")[1]
     d["flight_software"]["braking"] |= {"module": "tests.gnc.zem_zev_law"}

@@ -52,15 +52,10 @@ def matched(surface, image_sun, map_sun, albedo_variation=0.1):
     axes = camera_render.camera_axes(-UP, DOWN)
     image = np.zeros((PIXELS, PIXELS))
     camera_render.render(
-        surface.site,
-        surface.tiles,
-        surface.heights,
+        (surface.site, surface.tiles, surface.heights),
         camera_render.scene(image_sun, 0.12, albedo_variation, 1.0),
-        tuple(origin),
-        axes,
-        (0.0, 0.0, 0.0),
-        math.tan(FOV / 2),
-        1,
+        (tuple(origin), axes, math.tan(FOV / 2)),
+        ((0.0, 0.0, 0.0), 1),
         image,
     )
     estimated = origin + ERROR[0] * DOWN + ERROR[1] * LEFT

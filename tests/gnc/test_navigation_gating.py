@@ -11,10 +11,10 @@ from numba import njit
 
 from dynamics import frames, quaternion, terrain
 from dynamics.constants import MOON_MEAN_RADIUS_M
+from dynamics.views import record
 from gnc.navigation import filter as ekf
 from gnc.navigation import gating, updates
 from sensors import bus, laser_rangefinder, registry
-from sims.model import record
 
 SITE = frames.make_site(0.3, 0.2, 0.0, 0.0, MOON_MEAN_RADIUS_M)
 NO_TILES, NO_HEIGHTS = terrain.make_tiles([])
@@ -60,9 +60,8 @@ def _update(
         (0.0, 0.0, 0.0),
         0.0,
     )
-    return updates.update(
-        nav, channel, gates, index, knowledge, pose, view, meas, 0.0, model, lost_m2
-    )
+    meas.channel = index
+    return updates.update(nav, (channel, knowledge), gates, (pose, 0.0), view, meas, model, lost_m2)
 
 
 def range_update(gate, states, nav, measured, index=0, t_s=0.0, pdi_sigma_m=0.0):

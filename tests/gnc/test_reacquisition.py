@@ -9,8 +9,8 @@ from dynamics import frames, terrain
 from gnc.navigation import filter as ekf
 from gnc.navigation import reacquisition
 from sensors import bus
-from sims import model as model_builder
-from sims import scenario
+from sims.run import packing as model_builder
+from sims.scenarios import scenario
 
 ERROR = np.array([300.0, -200.0])  # the estimate's error along the track axes [m]
 BEAMS = ((1500.0, 0.0), (621.0, 0.0), (-310.0, 538.0), (-310.0, -538.0))  # feet [m]

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from sims import api, scenario
+from sims import api
+from sims.scenarios import scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "gnc" / "README.md").read_text()

@@ -3,7 +3,7 @@ the bundled `nominal_high_gate` scenario: a compiled module (`zem_zev.py`), a Py
 (`zem_zev_class.py`) and an FMU built from C (`fmu_build.py`). Keyword settings are the law's
 and the tests' faults (`zem_zev.Spec`), given to each form its own way."""
 
-from sims import scenario
+from sims.scenarios import scenario
 
 BASE = "nominal_high_gate"
 

@@ -31,15 +31,10 @@ def image(tiles, heights, site, sun, height_m=1500.0, rotation=(0.0, 0.0, 0.0), 
     axes = cr.camera_axes(-UP, DOWNRANGE)
     lighting = cr.scene(sun, ALBEDO, 0.0, L, step_m=1.0)
     cr.render(
-        site,
-        tiles,
-        heights,
+        (site, tiles, heights),
         lighting,
-        tuple(origin),
-        axes,
-        rotation,
-        math.tan(FOV / 2),
-        frames_,
+        (tuple(origin), axes, math.tan(FOV / 2)),
+        (rotation, frames_),
         out,
     )
     return out

@@ -9,9 +9,10 @@ import pytest
 from dynamics import frames, quaternion, sun, terrain
 from dynamics.constants import MOON_MEAN_RADIUS_M
 from dynamics.terrain import OnboardMap, TruthTerrain
+from dynamics.views import record
 from sensors import bus, image_navigation
-from sims import api, consistency
-from sims.model import record
+from sims import api
+from sims.run import consistency
 from tests.sensors.test_sensor_models import changed, channel_state, pose_at, sample
 from tests.sims.scenarios import IMAGE_NAVIGATION, closed_loop, with_channel
 

@@ -14,6 +14,7 @@ import pytest
 from dynamics import frames, quaternion, terrain
 from dynamics.constants import MOON_MEAN_RADIUS_M
 from dynamics.terrain import OnboardMap
+from dynamics.views import record
 from sensors import (
     bus,
     doppler_lidar,
@@ -22,7 +23,6 @@ from sensors import (
     radar_altimeter,
     star_tracker,
 )
-from sims.model import record
 from tests.sensors.test_image_navigation import CAMERA
 from tests.sensors.test_radar_altimeter import ALTIMETER
 from tests.sensors.test_sensor_models import changed, link

@@ -8,8 +8,8 @@ import pytest
 
 from dynamics import quaternion, terrain
 from dynamics.terrain import TruthTerrain
+from dynamics.views import record
 from sensors import bus, radar_altimeter
-from sims.model import record
 from tests.sensors.test_sensor_models import (
     FLAT,
     MAP,

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from sensors import registry
-from sims import api, scenario
+from sims import api
+from sims.scenarios import scenario
 from tests.sims.scenarios import (
     closed_loop,
     full_suite,
@@ -42,9 +43,9 @@ def with_altimeter(noise="2 m"):
 
 
 def high_gate_site_origin(sc):
-    from sims import model
+    from dynamics import terrain_section
 
-    site, _, _ = model.build_terrain(sc.site, sc.terrain)
+    site, _, _ = terrain_section.truth_terrain(sc.site, sc.terrain)
     return site["origin_mcmf_m"]
 
 
@@ -190,13 +191,14 @@ def test_a_bad_channel_is_one_sentence_naming_the_field(channel, expected):
 CACHED = """
 import sys
 from sensors import registry
-from sims import api, runloop
+from sims import api
+from sims.run import loop
 registry.register("tests.sensors.barometric_altimeter")
 registry.entry_points("barometric_altimeter")
 api.run("nominal", seed=0)
 entries = next(m for n, m in sys.modules.items() if n.startswith("_sensor_kinds_entries_tests"))
 print(entries.sample.cache_hits, entries.predict.cache_hits)
-print(sum(runloop.simulate_batch.stats.cache_hits.values()), len(runloop.simulate_batch.signatures))
+print(sum(loop.simulate_batch.stats.cache_hits.values()), len(loop.simulate_batch.signatures))
 ours = next(m for n, m in sys.modules.items() if n.startswith("_flight_software_entries_gnc"))
 print(ours.imu.cache_hits, ours.cycle.cache_hits)
 """

@@ -8,6 +8,7 @@ import pytest
 from dynamics import frames, quaternion, terrain, vector
 from dynamics.constants import MOON_MEAN_RADIUS_M
 from dynamics.terrain import OnboardMap, TruthTerrain
+from dynamics.views import record
 from sensors import (
     bus,
     contact_probe,
@@ -17,7 +18,6 @@ from sensors import (
     random_stream,
     star_tracker,
 )
-from sims.model import record
 
 SITE = frames.make_site(0.0, 0.0, 0.0, 0.0, MOON_MEAN_RADIUS_M)
 NO_TILES, NO_HEIGHTS = terrain.make_tiles([])
@@ -384,7 +384,4 @@ def test_contact_probe_signals_when_a_probe_tip_reaches_the_ground():
     com = np.zeros(3)
     for height, expected in ((1.41, False), (1.39, True)):  # pads 0.9 m + probes 0.5 m down
         r = tuple((MOON_MEAN_RADIUS_M + height) * SITE["up"])
-        assert (
-            contact_probe.touching(SITE, NO_TILES, NO_HEIGHTS, r, q_up, com, pads, 3, 0.5)
-            == expected
-        )
+        assert contact_probe.touching(FLAT, r, q_up, com, pads, 3, 0.5) == expected

@@ -7,7 +7,7 @@ from importlib import resources
 import astropy.units as u
 import numpy as np
 
-from sims import scenario
+from sims.scenarios import scenario
 
 NOMINAL_TEXT = (resources.files("sims") / "scenarios" / "nominal_open_loop.toml").read_text()
 NOMINAL = tomllib.loads(NOMINAL_TEXT)
@@ -70,17 +70,17 @@ def closed_loop(**sections):
 def high_gate_start(sc):
     """Initial state 1.5 km uprange of the site, 1.2 km up, flying at (25, 0, -20) m/s in its
     local (downrange, crossrange, up) axes: the nominal high gate, for short closed-loop runs."""
+    from dynamics import gravity, terrain_section
     from dynamics.constants import MOON_MEAN_RADIUS_M
-    from sims import model
 
-    site, _, _ = model.build_terrain(sc.site, sc.terrain)
+    site, _, _ = terrain_section.truth_terrain(sc.site, sc.terrain)
     theta = -1500.0 / MOON_MEAN_RADIUS_M
     up0, d0 = site["up"], site["track_downrange"]
     up = np.cos(theta) * up0 + np.sin(theta) * d0
     down = -np.sin(theta) * up0 + np.cos(theta) * d0
     r = (np.linalg.norm(site["origin_mcmf_m"]) + 1200.0) * up
     v_rel = 25.0 * down - 20.0 * up
-    omega = model.build_gravity(sc.moon)[0]["rotation_rate_radps"]
+    omega = gravity.pack(sc.moon).params["rotation_rate_radps"]
     v = v_rel + np.cross([0.0, 0.0, omega], r)  # MCI = MCMF at t = 0
     return Orbit(r, v)
 

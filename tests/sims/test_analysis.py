@@ -15,7 +15,10 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from sims import analysis, campaign, cli, consistency, regression, report
+from sims import cli
+from sims.analysis import campaign_statistics, regression, report
+from sims.campaigns import campaign
+from sims.run import consistency
 from tests.sims.scenarios import closed_loop
 
 DEGRADED = [
@@ -63,9 +66,9 @@ def test_the_runs_table_holds_the_touchdown_point_contact_and_events(campaigns):
 
 def test_wilson_interval_matches_its_formula_and_known_values():
     # Agresti & Coull (1998): 95 % interval of 0 successes in 10 is (0, 0.2775)
-    low, high = analysis.wilson_interval(0, 10)
+    low, high = campaign_statistics.wilson_interval(0, 10)
     assert low == pytest.approx(0.0, abs=1e-12) and high == pytest.approx(0.2775, abs=1e-4)
-    low, high = analysis.wilson_interval(97, 100)
+    low, high = campaign_statistics.wilson_interval(97, 100)
     assert low < 0.97 < high and high - low == pytest.approx(0.0731, abs=2e-3)
 
 
@@ -73,13 +76,13 @@ def test_the_tolerance_bound_covers_what_it_says():
     """299 samples is the least for 99 % at 95 % (1 - 0.99^299 = 0.9505: the maximum); with
     more, the bound is the order statistic whose coverage is at least 99 % with probability
     95 %, checked by simulation."""
-    assert analysis.tolerance_bound(np.arange(298.0)) == (None, 299)
-    assert analysis.tolerance_bound(np.arange(299.0)) == (298.0, 299)
+    assert campaign_statistics.tolerance_bound(np.arange(298.0)) == (None, 299)
+    assert campaign_statistics.tolerance_bound(np.arange(299.0)) == (298.0, 299)
     rng = np.random.default_rng(1)
     covered = 0
     for _ in range(2000):
         x = rng.exponential(size=1000)
-        bound, _ = analysis.tolerance_bound(x)
+        bound, _ = campaign_statistics.tolerance_bound(x)
         covered += stats.expon.cdf(bound) >= 0.99
     assert covered / 2000 == pytest.approx(0.95, abs=3 * math.sqrt(0.95 * 0.05 / 2000) + 0.02)
 
@@ -87,7 +90,7 @@ def test_the_tolerance_bound_covers_what_it_says():
 def test_the_covariance_ellipse_has_the_sigma_radii():
     rng = np.random.default_rng(2)
     x, y = rng.normal(10.0, 3.0, 20_000), rng.normal(-5.0, 1.0, 20_000)
-    ex, ey = analysis.covariance_ellipse(x, y, 2)
+    ex, ey = campaign_statistics.covariance_ellipse(x, y, 2)
     assert ex.max() - 10.0 == pytest.approx(6.0, rel=0.03)
     assert ey.max() + 5.0 == pytest.approx(2.0, rel=0.03)
 
@@ -103,7 +106,7 @@ def test_sensitivity_ranks_the_parameter_that_drives_failures_first():
         }
     )
     runs["outcome"] = np.where(runs["vehicle.main_engine.max_thrust"] < 2460, "crashed", "landed")
-    ranked = analysis.sensitivity(runs)
+    ranked = campaign_statistics.sensitivity(runs)
     assert ranked[0][0] == "vehicle.main_engine.max_thrust" and ranked[0][1] < -0.2
     assert abs(ranked[1][1]) < 0.15
 
@@ -281,14 +284,14 @@ def test_fault_effects_rank_the_damaging_fault_and_time_the_gate_reactions():
         return out
 
     runs["events"] = [events(row) for _, row in runs.iterrows()]
-    bad, harmless = analysis.fault_effects(runs)
+    bad, harmless = campaign_statistics.fault_effects(runs)
     assert (bad.name, harmless.name) == ("bad", "harmless")
     assert bad.landed_when_occurred[0] == 0.0 and bad.landed_otherwise[0] == 1.0
     assert bad.damage == 1.0 and abs(harmless.damage) < 0.2
     assert (bad.first_reaction_s, bad.recovery_s) == (2.0, 5.0)
     assert len(bad.windows) == 4 and all(rate == 0.0 for _, _, rate in bad.windows)
     # the windows' labels carry the trigger's unit
-    bad, _ = analysis.fault_effects(runs, {"bad": "s"})
+    bad, _ = campaign_statistics.fault_effects(runs, {"bad": "s"})
     assert all(label.endswith(" s") for label, _, _ in bad.windows)
 
 
@@ -322,7 +325,7 @@ def test_sensitivity_sees_a_deciding_fault_and_its_trigger_where_it_fired():
         }
     )
     runs["outcome"] = np.where(occurs & (trigger < 60.0), "crashed", "landed")
-    ranked = {row[0]: row for row in analysis.sensitivity(runs)}
+    ranked = {row[0]: row for row in campaign_statistics.sensitivity(runs)}
     assert "faults.f.occurs" in ranked and ranked["faults.f.occurs"][1] > 0.5
     fired = runs[occurs]
     expected = stats.spearmanr(fired["faults.f.trigger"], fired.outcome != "landed").statistic
@@ -333,10 +336,12 @@ def test_sensitivity_sees_a_deciding_fault_and_its_trigger_where_it_fired():
 def test_a_gaussian_spread_is_told_from_one_that_is_not():
     rng = np.random.default_rng(2)
     x, y = rng.normal(0, 30, 500), rng.normal(0, 20, 500)
-    assert analysis.looks_gaussian(x, y)
+    assert campaign_statistics.looks_gaussian(x, y)
     crashed = np.concatenate([x, rng.normal(1500, 30, 40)])  # a cluster 1.5 km long
-    assert not analysis.looks_gaussian(crashed, np.concatenate([y, rng.normal(0, 20, 40)]))
-    assert not analysis.looks_gaussian(x[:10], y[:10])  # too few to tell
+    assert not campaign_statistics.looks_gaussian(
+        crashed, np.concatenate([y, rng.normal(0, 20, 40)])
+    )
+    assert not campaign_statistics.looks_gaussian(x[:10], y[:10])  # too few to tell
 
 
 def images(text):
@@ -404,5 +409,7 @@ def test_the_comparison_marks_failures_and_judges_both_ways(campaigns, tmp_path)
     runs = pd.read_parquet(campaigns["degraded"] / "runs.parquet").dropna(
         subset=["touchdown_downrange_m"]
     )
-    if not analysis.looks_gaussian(runs.touchdown_downrange_m, runs.touchdown_crossrange_m):
+    if not campaign_statistics.looks_gaussian(
+        runs.touchdown_downrange_m, runs.touchdown_crossrange_m
+    ):
         assert "no ellipse is drawn over it" in worse

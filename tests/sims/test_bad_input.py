@@ -19,7 +19,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dynamics import touchdown
-from sims import api, campaign, cli, scenario
+from sims import api, cli
+from sims.campaigns import campaign
+from sims.scenarios import scenario
 from tests.sims.scenarios import CLOSED_LOOP_TEXT, UNDISPERSED_TEXT, closed_loop
 
 ROOT = Path(__file__).resolve().parents[2]

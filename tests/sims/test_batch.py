@@ -3,7 +3,9 @@ that raises inside the model is recorded without stopping the others."""
 
 import numpy as np
 
-from sims import api, batch, runloop, scenario
+from sims import api
+from sims.run import batch, loop
+from sims.scenarios import scenario
 from tests.sims.scenarios import closed_loop
 
 SHORT = {"time_step": "10 ms", "max_time": "15 s", "output_rate": "1 Hz"}
@@ -20,7 +22,7 @@ def test_a_run_in_a_batch_is_bit_identical_to_the_run_alone():
     assert together.fsw_state[1].tobytes() == alone.fsw_state[0].tobytes()
     assert not np.array_equal(together.x[0], together.x[1])  # different seeds, different runs
     # batches of one and of many share one compiled specialisation (no recompiling per size)
-    assert len(runloop.simulate_batch.signatures) == 1
+    assert len(loop.simulate_batch.signatures) == 1
 
 
 def test_a_run_that_raises_is_recorded_and_the_batch_goes_on():

@@ -12,8 +12,10 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from sims import campaign, cli, dispersions, scenario
+from sims import cli
+from sims.campaigns import campaign, dispersions
 from sims.errors import CampaignError
+from sims.scenarios import scenario
 from tests.sims.scenarios import UNDISPERSED_TEXT, closed_loop
 
 SHORT = {"time_step": "10 ms", "max_time": "20 s", "output_rate": "1 Hz"}
@@ -68,7 +70,7 @@ def test_killed_campaign_resumes_to_the_uninterrupted_result(tmp_path):
     out = tmp_path / "campaign"
     runs = 40
     code = (
-        "import json, sys; from sims import campaign; "
+        "import json, sys; from sims.campaigns import campaign; "
         f"campaign.run(json.load(open({str(path)!r})), runs={runs}, seed=2, workers=1, "
         f"out={str(out)!r}, batch_size=1)"
     )

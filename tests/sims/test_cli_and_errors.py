@@ -7,7 +7,8 @@ import sys
 import pyarrow.parquet as pq
 import pytest
 
-from sims import cli, scenario
+from sims import cli
+from sims.scenarios import scenario
 from tests.sims.scenarios import NOMINAL_TEXT, closed_loop
 
 BAD_EDITS = {

@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from sims import api, scenario
+from sims import api
+from sims.scenarios import scenario
 from tests.sims.scenarios import closed_loop, high_gate_start, short_closed_loop
 
 PERFECT_TRIAD = {

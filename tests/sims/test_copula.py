@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sims import campaign, dispersions, scenario
-from sims.scenario import ScenarioError
+from sims.campaigns import campaign, dispersions
+from sims.scenarios import scenario
+from sims.scenarios.scenario import ScenarioError
 from tests.sims.scenarios import UNDISPERSED_TEXT, closed_loop
 
 DRAWS = 4000

@@ -1,4 +1,4 @@
-"""Terrain from a DEM file (sims/dem.py): a NumPy grid in track coordinates and a GeoTIFF in a
+"""Terrain from a DEM file (dynamics/dem.py): a NumPy grid in track coordinates and a GeoTIFF in a
 lunar map projection give a tile the heights they hold; craters below the DEM's resolution are
 added when asked; a DEM that does not cover its tile is one sentence."""
 
@@ -7,9 +7,10 @@ import math
 import numpy as np
 import pytest
 
-from dynamics import frames
+from dynamics import dem, frames, terrain_section
 from dynamics.constants import MOON_MEAN_RADIUS_M
-from sims import cli, dem, model, scenario
+from sims import cli
+from sims.scenarios import scenario
 from tests.sims.scenarios import UNDISPERSED_TEXT, closed_loop
 
 TILE = {
@@ -29,7 +30,7 @@ def with_tiles(*tiles):
 
 def tile_heights(sc):
     """The truth tile's heights and its node coordinates."""
-    _, tiles, heights = model.build_terrain(sc.site, sc.terrain)
+    _, tiles, heights = terrain_section.truth_terrain(sc.site, sc.terrain)
     t = tiles[-1]
     x = t["downrange_min_m"] + t["spacing_m"] * np.arange(t["n_downrange"])
     y = t["crossrange_min_m"] + t["spacing_m"] * np.arange(t["n_crossrange"])

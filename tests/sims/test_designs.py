@@ -7,9 +7,12 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sims import campaign, cli, designs, dispersions, scenario
+from sims import cli
+from sims.campaigns import campaign, dispersions
 from sims.errors import CampaignError
+from sims.scenarios import scenario
 from tests.sims.scenarios import closed_loop
+from uncertainty import designs
 
 DIMENSIONS = 5
 

@@ -1,11 +1,14 @@
-"""Why a run failed, from what happened in flight (sims/failure_class.py): each class from the
-events that make it, in the order that puts a cause before its consequences, and in flown
+"""Why a run failed, from what happened in flight (sims/analysis/failure_class.py): each class
+from the events that make it, in the order that puts a cause before its consequences, and in flown
 runs, in summary.json and in the runs table."""
 
 import pytest
 
-from sims import api, campaign, cli, model, scenario
-from sims.failure_class import classify
+from sims import api, cli
+from sims.analysis.failure_class import classify
+from sims.campaigns import campaign
+from sims.run import packing
+from sims.scenarios import scenario
 from tests.sims.scenarios import closed_loop
 
 ALTITUDE = {"laser_rangefinder", "radar_altimeter"}
@@ -259,11 +262,11 @@ def test_the_high_gate_is_raised_over_the_highest_mapped_terrain():
     """ispace_m1_improved maps a 3-km scarp 20 km before the site: its high gate goes from
     the configured 1.2 km to 1 km above the scarp's top; with the rim off the map (the
     legacy's flat model) it stays."""
-    raised = high_gate(model.build(scenario.load("ispace_m1_improved")))
+    raised = high_gate(packing.build(scenario.load("ispace_m1_improved")))
     assert raised == pytest.approx(3000.0 + 1000.0, abs=20.0)
     d = scenario.read_data("ispace_m1")[1]
     d["flight_software"]["high_gate_clearance"] = {"height": "1 km"}
-    assert high_gate(model.build(scenario.load(d))) == 1200.0
+    assert high_gate(packing.build(scenario.load(d))) == 1200.0
 
 
 def high_gate(m):

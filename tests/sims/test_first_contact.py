@@ -17,7 +17,9 @@ import numpy as np
 import pytest
 
 from dynamics import compile_cache
-from sims import api, cli, fault_table
+from faults import table as fault_table
+from sims import api, cli
+from sims.scenarios import reference
 from tests.sims.scenarios import closed_loop
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,13 +44,14 @@ def test_the_quick_start_is_two_commands_in_a_virtual_environment():
     assert ci[-1] == commands[1]  # CI runs the README's test command
 
 
-def test_the_readme_lists_every_fault_mode_from_the_fault_table():
-    assert fault_table.modes_markdown() in README
-    for modes in fault_table.MODES_OF.values():
-        for mode, (required, optional) in modes.items():
-            assert f"`{mode}`" in README
-            for parameter in (*required, *optional):
-                assert f"| `{parameter}` |" in README
+def test_the_reference_lists_every_fault_mode_from_the_families():
+    text = reference.PATH.read_text()
+    assert fault_table.modes_markdown() in text
+    for family in fault_table.MODULES:
+        for mode in family.MODES:
+            assert f"| `{mode.name}` |" in text
+            for parameter in (*mode.needs, *mode.may_take):
+                assert f"| `{parameter}` |" in text
 
 
 @pytest.mark.parametrize("command", ["report", "compare"])
@@ -78,7 +81,7 @@ def test_a_cold_cache_is_announced_and_its_compile_timed(tmp_path, monkeypatch):
     with compile_cache.announce(stream):
         time.sleep(0.2)
         (tmp_path / "sims_x").mkdir()
-        (tmp_path / "sims_x" / "runloop.simulate_batch-801.py311.1.nbc").write_bytes(b"")
+        (tmp_path / "sims_x" / "loop.simulate_batch-801.py311.1.nbc").write_bytes(b"")
         time.sleep(0.3)
     said = stream.getvalue()
     assert said.startswith("descent: compiling the simulator, once")

@@ -1,4 +1,4 @@
-"""The matching pipeline in the loop (sims/images_in_the_loop.py, `descent run --images`): the
+"""The matching pipeline in the loop (sims/in_the_loop.py, `descent run --images`): the
 full suite's camera, its window narrowed to 2.0-2.6 km (about twenty images), frames rendered
 at 128 pixels. The fixes pull a navigation error of the PDI's size (~150 m here) down to
 metres, inside the fixes' own reported sigma; the fixes' errors are the sigma's size; every
@@ -13,7 +13,9 @@ import numpy as np
 import pytest
 
 from gnc.navigation import image_matching
-from sims import api, cli, images_in_the_loop, scenario
+from sims import api, cli
+from sims.images import in_the_loop
+from sims.scenarios import scenario
 
 PIXELS = 128
 
@@ -27,7 +29,7 @@ def window_scenario(path):
 
 
 def read_log(folder):
-    with open(folder / images_in_the_loop.FIX_LOG) as f:
+    with open(folder / in_the_loop.FIX_LOG) as f:
         return list(csv.DictReader(f))
 
 
@@ -71,7 +73,7 @@ def test_every_image_has_its_frame_and_the_same_seed_gives_the_same_fixes(flown,
     path, folder = flown
     log = read_log(folder / "frames")
     assert sorted(p.name for p in (folder / "frames").glob("*.png")) == [r["frame"] for r in log]
-    result, _ = images_in_the_loop.run(scenario.load(path), 0, tmp_path, PIXELS)
+    result, _ = in_the_loop.run(scenario.load(path), 0, tmp_path, PIXELS)
     assert read_log(tmp_path) == log
     written = (folder / "summary.json").read_text()
     assert result.summary["touchdown"] == json.loads(written)["touchdown"]
@@ -84,7 +86,7 @@ def test_an_error_in_the_pipeline_is_raised_after_the_run(tmp_path, monkeypatch)
     monkeypatch.setattr(image_matching, "match", broken)
     sc = scenario.load(window_scenario(tmp_path / "camera_window.toml"))
     with pytest.raises(ValueError, match="matcher broke"):
-        images_in_the_loop.run(sc, 0, tmp_path / "frames", 32)
+        in_the_loop.run(sc, 0, tmp_path / "frames", 32)
 
 
 @pytest.mark.parametrize(
@@ -113,7 +115,7 @@ def test_misuse_is_one_sentence(argv, message, tmp_path, capsys):
 def test_the_statistical_camera_flies_the_same_run_to_the_same_landing(flown):
     """The same scenario and seed with the campaign's statistical camera instead of the
     pipeline: the landing error and the navigation error at touchdown of the same order (the
-    benchmark compares full descents: benchmarks/images_in_the_loop.py)."""
+    benchmark compares full descents: benchmarks/in_the_loop.py)."""
     path, folder = flown
     pipeline = json.loads((folder / "summary.json").read_text())
     statistical = api.run(scenario.load(path), seed=0).summary

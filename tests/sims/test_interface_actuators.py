@@ -8,7 +8,9 @@ import pytest
 
 from dynamics import mass_properties
 from gnc.interface.python_class import Commands
-from sims import api, model, scenario
+from sims import api
+from sims.run import packing
+from sims.scenarios import scenario
 from tests.sims.scenarios import closed_loop
 
 ENGINE = closed_loop()["vehicle"]["main_engine"]
@@ -48,7 +50,7 @@ def two_engines(**table):
 
 
 def inertia_at_pdi(d):
-    m = model.build(scenario.load(d))
+    m = packing.build(scenario.load(d))
     inertia = np.zeros((3, 3))
     mass = m.x0[13]
     mass_properties.evaluate(m.mass, mass, np.zeros(3), inertia, np.zeros((3, 3)))

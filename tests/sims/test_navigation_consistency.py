@@ -15,7 +15,9 @@ from scipy.stats import binom, chi2
 from dynamics.truth import X_Q, X_R, X_V
 from gnc.interface import flight_log
 from gnc.navigation import filter as ekf
-from sims import api, campaign, consistency
+from sims import api
+from sims.campaigns import campaign
+from sims.run import consistency
 from tests.sims.scenarios import (
     RECOVERING_GATE,
     closed_loop,

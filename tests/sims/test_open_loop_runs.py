@@ -5,16 +5,19 @@ import math
 import numpy as np
 import pytest
 
+from dynamics import terrain_section
 from dynamics.constants import MOON_GM_M3PS2 as GM
 from dynamics.constants import MOON_MEAN_RADIUS_M as R
-from sims import api, model, scenario
+from sims import api
+from sims.run import packing
+from sims.scenarios import scenario
 from tests.sims.scenarios import Orbit, free_fall, variant
 
 
 def drop(sc_dict, height_m):
     """Run sc_dict from rest with the CoM height_m above the datum at the site."""
     sc = scenario.load(sc_dict)
-    site, _, _ = model.build_terrain(sc.site, sc.terrain)
+    site, _, _ = terrain_section.truth_terrain(sc.site, sc.terrain)
     r0 = (R + height_m) * site["up"]
     return api.run(sc, initial_orbit=Orbit(r0, np.zeros(3))), sc
 
@@ -73,7 +76,7 @@ def test_elements_initial_state_is_the_one_the_model_starts_from():
         "true_anomaly": "30 deg",
     }
     sc = scenario.load(variant(initial={"elements": el}))
-    m = model.build(sc)
+    m = packing.build(sc)
     r, v = orbit.state_from_elements(1_795_000.0, 0.02, *np.radians([80.0, 10.0, 20.0, 30.0]), GM)
     assert m.x0[0:3] == pytest.approx(r, rel=1e-12) and m.x0[3:6] == pytest.approx(v, rel=1e-12)
 
@@ -185,7 +188,7 @@ def test_placed_crater_rim_is_in_the_terrain():
             }
         )
     )
-    _, tiles, heights = model.build_terrain(sc.site, sc.terrain)
+    _, tiles, heights = terrain_section.truth_terrain(sc.site, sc.terrain)
     assert terrain.height_and_gradient(tiles, heights, -30_000.0, 0.0)[0] == pytest.approx(-2600)
     assert terrain.height_and_gradient(tiles, heights, -20_000.0, 0.0)[0] == pytest.approx(400)
     tail = 3.0**-3
@@ -219,7 +222,7 @@ def test_placed_scarp_and_flat_floored_crater_are_in_the_terrain():
     ]
     terrain_spec = {"seed": 1, "max_crater_diameter": "1 km", "tiles": [tile]}
     sc = scenario.load(variant(terrain=terrain_spec | {"features": features}))
-    _, tiles, heights = model.build_terrain(sc.site, sc.terrain)
+    _, tiles, heights = terrain_section.truth_terrain(sc.site, sc.terrain)
 
     def h(x):
         return terrain.height_and_gradient(tiles, heights, x, 0.0)[0]
@@ -270,7 +273,7 @@ def test_a_feature_off_the_map_is_in_the_truth_only():
     d = closed_loop()
     cliff = {"kind": "scarp", "downrange": "-5 km", "height": "500 m", "width": "1 km"}
     d["terrain"]["features"] = [cliff | {"on_map": False}]
-    m = model.build(scenario.load(d))
+    m = packing.build(scenario.load(d))
 
     def heights(surface, x):
         return terrain.height_and_gradient(surface.tiles, surface.heights, x, 1000.0)[0]

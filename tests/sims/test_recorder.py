@@ -14,7 +14,10 @@ from scipy.stats import chi2
 
 from dynamics.truth import X_MASS, X_Q, X_R, X_V, X_W
 from gnc.interface import flight_log
-from sims import api, campaign, cli, recorder, scenario
+from sims import api, cli
+from sims.campaigns import campaign, results_folder
+from sims.run import recorder
+from sims.scenarios import scenario
 from tests.sims.scenarios import closed_loop, high_gate_start, short_closed_loop
 
 EVERYTHING = ["truth.*", "nav.*", "cmd.*", "act.*", "fsw.guidance.t_go_s", "fsw.phase"]
@@ -232,7 +235,7 @@ def test_a_lost_recordings_part_is_flown_again(tmp_path):
     campaign.run(d, runs=4, seed=1, workers=1, batch_size=2, out=out, record=record)
     whole = pq.read_table(out / "recordings.parquet")
     (out / "parts" / "recordings-000000002.parquet").unlink()
-    assert campaign.Results(out).done() == {0, 1}
+    assert results_folder.Results(out).done() == {0, 1}
     campaign.resume(out, workers=1)
     assert pq.read_table(out / "recordings.parquet").equals(whole)
 

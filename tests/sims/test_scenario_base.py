@@ -5,7 +5,8 @@ import json
 
 import pytest
 
-from sims import cli, scenario
+from sims import cli
+from sims.scenarios import scenario
 
 
 def test_the_bundled_suites_are_the_nominal_with_their_sensors():

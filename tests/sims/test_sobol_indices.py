@@ -7,9 +7,11 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sims import campaign, designs, report, sobol_indices
+from sims.analysis import report
+from sims.campaigns import campaign
 from sims.errors import CampaignError
 from tests.sims.scenarios import closed_loop
+from uncertainty import designs, sobol_indices
 
 A, B = 7.0, 0.1  # Ishigami's constants
 # Ishigami & Homma (1990); Sobol' & Levitan (1999): V = a^2/8 + b pi^4/5 + b^2 pi^8/18 + 1/2,

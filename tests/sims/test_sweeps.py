@@ -8,8 +8,11 @@ import json
 import numpy as np
 import pytest
 
-from sims import analysis, campaign, cli, scenario, sweeps
+from sims import cli
+from sims.analysis import campaign_statistics
+from sims.campaigns import campaign, sweeps
 from sims.errors import CampaignError
+from sims.scenarios import scenario
 from tests.sims.scenarios import closed_loop
 
 SHORT = {"time_step": "10 ms", "max_time": "5 s", "output_rate": "1 Hz"}
@@ -85,7 +88,7 @@ def test_a_sweep_flies_each_points_values_and_gives_its_statistics(sc, tmp_path)
     for row in rows:
         at = runs[runs.sweep_point == row["point"]]
         assert row["runs"] == 20
-        assert row["landed"] == (at.outcome == analysis.LANDED).mean()
+        assert row["landed"] == (at.outcome == campaign_statistics.LANDED).mean()
         assert row["propellant_remaining_median_kg"] == at.propellant_remaining_kg.median()
     assert json.loads((out / "manifest.json").read_text())["sweep"]["grid"] == "oat"
     _, result = campaign.replay(out, 47)

@@ -14,9 +14,13 @@ import pyarrow.parquet as pq
 import pytest
 from scipy import integrate, stats
 
-from sims import campaign, cli, importance, limit_state, report, scenario, subset, tail
+from dynamics import touchdown
+from sims import cli
+from sims.analysis import report
+from sims.campaigns import campaign, limit_state, tail
 from sims.errors import CampaignError
 from tests.sims.scenarios import closed_loop
+from uncertainty import importance, subset
 
 DIMENSIONS = 10
 REPEATS = 100
@@ -101,7 +105,7 @@ def test_the_chains_correlation_factor():
     assert subset.chain_correlation(frozen, frozen.mean()) == pytest.approx(9.0, rel=1e-9)
 
 
-LIMITS = scenario.TouchdownLimits()  # 2 and 0.5 m/s, 10 deg tilt, 12 deg slope, 5 deg/s
+LIMITS = touchdown.Limits()  # 2 and 0.5 m/s, 10 deg tilt, 12 deg slope, 5 deg/s
 
 
 def test_margins_are_the_slack_as_a_share_of_the_limit():

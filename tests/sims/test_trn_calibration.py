@@ -1,4 +1,4 @@
-"""Fitting the image-navigation model to a sweep (sims/trn_calibration.py), and the command
+"""Fitting the image-navigation model to a sweep (sims/images/trn_calibration.py), and the command
 that runs it: a synthetic sweep with a known error model is fitted back; a scenario without
 a camera is one sentence."""
 
@@ -12,7 +12,10 @@ from scipy import stats
 
 from dynamics import frames, quaternion
 from sensors import image_navigation
-from sims import cli, model, scenario, trn_calibration
+from sims import cli
+from sims.images import trn_calibration
+from sims.run import packing
+from sims.scenarios import scenario
 from tests.sensors.test_image_navigation import Q_UP, SITE, above, fixes
 from tests.sensors.test_sensor_models import pose_at
 
@@ -148,7 +151,7 @@ def test_the_calibrated_scenario_flies_the_pipelines_error_statistics(tmp_path):
     assert camera.match_error == pytest.approx(4 * fitted["match_error_px"], rel=1e-5)
     assert camera.noise == pytest.approx(fitted["noise_m"], rel=1e-5)
     assert camera.max_blur == pytest.approx(4 * 5.0) and camera.pixels == 1024
-    spec = next(c for c in model.build(calibrated).channels if c.name == "camera").truth
+    spec = next(c for c in packing.build(calibrated).channels if c.name == "camera").truth
     swept = [r for r in records if "error_m" in r][:300]
     ifov_swept = camera.field_of_view / 256
     # the bundled camera looks 45 deg forward: turn the body so it looks straight down
@@ -225,7 +228,7 @@ def test_the_texture_and_map_variants_scale_the_terrain_and_name_themselves():
         assert variant.navigation.map_resolution == fields["map_resolution_m"]
         for tile, original in zip(variant.terrain.tiles, sc.terrain.tiles, strict=True):
             assert tile.crater_density == original.crater_density * fields["crater_density_scale"]
-        built = model.build(variant)
+        built = packing.build(variant)
         spec = next(c.truth for c in built.channels if c.name == "camera")
         usable[fields["crater_density_scale"]] = image_navigation.usable_craters(
             spec, built.terrain.tiles, -1500.0, 0.0, 1500.0, 1.0

@@ -10,7 +10,8 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from sims import campaign, cli, worst_case
+from sims import cli
+from sims.campaigns import campaign, worst_case
 from sims.errors import CampaignError
 from tests.sims.scenarios import closed_loop
 
