@@ -21,9 +21,6 @@ from pathlib import Path
 
 import numpy as np
 
-from dynamics import frames
-from dynamics.constants import MOON_MEAN_RADIUS_M
-
 MOON_GEOGRAPHIC = "+proj=longlat +R=1737400 +no_defs"  # latitude, longitude on the mean sphere
 
 
@@ -37,13 +34,7 @@ def tile_heights(site_spec, tile):
     its `dem`, read-only; the DEM's own cell [m]). Computed once per process: the scenario's
     check (every node, so that `validate` refuses what a run would) and the terrain's build
     share it. site_spec gives the track coordinates' geometry."""
-    site = frames.make_site(
-        site_spec.latitude,
-        site_spec.longitude,
-        site_spec.approach_azimuth,
-        0.0,
-        MOON_MEAN_RADIUS_M,
-    )
+    site = site_spec.on_datum()
     xs = tile.downrange[0] + tile.spacing * np.arange(tile.nodes[0])
     ys = tile.crossrange[0] + tile.spacing * np.arange(tile.nodes[1])
     x, y = np.meshgrid(xs, ys, indexing="ij")

@@ -23,7 +23,7 @@ from numba import njit
 from pydantic import Field, field_validator, model_validator
 
 from dynamics import sun, vector
-from dynamics.constants import MARE_NORMAL_ALBEDO_1064NM
+from dynamics.constants import MARE_NORMAL_ALBEDO_1064NM, MOON_MEAN_RADIUS_M
 from dynamics.units import Angle, Latitude, Strict
 
 SITE_DTYPE = np.dtype(
@@ -253,6 +253,20 @@ class Site(Strict):
         if self.epoch is not None and (self.sun_elevation, self.sun_azimuth) != (None, None):
             raise ValueError("give the Sun by 'epoch' or by 'sun_elevation' and 'sun_azimuth'")
         return self
+
+    def on_datum(self, albedo=MARE_NORMAL_ALBEDO_1064NM, sun_mcmf=None):
+        """Its site record on the mean-radius datum (`make_site`): the geometry of the track
+        coordinates, with the ground's albedo and the Sun given (the terrain sets its
+        height)."""
+        return make_site(
+            self.latitude,
+            self.longitude,
+            self.approach_azimuth,
+            0.0,
+            MOON_MEAN_RADIUS_M,
+            albedo,
+            sun_mcmf,
+        )
 
 
 def sun_direction(site_spec):

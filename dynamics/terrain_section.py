@@ -171,15 +171,7 @@ def check_dems(site_spec, terrain_spec):
 @functools.lru_cache(maxsize=4)
 def truth_terrain(site_spec, terrain_spec):
     """TruthTerrain of a site and terrain; generated once per process and cached."""
-    site = frames.make_site(
-        site_spec.latitude,
-        site_spec.longitude,
-        site_spec.approach_azimuth,
-        0.0,
-        MOON_MEAN_RADIUS_M,
-        terrain_spec.albedo,
-        frames.sun_direction(site_spec),
-    )
+    site = site_spec.on_datum(terrain_spec.albedo, frames.sun_direction(site_spec))
     grids = render_tiles(site_spec, terrain_spec, len(terrain_spec.tiles), on_map_only=False)
     tiles, heights = terrain.make_tiles(grids)
     site_height, _, _ = terrain.height_and_gradient(tiles, heights, 0.0, 0.0)

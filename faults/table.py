@@ -26,7 +26,8 @@ from faults.mode import FAMILIES
 from gnc.interface import flight_log
 from sensors import bus
 
-MODULES = (channel, imu, main_engine, rcs, flight_computer)  # in the order of FAMILIES
+# the family modules, in the order their rows number them (each its FAMILY)
+MODULES = tuple(sorted((channel, flight_computer, imu, main_engine, rcs), key=lambda m: m.FAMILY))
 MODES = tuple(dict.fromkeys(mode.name for family in MODULES for mode in family.MODES))
 TRIGGERS = ("time", "altitude", "phase", "event")
 TIME, ALTITUDE, PHASE, EVENT = range(len(TRIGGERS))

@@ -65,12 +65,10 @@ def summarize(scenario, seed, model, summary, events, faults=(), error=None):
         if figure.when == figures.REPORTED and not closed:
             continue  # in open loop nothing is reported
         value = float(figure.value(records, model.pdi_mass_kg, model.mass["dry_mass_kg"])[0])
-        there = not (figure.when == figures.REPORTED and math.isnan(value))
+        there = figures.present(figure, True, contacted, closed, value)
         for path in figure.paths:
             section = path[0] if len(path) > 1 else None
-            if (section == "touchdown" and not contacted) or (
-                section == "navigation" and not closed
-            ):
+            if section == "touchdown" and not contacted:
                 continue
             if section == "navigation" and "navigation" not in result:
                 # what the flight software reports of its estimate, against the truth
