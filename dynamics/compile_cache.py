@@ -1,24 +1,34 @@
-"""Where Numba keeps compiled code: a folder keyed by a hash of this project's sources.
+"""Where Numba keeps compiled code, and when it is stale.
 
 Numba's own cache is invalidated per source file only: a function whose file did not change
-keeps the machine code it inlined from a callee in another file that did. Keying the cache
-folder by all of the project's sources makes any edit start from a fresh cache (one cold
-compile, ~15 s) instead of silently running stale code. A NUMBA_CACHE_DIR set by the user
-is respected.
+keeps the machine code it inlined from a callee in another file that did. Here a compiled
+function's cache entry is stamped with a hash of its file and of every project module that
+file imports, directly or through others (`dependency_digest`): an edit recompiles what
+depends on the edited module and nothing else (an edited sensor kind recompiles its entry
+points, not the run loop; an edited gravity model, nearly everything). The cache lives in
+~/.cache/lunar-descent/numba/ unless NUMBA_CACHE_DIR says otherwise; the stamps apply in
+either.
 """
 
 import contextlib
+import functools
 import hashlib
 import importlib.util
 import os
+import pickle
+import re
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
+import numpy as np
+
 PACKAGES = ("dynamics", "sensors", "gnc", "faults", "uncertainty", "sims")
-LOOP = "loop.simulate_batch-*.nbc"  # the run loop's machine code in the cache
+ROOT = Path(__file__).resolve().parent.parent
+LOOP_FILE = ROOT / "sims" / "run" / "loop.py"
+LOOP_INDEX = "loop.simulate_batch-*.nbi"  # the index of the run loop's machine code
 TICK_S, LINE_EVERY_S = 1.0, 15.0  # the compile clock: on a terminal, and in a log
 
 
@@ -31,17 +41,92 @@ def sources_digest(root: Path) -> str:
     return h.hexdigest()[:16]
 
 
+_FROM_IMPORT = re.compile(r"^[ \t]*from[ \t]+([\w.]+)[ \t]+import[ \t]+(\([^)]*\)|[^\n]*)", re.M)
+_IMPORT = re.compile(r"^[ \t]*import[ \t]+([^\n]*)", re.M)
+
+
+def _module_file(name):
+    """The project file of a module name (a package's __init__.py), or None."""
+    if name.split(".")[0] not in PACKAGES:
+        return None
+    base = ROOT.joinpath(*name.split("."))
+    for path in (base.with_suffix(".py"), base / "__init__.py"):
+        if path.is_file():
+            return path
+    return None
+
+
+@functools.cache
+def _imported_files(path):
+    """The project files a Python file imports (and their packages' __init__.py)."""
+    text = Path(path).read_text()
+    names = set()
+    for module, imported in _FROM_IMPORT.findall(text):
+        names.add(module)
+        names.update(f"{module}.{word}" for word in re.findall(r"\w+", imported))
+    for imported in _IMPORT.findall(text):
+        names.update(part.split(" as ")[0].strip() for part in imported.split(","))
+    files = set()
+    for name in names:
+        parts = name.split(".")
+        for i in range(1, len(parts) + 1):
+            found = _module_file(".".join(parts[:i]))
+            if found is not None:
+                files.add(found)
+    return frozenset(files)
+
+
+def dependency_digest(path):
+    """A hash of a Python file and of every project module it imports, directly or not: the
+    stamp of the compiled code of the functions it defines."""
+    return _dependency_digest(Path(path).resolve())
+
+
+@functools.cache
+def _dependency_digest(path):
+    seen, todo = set(), [path]
+    while todo:
+        f = todo.pop()
+        if f not in seen:
+            seen.add(f)
+            todo.extend(_imported_files(f) - seen)
+    h = hashlib.sha256()
+    for f in sorted(seen):
+        h.update(str(f.relative_to(ROOT) if f.is_relative_to(ROOT) else f).encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+@functools.cache
+def _stamped_locator():
+    """(locator, Numba's cache implementation): Numba's locator of a cache folder chosen by the
+    user (what `configure` sets), with the dependency digest as a function's source stamp.
+    (Numba 0.68 dropped the names' leading underscore.)"""
+    from numba.core import caching
+
+    names = vars(caching)
+    user_provided = names.get("UserProvidedCacheLocator") or names["_UserProvidedCacheLocator"]
+
+    class DependencyStampedLocator(user_provided):
+        def get_source_stamp(self):
+            return dependency_digest(self._py_file)
+
+    return DependencyStampedLocator, names.get("CacheImpl") or names["_CacheImpl"]
+
+
 def configure():
-    """Point Numba's cache at ~/.cache/lunar-descent/numba/<digest> unless the user chose."""
-    if os.environ.get("NUMBA_CACHE_DIR"):
-        return
-    root = Path(__file__).resolve().parent.parent
-    base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-    folder = base / "lunar-descent" / "numba" / sources_digest(root)
-    os.environ["NUMBA_CACHE_DIR"] = str(folder)
+    """Point Numba's cache at ~/.cache/lunar-descent/numba unless the user chose another
+    folder, and stamp its entries with their dependency digest."""
     import numba
 
-    numba.config.CACHE_DIR = str(folder)
+    if not os.environ.get("NUMBA_CACHE_DIR"):
+        base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+        folder = base / "lunar-descent" / "numba"
+        os.environ["NUMBA_CACHE_DIR"] = str(folder)
+        numba.config.CACHE_DIR = str(folder)
+    locator, impl = _stamped_locator()
+    if locator not in impl._locator_classes:
+        impl._locator_classes.insert(0, locator)
 
 
 def beside_cache(folder):
@@ -71,6 +156,25 @@ def generated_module(folder, stem, source):
     return module
 
 
+def kept_arrays(name, key, compute):
+    """Arrays `compute()` returns (a tuple), computed once and kept beside the Numba cache in a
+    file named by `name` and a hash of `key` (say, the computing module's source and the
+    versions of the libraries it calls): tables that cost a run's start a noticeable time."""
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    path = beside_cache("tables") / f"{name}_{digest}.npz"
+    try:
+        with np.load(path) as kept:
+            return tuple(kept[f"arr_{i}"] for i in range(len(kept.files)))
+    except (OSError, ValueError, KeyError):
+        arrays = compute()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz")
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, *arrays)
+        os.replace(tmp, path)
+        return arrays
+
+
 def write_atomically(path, text):
     """Write text to path through a temporary file renamed into place."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
@@ -80,11 +184,26 @@ def write_atomically(path, text):
 
 
 def loop_compiled():
-    """True when the run loop's machine code is in the cache (a run starts in seconds)."""
+    """True when the run loop's machine code for its present sources is in the cache (a run
+    starts in seconds): its index in the cache carries their dependency digest."""
     import numba
 
-    folder = Path(numba.config.CACHE_DIR or "")
-    return numba.config.CACHE_DIR is not None and any(folder.rglob(LOOP))
+    if not numba.config.CACHE_DIR:
+        return False
+    locator, _ = _stamped_locator()
+    folder = Path(numba.config.CACHE_DIR) / locator.get_suitable_cache_subpath(str(LOOP_FILE))
+    stamp = dependency_digest(LOOP_FILE)
+    for index in folder.glob(LOOP_INDEX):
+        try:
+            with open(index, "rb") as f:
+                if pickle.load(f) != numba.__version__:
+                    continue
+                saved, overloads = pickle.loads(f.read())
+        except (OSError, pickle.UnpicklingError, EOFError, ValueError):
+            continue
+        if saved == stamp and overloads:
+            return True
+    return False
 
 
 @contextlib.contextmanager
@@ -97,7 +216,7 @@ def announce(stream=None):
         yield
         return
     print(
-        "descent: compiling the simulator, once (about a minute and a half on 2 cores); "
+        "descent: compiling the simulator, once (under a minute on 2 cores); "
         "later runs start in seconds",
         file=stream,
         flush=True,

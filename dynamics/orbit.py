@@ -8,7 +8,6 @@ Quantity `.r` and `.v` (a poliastro or hapsira `Orbit`) is accepted by `state_fr
 import math
 
 import numpy as np
-from scipy.optimize import brentq
 
 
 def state_from_elements(a_m, e, i_rad, raan_rad, argp_rad, nu_rad, gm):
@@ -42,6 +41,8 @@ def period_s(a_m, gm):
 
 def propagate_kepler(r_m, v_mps, dt_s, gm):
     """Two-body state after dt_s, by solving Kepler's equation (elliptic orbits)."""
+    from scipy.optimize import brentq  # off the import path of a run that does not use it
+
     a, e, i, raan, argp, nu = elements_from_state(r_m, v_mps, gm)
     big_e = 2.0 * math.atan2(
         math.sqrt(1 - e) * math.sin(nu / 2), math.sqrt(1 + e) * math.cos(nu / 2)

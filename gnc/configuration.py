@@ -12,7 +12,6 @@ from typing import ClassVar, Literal
 
 import numpy as np
 from pydantic import ConfigDict, model_validator
-from scipy import stats
 
 from dynamics import gravity, terrain
 from dynamics.units import (
@@ -235,7 +234,7 @@ def build_gate(gate):
     elif gate.threshold is not None:
         threshold = np.full(dims.shape, gate.threshold)
     else:
-        threshold = stats.chi2.ppf(gate.probability, np.maximum(dims, 1))
+        threshold = gating.chi_square_quantile(gate.probability, np.maximum(dims, 1))
     return record(
         gating.GATE_DTYPE,
         policy=gating.POLICIES[gate.policy],

@@ -106,7 +106,6 @@ def cmd_signals(args):
 def cmd_run(args):
     # compiled code is loaded only for commands that run it
     from sims import api
-    from sims.campaigns import campaign, results_folder
 
     if args.from_campaign is None and args.scenario is None:
         raise UsageError("give a SCENARIO, or --from-campaign DIR with --index K")
@@ -115,6 +114,8 @@ def cmd_run(args):
     if args.images:
         _enough_pixels("--image-pixels", args.image_pixels)
     if args.from_campaign is not None:
+        from sims.campaigns import campaign, results_folder  # a replay's, off a plain run's path
+
         if args.index is None:
             raise UsageError("--from-campaign needs --index K")
         manifest = results_folder.Results(args.from_campaign).manifest()

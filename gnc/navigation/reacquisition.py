@@ -174,6 +174,7 @@ def correct(nav, work, site, t_s, omega, found):
             h[k, ekf.DR + i] = axis[i]
     y[0], y[1] = dx, dy
     r[0, 0], r[0, 1], r[1, 0], r[1, 1] = cxx, cxy, cxy, cyy
-    ekf.normalized_innovation_squared(nav, y, h, r, 2)
-    ekf.apply_update(nav, y, h, r, 2)
+    m = np.int64(2)  # not the literal 2: the gates' compiled update serves (one compilation)
+    ekf.normalized_innovation_squared(nav, y, h, r, m)
+    ekf.apply_update(nav, y, h, r, m)
     return True

@@ -27,7 +27,7 @@ from faults import flight_computer
 from faults import table as fault_table
 from gnc.interface import contract, flight_log
 from sensors import bus, imu, random_stream, registry
-from sims.run import bookkeeping, loop, recorder, records
+from sims.run import bookkeeping, loop, loop_compiler, recorder, records
 
 EVENT_CAPACITY = 256
 
@@ -313,6 +313,7 @@ def execute(b, keep_going=False):
     next_run = np.zeros(1, np.int64)
     cycles = np.zeros(len(b) + 1, np.int64)
     scratch, vectors = b.work
+    loop_compiler.wait()
     t0 = time.perf_counter()
     while next_run[0] < len(b):
         try:

@@ -28,7 +28,7 @@ from dynamics.views import record
 from faults import table as fault_table
 from gnc.interface import attitude_layer, contract, forms
 from sensors import imu, registry
-from sims.run import open_loop, records
+from sims.run import loop_compiler, open_loop, records
 from sims.scenarios import field_paths
 
 CONTACT_CHECK_MARGIN_M = 5.0
@@ -96,6 +96,7 @@ def build(scenario, pdi_state=None, knowledge=None):
     the sensors and the PDI mass) is built from; by default the same one. A dispersed run
     builds its truth from the dispersed scenario and its flight software from the nominal.
     """
+    loop_compiler.start()  # the loop compiles elsewhere while the entry points compile here
     knowledge = scenario if knowledge is None else knowledge
     sim = scenario.simulation
     veh = scenario.vehicle

@@ -20,6 +20,7 @@ from dynamics import compile_cache
 from faults import table as fault_table
 from sims import api, cli
 from sims.scenarios import reference
+from tests.dynamics.test_compile_cache import _loop_index
 from tests.sims.scenarios import closed_loop
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -80,8 +81,7 @@ def test_a_cold_cache_is_announced_and_its_compile_timed(tmp_path, monkeypatch):
     stream = io.StringIO()
     with compile_cache.announce(stream):
         time.sleep(0.2)
-        (tmp_path / "sims_x").mkdir()
-        (tmp_path / "sims_x" / "loop.simulate_batch-801.py311.1.nbc").write_bytes(b"")
+        _loop_index(tmp_path, compile_cache.dependency_digest(compile_cache.LOOP_FILE))
         time.sleep(0.3)
     said = stream.getvalue()
     assert said.startswith("descent: compiling the simulator, once")
