@@ -13,7 +13,7 @@ from typing import ClassVar, Literal
 import numpy as np
 from pydantic import ConfigDict, model_validator
 
-from dynamics import gravity, terrain
+from dynamics import chi_square, gravity, terrain
 from dynamics.units import (
     NonNegativeAngle,
     NonNegativeMass,
@@ -234,7 +234,7 @@ def build_gate(gate):
     elif gate.threshold is not None:
         threshold = np.full(dims.shape, gate.threshold)
     else:
-        threshold = gating.chi_square_quantile(gate.probability, np.maximum(dims, 1))
+        threshold = chi_square.quantile(gate.probability, np.maximum(dims, 1))
     return record(
         gating.GATE_DTYPE,
         policy=gating.POLICIES[gate.policy],

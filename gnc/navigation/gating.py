@@ -40,9 +40,8 @@ import math
 
 import numpy as np
 from numba import njit
-from scipy import special
 
-from dynamics import vector
+from dynamics import chi_square, vector
 from gnc.interface import flight_log
 from gnc.interface.contract import (  # the verdicts a flight software reports
     ACCEPTED,
@@ -101,13 +100,7 @@ NIS_DTYPE = np.dtype(
 )
 
 
-def chi_square_quantile(probability, dof):
-    """The chi-square distribution's quantile: scipy.stats.chi2.ppf to the bit, without
-    importing scipy.stats (half a second off a run's start)."""
-    return 2.0 * special.gammaincinv(np.asarray(dof) / 2, probability)
-
-
-CHI2_95 = np.concatenate(([np.inf], chi_square_quantile(0.95, np.arange(1, MAX_DIMENSION + 1))))
+CHI2_95 = np.concatenate(([np.inf], chi_square.quantile(0.95, np.arange(1, MAX_DIMENSION + 1))))
 
 
 @njit(cache=True)

@@ -16,9 +16,8 @@ import math
 import numpy as np
 from numba import njit
 
-from dynamics import quaternion, vector
+from dynamics import chi_square, quaternion, vector
 from dynamics.truth import X_Q, X_R, X_V
-from gnc.navigation.gating import chi_square_quantile
 
 BLOCKS = ("position", "velocity", "attitude")
 CHECKPOINTS = ("end_braking", "end_approach", "end")  # where a run's NEES is kept
@@ -111,4 +110,4 @@ def band(runs, dof=3, probability=0.95):
     """Two-sided band of the mean NEES over runs for a consistent filter."""
     tail = (1.0 - probability) / 2.0
     n = runs * dof
-    return chi_square_quantile(tail, n) / runs, chi_square_quantile(1.0 - tail, n) / runs
+    return chi_square.quantile(tail, n) / runs, chi_square.quantile(1.0 - tail, n) / runs
