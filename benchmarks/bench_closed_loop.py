@@ -4,7 +4,8 @@ with a 10-ms step and 100-Hz IMU; the compiled call alone (a batch of runs, one 
 whole `api.run` (packing and result tables included). Then the cost of sensors on the bus:
 each bundled sensor suite (nominal_doppler_lidar, nominal_radar_camera, nominal_full_suite)
 against the nominal, as a ratio repeat by repeat in this process, what each channel
-costs, and what the filter's arithmetic costs a call (covariance propagation, updates of 1, 3
+costs, the nominal and the full suite against the truth-only loop (issue 29's targets), and
+what the filter's arithmetic costs a call (covariance propagation, updates of 1, 3
 and 6 values).
 
 With --baseline DIR (a checkout of another revision, e.g. `git worktree add DIR HEAD~1`), the
@@ -141,6 +142,33 @@ def channel_costs(runs, repeats):
         print(f"{label}: {best * 1e3:.1f} ms per run (best of {repeats} x {runs})")
 
 
+def target_ratios(runs, repeats):
+    """Issue 29's ratios, repeat by repeat in this process: the nominal's and the full suite's
+    milliseconds per run against the truth-only loop's (the nominal without its channels:
+    truth, IMU, strapdown, the flight software's cycles)."""
+    nominal = scenario.read_data("nominal")[1]
+    data = json.loads(json.dumps(nominal))
+    data.pop("dispersions")
+    for name in ("laser_rangefinder", "star_tracker"):
+        del data["sensors"][name]
+    cases = {
+        "truth-only loop": scenario.load(data),
+        "nominal": scenario.load("nominal"),
+        "full suite": scenario.load("nominal_full_suite"),
+    }
+    for sc in cases.values():
+        api.execute(api.prepare(sc, seed=99))
+    ms = {label: [] for label in cases}
+    for r in range(repeats):
+        for label, sc in cases.items():
+            ms[label].append(per_run_seconds(sc, runs, r)[0] * 1e3)
+    base = ms["truth-only loop"]
+    print(f"truth-only loop: {spread(base)} ms per run ({repeats} repeats of {runs} runs)")
+    for label in ("nominal", "full suite"):
+        ratios = [a / b for a, b in zip(ms[label], base, strict=True)]
+        print(f"{label}: {spread(ms[label])} ms per run; / truth-only loop {spread(ratios)}")
+
+
 @njit
 def _restores(nav, p0, calls):
     for _ in range(calls):
@@ -230,6 +258,7 @@ def main():
     rates(args.runs, args.repeats)
     suite_ratio(args.runs, args.repeats)
     channel_costs(args.runs, args.repeats)
+    target_ratios(args.runs, args.repeats)
     filter_costs()
     if args.baseline:
         against(args.baseline.resolve(), args.runs, args.repeats, args.pairs)

@@ -44,7 +44,7 @@ def fly(root, names, seeds, folder):
     """{run: {summary, trajectory digest}} of a checkout."""
     out = Path(folder) / f"{hashlib.sha256(str(root).encode()).hexdigest()[:8]}.json"
     env = dict(os.environ, PYTHONPATH=str(root))
-    env.pop("NUMBA_CACHE_DIR", None)  # each checkout its own cache, keyed by its sources
+    env.pop("NUMBA_CACHE_DIR", None)  # each checkout its own cache folders, by its path
     code = [sys.executable, "-c", FLY, json.dumps(names), str(seeds), str(out)]
     subprocess.run(code, env=env, cwd=root, check=True)
     return json.loads(out.read_text())

@@ -4,11 +4,10 @@ the tests that should catch it; prints which caught which.
 
     python benchmarks/mutations.py [--jobs N] [--only NAME ...] [--list]
 
-Not in CI: every mutation changes the sources, so it compiles from an empty Numba cache
-(`dynamics.compile_cache` keys the cache by the sources; each mutation's is deleted after it),
-about a minute and a half each. Run it before saying a change to the filter, the gates, the
-touchdown classification or the report's statistics is done; a mutation that survives is a
-test to write. Exit status 1 when one survives.
+Not in CI: every mutation is tested in a scratch copy that compiles from an empty Numba cache
+of its own (deleted after it), about a minute each. Run it before saying a change to the
+filter, the gates, the touchdown classification or the report's statistics is done; a
+mutation that survives is a test to write. Exit status 1 when one survives.
 """
 
 import argparse
@@ -102,6 +101,20 @@ MUTATIONS = (
         ("tests/gnc/test_covariance_propagation.py",),
     ),
     Mutation(
+        "covariance propagation: the gyro matrix error's columns left out of A's pattern",
+        FILTER,
+        "    f[DTH : DTH + 3, DKG : DKG + 9] = True\n",
+        "",
+        ("tests/gnc/test_covariance_propagation.py",),
+    ),
+    Mutation(
+        "covariance propagation: the last tile of A P one column short",
+        FILTER,
+        "_three_rows_times_p(a, p, ap, 3 * b, columns, n, N_ERR - 4)",
+        "_three_rows_times_p(a, p, ap, 3 * b, columns, n, N_ERR - 5)",
+        ("tests/gnc/test_covariance_propagation.py",),
+    ),
+    Mutation(
         "gate: a measurement at the threshold rejected (strict comparison)",
         "gnc/navigation/gating.py",
         "nis <= gate.threshold[m]",
@@ -125,15 +138,15 @@ MUTATIONS = (
     Mutation(
         "gate: chi-square threshold with one degree of freedom whatever the dimension",
         "gnc/configuration.py",
-        "stats.chi2.ppf(gate.probability, np.maximum(dims, 1))",
-        "stats.chi2.ppf(gate.probability, np.ones_like(dims))",
+        "chi_square.quantile(gate.probability, np.maximum(dims, 1))",
+        "chi_square.quantile(gate.probability, np.ones_like(dims))",
         (GATES,),
     ),
     Mutation(
         "consistency band: upper edge widened by half",
         "sims/run/consistency.py",
-        "chi2.ppf(1.0 - tail, n) / runs",
-        "1.5 * chi2.ppf(1.0 - tail, n) / runs",
+        "chi_square.quantile(1.0 - tail, n) / runs",
+        "1.5 * chi_square.quantile(1.0 - tail, n) / runs",
         (BAND,),
     ),
     Mutation(

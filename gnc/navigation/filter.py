@@ -164,13 +164,65 @@ def error_dynamics(nav, gm):
     _skew_into(f, DTH, DTH, w, -1.0)
 
 
+def _a_columns():
+    """(columns, counts) of A = F dt + (F dt)^2 / 2's first N_NAV rows, by blocks of three
+    rows (position, velocity, attitude): the columns where the block can be nonzero,
+    ascending, from the blocks `error_dynamics` fills (position rows from velocity; velocity
+    rows from position, attitude, accelerometer bias and thrust-axis error; attitude rows from
+    attitude, gyro bias and gyro matrix error), and those F^2 = F[:, :N_NAV] F[:N_NAV] adds."""
+    f = np.zeros((N_NAV, N_ERR), np.bool_)
+    for row, columns in {DR: (DV,), DV: (DR, DTH, DBA, DKA), DTH: (DTH, DBG)}.items():
+        for col in columns:
+            f[row : row + 3, col : col + 3] = True
+    f[DTH : DTH + 3, DKG : DKG + 9] = True
+    a = f | (f[:, :N_NAV].astype(np.int64) @ f.astype(np.int64) > 0)
+    columns = np.zeros((3, N_ERR), np.int64)
+    counts = np.zeros(3, np.int64)
+    for b in range(3):
+        nonzero = np.flatnonzero(a[3 * b : 3 * b + 3].any(axis=0))
+        columns[b, : nonzero.size], counts[b] = nonzero, nonzero.size
+    return columns, counts
+
+
+A_COLUMNS, A_COUNTS = _a_columns()
+
+
+@njit(cache=True, inline="always")
+def _three_rows_times_p(a, p, ap, i, columns, n, j):
+    """ap[i:i+3, j:j+4] = A[i:i+3] P[:, j:j+4] over A's block columns (columns[:n]): twelve
+    sums held in registers while P's rows stream by, each summed over k ascending as a dense
+    product sums it (a column outside the block's pattern adds nothing)."""
+    s00 = s01 = s02 = s03 = s10 = s11 = s12 = s13 = s20 = s21 = s22 = s23 = 0.0
+    for t in range(n):
+        k = columns[t]
+        a0, a1, a2 = a[i, k], a[i + 1, k], a[i + 2, k]
+        p0, p1, p2, p3 = p[k, j], p[k, j + 1], p[k, j + 2], p[k, j + 3]
+        s00 += a0 * p0
+        s01 += a0 * p1
+        s02 += a0 * p2
+        s03 += a0 * p3
+        s10 += a1 * p0
+        s11 += a1 * p1
+        s12 += a1 * p2
+        s13 += a1 * p3
+        s20 += a2 * p0
+        s21 += a2 * p1
+        s22 += a2 * p2
+        s23 += a2 * p3
+    ap[i, j], ap[i, j + 1], ap[i, j + 2], ap[i, j + 3] = s00, s01, s02, s03
+    ap[i + 1, j], ap[i + 1, j + 1], ap[i + 1, j + 2], ap[i + 1, j + 3] = s10, s11, s12, s13
+    ap[i + 2, j], ap[i + 2, j + 1], ap[i + 2, j + 2], ap[i + 2, j + 3] = s20, s21, s22, s23
+
+
 @njit(cache=True)
 def propagate_covariance(nav, noise, gm):
     """P <- Phi P Phi' + Qd over the IMU time accumulated since the last call.
 
     Phi = I + A with A = F dt + (F dt)^2 / 2, whose rows below N_NAV are zero like F's:
-    Phi P Phi' = P + A P + (A P)' + A P A', with only A's first rows, skipping its zeros
-    (about half of them), in the filter's own storage."""
+    Phi P Phi' = P + A P + (A P)' + A P A', with only A's first rows and, in them, the
+    columns their blocks fill (`A_COLUMNS`), in the filter's own storage. A P is computed in
+    tiles of three rows by four columns (the last tile overlaps its neighbour by one column),
+    its sums in registers: a product memory-bound column by column takes twice as long."""
     dt = nav.uncovered_s
     if dt <= 0.0:
         return
@@ -185,20 +237,17 @@ def propagate_covariance(nav, noise, gm):
             if c != 0.0:
                 for j in range(N_ERR):
                     a[i, j] += c * f[k, j]
-    for i in range(N_NAV):
-        for j in range(N_ERR):
-            ap[i, j] = 0.0
-        for k in range(N_ERR):
-            c = a[i, k]
-            if c != 0.0:
-                for j in range(N_ERR):
-                    ap[i, j] += c * p[k, j]
+    for b in range(3):
+        columns, n = A_COLUMNS[b], A_COUNTS[b]
+        for j in range(0, N_ERR - 3, 4):
+            _three_rows_times_p(a, p, ap, 3 * b, columns, n, j)
+        _three_rows_times_p(a, p, ap, 3 * b, columns, n, N_ERR - 4)
     for i in range(N_NAV):
         for l in range(i, N_NAV):
+            columns = A_COLUMNS[l // 3]
             acc = 0.0
-            for k in range(N_ERR):
-                if a[l, k] != 0.0:
-                    acc += ap[i, k] * a[l, k]
+            for t in range(A_COUNTS[l // 3]):
+                acc += ap[i, columns[t]] * a[l, columns[t]]
             apa[i, l] = acc
     for i in range(N_NAV):  # the upper triangle of the rows that change, mirrored
         for j in range(i, N_ERR):
