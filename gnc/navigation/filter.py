@@ -191,7 +191,7 @@ A_COLUMNS, A_COUNTS = _a_columns()
 def _three_rows_times_p(a, p, ap, i, columns, n, j):
     """ap[i:i+3, j:j+4] = A[i:i+3] P[:, j:j+4] over A's block columns (columns[:n]): twelve
     sums held in registers while P's rows stream by, each summed over k ascending as a dense
-    product sums it (a column outside the block's pattern adds nothing)."""
+    product sums it (where one row of the block is zero, its product adds an exact zero)."""
     s00 = s01 = s02 = s03 = s10 = s11 = s12 = s13 = s20 = s21 = s22 = s23 = 0.0
     for t in range(n):
         k = columns[t]
@@ -222,7 +222,8 @@ def propagate_covariance(nav, noise, gm):
     Phi P Phi' = P + A P + (A P)' + A P A', with only A's first rows and, in them, the
     columns their blocks fill (`A_COLUMNS`), in the filter's own storage. A P is computed in
     tiles of three rows by four columns (the last tile overlaps its neighbour by one column),
-    its sums in registers: a product memory-bound column by column takes twice as long."""
+    its sums in registers, which LLVM's SLP vectoriser packs four at a time: 1.0 us a call
+    against 1.7 us for the row-by-row product (benchmarks/README.md)."""
     dt = nav.uncovered_s
     if dt <= 0.0:
         return

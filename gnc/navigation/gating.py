@@ -98,8 +98,6 @@ NIS_DTYPE = np.dtype(
     [("sum", np.float64), ("dof", np.int64), ("count", np.int64), ("over_95", np.int64)],
     align=True,
 )
-
-
 CHI2_95 = np.concatenate(([np.inf], chi_square.quantile(0.95, np.arange(1, MAX_DIMENSION + 1))))
 
 

@@ -8,10 +8,10 @@ flies (reached by address, `dynamics.plugins`). On a machine with two cores or m
 the bundled open-loop scenario, whose batch has the loop's argument types; `wait` (called
 before the batch flies) waits for it, and the loop then loads from the cache. The first run
 takes about the longer of the two compilations instead of their sum. Nothing is started when
-the loop's machine code is in the cache already, on one core, or inside that process itself.
+the loop's machine code is in the cache already, on one core, outside POSIX (the processes
+take turns by `flock`), or inside that process itself.
 """
 
-import fcntl
 import os
 import subprocess
 import sys
@@ -27,9 +27,9 @@ _helper = None
 def start():
     """Start compiling the run loop in another process, unless it is compiled or being so."""
     global _helper
-    if _helper is not None or os.environ.get(COMPILING) or (os.cpu_count() or 1) < 2:
+    if _helper is not None or os.environ.get(COMPILING) or os.name != "posix":
         return
-    if compile_cache.loop_compiled():
+    if (os.cpu_count() or 1) < 2 or compile_cache.loop_compiled():
         return
     import numba
 
@@ -56,6 +56,8 @@ def wait():
 def _compile():
     """Fly the bundled open-loop scenario once, under a lock that lets one such process at
     a time compile (others wait for it, then find the loop compiled)."""
+    import fcntl
+
     from sims.run import batch, packing
     from sims.scenarios import scenario
 
