@@ -26,7 +26,6 @@ keeps its strata in the uncorrelated components only.
 
 import numpy as np
 from pydantic import model_validator
-from scipy import stats
 
 from dynamics.units import Strict
 from uncertainty.designs import from_normal
@@ -91,6 +90,8 @@ class Copula:
 
     def __call__(self, points):
         """The points with their correlated components' normal scores mixed by L."""
+        from scipy import stats  # where a campaign draws, off a run's start
+
         out = np.array(points, float)
         z = stats.norm.ppf(out[:, self.columns])
         out[:, self.columns] = from_normal(z @ self.lower.T)

@@ -25,8 +25,6 @@ import functools
 import warnings
 
 import numpy as np
-from scipy import stats
-from scipy.stats import qmc
 
 DESIGNS = ("random", "lhs", "sobol", "saltelli")
 DESIGN_KEY = 0xD51  # spawn key of the design's seed: not a run index slot
@@ -39,11 +37,15 @@ def _rng(campaign_seed):
 
 @functools.lru_cache(maxsize=4)
 def _hypercube(campaign_seed, dimensions, runs):
+    from scipy.stats import qmc  # scipy.stats where a campaign draws, off a run's start
+
     return qmc.LatinHypercube(d=dimensions, rng=_rng(campaign_seed)).random(runs)
 
 
 def _sobol(campaign_seed, dimensions, first, count):
     """Points first, ..., first + count - 1 of the campaign's scrambled Sobol sequence."""
+    from scipy.stats import qmc
+
     engine = qmc.Sobol(d=dimensions, scramble=True, rng=_rng(campaign_seed))
     if first:  # scipy's fast_forward(0) overflows
         engine.fast_forward(first)
@@ -68,6 +70,8 @@ def saltelli_runs(base, dimensions):
 
 def from_normal(z):
     """Uniform deviates of standard normal scores, Phi(z), kept EDGE inside (0, 1)."""
+    from scipy import stats
+
     return np.clip(stats.norm.cdf(z), EDGE, 1.0 - EDGE)
 
 

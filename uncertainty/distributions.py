@@ -5,9 +5,13 @@ the field's units ("3 kg", "0.1 deg"), converted to SI once.
 disperses a mass by 3 kg (1 sigma) about its nominal.
 """
 
-import numpy as np
-from scipy import stats
+import functools
+import json
 
+import numpy as np
+import scipy
+
+from dynamics import compile_cache
 from dynamics.units import parse_quantity
 
 # Parameters of scipy's location-scale family carry the field's unit (plain numbers for a
@@ -21,6 +25,8 @@ def frozen(name, params, si_unit, nominal, component=None):
 
     For a vector field (component = 0, 1, 2) a parameter may be a list of three, one per
     component."""
+    from scipy import stats  # 0.4 s: imported where a distribution is made
+
     dist = getattr(stats, name, None)
     if not isinstance(dist, stats.rv_continuous):
         raise ValueError(
@@ -54,3 +60,30 @@ def frozen(name, params, si_unit, nominal, component=None):
     if not ok:
         raise ValueError(f"{name} is not defined for these parameters (is the scale positive?)")
     return d
+
+
+CHECKED = "checked_dispersions.json"  # beside the compiled code: the dispersions found valid
+
+
+def check(name, params, si_unit, nominal, component=None):
+    """Raise the ValueError `frozen` raises for these arguments, if any: a scenario's check of
+    its dispersions. Arguments found valid are remembered beside the compiled code (with
+    scipy's version), so that loading a scenario whose dispersions were checked before imports
+    no scipy.stats (0.4 s of a run's start); an invalid one is checked, and said, every time."""
+    key = json.dumps([scipy.__version__, name, params, si_unit, nominal, component])
+    if key in _checked():
+        return
+    frozen(name, params, si_unit, nominal, component)
+    _checked().add(key)
+    path = compile_cache.beside_cache("tables") / CHECKED
+    path.parent.mkdir(parents=True, exist_ok=True)
+    compile_cache.write_atomically(path, json.dumps(sorted(_checked())))
+
+
+@functools.cache
+def _checked():
+    """The set of argument keys found valid (read once per process)."""
+    try:
+        return set(json.loads((compile_cache.beside_cache("tables") / CHECKED).read_text()))
+    except (OSError, ValueError):
+        return set()

@@ -263,7 +263,7 @@ class Scenario(Strict):
             vector = isinstance(nominal, tuple)
             for i, value in enumerate(nominal if vector else (nominal,)):
                 try:
-                    distributions.frozen(
+                    distributions.check(
                         spec.distribution, spec.parameters, unit, value, i if vector else None
                     )
                 except ValueError as exc:

@@ -1,6 +1,12 @@
 """Dispersions: every dispersible field reaches the compiled model, draws are reproducible and
 independent of each other, the flight software keeps its nominal knowledge, bad specs fail."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numba
 import numpy as np
 import pytest
 
@@ -10,6 +16,9 @@ from sims.campaigns import dispersions
 from sims.run import packing
 from sims.scenarios import field_paths, scenario
 from tests.sims.scenarios import closed_loop
+from uncertainty import distributions
+
+ROOT = Path(__file__).resolve().parents[2]
 
 EVERY_FIELD = {
     "vehicle.dry_mass": {"distribution": "norm", "scale": "3 kg"},
@@ -263,3 +272,56 @@ def test_bad_dispersion_specs_are_one_clear_sentence(spec, expected):
     message = str(exc.value)
     assert message.startswith("<dict>: dispersions: ") and expected in message
     assert message.count("\n") == 0
+
+
+def test_a_valid_dispersion_is_checked_once_and_an_invalid_one_every_time(tmp_path, monkeypatch):
+    """The scenario's check remembers what it found valid (beside the compiled code) and
+    does not build the distribution again; a changed nominal is checked afresh; an invalid
+    spec raises its sentence every time."""
+    monkeypatch.setattr(numba.config, "CACHE_DIR", str(tmp_path))
+    distributions._checked.cache_clear()
+    built = []
+    frozen = distributions.frozen
+    monkeypatch.setattr(distributions, "frozen", lambda *a: built.append(a) or frozen(*a))
+    try:
+        for _ in range(2):
+            distributions.check("norm", {"scale": "3 kg"}, "kg", 340.0)
+        assert len(built) == 1
+        distributions._checked.cache_clear()  # another process reads what this one found
+        distributions.check("norm", {"scale": "3 kg"}, "kg", 340.0)
+        distributions.check("norm", {"scale": "3 kg"}, "kg", 341.0)
+        assert len(built) == 2
+        for _ in range(2):
+            with pytest.raises(ValueError, match="norm is not defined for these parameters"):
+                distributions.check("norm", {"scale": "-3 kg"}, "kg", 340.0)
+        assert len(built) == 4
+    finally:
+        distributions._checked.cache_clear()
+
+
+LOADS_NOMINAL = """
+import sys
+from sims import api, cli
+from sims.scenarios import scenario
+scenario.load("nominal")
+print("scipy.stats" in sys.modules)
+"""
+
+
+def test_a_run_of_a_checked_scenario_starts_without_scipy_stats(tmp_path):
+    """scipy.stats (0.4 s to import) is for drawing dispersions, not for flying one run: a
+    second process loading the nominal (its dispersions checked by the first) has not
+    imported it."""
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path), PYTHONPATH=str(ROOT))
+    loaded = [
+        subprocess.run(
+            [sys.executable, "-c", LOADS_NOMINAL],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()[-1]
+        for _ in range(2)
+    ]
+    assert loaded == ["True", "False"]
