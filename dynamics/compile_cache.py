@@ -14,6 +14,7 @@ import contextlib
 import functools
 import hashlib
 import importlib.util
+import io
 import os
 import pickle
 import re
@@ -149,7 +150,6 @@ def generated_module(folder, stem, source):
     where = beside_cache(folder)
     path = where / f"{stem}.py"
     if not path.is_file() or path.read_text() != source:
-        where.mkdir(parents=True, exist_ok=True)
         write_atomically(path, source)
     name = f"_{folder}_entries_{stem}"
     if name in sys.modules:
@@ -172,19 +172,19 @@ def kept_arrays(name, key, compute):
             return tuple(kept[f"arr_{i}"] for i in range(len(kept.files)))
     except (OSError, ValueError, KeyError):
         arrays = compute()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz")
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, *arrays)
-        os.replace(tmp, path)
+        kept = io.BytesIO()
+        np.savez(kept, *arrays)
+        write_atomically(path, kept.getvalue())
         return arrays
 
 
-def write_atomically(path, text):
-    """Write text to path through a temporary file renamed into place."""
+def write_atomically(path, data):
+    """Write data (text or bytes) to path, its folder made if need be, through a temporary
+    file renamed into place (other processes may race)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
+    with os.fdopen(fd, "wb" if isinstance(data, bytes) else "w") as f:
+        f.write(data)
     os.replace(tmp, path)
 
 

@@ -75,9 +75,9 @@ def check(name, params, si_unit, nominal, component=None):
         return
     frozen(name, params, si_unit, nominal, component)
     _checked().add(key)
-    path = compile_cache.beside_cache("tables") / CHECKED
-    path.parent.mkdir(parents=True, exist_ok=True)
-    compile_cache.write_atomically(path, json.dumps(sorted(_checked())))
+    compile_cache.write_atomically(
+        compile_cache.beside_cache("tables") / CHECKED, json.dumps(sorted(_checked()))
+    )
 
 
 @functools.cache

@@ -210,7 +210,6 @@ def load_shipped(sources):
         path = folder / (name.replace(".", "/") + ".py")
         with _shipping:
             if not path.is_file():
-                path.parent.mkdir(parents=True, exist_ok=True)
                 compile_cache.write_atomically(path, source)
             for key in [k for k in sys.modules if k == name or name.startswith(k + ".")]:
                 del sys.modules[key]

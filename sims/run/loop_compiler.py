@@ -22,14 +22,18 @@ from dynamics import compile_cache
 
 COMPILING = "DESCENT_COMPILING_LOOP"  # set in the process that compiles the loop
 _helper = None
+_decided = False  # whether this process looked (once: a campaign packs a batch per run)
 
 
 def start():
     """Start compiling the run loop in another process, unless it is compiled or being so."""
-    global _helper
-    if _helper is not None or os.environ.get(COMPILING) or os.name != "posix":
+    global _helper, _decided
+    if _decided:
         return
-    if (os.cpu_count() or 1) < 2 or compile_cache.loop_compiled():
+    _decided = True
+    if os.environ.get(COMPILING) or os.name != "posix" or (os.cpu_count() or 1) < 2:
+        return
+    if compile_cache.loop_compiled():
         return
     import numba
 
