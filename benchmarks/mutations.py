@@ -34,6 +34,9 @@ class Mutation(NamedTuple):
 
 
 ERROR_MODEL = "tests/gnc/test_error_model.py"
+HAZARDS = "tests/dynamics/test_hazards.py"
+HAZARD_LIDAR = "tests/sensors/test_hazard_lidar.py"
+HDA = "tests/gnc/test_hazard_avoidance.py"
 CONSISTENCY = "tests/sims/test_navigation_consistency.py::"
 IMU_ERRORS = CONSISTENCY + "test_the_filter_estimates_imu_errors_that_matter"
 BAND = CONSISTENCY + "test_the_band_is_chi_square_of_runs_times_dof_over_runs"
@@ -396,6 +399,41 @@ MUTATIONS = (
             "tests/sims/test_worst_case.py::"
             "test_a_plane_is_worst_at_the_corner_against_its_gradient",
         ),
+    ),
+    Mutation(
+        "support plane: a pad's ground above the plane allowed (the plane through the lowest)",
+        "dynamics/touchdown.py",
+        "if ground[i, 2] > plane + 1e-6:",
+        "if ground[i, 2] < plane - 1e-6:",
+        (f"{HAZARDS}::test_the_support_plane_of_a_pad_on_a_rock",),
+    ),
+    Mutation(
+        "boulders: D^-b law drawn with the exponent halved",
+        "dynamics/hazards.py",
+        "diameter = (a - rng.random(n) * (a - b)) ** (-1.0 / exponent)",
+        "diameter = (a - rng.random(n) * (a - b)) ** (-2.0 / exponent)",
+        (f"{HAZARDS}::test_boulder_counts_follow_the_power_law",),
+    ),
+    Mutation(
+        "hazard map: a cell holds its lowest point, not its highest",
+        "sensors/hazard_lidar.py",
+        "if math.isnan(grid[i, j]) or z > grid[i, j]:",
+        "if math.isnan(grid[i, j]) or z < grid[i, j]:",
+        (f"{HAZARD_LIDAR}::test_the_elevation_map_keeps_each_cells_highest_point",),
+    ),
+    Mutation(
+        "hazard map: the slope's margin without its noise",
+        "sensors/hazard_lidar.py",
+        "by_slope = 1.0 - (tilt_rad + SIGMAS * sigma_slope) / spec.max_slope_rad",
+        "by_slope = 1.0 - tilt_rad / spec.max_slope_rad",
+        (f"{HAZARD_LIDAR}::test_a_planes_slope_within_the_bound_its_noise_sets",),
+    ),
+    Mutation(
+        "divert: flown away from the site, not toward it",
+        "gnc/guidance/phases.py",
+        "ex, ey = state.site_offset_m[0] - r_site[0], state.site_offset_m[1] - r_site[1]",
+        "ex, ey = r_site[0] - state.site_offset_m[0], r_site[1] - state.site_offset_m[1]",
+        (f"{HDA}::test_it_diverts_to_a_safe_site_and_lands_there",),
     ),
 )
 

@@ -80,24 +80,33 @@ def craters_in_view(tiles, downrange_m, crossrange_m, area_m2, d_smallest_m):
     return n
 
 
-def sample_population(rng, downrange_m, crossrange_m, d_min_m, d_max_m, density_scale=1.0):
+def sample_population(
+    rng,
+    downrange_m,
+    crossrange_m,
+    d_min_m,
+    d_max_m,
+    density_scale=1.0,
+    degradation=DEGRADATION_RANGE,
+):
     """Craters with diameters in [d_min, d_max) scattered uniformly over a rectangle.
 
     downrange_m and crossrange_m are (min, max) bounds; the count is Poisson with the
-    equilibrium mean, diameters follow the D^-2 cumulative law (inverse-CDF sampling).
+    equilibrium mean, diameters follow the D^-2 cumulative law (inverse-CDF sampling), depth
+    and rim are Pike's times a factor uniform over the degradation range ((1, 1): fresh).
     """
     area = (downrange_m[1] - downrange_m[0]) * (crossrange_m[1] - crossrange_m[0])
     n = rng.poisson(expected_count(area, d_min_m, d_max_m, density_scale))
     u = rng.random(n)
     a, b = d_min_m**-2, d_max_m**-2
     diameter = (a - u * (a - b)) ** -0.5
-    degradation = rng.uniform(*DEGRADATION_RANGE, n)
+    softened = rng.uniform(*degradation, n)
     craters = np.zeros(n, CRATER_DTYPE)
     craters["downrange_m"] = rng.uniform(*downrange_m, n)
     craters["crossrange_m"] = rng.uniform(*crossrange_m, n)
     craters["diameter_m"] = diameter
-    craters["depth_m"] = PIKE_DEPTH_RATIO * diameter * degradation
-    craters["rim_height_m"] = PIKE_RIM_RATIO * diameter * degradation
+    craters["depth_m"] = PIKE_DEPTH_RATIO * diameter * softened
+    craters["rim_height_m"] = PIKE_RIM_RATIO * diameter * softened
     return craters
 
 

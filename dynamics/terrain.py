@@ -26,6 +26,9 @@ TILE_DTYPE = np.dtype(
         ("crater_density", np.float64),  # the tile's craters, times the equilibrium density
         ("crater_min_diameter_m", np.float64),  # the population the tile adds: diameters from
         ("crater_max_diameter_m", np.float64),  # min to max (both 0: no craters of its own)
+        # a hazard field (`dynamics.hazards`): boulders and fresh craters finer than a footpad
+        # span, where the lander's pads, not the slope beneath its centre, set how it rests
+        ("hazard_field", np.bool_),
     ],
     align=True,
 )
@@ -77,16 +80,55 @@ def steepest_slope(grids):
 
 def make_tiles(grids):
     """(tiles, heights) from a coarsest-first list of (downrange_min, crossrange_min, spacing,
-    heights[n_downrange, n_crossrange][, (crater density, smallest and largest diameter [m])])
-    grids (no crater population if not given)."""
+    heights[n_downrange, n_crossrange][, (crater density, smallest and largest diameter [m])
+    [, hazard field]]) grids (no crater population, not a hazard field, if not given)."""
     tiles = np.zeros(len(grids), TILE_DTYPE)
     offset = 0
-    for k, (x0, y0, spacing, h, *population) in enumerate(grids):
-        density, d_min, d_max = population[0] if population else (0.0, 0.0, 0.0)
-        tiles[k] = (x0, y0, spacing, 1.0 / spacing, *h.shape, offset, density, d_min, d_max)
+    for k, (x0, y0, spacing, h, *more) in enumerate(grids):
+        density, d_min, d_max = more[0] if more else (0.0, 0.0, 0.0)
+        hazard_field = len(more) > 1 and more[1]
+        tiles[k] = (
+            x0,
+            y0,
+            spacing,
+            1 / spacing,
+            *h.shape,
+            offset,
+            density,
+            d_min,
+            d_max,
+            hazard_field,
+        )
         offset += h.size
     flat = np.concatenate([g[3].ravel() for g in grids]) if grids else np.zeros(0)
     return tiles, flat
+
+
+def tile_grids(tiles, heights):
+    """The (downrange_min, crossrange_min, spacing, heights) grids of tiles, as `make_tiles`
+    took them (views of heights)."""
+    return [
+        (
+            t["downrange_min_m"],
+            t["crossrange_min_m"],
+            t["spacing_m"],
+            heights[t["offset"] : t["offset"] + t["n_downrange"] * t["n_crossrange"]].reshape(
+                t["n_downrange"], t["n_crossrange"]
+            ),
+        )
+        for t in tiles
+    ]
+
+
+@njit(cache=True)
+def heights_on_grid(tiles, heights, downrange_m, crossrange_m):
+    """Terrain heights [m] at the nodes of a grid (downrange_m x crossrange_m node
+    coordinates)."""
+    out = np.empty((downrange_m.shape[0], crossrange_m.shape[0]))
+    for i in range(downrange_m.shape[0]):
+        for j in range(crossrange_m.shape[0]):
+            out[i, j] = height_and_gradient(tiles, heights, downrange_m[i], crossrange_m[j])[0]
+    return out
 
 
 @njit(cache=True)
@@ -195,6 +237,41 @@ def plane_over_region(tiles, heights, downrange_m, crossrange_m, c_xx, c_xy, c_y
     gradient_s = (slope_s - l21 * gradient_t) / l11
     residual = max(square - mean * mean - slope_s * slope_s - slope_t * slope_t, 0.0)
     return mean, gradient_s, gradient_t, residual
+
+
+@njit(cache=True)
+def plane_fit(points):
+    """The least-squares plane z = a + b x + c y through points (n x 3, n >= 3, not on one
+    line): (tilt [rad], the points' largest vertical distance from it [m], the sum of their
+    squared horizontal distances from their centroid along the axis where it is least [m^2],
+    which bounds the slope's noise: sigma_z / sqrt of it), or (0, 0, 0) for points on a
+    line."""
+    n = points.shape[0]
+    mx = my = mz = 0.0
+    for k in range(n):
+        mx += points[k, 0]
+        my += points[k, 1]
+        mz += points[k, 2]
+    mx, my, mz = mx / n, my / n, mz / n
+    cxx = cyy = cxy = cxz = cyz = 0.0
+    for k in range(n):  # centred normal equations
+        dx, dy, dz = points[k, 0] - mx, points[k, 1] - my, points[k, 2] - mz
+        cxx += dx * dx
+        cyy += dy * dy
+        cxy += dx * dy
+        cxz += dx * dz
+        cyz += dy * dz
+    det = cxx * cyy - cxy * cxy
+    if det <= 0.0:
+        return 0.0, 0.0, 0.0
+    b = (cxz * cyy - cyz * cxy) / det
+    c = (cyz * cxx - cxz * cxy) / det
+    largest = 0.0
+    for k in range(n):
+        dz = points[k, 2] - mz - b * (points[k, 0] - mx) - c * (points[k, 1] - my)
+        largest = max(largest, abs(dz))
+    spread = 0.5 * (cxx + cyy) - math.sqrt(0.25 * (cxx - cyy) ** 2 + cxy * cxy)
+    return math.atan(math.hypot(b, c)), largest, spread
 
 
 @njit(cache=True)

@@ -1,19 +1,21 @@
-"""The `[terrain]` section: tiles of procedural craters or of a DEM's heights, placed craters
-and cliffs, and what they make: the truth's tiles (generated once per process for a terrain
-and site) and the flight software's onboard map, which holds only the tiles no finer than its
-resolution and the features marked on it. Not dispersible: every run of a batch flies one
-terrain.
+"""The `[terrain]` section: tiles of procedural craters or of a DEM's heights, placed craters,
+cliffs and boulders, a hazard field (`[terrain.hazards]`: boulders and fresh craters on a fine
+tile, `dynamics.hazards`), and what they make: the truth's tiles (generated once per process
+for a terrain and site; the hazard field last, finest) and the flight software's onboard map,
+which holds only the tiles no finer than its resolution and the features marked on it (never
+the hazard field, never a boulder). Not dispersible: every run of a batch flies one terrain.
 """
 
 import functools
 import math
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 import numpy as np
 from pydantic import Field, model_validator
 
-from dynamics import craters, dem, frames, terrain
+from dynamics import craters, dem, frames, hazards, terrain
 from dynamics.constants import MARE_NORMAL_ALBEDO_1064NM, MOON_MEAN_RADIUS_M
+from dynamics.hazards import Hazards
 from dynamics.terrain import OnboardMap, TruthTerrain
 from dynamics.units import (
     Angle,
@@ -96,7 +98,19 @@ class ScarpFeature(Strict):
     on_map: Flag = True  # false: in the truth only, a cliff the onboard map does not know
 
 
-Feature = Annotated[CraterFeature | ScarpFeature, Field(discriminator="kind")]
+class BoulderFeature(Strict):
+    """A boulder placed by hand on the hazard field (`[terrain.hazards]`): in the truth only,
+    as every boulder (half an ellipsoid of its diameter and height)."""
+
+    kind: Literal["boulder"]
+    downrange: Length
+    crossrange: Length = 0.0
+    diameter: PositiveLength
+    height: PositiveLength
+    on_map: ClassVar[bool] = False  # never: no map holds boulders
+
+
+Feature = Annotated[CraterFeature | ScarpFeature | BoulderFeature, Field(discriminator="kind")]
 
 
 class Terrain(Strict):
@@ -106,12 +120,43 @@ class Terrain(Strict):
     max_crater_diameter: PositiveLength
     tiles: tuple[TerrainTile, ...] = Field(default=(), max_length=16)  # coarsest first
     features: tuple[Feature, ...] = Field(default=(), max_length=10_000)
+    hazards: Hazards | None = None  # boulders and fresh craters, the truth's only
 
     @model_validator(mode="after")
     def _coarsest_first(self):
         spacings = [t.spacing for t in self.tiles]
         if spacings != sorted(spacings, reverse=True):
             raise ValueError("tiles must be listed coarsest first (decreasing spacing)")
+        if self.hazards is not None and spacings and self.hazards.spacing >= spacings[-1]:
+            raise ValueError(
+                f"hazards.spacing ({self.hazards.spacing:g} m) must be finer than every tile's"
+                f" ({spacings[-1]:g} m)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _boulders_on_the_field(self):
+        """A placed boulder lies on the hazard field: the only grid fine enough to hold it."""
+        field = self.hazards
+        for k, f in enumerate(self.features):
+            if f.kind != "boulder":
+                continue
+            if field is None:
+                raise ValueError(
+                    f"features.{k}: a boulder lies on the hazard field: give the terrain a"
+                    " [terrain.hazards] section around it"
+                )
+            inside = (
+                field.downrange[0] <= f.downrange <= field.downrange[1]
+                and field.crossrange[0] <= f.crossrange <= field.crossrange[1]
+            )
+            if not inside:
+                raise ValueError(f"features.{k}: the boulder lies off the hazard field")
+            if f.diameter < 2.0 * field.spacing:
+                raise ValueError(
+                    f"features.{k}: a boulder {f.diameter:g} m wide is under two grid spacings"
+                    f" of the hazard field ({2 * field.spacing:g} m): it would not be rendered"
+                )
         return self
 
     @property
@@ -144,6 +189,8 @@ class Terrain(Strict):
                     math.log10(density * craters.TRASK_EQUILIBRIUM_K_PER_M2 * area)
                     - 2.0 * math.log10(d_min)
                 )
+        if self.hazards is not None:
+            nodes += math.prod(self.hazards.nodes)
         if nodes > MAX_TERRAIN_NODES:
             raise ValueError(
                 f"the tiles have {nodes:.3g} grid nodes ({nodes * 8 / 2**30:.3g} GiB of heights):"
@@ -174,11 +221,27 @@ def truth_terrain(site_spec, terrain_spec):
     site = site_spec.on_datum(terrain_spec.albedo, frames.sun_direction(site_spec))
     grids = render_tiles(site_spec, terrain_spec, len(terrain_spec.tiles), on_map_only=False)
     tiles, heights = terrain.make_tiles(grids)
+    if terrain_spec.hazards is not None:
+        grids.append(hazard_grid(terrain_spec, tiles, heights))
+        tiles, heights = terrain.make_tiles(grids)
     site_height, _, _ = terrain.height_and_gradient(tiles, heights, 0.0, 0.0)
     site["origin_mcmf_m"] = (MOON_MEAN_RADIUS_M + site_height) * site["up"]
     site["highest_terrain_m"] = max(float(heights.max(initial=0.0)), 0.0)
     site["steepest_slope"] = terrain.steepest_slope(grids)
     return TruthTerrain(site, tiles, heights)
+
+
+def hazard_grid(terrain_spec, tiles, heights):
+    """The hazard field's grid (`render_tiles`' form, marked a hazard field): the ground of
+    the tiles (tiles, heights) beneath, with the boulders and fresh craters."""
+    boulders, fresh = hazards.field(terrain_spec)
+    x0, y0, spacing, h = hazards.render(
+        terrain_spec.hazards,
+        lambda x, y: terrain.heights_on_grid(tiles, heights, x, y),
+        boulders,
+        fresh,
+    )
+    return x0, y0, spacing, h, (0.0, 0.0, 0.0), True
 
 
 @functools.lru_cache(maxsize=4)
@@ -262,8 +325,11 @@ def onboard_map(site_spec, terrain_spec, truth, terrain_model, map_resolution_m)
         keep = 0
     else:
         keep = int(np.sum(tiles["spacing_m"] >= map_resolution_m - 1e-9))
+    keep = min(keep, len(terrain_spec.tiles))  # never the hazard field
     map_tiles_, map_heights = tiles[:keep], heights
-    if keep and not all(f.on_map for f in terrain_spec.features):
+    if terrain_spec.hazards is not None:  # the ray casts' step: the map has no boulders
+        map_site["steepest_slope"] = terrain.steepest_slope(terrain.tile_grids(tiles[:-1], heights))
+    if keep and not all(f.on_map for f in terrain_spec.features if f.kind != "boulder"):
         map_tiles_, map_heights = map_tiles(site_spec, terrain_spec, keep)
         highest = max(map_site["highest_terrain_m"], float(map_heights.max(initial=0.0)))
         map_site["highest_terrain_m"] = highest  # the ray casts' early miss must hold for both

@@ -1,5 +1,8 @@
 """Touchdown: contact of the landing gear (or anything else) with the terrain, the state at
-contact in the local frame, and the outcome class with limits set in the scenario.
+contact in the local frame, and the outcome class with limits set in the scenario. The slope
+judged is the ground's beneath the centre of mass, or, on a hazard field (boulders and fresh
+craters finer than the gear, `dynamics.hazards`), the plane the lander comes to rest on over
+its footpads: a pad on a rock tilts it.
 
 Defaults in the scenarios come from the Chandrayaan-3 specification (vertical <= 2 m/s,
 horizontal <= 0.5 m/s, hard limits 3 and 1 m/s) and a 10 deg tilt, see
@@ -118,17 +121,123 @@ def contact_fraction(height_before_m, height_after_m):
 
 
 @njit(cache=True)
-def contact_state(site, tiles, heights, r_mcmf, v_rel_mcmf, q_body_to_mcmf, w_body_radps):
+def contact_state(surface, r_mcmf, v_rel_mcmf, q_body_to_mcmf, w_body_radps, gear):
     """(vertical speed down, horizontal speed [m/s], tilt, slope [rad], body rate [rad/s],
-    distance from the site [m]) of the lander at contact, in the local frame beneath it."""
+    distance from the site [m]) of the lander at contact, in the local frame beneath it, the
+    pad that set the slope and the ground's roughness (`ground_slope`). surface: (site, tiles,
+    heights); gear: (centre of mass, footpads: body axes [m])."""
+    site = surface[0]
     up = vector.unit(r_mcmf)
     v_down = -vector.dot(v_rel_mcmf, up)
     v_h = vector.norm(vector.add(v_rel_mcmf, vector.scale(up, v_down)))
     body_z = quaternion.rotate(q_body_to_mcmf, (0.0, 0.0, 1.0))
     tilt = math.acos(max(-1.0, min(1.0, vector.dot(body_z, up))))
-    slope = terrain.slope_rad(site, tiles, heights, r_mcmf)
+    slope, pad, roughness = ground_slope(surface, r_mcmf, q_body_to_mcmf, gear)
     x, y, _ = frames.track_coordinates(site, r_mcmf)
-    return v_down, v_h, tilt, slope, vector.norm(w_body_radps), math.hypot(x, y)
+    return v_down, v_h, tilt, slope, vector.norm(w_body_radps), math.hypot(x, y), pad, roughness
+
+
+@njit(cache=True)
+def ground_slope(surface, r_mcmf, q_body_to_mcmf, gear):
+    """(slope [rad], pad, roughness [m]) of the ground the lander comes to rest on. On a hazard
+    field
+    (`dynamics.hazards`: boulders and fresh craters finer than the gear) it rests on its
+    footpads: the tilt of their support plane (`support_tilt`), the pad whose ground is most
+    out of line (`odd_pad`: the one on a rock or in a hole) and the ground's roughness within
+    the pads' reach (`footprint_plane`); elsewhere the slope beneath the centre of mass,
+    pad -1 and NaN."""
+    site, tiles, heights = surface
+    com, pads = gear
+    x, y, _ = frames.track_coordinates(site, r_mcmf)
+    k = terrain.finest_tile(tiles, x, y)
+    if k < 0 or not tiles[k].hazard_field:
+        return terrain.slope_rad(site, tiles, heights, r_mcmf), -1, np.nan
+    n = pads.shape[0]
+    ground = np.empty((n, 3))
+    for i in range(n):
+        arm = vector.sub(vector.load(pads[i], 0), vector.load(com, 0))
+        p = vector.add(r_mcmf, quaternion.rotate(q_body_to_mcmf, arm))
+        px, py, _ = frames.track_coordinates(site, p)
+        ground[i, 0], ground[i, 1] = px - x, py - y
+        ground[i, 2] = terrain.height_and_gradient(tiles, heights, px, py)[0]
+    reach = 0.0
+    for i in range(n):
+        reach = max(reach, math.hypot(ground[i, 0], ground[i, 1]))
+    _, roughness = footprint_plane(tiles, heights, (x, y), reach, tiles[k].spacing_m)
+    return support_tilt(ground), odd_pad(ground), roughness
+
+
+@njit(cache=True)
+def footprint_plane(tiles, heights, centre, radius_m, step_m):
+    """(tilt [rad], roughness [m]) of the ground over a disc (centre: track coordinates [m]),
+    sampled every step_m: the tilt of the plane fitted to it by least squares, and the ground's
+    largest distance from that plane (a rock standing out of it, or a hole in it, as the
+    lander's body and legs meet them)."""
+    n = int(radius_m / step_m)
+    points = np.empty(((2 * n + 1) ** 2, 3))
+    count = 0
+    for i in range(-n, n + 1):
+        for j in range(-n, n + 1):
+            x, y = i * step_m, j * step_m
+            if x * x + y * y <= radius_m * radius_m:
+                z = terrain.height_and_gradient(tiles, heights, centre[0] + x, centre[1] + y)[0]
+                points[count, 0], points[count, 1], points[count, 2] = x, y, z
+                count += 1
+    tilt, roughness, _ = terrain.plane_fit(points[:count])
+    return tilt, roughness
+
+
+@njit(cache=True)
+def support_tilt(ground):
+    """Tilt [rad] of the plane a lander rests on, from its pads' ground points (n x 3: horizontal
+    coordinates from the centre of mass, and height [m]): a plane through three pads that no
+    other pad's ground rises above, over the centre of mass (the upper convex hull's facet
+    there); where the centre of mass lies on an edge shared by two, the steeper (the side it
+    falls to)."""
+    n = ground.shape[0]
+    steepest = -1.0
+    for a in range(n):
+        for b in range(a + 1, n):
+            for c in range(b + 1, n):
+                ok, gx, gy = _plane_over_centre(ground, a, b, c)
+                if ok:
+                    steepest = max(steepest, math.atan(math.hypot(gx, gy)))
+    return steepest if steepest >= 0.0 else math.pi / 2  # over no facet: it falls
+
+
+@njit(cache=True)
+def _plane_over_centre(ground, a, b, c):
+    """(whether, dh/dx, dh/dy): the plane through pads a, b, c holds every pad's ground at or
+    below it and has the centre of mass (the origin) over its triangle."""
+    x1, y1 = ground[b, 0] - ground[a, 0], ground[b, 1] - ground[a, 1]
+    x2, y2 = ground[c, 0] - ground[a, 0], ground[c, 1] - ground[a, 1]
+    det = x1 * y2 - x2 * y1
+    if abs(det) < 1e-9:
+        return False, 0.0, 0.0
+    h1, h2 = ground[b, 2] - ground[a, 2], ground[c, 2] - ground[a, 2]
+    gx = (h1 * y2 - h2 * y1) / det
+    gy = (x1 * h2 - x2 * h1) / det
+    # the origin in barycentric coordinates of the triangle
+    u = (-ground[a, 0] * y2 + ground[a, 1] * x2) / det
+    v = (-x1 * ground[a, 1] + y1 * ground[a, 0]) / det
+    if u < -1e-9 or v < -1e-9 or u + v > 1.0 + 1e-9:
+        return False, 0.0, 0.0
+    for i in range(ground.shape[0]):
+        plane = (
+            ground[a, 2] + gx * (ground[i, 0] - ground[a, 0]) + gy * (ground[i, 1] - ground[a, 1])
+        )
+        if ground[i, 2] > plane + 1e-6:
+            return False, 0.0, 0.0
+    return True, gx, gy
+
+
+@njit(cache=True)
+def odd_pad(ground):
+    """Index of the pad whose ground lies farthest (either way) from the median of all pads'
+    ground heights (n x 3): the one on a rock or in a hole while the others stand level
+    (a plane fitted to four pads would share one pad's step among all four)."""
+    heights = ground[:, 2].copy()
+    return int(np.argmax(np.abs(heights - np.median(heights))))
 
 
 class Limits(Strict):

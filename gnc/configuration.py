@@ -182,6 +182,15 @@ def configure(spec, context):
     return config
 
 
+def check(spec, scenario):
+    """Its FDIR functions' checks across the scenario's sections (a function's `check`: the
+    channel it reads exists, say); ValueError naming what does not fit."""
+    for name, function_spec in spec.fdir.items():
+        function_check = getattr(fdir.function(name), "check", None)
+        if function_check is not None:
+            function_check(function_spec, scenario)
+
+
 def channel_tables(scenario):
     """(its channel table, its knowledge of each channel packed) from the nominal scenario's
     channels: each kind's spec record, its predict entry point, the gate it puts on it."""

@@ -25,6 +25,7 @@ from gnc.configuration import (  # noqa: F401  (the form's contract: gnc.interfa
     LOGS_SENSOR_VERDICTS,
     NAME,
     Spec,
+    check,
     configure,
 )
 from gnc.control import actuator_estimation, attitude, throttle
@@ -59,6 +60,15 @@ STATE_DTYPE = np.dtype(
         ("raise_rate_mps", np.float64),
         ("accelerometer_failed", np.bool_),
         ("thrust_model_noise", np.float64),
+        # the landing site moved from the target (guidance coordinates: downrange, crossrange
+        # [m]) by hazard avoidance; the terminal descent holding its height while it hovers,
+        # and, diverting, flying to the site at divert_speed_mps (a first-order loop of
+        # divert_gain_ps) down to touchdown
+        ("site_offset_m", np.float64, (2,)),
+        ("hover_hold", np.bool_),
+        ("divert_active", np.bool_),
+        ("divert_speed_mps", np.float64),
+        ("divert_gain_ps", np.float64),
         ("fdir", np.uint8, (fdir.MAX_FUNCTIONS, fdir.SLOT_BYTES)),  # each function's state
         ("engine_inhibit_until_s", np.float64),  # computer reset: no main-engine thrust before
         ("reset_time_s", np.float64),
@@ -342,6 +352,7 @@ def _cycle(cy):
         for i in range(3):
             f.r_site_m[i], f.v_site_mps[i], f.g_site_mps2[i] = r_site[i], v_site[i], g_site[i]
         f.altitude_est_m = altitude_est
+        f.delivered, f.n_delivered = io.delivered, io.n_delivered
         _fdir(config, state, io, fdir.MODES, t_s)
     if cy.probe_contact and state.phase != flight_log.ENGINE_OFF:
         phases.start_phase(p, state, flight_log.ENGINE_OFF, t_s, site_state, cy.log, altitude_est)
@@ -356,7 +367,7 @@ def _cycle(cy):
         u = laws.command((tgt.law, tgt.params, state.guidance), site_state, (r_f, v_f), t_go, False)
     elif state.phase == flight_log.TERMINAL:
         a = powered_descent.terminal_acceleration(
-            v_site,
+            phases.divert_velocity(state, r_site, v_site),
             phases.terminal_rate(p, state, altitude_est),
             p.terminal_horizontal_gain,
             p.terminal_vertical_gain,

@@ -19,6 +19,7 @@ BUNDLED = (
     "sensors.doppler_lidar",
     "sensors.image_navigation",
     "sensors.radar_altimeter",
+    "sensors.hazard_lidar",
 )
 ENVIRONMENT_VARIABLE = "DESCENT_SENSOR_KINDS"
 CONTRACT = (

@@ -10,17 +10,20 @@ state, config, fsw, io)` (at each hook it runs at): config and fsw are our fligh
 configuration and state records (`gnc.configuration.CONFIG_DTYPE`,
 `gnc.flight_software.STATE_DTYPE`), what it may read and, where its contract is an outcome
 our flight software acts on (`landing_now`, `low_gate_raise_m`, `accelerometer_failed`,
-`actuators`, the descent rates), write; io is an `IO_DTYPE` record with the hook and what it
-hands over there. Bundled: `land_now`, `uncertain_altitude`, `accelerometer_check` and
-`actuator_estimation` (gnc/fdir/); one of one's own is registered with `module = "pkg.mod"`
-in its table, the DESCENT_FDIR environment variable or `register`.
+`actuators`, the descent rates, the landing site and its divert), write; io is an `IO_DTYPE`
+record with the hook and what it hands over there. Bundled: `land_now`,
+`uncertain_altitude`, `accelerometer_check`, `actuator_estimation` and `hazard_avoidance`
+(gnc/fdir/); one of one's own is registered with `module = "pkg.mod"` in its table, the
+DESCENT_FDIR environment variable or `register`. A function may define `check(spec,
+scenario)`: its checks across the scenario's sections (ValueError), run when the scenario
+is loaded.
 
 Hooks (in the order of a cycle):
 - `imu`: every IMU output, before the strapdown: io.dv_body_mps may be replaced (the
   accelerometer failed: the thrust model instead);
 - `high_gate`: once, as braking hands over to the approach (its target may be moved);
-- `modes`: every cycle after the phase logic (io carries the guidance state and the
-  estimated altitude);
+- `modes`: every cycle after the phase logic (io carries the guidance state, the estimated
+  altitude and the measurements delivered to the cycle);
 - `control`: every cycle before the throttle and the torque are computed;
 - `commands`: every cycle once they are (io.on_time_address: the RCS on-times).
 """
@@ -41,6 +44,7 @@ BUNDLED = (
     "gnc.fdir.uncertain_altitude",
     "gnc.fdir.land_now",
     "gnc.fdir.actuator_estimation",
+    "gnc.fdir.hazard_avoidance",
 )
 ENVIRONMENT_VARIABLE = "DESCENT_FDIR"
 CONTRACT = (
@@ -65,6 +69,9 @@ IO_DTYPE = np.dtype(
         ("g_site_mps2", np.float64, (3,)),
         ("altitude_est_m", np.float64),
         ("on_time_address", np.int64),  # commands: float64 on-time per RCS thruster
+        # modes: the measurements delivered to this cycle (`contract.delivered` reads them)
+        ("delivered", np.int64),
+        ("n_delivered", np.int64),
         *contract.EVENT_LOG_FIELDS,  # the run's event log (`contract.event_log`)
     ],
     align=True,

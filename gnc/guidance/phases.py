@@ -1,7 +1,10 @@
 """Our flight software's phases in guidance coordinates: the estimated state in the curvilinear
 coordinates the guidance laws fly in (`guidance_state`), entering a phase and planning its
-time to go (`start_phase`), a guided phase's target and the terminal descent's rate.
+time to go (`start_phase`), a guided phase's target, the terminal descent's rate and its
+divert to a site hazard avoidance chose.
 """
+
+import math
 
 from numba import njit
 
@@ -88,19 +91,39 @@ def start_phase(p, state, phase, t_s, site_state, log, altitude_est):
 @njit(cache=True)
 def target_position(state, phase, tgt):
     """A guided phase's target position (guidance coordinates): the approach's low gate
-    raised by this approach's low_gate_raise_m."""
+    raised by this approach's low_gate_raise_m, over the site hazard avoidance moved it to."""
     r = vector.load(tgt.position_m, 0)
     if phase == flight_log.APPROACH:
-        return (r[0], r[1], r[2] + state.low_gate_raise_m)
+        offset = state.site_offset_m
+        return (r[0] + offset[0], r[1] + offset[1], r[2] + state.low_gate_raise_m)
     return r
 
 
 @njit(cache=True)
 def terminal_rate(p, state, altitude_est):
-    """The terminal descent's rate [m/s]: the land-now rate once landing now, the raise's
-    rate while above the configured low gate after a raise, else the configured rate."""
+    """The terminal descent's rate [m/s]: the land-now rate once landing now, none while it
+    hovers for hazard avoidance, the raise's rate while above the configured low gate after a
+    raise, else the configured rate."""
     if state.landing_now:
         return state.land_now_rate_mps
+    if state.hover_hold:
+        return 0.0
     if state.low_gate_raise_m > 0.0 and altitude_est > p.approach.position_m[2]:
         return state.raise_rate_mps
     return p.terminal_descent_rate_mps
+
+
+@njit(cache=True)
+def divert_velocity(state, r_site, v_site):
+    """The terminal descent's velocity to null (guidance coordinates): its own, or, diverting
+    to a site hazard avoidance chose, its excess over a first-order approach to the site at
+    most divert_speed_mps, to touchdown (the site is small: a drift of a metre may put a pad
+    on the rock it avoided)."""
+    if not state.divert_active:
+        return v_site
+    ex, ey = state.site_offset_m[0] - r_site[0], state.site_offset_m[1] - r_site[1]
+    distance = math.hypot(ex, ey)
+    if distance == 0.0:
+        return v_site
+    speed = min(state.divert_gain_ps * distance, state.divert_speed_mps)
+    return (v_site[0] - speed * ex / distance, v_site[1] - speed * ey / distance, v_site[2])

@@ -37,6 +37,10 @@ EVENTS = (
     # detail: the channel whose recovery found it lost; value: how far the terrain
     # correlation moved the estimate [m] (`gnc.navigation.reacquisition`)
     "position_lost",
+    "hazard_map",  # detail: the hazard sensor's channel; value: the share of its sites safe
+    # detail: what was chosen (SITE_CHOICES); value: the divert distance [m] from the target
+    # it was flying to (0 when it stays)
+    "site_selected",
 )
 (
     PHASE_CHANGE,
@@ -53,9 +57,14 @@ EVENTS = (
     LAND_NOW,
     ACCELEROMETER_FAILED,
     POSITION_LOST,
-) = range(14)
+    HAZARD_MAP,
+    SITE_SELECTED,
+) = range(16)
 LAND_NOW_REASONS = ("low_propellant", "touchdown_overdue")
 LAND_NOW_PROPELLANT, LAND_NOW_OVERDUE = range(2)
+# a safe site seen; none seen in its looks: the target kept; no map came in time: the target
+SITE_CHOICES = ("safe_site", "no_safe_site", "no_hazard_map")
+SAFE_SITE, NO_SAFE_SITE, NO_HAZARD_MAP = range(3)
 SENSOR_EVENTS = (MEASUREMENT_REJECTED, SENSOR_LATCHED_OFF, SENSOR_RECOVERED, SENSOR_ACQUIRED)
 
 
@@ -103,6 +112,12 @@ def describe(events, count, channels=(), faults=()):
         elif code == POSITION_LOST:
             item["sensor"] = channels[detail]
             item["moved_m"] = value
+        elif code == HAZARD_MAP:
+            item["sensor"] = channels[detail]
+            item["safe_fraction"] = value
+        elif code == SITE_SELECTED:
+            item["choice"] = SITE_CHOICES[detail]
+            item["divert_m"] = value
         out.append(item)
     if count > len(events):
         out.append({"event": "log_full", "not_stored": int(count - len(events))})

@@ -20,7 +20,9 @@ out of propellant because it believes itself higher has a wrong altitude estimat
 - `lands_long`, `lands_short`, `lands_off_track`: touched down more than OFF_TARGET_M from
   the target, beyond it along the track, before it, or farther across the track than along
   it (Apollo 11: ~3 nmi long);
-- `tipped_on_slope`: tipped over on ground steeper than the limit;
+- `tipped_on_boulder`, `tipped_in_fresh_crater`, `tipped_on_slope`: tipped over on ground
+  steeper than the limit, where a footpad stood on a boulder or in a fresh crater of a hazard
+  field (`ground_feature`), or elsewhere;
 - otherwise the touchdown limit it broke or the reason the run ended (`cause_of`).
 
 The sensor-verdict classes (`sensor_latched_off`, `late_altitude_acquisition`) are read from
@@ -34,7 +36,7 @@ value is a velocity).
 
 import math
 
-from dynamics import touchdown
+from dynamics import hazards, touchdown
 from faults import table as fault_table
 from gnc.interface import forms
 from sensors import registry
@@ -53,6 +55,7 @@ LATE_ACQUISITION_MARGIN_S = 20.0
 ALTITUDE_DIVERGED_M = 30.0
 OFF_TARGET_M = 1000.0
 
+TIPPED_ON = {"boulder": "tipped_on_boulder", "fresh crater": "tipped_in_fresh_crater"}
 FAULT_CLASSES = fault_table.failure_classes()  # as each fault family declares its modes
 
 
@@ -91,6 +94,7 @@ def of_run(scenario, summary, n_gear_points, closed_loop, events, error=None):
     touched = outcome not in (touchdown.TIMEOUT, touchdown.DIVERGED)
     altitude_error = float(summary["nav_altitude_error_m"])
     judged = flown and closed_loop and not math.isnan(altitude_error)
+    feature = ground_feature(scenario, summary) if touched else None
     return cause, classify(
         touchdown.OUTCOMES[outcome],
         cause,
@@ -100,7 +104,21 @@ def of_run(scenario, summary, n_gear_points, closed_loop, events, error=None):
         (float(summary["downrange_m"]), float(summary["crossrange_m"])) if touched else None,
         float(summary["flameout_time_s"]) if flown and summary["flameout_time_s"] >= 0 else None,
         float(summary["time_s"]),
+        feature["feature"] if feature else None,
     )
+
+
+def ground_feature(scenario, summary):
+    """The hazard under the footpad the lander rested on worst (`dynamics.touchdown`'s
+    resting pad on a hazard field), as `dynamics.hazards.feature_at` names it with the
+    footpad's number; None off a hazard field or on bare ground there."""
+    pad = int(summary["resting_pad"])
+    field = scenario.terrain.hazards
+    if pad < 0 or field is None:
+        return None
+    x, y = float(summary["pad_downrange_m"]), float(summary["pad_crossrange_m"])
+    feature = hazards.feature_at(scenario.terrain, x, y, field.spacing)
+    return None if feature is None else {**feature, "footpad": pad + 1}
 
 
 def logs_sensor_verdicts(scenario):
@@ -129,13 +147,14 @@ def classify(
     touchdown_m,
     flameout_time_s,
     end_time_s,
+    ground=None,
 ):
     """The failure class of a run (None if it landed) from its outcome, the limit cause
     (`cause_of`), its events (`flight_log.describe`), the names of its altitude channels
     (None when its flight software logs no sensor verdicts), the navigation's altitude error
     at the end (None in open loop or unreported), the touchdown point (downrange, crossrange
-    [m] from the target; None without one), the flame-out time (None if none) and the time
-    the flight ended [s]."""
+    [m] from the target; None without one), the flame-out time (None if none), the time
+    the flight ended [s] and the hazard a footpad met (`ground_feature`'s name, or None)."""
     if outcome == "landed":
         return None
     for e in events:
@@ -176,7 +195,7 @@ def classify(
             return "lands_off_track"
         return "lands_long" if downrange > 0.0 else "lands_short"
     if outcome == "tipped_over" and limit_cause == "slope":
-        return "tipped_on_slope"
+        return TIPPED_ON.get(ground, "tipped_on_slope")
     return limit_cause
 
 

@@ -2,6 +2,7 @@
 campaign, for a review: overview and success rate; landing dispersion over the terrain and its
 slope, with its tolerance bound; touchdown state against the limits; trajectories; how the
 failures came about (class by phase and by fault, and the command that replays each); the
+ground's hazards and their avoidance (`sims.analysis.report_hazards`); the
 navigation (its consistency at the checkpoints and over time, its errors against its own
 3 sigma); what the faults did; what drives failures and landing error
 (`sims.analysis.report_sensitivity`); and, for a campaign
@@ -24,7 +25,13 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from sims.analysis import campaign_statistics, report_figures, report_sensitivity, report_tail
+from sims.analysis import (
+    campaign_statistics,
+    report_figures,
+    report_hazards,
+    report_sensitivity,
+    report_tail,
+)
 from sims.analysis.html_page import STYLE, figure, percent, table
 from sims.campaigns import tail
 from sims.errors import CampaignError
@@ -451,12 +458,43 @@ def build(folder, chosen=None):
         touchdown_state(sc, runs),
         trajectories(traces, runs),
         failures(runs, folder),
+        report_hazards.section(sc, runs),
         navigation(runs, traces, recordings, manifest, chosen),
         faults(sc, runs),
         report_sensitivity.sensitivity(runs, sc, manifest),
     ]
     title = f"{sc.meta.name}: {len(runs)} runs, seed {manifest['campaign_seed']}"
     return page(title, "".join(sections))
+
+
+PAIRED = (("propellant_used_kg", "propellant used [kg]"), ("delta_v_mps", "delta-v [m/s]"))
+
+
+def paired(a, b):
+    """The HTML of B against A run by run, when both flew the same dispersed runs (the same
+    campaign seed, and every dispersed value both draw equal in the runs both have): what
+    landed in one and not the other, and the mean difference B - A of each PAIRED figure
+    with its 95 % interval (normal, over the runs both flew); empty otherwise."""
+    (manifest_a, _, runs_a, _, _), (manifest_b, _, runs_b, _, _) = a, b
+    if manifest_a["campaign_seed"] != manifest_b["campaign_seed"]:
+        return ""
+    both = runs_a.merge(runs_b, on="run", suffixes=("_a", "_b"))
+    drawn = [c for c in runs_a.columns if "." in c and c in runs_b.columns]
+    if both.empty or any(not np.array_equal(both[f"{c}_a"], both[f"{c}_b"]) for c in drawn):
+        return ""
+    landed_a = both.outcome_a == campaign_statistics.LANDED
+    landed_b = both.outcome_b == campaign_statistics.LANDED
+    rows = []
+    for column, label in PAIRED:
+        d = (both[f"{column}_b"] - both[f"{column}_a"]).dropna()
+        half = 1.96 * d.std(ddof=1) / math.sqrt(len(d)) if len(d) > 1 else math.nan
+        rows.append((label, len(d), f"{d.mean():+.3g}", f"{half:.2g}", f"{d.median():+.3g}"))
+    return (
+        f"<h2>The same runs</h2><p>Both flew the same {len(both)} dispersed runs: landed in A "
+        f"only {int((landed_a & ~landed_b).sum())}, in B only {int((landed_b & ~landed_a).sum())}"
+        ". B - A run by run:</p>"
+        + table(("figure", "runs", "mean", "95 % half-width", "median"), rows)
+    )
 
 
 def _verdict(worse, better):
@@ -537,6 +575,7 @@ def compare(first, second):
         + figure(fig, "touchdown points of A and B")
         + note
         + figure(cdf, "landing error CDFs")
+        + paired(a, b)
         + "<h2>B against A</h2><p>One-sided tests at alpha = 0.01 both ways, toward worse and "
         "toward better: Fisher exact on rates, Anderson-Darling on distributions, bootstrap "
         "intervals on percentiles (`descent regress`).</p>"

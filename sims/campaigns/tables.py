@@ -26,6 +26,8 @@ EVENT_VALUES = (
     "altitude_m",
     "propellant_est_kg",
     "offline_s",
+    "safe_fraction",
+    "divert_m",
 )
 
 
@@ -35,7 +37,7 @@ def event_rows(events):
         {
             "t_s": e.get("t_s"),
             "kind": e["event"],
-            "subject": e.get("sensor") or e.get("fault") or e.get("phase"),
+            "subject": e.get("sensor") or e.get("fault") or e.get("phase") or e.get("choice"),
             "value": next((e[k] for k in EVENT_VALUES if k in e), None),
         }
         for e in events

@@ -7,6 +7,8 @@ cannot disagree on a value.
 A figure is there when the run `flew` (did not raise inside the model), `touched` (flew and
 touched down), or is `reported`: a navigation figure, there in closed loop when it is a
 number (its flight software reports what it is made of); summary.json says null otherwise.
+A figure of the ground `on hazards` is there when the run touched down on a hazard field
+(`dynamics.hazards`); elsewhere summary.json leaves it out.
 """
 
 from collections.abc import Callable
@@ -16,14 +18,14 @@ import numpy as np
 
 from sims.run import consistency
 
-FLEW, TOUCHED, REPORTED = "flew", "touched", "reported"
+FLEW, TOUCHED, REPORTED, ON_HAZARDS = "flew", "touched", "reported", "on hazards"
 
 
 class Figure(NamedTuple):
     column: str  # its runs-table column
     paths: tuple  # where summary.json holds it: (section, key) or (key,), one or more
     value: Callable  # (summary records, PDI mass, dry mass [kg]) -> values, over runs
-    when: str  # FLEW, TOUCHED or REPORTED
+    when: str  # FLEW, TOUCHED, REPORTED or ON_HAZARDS
 
 
 def _field(name):
@@ -56,6 +58,12 @@ FIGURES = (
     Figure("slope_deg", (("touchdown", "slope_deg"),), _degrees("slope_rad"), TOUCHED),
     Figure(
         "body_rate_dps", (("touchdown", "body_rate_dps"),), _degrees("body_rate_radps"), TOUCHED
+    ),
+    Figure(
+        "ground_roughness_m",
+        (("touchdown", "ground_roughness_m"),),
+        _field("ground_roughness_m"),
+        ON_HAZARDS,
     ),
     Figure(
         "landing_error_m", (("touchdown", "position_error_m"),), _field("position_error_m"), TOUCHED
@@ -138,10 +146,12 @@ FIGURES = (
 
 
 def present(figure, flew, touched, closed, values):
-    """Where a figure is there, over runs: it flew, touched down, or (navigation) flew in
-    closed loop and is a number."""
+    """Where a figure is there, over runs: it flew, touched down, (navigation) flew in closed
+    loop and is a number, or (the ground) touched down where it is a number."""
     if figure.when == TOUCHED:
         return touched
+    if figure.when == ON_HAZARDS:
+        return touched & ~np.isnan(values)
     if figure.when == REPORTED:
         return flew & closed & ~np.isnan(values)
     return flew

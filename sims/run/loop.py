@@ -203,6 +203,8 @@ def _start(views, outputs, handover, carried, x):
     io.handover = handover
     summary.flameout_time_s = -1.0
     summary.outcome = -1
+    summary.resting_pad = -1
+    summary.pad_downrange_m = summary.pad_crossrange_m = summary.ground_roughness_m = np.nan
     summary.max_altitude_error_m = summary.max_velocity_error_mps = np.nan
     for checkpoint in summary.nees:
         checkpoint.position = checkpoint.velocity = checkpoint.attitude = np.nan
@@ -258,14 +260,14 @@ def _check_touchdown(views, work, t_s):
     w_c = _lerp(vector.load(x0, X_W), vector.load(x, X_W), f)
     q_c = quaternion.nlerp(truth.quaternion_of(x0), truth.quaternion_of(x), f)
     r_c_mcmf = frames.mci_to_mcmf(r_c, t_c, omega)
-    v_down, v_h, tilt, slope, rate, miss = touchdown.contact_state(
-        site,
-        tiles,
-        heights,
+    q_c_mcmf = quaternion.multiply(frames.mci_to_mcmf_quaternion(t_c, omega), q_c)
+    v_down, v_h, tilt, slope, rate, miss, pad, roughness = touchdown.contact_state(
+        (site, tiles, heights),
         r_c_mcmf,
         frames.surface_relative_velocity_mcmf(r_c, v_c, t_c, omega),
-        quaternion.multiply(frames.mci_to_mcmf_quaternion(t_c, omega), q_c),
+        q_c_mcmf,
         w_c,
+        (com, contact_points[: run.n_gear_points]),
     )
     summary.outcome = touchdown.classify(
         limits,
@@ -289,6 +291,12 @@ def _check_touchdown(views, work, t_s):
     summary.east_m, summary.north_m = east, north
     summary.downrange_m, summary.crossrange_m = downrange, crossrange
     summary.contact_point = hit
+    summary.resting_pad = pad
+    summary.ground_roughness_m = roughness
+    if pad >= 0:  # where that pad stood: the rock or hole it met (`dynamics.hazards`)
+        arm = vector.sub(vector.load(contact_points[pad], 0), vector.load(com, 0))
+        foot = vector.add(r_c_mcmf, quaternion.rotate(q_c_mcmf, arm))
+        summary.pad_downrange_m, summary.pad_crossrange_m, _ = frames.track_coordinates(site, foot)
 
 
 @njit(cache=True)

@@ -88,6 +88,13 @@ SUMMARY_DTYPE = np.dtype(
         ("downrange_m", np.float64),
         ("crossrange_m", np.float64),
         ("contact_point", np.int64),
+        # on a hazard field (`dynamics.touchdown.ground_slope`): the footpad most out of line
+        # with the others' ground and where it stood, the ground's roughness under the lander;
+        # -1 (and NaN) elsewhere
+        ("resting_pad", np.int64),
+        ("pad_downrange_m", np.float64),
+        ("pad_crossrange_m", np.float64),
+        ("ground_roughness_m", np.float64),
         ("final_mass_kg", np.float64),
         ("flameout_time_s", np.float64),  # -1 if the propellant lasted
         ("delta_v_mps", np.float64),  # integral of the main engines' thrust acceleration

@@ -66,6 +66,8 @@ def summarize(scenario, seed, model, summary, events, faults=(), error=None):
             continue  # in open loop nothing is reported
         value = float(figure.value(records, model.pdi_mass_kg, model.mass["dry_mass_kg"])[0])
         there = figures.present(figure, True, contacted, closed, value)
+        if figure.when == figures.ON_HAZARDS and not there:
+            continue  # no hazard field under it: no such figure
         for path in figure.paths:
             section = path[0] if len(path) > 1 else None
             if section == "touchdown" and not contacted:
@@ -77,6 +79,9 @@ def summarize(scenario, seed, model, summary, events, faults=(), error=None):
             _put(result, path, value if there else None)
     if contacted:
         result["touchdown"]["contact"] = contact_name(model, int(summary["contact_point"]))
+        ground = failure_class.ground_feature(scenario, summary)
+        if ground is not None:  # on a hazard field: the boulder or crater a footpad met
+            result["touchdown"]["ground_feature"] = ground
     flameout = summary["flameout_time_s"]
     result["flameout_time_s"] = float(flameout) if flameout >= 0 else None
     cause, why = failure_class.of_run(

@@ -60,8 +60,10 @@ def test_contact_finds_the_lowest_footpad_of_a_tilted_lander_and_its_state():
         assert touchdown.first_contact(site, tiles, heights, r, q, com, pads) == expected
     r = (MOON_MEAN_RADIUS_M + pad_drop - 0.01, 0.0, 0.0)
     v = (-1.2, 0.3, -0.4)  # 1.2 m/s down, 0.5 m/s across
-    state = touchdown.contact_state(site, tiles, heights, r, v, q, (0.0, 0.01, 0.0))
-    v_down, v_h, tilt_out, slope, rate, miss = state
+    gear = (com, pads[:4])
+    state = touchdown.contact_state((site, tiles, heights), r, v, q, (0.0, 0.01, 0.0), gear)
+    v_down, v_h, tilt_out, slope, rate, miss, pad, roughness = state
+    assert pad == -1 and np.isnan(roughness)  # no hazard field: the slope beneath the centre
     assert (v_down, v_h) == pytest.approx((1.2, 0.5))
     assert tilt_out == pytest.approx(tilt)
     assert slope == pytest.approx(0.0, abs=1e-7)

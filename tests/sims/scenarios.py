@@ -145,3 +145,50 @@ def terrain_variant(base=None, density=None, map_resolution=None):
     if map_resolution is not None:
         d["navigation"]["map_resolution"] = map_resolution
     return d
+
+
+def on_a_hazard_field(half_width, spacing, features=(), **law):
+    """The closed-loop nominal over a level site (a 5-m tile, no craters) with a hazard field
+    (`dynamics.hazards`) half_width [m] around the target at a spacing (both as written, e.g.
+    "20 m", "0.1 m"), boulders of the given law (none by default) and features placed."""
+    field = {
+        "downrange": [f"-{half_width}", half_width],
+        "crossrange": [f"-{half_width}", half_width],
+        "spacing": spacing,
+        "boulder_density": 0.0,
+        "boulder_exponent": 4.0,
+        "min_boulder_diameter": "0.3 m",
+        "max_boulder_diameter": "4 m",
+        **law,
+    }
+    level = {
+        "downrange": ["-2 km", "2 km"],
+        "crossrange": ["-2 km", "2 km"],
+        "spacing": "5 m",
+        "min_crater_diameter": "500 m",
+        "crater_density": 0.0,
+    }
+    terrain = {
+        "seed": 3,
+        "max_crater_diameter": "1 km",
+        "tiles": [level],
+        "features": list(features),
+        "hazards": field,
+    }
+    return scenario.parse(closed_loop(terrain=terrain), "hazards.toml")
+
+
+def upright_pose(site, downrange_m, crossrange_m, height_m):
+    """A pose (`sensors.bus.POSE_DTYPE`) at rest, upright (body axes downrange, crossrange,
+    up), height_m above the datum over a track point: what a sensor's `sample` takes."""
+    from dynamics import frames, quaternion
+    from sensors import bus
+
+    r = np.array(
+        frames.track_point(site, downrange_m, crossrange_m, site["map_radius_m"] + height_m)
+    )
+    q = quaternion.from_axes(*frames.local_track_axes(site, r))
+    pose = np.zeros(1, bus.POSE_DTYPE)[0]
+    pose["r_mcmf_m"] = pose["r_mci_m"] = r
+    pose["q_body_to_mcmf"] = pose["q_body_to_mci"] = q
+    return pose

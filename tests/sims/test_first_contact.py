@@ -111,7 +111,8 @@ def test_an_interrupted_campaign_says_what_it_kept_and_how_to_resume(tmp_path):
     )
     path.write_text(json.dumps(sc))
     out = tmp_path / "c"
-    argv = ["mc", str(path), "--runs", "40", "--out", str(out), "--batch", "1"]
+    # enough runs (~15 ms each) that the last ones are still to fly when the third is kept
+    argv = ["mc", str(path), "--runs", "400", "--out", str(out), "--batch", "1"]
     proc = subprocess.Popen(
         [sys.executable, "-m", "sims.cli", *argv, "--workers", "2"],
         cwd=ROOT,
@@ -126,9 +127,9 @@ def test_an_interrupted_campaign_says_what_it_kept_and_how_to_resume(tmp_path):
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130
     kept = len(list((out / "parts").glob("runs-*.parquet")))
-    assert 3 <= kept < 40, "the campaign was not interrupted mid-way"
+    assert 3 <= kept < 400, "the campaign was not interrupted mid-way"
     assert (
-        f"descent: interrupted; {kept} of 40 runs kept in {out}; finish the others with "
+        f"descent: interrupted; {kept} of 400 runs kept in {out}; finish the others with "
         f"'descent mc --resume {out}'"
     ) in err
     assert "Traceback" not in err
