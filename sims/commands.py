@@ -541,4 +541,6 @@ def _event_text(e):
     if "fault" in e:
         return f"{e['t_s']:.1f} s {e['event']} ({e['fault']}: {e['mode']} of {e['target']})"
     detail = e.get("phase") or e.get("sensor") or ""
+    if "choice" in e:  # a site selected: which, and how far the divert
+        detail = f"{e['choice']}, {e['divert_m']:.1f} m"
     return f"{e.get('t_s', 0):.1f} s {e['event']}" + (f" ({detail})" if detail else "")

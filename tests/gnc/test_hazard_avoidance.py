@@ -7,7 +7,7 @@ import copy
 
 import pytest
 
-from sims import api
+from sims import api, commands
 from sims.scenarios import scenario
 
 ROUGH = scenario.read_data("rough_site_hda")[1]
@@ -40,6 +40,8 @@ def test_it_diverts_to_a_safe_site_and_lands_there():
         divert = events[1]["divert_m"]
         assert r.summary["touchdown"]["position_error_m"] == pytest.approx(divert, abs=1.5)
         assert r.summary["touchdown"]["slope_deg"] < 8.0
+        said = commands.describe(r.summary)  # what `descent run` prints
+        assert f"site_selected (safe_site, {divert:.1f} m)" in said
         under = r.summary["touchdown"].get("ground_feature") or {"feature": "none"}
         assert under["feature"] != "boulder" or under["height_m"] < 0.25, under
 
