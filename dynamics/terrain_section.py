@@ -231,6 +231,14 @@ def truth_terrain(site_spec, terrain_spec):
     return TruthTerrain(site, tiles, heights)
 
 
+@functools.lru_cache(maxsize=4)
+def steepest_off_the_field(site_spec, terrain_spec):
+    """The steepest slope of the truth's tiles but its hazard field (the last): what bounds a
+    ray's step over a map that holds no boulders. Once per process, as the truth."""
+    tiles, heights = truth_terrain(site_spec, terrain_spec)[1:]
+    return terrain.steepest_slope(terrain.tile_grids(tiles[:-1], heights))
+
+
 def hazard_grid(terrain_spec, tiles, heights):
     """The hazard field's grid (`render_tiles`' form, marked a hazard field): the ground of
     the tiles (tiles, heights) beneath, with the boulders and fresh craters."""
@@ -328,7 +336,7 @@ def onboard_map(site_spec, terrain_spec, truth, terrain_model, map_resolution_m)
     keep = min(keep, len(terrain_spec.tiles))  # never the hazard field
     map_tiles_, map_heights = tiles[:keep], heights
     if terrain_spec.hazards is not None:  # the ray casts' step: the map has no boulders
-        map_site["steepest_slope"] = terrain.steepest_slope(terrain.tile_grids(tiles[:-1], heights))
+        map_site["steepest_slope"] = steepest_off_the_field(site_spec, terrain_spec)
     if keep and not all(f.on_map for f in terrain_spec.features if f.kind != "boulder"):
         map_tiles_, map_heights = map_tiles(site_spec, terrain_spec, keep)
         highest = max(map_site["highest_terrain_m"], float(map_heights.max(initial=0.0)))

@@ -13,6 +13,7 @@ section's landing gear and contact probes (`LandingGear`) live here.
 """
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
@@ -91,12 +92,31 @@ def classify(
     return LANDED
 
 
+class Resting(NamedTuple):
+    """How the lander comes to rest (`ground_slope`): the slope it rests on [rad], the pad
+    most out of line with the others' ground (-1 off a hazard field), where that pad stood
+    (track coordinates [m], NaN off a field) and the ground's roughness under it [m] (NaN)."""
+
+    slope_rad: float
+    pad: int
+    pad_downrange_m: float
+    pad_crossrange_m: float
+    roughness_m: float
+
+
+@njit(cache=True)
+def body_point_mcmf(r_mcmf, q_body_to_mcmf, com_m, point_m):
+    """Moon-fixed position of a body-fixed point (body axes, from the body origin) of a lander
+    whose centre of mass is at r_mcmf."""
+    arm = vector.sub(vector.load(point_m, 0), vector.load(com_m, 0))
+    return vector.add(r_mcmf, quaternion.rotate(q_body_to_mcmf, arm))
+
+
 @njit(cache=True)
 def point_altitude(site, tiles, heights, r_mcmf, q_body_to_mcmf, com_m, point_m):
     """Height [m] above the terrain of a body-fixed point (body axes, from the body origin)
     of a lander whose centre of mass is at r_mcmf."""
-    arm = vector.sub(vector.load(point_m, 0), vector.load(com_m, 0))
-    p = vector.add(r_mcmf, quaternion.rotate(q_body_to_mcmf, arm))
+    p = body_point_mcmf(r_mcmf, q_body_to_mcmf, com_m, point_m)
     return terrain.altitude(site, tiles, heights, p)
 
 
@@ -122,41 +142,39 @@ def contact_fraction(height_before_m, height_after_m):
 
 @njit(cache=True)
 def contact_state(surface, r_mcmf, v_rel_mcmf, q_body_to_mcmf, w_body_radps, gear):
-    """(vertical speed down, horizontal speed [m/s], tilt, slope [rad], body rate [rad/s],
-    distance from the site [m]) of the lander at contact, in the local frame beneath it, the
-    pad that set the slope and the ground's roughness (`ground_slope`). surface: (site, tiles,
-    heights); gear: (centre of mass, footpads: body axes [m])."""
+    """(vertical speed down, horizontal speed [m/s], tilt [rad], body rate [rad/s], distance
+    from the site [m]) of the lander at contact, in the local frame beneath it, and how it
+    comes to rest (`Resting`, `ground_slope`). surface: (site, tiles, heights); gear: (centre
+    of mass, footpads: body axes [m])."""
     site = surface[0]
     up = vector.unit(r_mcmf)
     v_down = -vector.dot(v_rel_mcmf, up)
     v_h = vector.norm(vector.add(v_rel_mcmf, vector.scale(up, v_down)))
     body_z = quaternion.rotate(q_body_to_mcmf, (0.0, 0.0, 1.0))
     tilt = math.acos(max(-1.0, min(1.0, vector.dot(body_z, up))))
-    slope, pad, roughness = ground_slope(surface, r_mcmf, q_body_to_mcmf, gear)
+    resting = ground_slope(surface, r_mcmf, q_body_to_mcmf, gear)
     x, y, _ = frames.track_coordinates(site, r_mcmf)
-    return v_down, v_h, tilt, slope, vector.norm(w_body_radps), math.hypot(x, y), pad, roughness
+    return v_down, v_h, tilt, vector.norm(w_body_radps), math.hypot(x, y), resting
 
 
 @njit(cache=True)
 def ground_slope(surface, r_mcmf, q_body_to_mcmf, gear):
-    """(slope [rad], pad, roughness [m]) of the ground the lander comes to rest on. On a hazard
-    field
+    """How the lander comes to rest on the ground (`Resting`). On a hazard field
     (`dynamics.hazards`: boulders and fresh craters finer than the gear) it rests on its
     footpads: the tilt of their support plane (`support_tilt`), the pad whose ground is most
-    out of line (`odd_pad`: the one on a rock or in a hole) and the ground's roughness within
-    the pads' reach (`footprint_plane`); elsewhere the slope beneath the centre of mass,
-    pad -1 and NaN."""
+    out of line (`odd_pad`: the one on a rock or in a hole) and where it stood, and the
+    ground's roughness within the pads' reach (`footprint_plane`); elsewhere the slope beneath
+    the centre of mass, pad -1 and NaN."""
     site, tiles, heights = surface
     com, pads = gear
     x, y, _ = frames.track_coordinates(site, r_mcmf)
     k = terrain.finest_tile(tiles, x, y)
     if k < 0 or not tiles[k].hazard_field:
-        return terrain.slope_rad(site, tiles, heights, r_mcmf), -1, np.nan
+        return Resting(terrain.slope_rad(site, tiles, heights, r_mcmf), -1, np.nan, np.nan, np.nan)
     n = pads.shape[0]
     ground = np.empty((n, 3))
     for i in range(n):
-        arm = vector.sub(vector.load(pads[i], 0), vector.load(com, 0))
-        p = vector.add(r_mcmf, quaternion.rotate(q_body_to_mcmf, arm))
+        p = body_point_mcmf(r_mcmf, q_body_to_mcmf, com, pads[i])
         px, py, _ = frames.track_coordinates(site, p)
         ground[i, 0], ground[i, 1] = px - x, py - y
         ground[i, 2] = terrain.height_and_gradient(tiles, heights, px, py)[0]
@@ -164,7 +182,8 @@ def ground_slope(surface, r_mcmf, q_body_to_mcmf, gear):
     for i in range(n):
         reach = max(reach, math.hypot(ground[i, 0], ground[i, 1]))
     _, roughness = footprint_plane(tiles, heights, (x, y), reach, tiles[k].spacing_m)
-    return support_tilt(ground), odd_pad(ground), roughness
+    pad = odd_pad(ground)
+    return Resting(support_tilt(ground), pad, x + ground[pad, 0], y + ground[pad, 1], roughness)
 
 
 @njit(cache=True)

@@ -37,6 +37,7 @@ import numpy as np
 from numba import njit
 from pydantic import Field
 
+from dynamics import vector
 from dynamics.units import Count, Number, PositiveLength, PositiveSpeed, PositiveTime, Strict
 from dynamics.views import record
 from gnc.interface import contract, flight_log
@@ -152,7 +153,7 @@ def update(params, state, config, fsw, io):
         state.deadline_s = t_s + params.wait_s + (fly_s if params.mode == HOVER else 0.0)
         if params.mode == HOVER:  # over the target first: the map's aim is the target
             _fly_to(params, fsw, (fsw.site_offset_m[0], fsw.site_offset_m[1]))
-    speed = math.sqrt(io.v_site_mps[0] ** 2 + io.v_site_mps[1] ** 2 + io.v_site_mps[2] ** 2)
+    speed = vector.norm(vector.load(io.v_site_mps, 0))
     if (
         not math.isfinite(state.settled_s)
         and speed < params.settle_speed_mps

@@ -260,12 +260,11 @@ def _check_touchdown(views, work, t_s):
     w_c = _lerp(vector.load(x0, X_W), vector.load(x, X_W), f)
     q_c = quaternion.nlerp(truth.quaternion_of(x0), truth.quaternion_of(x), f)
     r_c_mcmf = frames.mci_to_mcmf(r_c, t_c, omega)
-    q_c_mcmf = quaternion.multiply(frames.mci_to_mcmf_quaternion(t_c, omega), q_c)
-    v_down, v_h, tilt, slope, rate, miss, pad, roughness = touchdown.contact_state(
+    v_down, v_h, tilt, rate, miss, resting = touchdown.contact_state(
         (site, tiles, heights),
         r_c_mcmf,
         frames.surface_relative_velocity_mcmf(r_c, v_c, t_c, omega),
-        q_c_mcmf,
+        quaternion.multiply(frames.mci_to_mcmf_quaternion(t_c, omega), q_c),
         w_c,
         (com, contact_points[: run.n_gear_points]),
     )
@@ -274,7 +273,7 @@ def _check_touchdown(views, work, t_s):
         v_down,
         v_h,
         tilt,
-        slope,
+        resting.slope_rad,
         rate,
         hit < run.n_gear_points,
         summary.flameout_time_s >= 0.0,
@@ -283,7 +282,7 @@ def _check_touchdown(views, work, t_s):
     summary.descent_rate_mps = v_down
     summary.horizontal_speed_mps = v_h
     summary.tilt_rad = tilt
-    summary.slope_rad = slope
+    summary.slope_rad = resting.slope_rad
     summary.body_rate_radps = rate
     summary.position_error_m = miss
     east, north, _ = frames.site_position_enu(site, r_c_mcmf)
@@ -291,12 +290,10 @@ def _check_touchdown(views, work, t_s):
     summary.east_m, summary.north_m = east, north
     summary.downrange_m, summary.crossrange_m = downrange, crossrange
     summary.contact_point = hit
-    summary.resting_pad = pad
-    summary.ground_roughness_m = roughness
-    if pad >= 0:  # where that pad stood: the rock or hole it met (`dynamics.hazards`)
-        arm = vector.sub(vector.load(contact_points[pad], 0), vector.load(com, 0))
-        foot = vector.add(r_c_mcmf, quaternion.rotate(q_c_mcmf, arm))
-        summary.pad_downrange_m, summary.pad_crossrange_m, _ = frames.track_coordinates(site, foot)
+    summary.resting_pad = resting.pad
+    summary.pad_downrange_m = resting.pad_downrange_m
+    summary.pad_crossrange_m = resting.pad_crossrange_m
+    summary.ground_roughness_m = resting.roughness_m
 
 
 @njit(cache=True)

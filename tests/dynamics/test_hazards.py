@@ -120,7 +120,7 @@ def test_landing_with_a_pad_on_a_placed_boulder_tips_and_names_it():
     gear = (np.zeros(3), np.array(pads))
     r = np.array(frames.track_point(site, 1.7, 0.0, site["map_radius_m"] + 1.0))
     q = quaternion.from_axes(*frames.local_track_axes(site, r))
-    slope, pad, roughness = touchdown.ground_slope(truth, r, q, gear)
+    slope, pad, pad_x, pad_y, roughness = touchdown.ground_slope(truth, r, q, gear)
     # pad 1 on the boulder's top (0.6 m), the others on bare ground: the plane through pads
     # 1, 2 and 3, by its normal
     a, b, c = np.array([1.3, 0, 0.6]), np.array([0, 1.3, 0]), np.array([-1.3, 0, 0])
@@ -130,7 +130,8 @@ def test_landing_with_a_pad_on_a_placed_boulder_tips_and_names_it():
     assert math.degrees(slope) > 12.0  # beyond the nominal's slope limit: tipped
     summary = np.zeros(1, records.SUMMARY_DTYPE)[0]
     summary["resting_pad"] = pad
-    summary["pad_downrange_m"], summary["pad_crossrange_m"] = 3.0, 0.0
+    assert (pad_x, pad_y) == pytest.approx((3.0, 0.0), abs=1e-6)  # pad 1, on the boulder
+    summary["pad_downrange_m"], summary["pad_crossrange_m"] = pad_x, pad_y
     feature = failure_class.ground_feature(sc, summary)
     assert feature["feature"] == "boulder" and feature["footpad"] == 1
     assert feature["height_m"] == 0.6 and feature["diameter_m"] == 1.2
@@ -152,7 +153,7 @@ def test_landing_with_a_pad_on_a_placed_boulder_tips_and_names_it():
     # off the field (the 5-m tile): the slope beneath the centre of mass, no pad
     far = np.array(frames.track_point(site, 500.0, 0.0, site["map_radius_m"] + 1.0))
     q_far = quaternion.from_axes(*frames.local_track_axes(site, far))
-    slope_far, pad_far, roughness_far = touchdown.ground_slope(truth, far, q_far, gear)
+    slope_far, pad_far, _, _, roughness_far = touchdown.ground_slope(truth, far, q_far, gear)
     assert pad_far == -1 and np.isnan(roughness_far)
     assert slope_far == pytest.approx(terrain.slope_rad(site, truth.tiles, truth.heights, far))
 

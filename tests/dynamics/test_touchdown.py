@@ -62,8 +62,9 @@ def test_contact_finds_the_lowest_footpad_of_a_tilted_lander_and_its_state():
     v = (-1.2, 0.3, -0.4)  # 1.2 m/s down, 0.5 m/s across
     gear = (com, pads[:4])
     state = touchdown.contact_state((site, tiles, heights), r, v, q, (0.0, 0.01, 0.0), gear)
-    v_down, v_h, tilt_out, slope, rate, miss, pad, roughness = state
-    assert pad == -1 and np.isnan(roughness)  # no hazard field: the slope beneath the centre
+    v_down, v_h, tilt_out, rate, miss, resting = state
+    slope = resting.slope_rad
+    assert resting.pad == -1 and np.isnan(resting.roughness_m)  # no hazard field
     assert (v_down, v_h) == pytest.approx((1.2, 0.5))
     assert tilt_out == pytest.approx(tilt)
     assert slope == pytest.approx(0.0, abs=1e-7)
