@@ -3,6 +3,7 @@ and the mean and spread of the touchdown state, each with its standard error, so
 versions of the code can be compared run for run (same scenario, dispersions and seed).
 
     python benchmarks/landing_statistics.py [--runs N] [--seed S] [--json FILE]
+        [--scenarios NAME ...]
 
 The dispersions are those of `bench_campaign.py` (dry mass, thrust, engine misalignment, PDI
 downrange), scaled to each vehicle. With --json the figures are also written to FILE, and
@@ -26,6 +27,17 @@ from sims.scenarios import scenario
 
 DISPERSIONS = {
     "nominal": bench_campaign.DISPERSIONS,
+    # the sensor suites and the rough site fly the nominal's lander
+    **{
+        name: bench_campaign.DISPERSIONS
+        for name in (
+            "nominal_doppler_lidar",
+            "nominal_radar_camera",
+            "nominal_full_suite",
+            "rough_site",
+            "rough_site_hda",
+        )
+    },
     "apollo11": {
         "vehicle.dry_mass": {"distribution": "norm", "scale": "30 kg"},
         "vehicle.main_engine.max_thrust": {"distribution": "norm", "scale": "200 N"},
@@ -72,7 +84,8 @@ def compare(path_a, path_b):
         print(f"{name}: {path_a} | {path_b} | difference in standard errors")
         for measure, (mean_a, error_a, _) in a[name].items():
             mean_b, error_b, _ = b[name][measure]
-            z = (mean_b - mean_a) / math.hypot(error_a, error_b)
+            error = math.hypot(error_a, error_b)  # 0 where both campaigns landed every run
+            z = (mean_b - mean_a) / error if error else 0.0 if mean_b == mean_a else math.inf
             print(
                 f"  {measure:24s} {mean_a:9.3f} +- {error_a:.3f} | {mean_b:9.3f} +- {error_b:.3f}"
                 f" | {z:+.1f}"
@@ -85,12 +98,13 @@ def main():
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--json")
     parser.add_argument("--compare", nargs=2)
+    parser.add_argument("--scenarios", nargs="+", choices=list(DISPERSIONS), default=DISPERSIONS)
     args = parser.parse_args()
     if args.compare:
         compare(*args.compare)
         return
     results = {}
-    for name in DISPERSIONS:
+    for name in args.scenarios:
         results[name] = statistics(name, args.runs, args.seed)
         show(name, results[name])
     if args.json:

@@ -35,6 +35,7 @@ class Mutation(NamedTuple):
 
 ERROR_MODEL = "tests/gnc/test_error_model.py"
 HAZARDS = "tests/dynamics/test_hazards.py"
+TERRAIN = "tests/dynamics/test_terrain.py"
 HAZARD_LIDAR = "tests/sensors/test_hazard_lidar.py"
 HDA = "tests/gnc/test_hazard_avoidance.py"
 CONSISTENCY = "tests/sims/test_navigation_consistency.py::"
@@ -434,6 +435,27 @@ MUTATIONS = (
         "ex, ey = state.site_offset_m[0] - r_site[0], state.site_offset_m[1] - r_site[1]",
         "ex, ey = r_site[0] - state.site_offset_m[0], r_site[1] - state.site_offset_m[1]",
         (f"{HDA}::test_it_diverts_to_a_safe_site_and_lands_there",),
+    ),
+    Mutation(
+        "height bounds: a cell's bound from two of its four nodes",
+        "dynamics/terrain.py",
+        "np.maximum(h[:-1, :-1], h[1:, :-1]), np.maximum(h[:-1, 1:], h[1:, 1:]))]",
+        "h[:-1, :-1], h[1:, 1:])]",
+        (f"{TERRAIN}::test_a_hazard_fields_height_bounds_hold_its_terrain_over_every_block",),
+    ),
+    Mutation(
+        "ray march: the block's height left as the ray climbs, not as it sinks",
+        "dynamics/terrain.py",
+        "sink = vector.dot(point, direction) / radius",
+        "sink = -vector.dot(point, direction) / radius",
+        (f"{TERRAIN}::test_ray_cast_meets_what_a_fine_march_meets_over_stacked_tiles",),
+    ),
+    Mutation(
+        "ray march: the block's crossrange edges not looked at",
+        "dynamics/terrain.py",
+        "go = min(go, _to_edges(y, y0, min(y0 + width, y_end), vy, spread_y))",
+        "pass",
+        (f"{TERRAIN}::test_ray_cast_meets_what_a_fine_march_meets_over_stacked_tiles",),
     ),
 )
 

@@ -107,10 +107,13 @@ def _demangle(symbol):
 
 
 def profile(name, runs, folder):
+    from sims.run import loop_compiler
+
     """(milliseconds per run, {function: share of samples}) of one scenario."""
     control, data = folder / f"{name}.ctl", folder / f"{name}.data"
     os.mkfifo(control)
     env = dict(os.environ, NUMBA_CACHE_DIR=str(folder / f"{name}.cache"), PYTHONPATH=str(ROOT))
+    env[loop_compiler.COMPILING] = "1"  # the loop compiled here, so that perf can name it
     record = [
         "perf", "record", "-e", "cpu-clock", "-F", "4000", "--control", f"fifo:{control}",
         "--delay=-1", "-o", str(data), "--",

@@ -4,6 +4,10 @@ The map is a stack of regular grids ("tiles") in track coordinates (see `dynamic
 heights in metres above the map radius. Coarse tiles cover the ground track, fine ones the
 site; a lookup uses the finest tile containing the point (tiles are stored coarsest first),
 and points outside every tile lie on the datum (height 0). Heights are bilinear between nodes.
+A hazard field (boulders, fresh craters: `dynamics.hazards`) also keeps a pyramid of height
+bounds (`height_bounds`), the highest terrain over its cells, over blocks of 2 x 2 of them,
+4 x 4, ..., up to the whole field, by which a ray skips the space above the ground there
+instead of marching through it in the short steps its steep flanks allow (`ray_cast`).
 """
 
 import math
@@ -13,6 +17,8 @@ import numpy as np
 from numba import njit
 
 from dynamics import frames, vector
+
+MAX_BOUND_LEVELS = 32  # a hazard field's pyramid of height bounds: up to 2^31 cells across
 
 TILE_DTYPE = np.dtype(
     [
@@ -29,6 +35,11 @@ TILE_DTYPE = np.dtype(
         # a hazard field (`dynamics.hazards`): boulders and fresh craters finer than a footpad
         # span, where the lander's pads, not the slope beneath its centre, set how it rests
         ("hazard_field", np.bool_),
+        # a hazard field's height bounds' levels (`height_bounds`; 0 on other tiles): level
+        # l holds, for blocks of 2^l x 2^l cells (row by row), the highest terrain over each,
+        # from the heights array's element bound_offsets[l] (after every tile's heights)
+        ("bound_levels", np.int64),
+        ("bound_offsets", np.int64, (MAX_BOUND_LEVELS,)),
     ],
     align=True,
 )
@@ -81,27 +92,51 @@ def steepest_slope(grids):
 def make_tiles(grids):
     """(tiles, heights) from a coarsest-first list of (downrange_min, crossrange_min, spacing,
     heights[n_downrange, n_crossrange][, (crater density, smallest and largest diameter [m])
-    [, hazard field]]) grids (no crater population, not a hazard field, if not given)."""
+    [, hazard field]]) grids (no crater population, not a hazard field, if not given). The
+    heights array holds every tile's heights, then a hazard field's height bounds."""
     tiles = np.zeros(len(grids), TILE_DTYPE)
-    offset = 0
+    parts, offset = [], 0
     for k, (x0, y0, spacing, h, *more) in enumerate(grids):
         density, d_min, d_max = more[0] if more else (0.0, 0.0, 0.0)
-        hazard_field = len(more) > 1 and more[1]
-        tiles[k] = (
-            x0,
-            y0,
-            spacing,
-            1 / spacing,
-            *h.shape,
-            offset,
-            density,
-            d_min,
-            d_max,
-            hazard_field,
-        )
+        tiles[k]["downrange_min_m"], tiles[k]["crossrange_min_m"] = x0, y0
+        tiles[k]["spacing_m"], tiles[k]["per_metre"] = spacing, 1 / spacing
+        tiles[k]["n_downrange"], tiles[k]["n_crossrange"] = h.shape
+        tiles[k]["offset"] = offset
+        tiles[k]["crater_density"] = density
+        tiles[k]["crater_min_diameter_m"], tiles[k]["crater_max_diameter_m"] = d_min, d_max
+        tiles[k]["hazard_field"] = len(more) > 1 and more[1]
+        parts.append(h.ravel())
         offset += h.size
-    flat = np.concatenate([g[3].ravel() for g in grids]) if grids else np.zeros(0)
-    return tiles, flat
+    for k, (_, _, _, h, *more) in enumerate(grids):
+        if len(more) > 1 and more[1]:
+            if k != len(grids) - 1:
+                raise ValueError("a hazard field must be the finest tile, listed last")
+            levels = height_bounds(h)
+            tiles[k]["bound_levels"] = len(levels)
+            for level, bounds in enumerate(levels):
+                tiles[k]["bound_offsets"][level] = offset
+                parts.append(bounds.ravel())
+                offset += bounds.size
+    return tiles, np.concatenate(parts) if parts else np.zeros(0)
+
+
+def height_bounds(h):
+    """The pyramid of height bounds of a grid's heights h (the finest tile: nothing overlies
+    it): level 0 the highest terrain over each cell (its bilinear surface's highest point is
+    a node), level l + 1 over blocks of 2 x 2 of level l's (the last block of an odd row or
+    column alone), up to one block."""
+    levels = [np.maximum(np.maximum(h[:-1, :-1], h[1:, :-1]), np.maximum(h[:-1, 1:], h[1:, 1:]))]
+    while levels[-1].shape != (1, 1):
+        m = levels[-1]
+        padded = np.full((m.shape[0] + m.shape[0] % 2, m.shape[1] + m.shape[1] % 2), -np.inf)
+        padded[: m.shape[0], : m.shape[1]] = m
+        levels.append(
+            np.maximum(
+                np.maximum(padded[0::2, 0::2], padded[1::2, 0::2]),
+                np.maximum(padded[0::2, 1::2], padded[1::2, 1::2]),
+            )
+        )
+    return levels
 
 
 def tile_grids(tiles, heights):
@@ -131,22 +166,10 @@ def heights_on_grid(tiles, heights, downrange_m, crossrange_m):
     return out
 
 
-@njit(cache=True)
-def finest_tile(tiles, downrange_m, crossrange_m):
-    """Index of the finest tile holding a point (the one its height comes from), or -1 off
-    every tile."""
-    for k in range(tiles.shape[0] - 1, -1, -1):
-        t = tiles[k]
-        u = (downrange_m - t.downrange_min_m) * t.per_metre
-        v = (crossrange_m - t.crossrange_min_m) * t.per_metre
-        if 0.0 <= u <= t.n_downrange - 1 and 0.0 <= v <= t.n_crossrange - 1:
-            return k
-    return -1
-
-
-@njit(cache=True)
-def height_and_gradient(tiles, heights, downrange_m, crossrange_m):
-    """Terrain height [m] above the map radius, and its slopes dh/d(downrange), dh/d(crossrange)."""
+@njit(cache=True, inline="always")
+def _cell(tiles, downrange_m, crossrange_m):
+    """(k, i, j, fu, fv): the finest tile holding a point (-1 off every tile), the cell the
+    point lies in and its fractions across it."""
     for k in range(tiles.shape[0] - 1, -1, -1):
         t = tiles[k]
         u = (downrange_m - t.downrange_min_m) * t.per_metre
@@ -155,17 +178,39 @@ def height_and_gradient(tiles, heights, downrange_m, crossrange_m):
             continue
         i = min(int(u), t.n_downrange - 2)
         j = min(int(v), t.n_crossrange - 2)
-        fu, fv = u - i, v - j
-        base = t.offset + i * t.n_crossrange + j
-        h00 = heights[base]
-        h01 = heights[base + 1]
-        h10 = heights[base + t.n_crossrange]
-        h11 = heights[base + t.n_crossrange + 1]
-        h = (1 - fu) * ((1 - fv) * h00 + fv * h01) + fu * ((1 - fv) * h10 + fv * h11)
-        dh_du = (1 - fv) * (h10 - h00) + fv * (h11 - h01)
-        dh_dv = (1 - fu) * (h01 - h00) + fu * (h11 - h10)
-        return h, dh_du * t.per_metre, dh_dv * t.per_metre
-    return 0.0, 0.0, 0.0
+        return k, i, j, u - i, v - j
+    return -1, 0, 0, 0.0, 0.0
+
+
+@njit(cache=True, inline="always")
+def _surface_in(tiles, heights, cell):
+    """Height [m] and slopes of the bilinear surface at a point of a cell (`_cell`)."""
+    k, i, j, fu, fv = cell
+    if k < 0:
+        return 0.0, 0.0, 0.0
+    t = tiles[k]
+    base = t.offset + i * t.n_crossrange + j
+    h00 = heights[base]
+    h01 = heights[base + 1]
+    h10 = heights[base + t.n_crossrange]
+    h11 = heights[base + t.n_crossrange + 1]
+    h = (1 - fu) * ((1 - fv) * h00 + fv * h01) + fu * ((1 - fv) * h10 + fv * h11)
+    dh_du = (1 - fv) * (h10 - h00) + fv * (h11 - h01)
+    dh_dv = (1 - fu) * (h01 - h00) + fu * (h11 - h10)
+    return h, dh_du * t.per_metre, dh_dv * t.per_metre
+
+
+@njit(cache=True)
+def finest_tile(tiles, downrange_m, crossrange_m):
+    """Index of the finest tile holding a point (the one its height comes from), or -1 off
+    every tile."""
+    return _cell(tiles, downrange_m, crossrange_m)[0]
+
+
+@njit(cache=True)
+def height_and_gradient(tiles, heights, downrange_m, crossrange_m):
+    """Terrain height [m] above the map radius, and its slopes dh/d(downrange), dh/d(crossrange)."""
+    return _surface_in(tiles, heights, _cell(tiles, downrange_m, crossrange_m))
 
 
 @njit(cache=True)
@@ -318,6 +363,14 @@ def slope_rad(site, tiles, heights, r_mcmf):
     return math.acos(min(1.0, vector.dot(n, vector.unit(r_mcmf))))
 
 
+# Over a hazard field a ray's track coordinates move at the rates taken where the march
+# looked them up, within RATE_MARGIN (1 + |rate|), for RATE_REACH_M: over 2.5 km the track
+# axes turn by under 0.0015 rad and the coordinates' scale (map radius over the distance from
+# the track's axis) changes by under 0.2 %, on any tile within 10 degrees of the track.
+RATE_REACH_M = 2500.0
+RATE_MARGIN = 0.01
+
+
 @njit(cache=True)
 def ray_cast(site, tiles, heights, origin_mcmf, direction_mcmf, max_range_m, min_step_m):
     """Range [m] along a unit direction from origin to the first terrain intersection, or -1.
@@ -325,9 +378,13 @@ def ray_cast(site, tiles, heights, origin_mcmf, direction_mcmf, max_range_m, min
     Marches in steps that cannot pass through the terrain: the height above it changes along
     the ray by at most sqrt(1 + slope^2) per metre for terrain no steeper than
     site.steepest_slope, so a step of height / sqrt(1 + slope^2) stays above it (never less
-    than min_step_m, which should be below the finest feature width). Then it closes in on
-    the crossing by regula falsi (Illinois variant: it keeps the bracket and converges even
-    where the bilinear surface bends) to 0.1 mm of height or a 1-mm bracket. A ray that starts
+    than min_step_m, which should be below the finest feature width). Over a hazard field,
+    whose boulders' flanks make that step short, the step may instead be as long as the ray
+    stays inside a block of the field's cells whose highest terrain it is above
+    (`height_bounds`): until it leaves the block or comes down to that height (a ray's height
+    above the Moon's centre never falls below its tangent's). Then it closes in on the
+    crossing by regula falsi (Illinois variant: it keeps the bracket and converges even where
+    the bilinear surface bends) to 0.1 mm of height or a 1-mm bracket. A ray that starts
     farther above the highest terrain than its range, or whose closest approach to the Moon's
     centre within its range stays above it, misses without a look-up; any other starts its
     march where it enters the sphere of the highest terrain, and misses as soon as it leaves
@@ -348,23 +405,71 @@ def ray_cast(site, tiles, heights, origin_mcmf, direction_mcmf, max_range_m, min
         s_prev = c / (-b + math.sqrt(max(b * b - c, 0.0)))
     if s_prev > max_range_m:
         return -1.0
-    h_prev = altitude(
-        site, tiles, heights, vector.add(origin_mcmf, vector.scale(direction_mcmf, s_prev))
-    )
+    start = vector.add(origin_mcmf, vector.scale(direction_mcmf, s_prev))
+    h_prev, free = _clearance(site, tiles, heights, start, direction_mcmf)
     if h_prev <= 0.0:
         return s_prev
     safe = 1.0 / math.sqrt(1.0 + site.steepest_slope * site.steepest_slope)
     while s_prev < max_range_m:
-        s = min(s_prev + max(safe * h_prev, min_step_m), max_range_m)
+        s = min(s_prev + max(safe * h_prev, free, min_step_m), max_range_m)
         point = vector.add(origin_mcmf, vector.scale(direction_mcmf, s))
         if vector.dot(point, direction_mcmf) > 0.0 and vector.norm(point) > ceiling:
             return -1.0  # above the highest terrain and climbing: nothing left to meet
-        h = altitude(site, tiles, heights, point)
+        h, free = _clearance(site, tiles, heights, point, direction_mcmf)
         if h <= 0.0:
             bracket = (s_prev, h_prev, s, h)
             return _crossing((site, tiles, heights), origin_mcmf, direction_mcmf, bracket)
         s_prev, h_prev = s, h
     return -1.0
+
+
+@njit(cache=True, inline="always")
+def _clearance(site, tiles, heights, point, direction):
+    """(height [m] of a ray's point above the terrain, and over a hazard field the distance
+    [m] the ray can go from it and stay in a block of cells whose highest terrain it is
+    above, else 0)."""
+    x, y, radius = frames.track_coordinates(site, point)
+    cell = _cell(tiles, x, y)
+    h = radius - site.map_radius_m - _surface_in(tiles, heights, cell)[0]
+    k, i, j = cell[0], cell[1], cell[2]
+    if k < 0 or h <= 0.0 or tiles[k].bound_levels == 0:
+        return h, 0.0
+    t = tiles[k]
+    z = radius - site.map_radius_m
+    sink = vector.dot(point, direction) / radius  # d(height)/ds, its least over the step
+    g_down, g_cross = frames.track_coordinates_gradient(site, point)
+    vx, vy = vector.dot(g_down, direction), vector.dot(g_cross, direction)
+    spread_x = RATE_MARGIN * (1.0 + abs(vx))
+    spread_y = RATE_MARGIN * (1.0 + abs(vy))
+    x_end = t.downrange_min_m + (t.n_downrange - 1) * t.spacing_m
+    y_end = t.crossrange_min_m + (t.n_crossrange - 1) * t.spacing_m
+    cols = t.n_crossrange - 1
+    free = 0.0
+    for level in range(t.bound_levels):
+        width = (1 << level) * t.spacing_m
+        bi, bj = i >> level, j >> level
+        top = heights[t.bound_offsets[level] + bi * ((cols + (1 << level) - 1) >> level) + bj]
+        if top >= z:
+            break  # and every block above it is as high
+        x0 = t.downrange_min_m + bi * width
+        y0 = t.crossrange_min_m + bj * width
+        go = math.inf if sink >= 0.0 else (z - top) / -sink
+        go = min(go, _to_edges(x, x0, min(x0 + width, x_end), vx, spread_x))
+        go = min(go, _to_edges(y, y0, min(y0 + width, y_end), vy, spread_y))
+        free = max(free, go)
+    return h, min(free, RATE_REACH_M)
+
+
+@njit(cache=True, inline="always")
+def _to_edges(coordinate, low, high, rate, spread):
+    """Distance [m] along a ray before a coordinate moving at rate +- spread per metre may
+    leave [low, high]."""
+    go = math.inf
+    if rate + spread > 0.0:
+        go = (high - coordinate) / (rate + spread)
+    if spread - rate > 0.0:
+        go = min(go, (coordinate - low) / (spread - rate))
+    return go
 
 
 @njit(cache=True)

@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pytest
+from numba import njit
 
 from dynamics import craters, frames, terrain, vector
 from dynamics.constants import MOON_MEAN_RADIUS_M
@@ -312,3 +313,125 @@ def test_the_highest_terrain_of_a_rectangle_is_its_highest_node():
     tiles, heights = terrain.make_tiles([(-300.0, -500.0, 10.0, h)])
     assert terrain.highest(tiles, heights, (-300.0, 700.0), (-500.0, 300.0), 10.0) == 150.0
     assert terrain.highest(tiles, heights, (-300.0, 200.0), (-500.0, 300.0), 10.0) == 50.0
+
+
+def stacked_grids(seed):
+    """Four grids, coarsest first, none on another's nodes: 20 m over 1 km, 7 m within it,
+    3.1 m across its edge and, last, a 1.3-m hazard field within it; random relief of a few
+    metres, and spikes one node wide (40-60 m) inside the finer ones, which a ray must not
+    step over."""
+    rng = np.random.default_rng(seed)
+    spec = ((-500.0, -500.0, 20.0, 51, 51), (-203.3, -151.1, 7.0, 72, 51))
+    spec += ((470.3, -20.9, 3.1, 31, 21), (95.2, -40.7, 1.3, 66, 81))
+    grids = []
+    for k, (x0, y0, spacing, nx, ny) in enumerate(spec):
+        h = rng.uniform(0.0, 4.0, (nx, ny))
+        if k:
+            for _ in range(6):
+                h[rng.integers(1, nx - 1), rng.integers(1, ny - 1)] = rng.uniform(40.0, 60.0)
+        grids.append((x0, y0, spacing, h))
+    grids[-1] += ((0.0, 0.0, 0.0), True)
+    return grids
+
+
+def test_a_hazard_fields_height_bounds_hold_its_terrain_over_every_block():
+    """Every block of every level of the hazard field's bounds is at least every height looked
+    up over it (on a lattice finer than its grid, spikes included) and each cell's bound is
+    its highest node; the other tiles keep none."""
+    grids = stacked_grids(3)
+    tiles, heights = terrain.make_tiles(grids)
+    assert list(tiles["bound_levels"][:-1]) == [0, 0, 0]
+    t = tiles[-1]
+    x0, y0, spacing, h = grids[-1][:4]
+    step = 0.25
+    xs = np.arange(x0, x0 + (h.shape[0] - 1) * spacing + 1e-9, step)
+    ys = np.arange(y0, y0 + (h.shape[1] - 1) * spacing + 1e-9, step)
+    lattice = terrain.heights_on_grid(tiles, heights, xs, ys)
+    assert lattice.max() > 30.0  # the spikes show on the lattice
+    cells = h.shape[0] - 1, h.shape[1] - 1
+    assert t["bound_levels"] == 8  # 65 x 80 cells: blocks of 1, 2, ..., 128 cells
+    for level in range(t["bound_levels"]):
+        width = 2**level * spacing
+        n_rows, n_cols = -(-cells[0] // 2**level), -(-cells[1] // 2**level)
+        block = heights[t["bound_offsets"][level] :][: n_rows * n_cols].reshape(n_rows, n_cols)
+        for bi in range(n_rows):
+            rows = (xs >= x0 + bi * width) & (xs <= x0 + (bi + 1) * width)
+            for bj in range(n_cols):
+                columns = (ys >= y0 + bj * width) & (ys <= y0 + (bj + 1) * width)
+                assert lattice[np.ix_(rows, columns)].max() <= block[bi, bj] + 1e-9
+    nodes = np.maximum(np.maximum(h[:-1, :-1], h[1:, :-1]), np.maximum(h[:-1, 1:], h[1:, 1:]))
+    assert np.array_equal(heights[t["bound_offsets"][0] :][: nodes.size], nodes.ravel())
+    assert heights[t["bound_offsets"][7]] == h.max()
+
+
+@njit
+def _first_crossing(site, tiles, heights, origin, d, reach, step):
+    """The range of a ray's first crossing of the terrain found by looking every `step`
+    metres, then by bisection to 1e-6 m; -1 if none within reach."""
+    s_prev = 0.0
+    s = 0.0
+    while s <= reach:
+        p = (origin[0] + d[0] * s, origin[1] + d[1] * s, origin[2] + d[2] * s)
+        if terrain.altitude(site, tiles, heights, p) <= 0.0:
+            lo, hi = s_prev, s
+            while hi - lo > 1e-6:
+                mid = 0.5 * (lo + hi)
+                p = (origin[0] + d[0] * mid, origin[1] + d[1] * mid, origin[2] + d[2] * mid)
+                if terrain.altitude(site, tiles, heights, p) <= 0.0:
+                    hi = mid
+                else:
+                    lo = mid
+            return hi
+        s_prev = s
+        s += step
+    return -1.0
+
+
+@pytest.mark.parametrize("map_radius_m", [1.0e10, MOON_MEAN_RADIUS_M])
+def test_ray_cast_meets_what_a_fine_march_meets_over_stacked_tiles(map_radius_m):
+    """Rays over the stacked grids (spikes in the finer ones and the hazard field, a grid
+    across the coarse one's edge), half from anywhere 30-600 m up, nadir to 75 deg off it,
+    half through a spike's flank from 100-600 m away, 10-60 deg down: the range is the first
+    crossing a 2-cm march finds, to 5 mm, and a ray that misses is missed by that march too.
+    The smallest step is 1 cm: a longer one may pass a spike's tip."""
+    grids = stacked_grids(5)
+    tiles, heights = terrain.make_tiles(grids)
+    site = flat_site(map_radius_m)
+    site["steepest_slope"] = terrain.steepest_slope(grids)
+    site["highest_terrain_m"] = max(g[3].max() for g in grids)
+    spikes = [
+        (x0 + i * spacing, y0 + j * spacing, h[i, j])
+        for x0, y0, spacing, h, *_ in grids[1:]
+        for i, j in zip(*np.nonzero(h > 30.0), strict=True)
+    ]
+    rng = np.random.default_rng(7)
+    met = 0
+    for k in range(240):
+        azimuth = rng.uniform(0.0, 2 * math.pi)
+        across = (
+            math.cos(azimuth) * site["track_downrange"] + math.sin(azimuth) * site["track_left"]
+        )
+        if k % 2:
+            x, y, top = spikes[rng.integers(len(spikes))]
+            aim = np.array(local_to_mcmf(site, x, y, rng.uniform(0.3, 0.9) * top))
+            aim += rng.uniform(-0.3, 0.3) * across
+            up = aim / np.linalg.norm(aim)
+            down = math.radians(rng.uniform(10.0, 60.0))
+            d = math.cos(down) * across - math.sin(down) * up
+            origin = aim - rng.uniform(100.0, 600.0) * d
+        else:
+            x, y = rng.uniform(-450.0, 520.0), rng.uniform(-300.0, 300.0)
+            origin = np.array(local_to_mcmf(site, x, y, rng.uniform(30.0, 600.0)))
+            up = origin / np.linalg.norm(origin)
+            off = math.radians(rng.uniform(0.0, 75.0))
+            d = -math.cos(off) * up + math.sin(off) * across
+        d /= np.linalg.norm(d)
+        reach = 1500.0
+        expected = _first_crossing(site, tiles, heights, origin, d, reach, 0.02)
+        s = terrain.ray_cast(site, tiles, heights, tuple(origin), tuple(d), reach, 0.01)
+        if expected < 0.0:
+            assert s == -1.0
+        else:
+            met += 1
+            assert s == pytest.approx(expected, abs=5e-3)
+    assert met > 200

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from dynamics import dem, frames, terrain_section
+from dynamics import dem, frames, terrain, terrain_section
 from dynamics.constants import MOON_MEAN_RADIUS_M
 from sims import cli
 from sims.scenarios import scenario
@@ -34,7 +34,7 @@ def tile_heights(sc):
     t = tiles[-1]
     x = t["downrange_min_m"] + t["spacing_m"] * np.arange(t["n_downrange"])
     y = t["crossrange_min_m"] + t["spacing_m"] * np.arange(t["n_crossrange"])
-    h = heights[t["offset"] :].reshape(t["n_downrange"], t["n_crossrange"])
+    h = terrain.tile_grids(tiles, heights)[-1][3]
     return np.meshgrid(x, y, indexing="ij"), h
 
 
