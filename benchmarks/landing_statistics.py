@@ -27,7 +27,7 @@ from sims.scenarios import scenario
 
 DISPERSIONS = {
     "nominal": bench_campaign.DISPERSIONS,
-    # the sensor suites and the rough site fly the nominal's lander
+    # the sensor suites and the rough sites fly the nominal's lander
     **{
         name: bench_campaign.DISPERSIONS
         for name in (

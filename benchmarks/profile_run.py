@@ -107,9 +107,9 @@ def _demangle(symbol):
 
 
 def profile(name, runs, folder):
+    """(milliseconds per run, {function: share of samples}) of one scenario."""
     from sims.run import loop_compiler
 
-    """(milliseconds per run, {function: share of samples}) of one scenario."""
     control, data = folder / f"{name}.ctl", folder / f"{name}.data"
     os.mkfifo(control)
     env = dict(os.environ, NUMBA_CACHE_DIR=str(folder / f"{name}.cache"), PYTHONPATH=str(ROOT))
