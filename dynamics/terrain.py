@@ -107,11 +107,11 @@ def make_tiles(grids):
         tiles[k]["hazard_field"] = len(more) > 1 and more[1]
         parts.append(h.ravel())
         offset += h.size
-    for k, (_, _, _, h, *more) in enumerate(grids):
-        if len(more) > 1 and more[1]:
+    for k, grid in enumerate(grids):
+        if tiles[k]["hazard_field"]:
             if k != len(grids) - 1:
                 raise ValueError("a hazard field must be the finest tile, listed last")
-            levels = height_bounds(h)
+            levels = height_bounds(grid[3])
             tiles[k]["bound_levels"] = len(levels)
             for level, bounds in enumerate(levels):
                 tiles[k]["bound_offsets"][level] = offset
@@ -430,12 +430,12 @@ def _clearance(site, tiles, heights, point, direction):
     above, else 0)."""
     x, y, radius = frames.track_coordinates(site, point)
     cell = _cell(tiles, x, y)
-    h = radius - site.map_radius_m - _surface_in(tiles, heights, cell)[0]
+    z = radius - site.map_radius_m  # the point's height above the datum
+    h = z - _surface_in(tiles, heights, cell)[0]
     k, i, j = cell[0], cell[1], cell[2]
     if k < 0 or h <= 0.0 or tiles[k].bound_levels == 0:
         return h, 0.0
     t = tiles[k]
-    z = radius - site.map_radius_m
     sink = vector.dot(point, direction) / radius  # d(height)/ds, its least over the step
     g_down, g_cross = frames.track_coordinates_gradient(site, point)
     vx, vy = vector.dot(g_down, direction), vector.dot(g_cross, direction)
