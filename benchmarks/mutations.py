@@ -210,6 +210,13 @@ MUTATIONS = (
         (TOUCHDOWN,),
     ),
     Mutation(
+        "touchdown: the odd pad's median of an even count taken as its upper middle value",
+        LIMITS,
+        "return (s[half - 1] + s[half]) / 2 if n % 2 == 0 else s[half]",
+        "return s[half]",
+        (HAZARDS + "::test_the_odd_pad_is_the_farthest_from_numpys_median",),
+    ),
+    Mutation(
         "failure class: a partial thrust loss called an engine out",
         "faults/main_engine.py",
         '"loses a `fraction` of its thrust", "thrust_loss"',

@@ -106,4 +106,7 @@ def estimated_pose(p, state, t_s, age_s, field):
         max(state.mass_est_kg - p.dry_mass_kg, 0.0),
     )
     bus.fill_pose(state.pose, t_s - age_s, r, v, q, w, com, field.params.rotation_rate_radps)
-    state.pose.position_cov_mci_m2[:, :] = nav.P[DR : DR + 3, DR : DR + 3]
+    cov = state.pose.position_cov_mci_m2
+    for i in range(3):  # element by element: an array assignment compiles a shape check
+        for j in range(3):
+            cov[i, j] = nav.P[DR + i, DR + j]

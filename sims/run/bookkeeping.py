@@ -106,7 +106,8 @@ def flight_software_failed(v, entry, t_s, reason):
     and its message (into the run's message) are kept for the reason the results give."""
     summary, io = v.summary, v.io
     message = v.message
-    message[:] = io.message
+    for i in range(message.shape[0]):  # not message[:] = ...: see `loop.simulate_batch`
+        message[i] = io.message[i]
     summary.outcome = touchdown.DIVERGED
     summary.diverged_reason = reason
     summary.time_s = t_s

@@ -86,6 +86,23 @@ def test_a_boulder_stands_in_the_truth_and_not_on_the_map():
     assert rho == pytest.approx(50.0 - 0.6, abs=0.005)
 
 
+def test_the_odd_pad_is_the_farthest_from_numpys_median():
+    """The pad named is the one farthest from the pads' median height as numpy's median gives
+    it, for three to six pads, with ties and with the middle two apart (an even count takes
+    their mean: for heights 0, 0.1, 0.5, 0.55 the median 0.3 makes the first pad the odd one,
+    the lower middle value 0.1 the last)."""
+    ground = np.zeros((4, 3))
+    ground[:, 2] = (0.0, 0.1, 0.5, 0.55)
+    assert touchdown.odd_pad(ground) == 0
+    rng = np.random.default_rng(3)
+    for n in (3, 4, 5, 6):
+        for _ in range(200):
+            ground = np.zeros((n, 3))
+            ground[:, 2] = rng.integers(-3, 4, n) * 0.1 if rng.random() < 0.5 else rng.random(n)
+            deviation = np.abs(ground[:, 2] - np.median(ground[:, 2]))
+            assert touchdown.odd_pad(ground) == int(np.argmax(deviation))
+
+
 def test_the_support_plane_of_a_pad_on_a_rock():
     """A rock of height h under pad 1 of a four-legged lander: it rests on pad 1 and the
     opposite pad 3 and one of 2, 4; the plane through (1.3, 0, h), (0, 1.3, 0), (-1.3, 0, 0)
